@@ -1,0 +1,178 @@
+"""The ``kiosk`` command: the app, and the tools technicians and tests use around it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from kiosk import __version__
+from kiosk.config import KioskConfig, load_config, simulated
+from kiosk.errors import KioskError
+from kiosk.logs import setup_logging
+
+log = logging.getLogger("kiosk.cli")
+
+
+def _config(args) -> KioskConfig:
+    cfg = load_config(args.config)
+    if getattr(args, "data_dir", None):
+        cfg = cfg.with_overrides(data_dir=Path(args.data_dir))
+    if getattr(args, "simulate", False):
+        cfg = simulated(cfg)
+    return cfg
+
+
+def cmd_run(args) -> int:
+    from kiosk.runtime import build_kiosk
+
+    cfg = _config(args)
+    size = tuple(int(x) for x in args.size.lower().split("x"))
+    with build_kiosk(cfg) as kiosk:
+        log.info("kiosk starting", extra={"version": __version__, "backends": json.dumps(kiosk.devices.backends)})
+        from kiosk.app import run_app  # Kivy only when there is a window to show
+
+        run_app(kiosk, fullscreen=args.fullscreen, size=size)
+    return 0
+
+
+def cmd_decode(args) -> int:
+    from kiosk.hal import load_backend
+    from kiosk.predemande import NumberFormat
+    from kiosk.scanning import decode_image_file
+
+    cfg = _config(args)
+    fmt = NumberFormat.from_pattern(cfg.predemande.number_pattern)
+    scanner = load_backend("scanner", cfg.hal.backend_for("scanner"))(cfg.hal, cfg.sim_dir)
+    failures = 0
+    with scanner:
+        for path in args.images:
+            result = decode_image_file(Path(path), scanner, fmt)
+            failures += result["number"] is None
+            if args.json:
+                print(json.dumps(result, ensure_ascii=False), flush=True)
+            else:
+                print(f"{path}: {result['number'] or 'ERROR ' + str(result['error'])} ({result['ms']:.1f} ms)")
+    return 0 if failures == 0 else 1
+
+
+def cmd_scenario(args) -> int:
+    from kiosk.scenario import load_scenario, run_scenario
+
+    cfg = _config(args)
+    if cfg.hal.default != "sim":
+        print("kiosk scenario drives the simulators: add --simulate", file=sys.stderr)
+        return 2
+    result = run_scenario(load_scenario(Path(args.file)), cfg)
+    print(json.dumps(result, ensure_ascii=False))
+    return 0 if result["ok"] else 1
+
+
+def cmd_queue(args) -> int:
+    from kiosk.runtime import open_outbox
+
+    cfg = _config(args)
+    with open_outbox(cfg) as outbox:
+        if args.action == "status":
+            counts = outbox.counts()
+            counts["free_bytes"] = outbox.free_bytes()
+            counts["accepting"] = outbox.accepting()
+            if args.json:
+                print(json.dumps(counts))
+            else:
+                for k, v in counts.items():
+                    print(f"{k:>12}: {v}")
+        elif args.action == "list":
+            rows = [q.as_dict() for q in outbox.list()]
+            if args.json:
+                print(json.dumps(rows, ensure_ascii=False))
+            else:
+                for r in rows:
+                    print(f"{r['number']}  {r['state']:<12} {r['created_at']}  {','.join(r['flags'])}")
+        elif args.action == "verify":
+            corrupt = outbox.verify()
+            print(json.dumps({"corrupt": corrupt}))
+            return 1 if corrupt else 0
+    return 0
+
+
+def cmd_selftest(args) -> int:
+    from kiosk.selftest import run_selftest
+
+    cfg = _config(args)
+    results = run_selftest(cfg)
+    ok = all(r["ok"] for r in results)
+    if args.json:
+        print(json.dumps({"ok": ok, "devices": results}, ensure_ascii=False))
+    else:
+        for r in results:
+            print(f"{'OK  ' if r['ok'] else 'FAIL'} {r['device']:<12} {r['backend']:<10} {r['detail']}")
+    return 0 if ok else 1
+
+
+def cmd_reprint(args) -> int:
+    from kiosk.runtime import build_kiosk
+
+    cfg = _config(args)
+    with build_kiosk(cfg) as kiosk:
+        receipt = kiosk.controller.reprint(args.number)
+    print(json.dumps({"reprinted": receipt.dossier_number}))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="kiosk", description="Self-service kiosk for CNI and passport applications.")
+    p.add_argument("--version", action="version", version=__version__)
+    p.add_argument("--config", help="TOML configuration file (default: $KIOSK_CONFIG)")
+    p.add_argument("--data-dir", help="data directory (default: $KIOSK_DATA or var/kiosk)")
+    p.add_argument("--log-level", default=None)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def simulate(sp):
+        sp.add_argument("--simulate", action="store_true", help="every device and the directory on their simulators")
+
+    sp = sub.add_parser("run", help="the kiosk app")
+    simulate(sp)
+    sp.add_argument("--fullscreen", action="store_true")
+    sp.add_argument("--size", default="800x480", help="window size, e.g. 800x480 or 1280x800")
+    sp.set_defaults(func=cmd_run)
+
+    sp = sub.add_parser("decode", help="decode pré-demande numbers from still images")
+    sp.add_argument("--json", action="store_true", help="one JSON line per image")
+    sp.add_argument("images", nargs="+")
+    sp.set_defaults(func=cmd_decode)
+
+    sp = sub.add_parser("scenario", help="replay a scripted citizen session, headless")
+    simulate(sp)
+    sp.add_argument("file")
+    sp.set_defaults(func=cmd_scenario)
+
+    sp = sub.add_parser("queue", help="the local queue of sealed dossiers")
+    simulate(sp)
+    sp.add_argument("action", choices=["status", "list", "verify"])
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(func=cmd_queue)
+
+    sp = sub.add_parser("selftest", help="exercise every device")
+    simulate(sp)
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(func=cmd_selftest)
+
+    sp = sub.add_parser("reprint", help="reprint the receipt of a queued dossier")
+    simulate(sp)
+    sp.add_argument("number")
+    sp.set_defaults(func=cmd_reprint)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    setup_logging(args.log_level or "WARNING" if args.command != "run" else (args.log_level or "INFO"))
+    try:
+        return args.func(args)
+    except KioskError as exc:
+        log.error("command failed", extra={"error": type(exc).__name__, "detail": exc.detail})
+        print(f"kiosk: {type(exc).__name__}: {exc.detail}", file=sys.stderr)
+        return 2

@@ -1,0 +1,196 @@
+"""The kiosk's configuration: one typed object, loaded from one TOML file plus the environment.
+
+Nothing else in the code base reads ``os.environ``: callers receive a
+:class:`KioskConfig` and pass the parts they need. Environment variables win
+over the file so that a technician (or a test) can override one setting
+without editing the file:
+
+==========================  ===============================================
+``KIOSK_CONFIG``            path of the TOML file (default: none, built-ins)
+``KIOSK_DATA``              data directory (queue, sealed blobs, keys)
+``KIOSK_HAL``               default backend for every device (``sim``, ``pi``)
+``KIOSK_HAL_<DEVICE>``      backend for one device: CAMERA, SCANNER,
+                            FINGERPRINT, PRINTER, INDICATOR
+``KIOSK_LANG``              default language (``fr`` or ``en``)
+``KIOSK_DIRECTORY``         pré-demande source: ``sim`` or ``http``
+``KIOSK_CENTRAL_URL``       URL of the central service
+``KIOSK_SIM_OFFLINE``       ``1``: the simulated network is down
+==========================  ===============================================
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from kiosk.errors import ConfigError
+
+DEVICES = ("camera", "scanner", "fingerprint", "printer", "indicator")
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    """What the receipt and the rules need to know about the mairie."""
+
+    name: str = "Mairie de démonstration"
+    address: str = "1 place de la Mairie, 00000 Démoville"
+    opening_hours: str = "Lundi-vendredi 9h-12h / 14h-17h"
+    site_id: str = "demo-site"
+    kiosk_code: str = "K01"
+    #: "metropole", "guyane" (reduced stamp, CGI art. 1043 A) or "abroad" (consulate).
+    region: str = "metropole"
+    #: Some mairies ask for a proof of address under 3 or 6 months; the national rule is 1 year.
+    proof_of_address_max_months: int = 12
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    inactivity_warning_s: float = 60.0
+    inactivity_abandon_s: float = 30.0  # after the warning
+    end_screen_s: float = 15.0
+    fingers: tuple[str, ...] = ("left_index", "right_index")
+    finger_attempts: int = 3
+    fingerprint_min_age: int = 12
+    languages: tuple[str, ...] = ("fr", "en")
+    default_language: str = "fr"
+
+
+@dataclass(frozen=True)
+class PredemandeConfig:
+    #: A pattern of the form ``[CLASS]{N}`` or ``[CLASS]{M,N}``; checked as typed.
+    number_pattern: str = "[A-Z0-9]{10}"
+
+
+@dataclass(frozen=True)
+class HalConfig:
+    default: str = "sim"
+    backends: Mapping[str, str] = field(default_factory=dict)
+    serial_port: str = "/dev/serial0"
+    serial_baud: int = 57600
+    printer_usb_vendor: int = 0x0416
+    printer_usb_product: int = 0x5011
+    printer_profile: str = "default"
+    printer_width_chars: int = 32
+    camera_preview_size: tuple[int, int] = (640, 480)
+    camera_still_size: tuple[int, int] = (2028, 1520)
+    sim_camera_dir: str = ""  # a folder of images to play as the camera feed
+    gpio_led_pin: int = 17
+    gpio_button_pin: int = 27
+
+    def backend_for(self, device: str) -> str:
+        if device not in DEVICES:
+            raise ConfigError(f"unknown device {device!r}")
+        return self.backends.get(device, self.default)
+
+
+@dataclass(frozen=True)
+class DirectoryConfig:
+    backend: str = "sim"
+    central_url: str = "http://127.0.0.1:8080"
+    timeout_s: float = 4.0
+    sim_offline: bool = False
+
+
+@dataclass(frozen=True)
+class QueueConfig:
+    #: Refuse new sessions below this much free space on the data partition.
+    min_free_bytes: int = 200 * 1024 * 1024
+    #: Public key (raw 32 bytes, hex) the dossiers are sealed to. Set at provisioning.
+    recipient_public_key: str = ""
+
+
+@dataclass(frozen=True)
+class KioskConfig:
+    data_dir: Path = Path("var/kiosk")
+    site: SiteConfig = field(default_factory=SiteConfig)
+    session: SessionConfig = field(default_factory=SessionConfig)
+    predemande: PredemandeConfig = field(default_factory=PredemandeConfig)
+    hal: HalConfig = field(default_factory=HalConfig)
+    directory: DirectoryConfig = field(default_factory=DirectoryConfig)
+    queue: QueueConfig = field(default_factory=QueueConfig)
+    log_level: str = "INFO"
+
+    @property
+    def sim_dir(self) -> Path:
+        """Where simulated devices put what a real one would hand out (printed paper)."""
+        return self.data_dir / "sim"
+
+    def with_overrides(self, **changes: Any) -> "KioskConfig":
+        return dataclasses.replace(self, **changes)
+
+
+def _build(cls: type, values: Mapping[str, Any], where: str) -> Any:
+    """Build a frozen dataclass from a TOML table, refusing unknown keys loudly."""
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in known:
+            raise ConfigError(f"unknown setting {where}{key}")
+        f = known[key]
+        default = getattr(cls(), key) if f.default is dataclasses.MISSING else f.default
+        if dataclasses.is_dataclass(default):
+            value = _build(type(default), value, f"{where}{key}.")
+        elif isinstance(default, tuple) and isinstance(value, list):
+            value = tuple(value)
+        elif isinstance(default, Path):
+            value = Path(value)
+        kwargs[key] = value
+    return cls(**kwargs)
+
+
+def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> KioskConfig:
+    """Load the configuration: built-in defaults, then the TOML file, then the environment."""
+    env = os.environ if env is None else env
+    path = path or env.get("KIOSK_CONFIG")
+    raw: dict[str, Any] = {}
+    if path:
+        try:
+            raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read configuration {path}: {exc}") from exc
+    cfg: KioskConfig = _build(KioskConfig, raw, "")
+
+    if "KIOSK_DATA" in env:
+        cfg = dataclasses.replace(cfg, data_dir=Path(env["KIOSK_DATA"]))
+    hal = cfg.hal
+    backends = dict(hal.backends)
+    default = env.get("KIOSK_HAL", hal.default)
+    for device in DEVICES:
+        override = env.get(f"KIOSK_HAL_{device.upper()}")
+        if override:
+            backends[device] = override
+    cfg = dataclasses.replace(cfg, hal=dataclasses.replace(hal, default=default, backends=backends))
+    if "KIOSK_LANG" in env:
+        cfg = dataclasses.replace(cfg, session=dataclasses.replace(cfg.session, default_language=env["KIOSK_LANG"]))
+    directory = cfg.directory
+    if "KIOSK_DIRECTORY" in env:
+        directory = dataclasses.replace(directory, backend=env["KIOSK_DIRECTORY"])
+    if "KIOSK_CENTRAL_URL" in env:
+        directory = dataclasses.replace(directory, central_url=env["KIOSK_CENTRAL_URL"])
+    if "KIOSK_SIM_OFFLINE" in env:
+        directory = dataclasses.replace(directory, sim_offline=env["KIOSK_SIM_OFFLINE"] not in ("", "0"))
+    cfg = dataclasses.replace(cfg, directory=directory)
+    validate(cfg)
+    return cfg
+
+
+def simulated(cfg: KioskConfig) -> KioskConfig:
+    """The same configuration with every device and the directory on their simulators."""
+    hal = dataclasses.replace(cfg.hal, default="sim", backends={})
+    return dataclasses.replace(cfg, hal=hal, directory=dataclasses.replace(cfg.directory, backend="sim"))
+
+
+def validate(cfg: KioskConfig) -> None:
+    from kiosk.predemande import NumberFormat  # local: config must not depend on the core at import
+
+    NumberFormat.from_pattern(cfg.predemande.number_pattern)
+    if cfg.session.default_language not in cfg.session.languages:
+        raise ConfigError(f"default language {cfg.session.default_language!r} is not in {cfg.session.languages}")
+    if cfg.site.region not in ("metropole", "guyane", "abroad"):
+        raise ConfigError(f"site.region must be metropole, guyane or abroad, not {cfg.site.region!r}")
+    if cfg.session.finger_attempts < 1:
+        raise ConfigError("session.finger_attempts must be at least 1")

@@ -1,0 +1,282 @@
+"""The controller: the slow work behind the session's events, packaged as jobs.
+
+A :class:`Job` has a blocking ``work()`` (camera, sensor, network, disk,
+printer) and an ``apply(result, error)`` that turns the outcome into a
+session event. The Kivy app runs ``work`` on a worker thread and ``apply``
+on the UI thread (through ``Clock.schedule_once``); the scenario runner and
+the tests call :meth:`Job.run_sync`. Either way the business logic lives
+here and in the session, never in a screen.
+
+``apply`` is skipped when the session's ``generation`` changed while the
+job ran (the citizen cancelled or timed out): a late result never lands in
+the next citizen's dossier. ``apply`` may return a follow-up job (submit is
+followed by printing).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+import numpy as np
+from PIL import Image
+
+from kiosk.config import KioskConfig
+from kiosk.errors import HalError, KioskError, NotAPredemande, PrinterError, QueueError, SensorTimeout
+from kiosk.hal import Devices
+from kiosk.hal.indicator import Light
+from kiosk.i18n import Translator, euros
+from kiosk.predemande import NumberFormat, PreDemande
+from kiosk.quality import QualityReport, assess
+from kiosk.readings import FingerReading
+from kiosk.receipt import Receipt, mask_predemande
+from kiosk.rules import Capture, total_fees_cents
+from kiosk.scanning import Debouncer, decode_number
+from kiosk.session import Session, SessionSettings, Step
+from kiosk.sync.outbox import Outbox
+
+log = logging.getLogger("kiosk.controller")
+
+JPEG_QUALITY = 88
+
+
+@dataclass
+class Job:
+    name: str
+    work: Callable[[], Any]
+    apply: Callable[[Any, BaseException | None], "Job | None"]
+    generation: int
+
+    def run_sync(self, session: Session) -> Any:
+        """Run here and now (scenarios, tests); follow-up jobs run too. Returns the last result."""
+        job: Job | None = self
+        result = None
+        while job is not None:
+            error: BaseException | None = None
+            try:
+                result = job.work()
+            except KioskError as exc:
+                error = exc
+            job = job.deliver(session, result, error)
+        return result
+
+    def deliver(self, session: Session, result: Any, error: BaseException | None) -> "Job | None":
+        if session.generation != self.generation:
+            log.info("job result dropped: session changed", extra={"job": self.name})
+            return None
+        return self.apply(result, error)
+
+
+def encode_jpeg(rgb: np.ndarray, quality: int = JPEG_QUALITY) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="JPEG", quality=quality, optimize=True)
+    return buf.getvalue()
+
+
+class Controller:
+    def __init__(self, config: KioskConfig, devices: Devices, directory, outbox: Outbox,
+                 clock: Callable[[], float] = time.monotonic,
+                 wall_clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
+        self.config = config
+        self.devices = devices
+        self.directory = directory
+        self.outbox = outbox
+        self.wall_clock = wall_clock
+        self.settings = SessionSettings.from_config(config)
+        self.number_format: NumberFormat = self.settings.number_format
+        self.session = Session(self.settings, clock, wall_clock)
+        self.debouncer = Debouncer(clock=clock)
+        self.last_receipt: Receipt | None = None
+        self.session.subscribe(self._on_change)
+        self.refresh_availability()
+
+    # -- availability and the status light -------------------------------------
+    def refresh_availability(self) -> None:
+        """Stop taking new citizens before the data partition is full, instead of losing a dossier."""
+        full = not self.outbox.accepting()
+        self.session.out_of_service = "summary.error.disk_full" if full else None
+        if full:
+            log.warning("data partition nearly full: new sessions refused", extra={"free": self.outbox.free_bytes()})
+
+    def _on_change(self, session: Session) -> None:
+        light = Light.READY
+        if session.step in (Step.LOOKING_UP, Step.SUBMITTING, Step.PRINTING):
+            light = Light.BUSY
+        elif session.step is Step.RECEIPT_FAILED or session.out_of_service:
+            light = Light.ATTENTION
+        try:
+            self.devices.indicator.show(light)
+        except HalError:
+            log.exception("status light failed")
+
+    # -- identify ---------------------------------------------------------------
+    def scan_job(self) -> Job:
+        """One preview frame through the decoder. Returns the frame (for the preview) and the decode result."""
+        s = self.session
+
+        def work():
+            frame = self.devices.camera.preview_frame()
+            return frame, decode_number(frame, self.devices.scanner, self.number_format)
+
+        def apply(result, error) -> Job | None:
+            if error is not None or s.step is not Step.IDENTIFY:
+                return None
+            _, decoded = result
+            if decoded.payloads:
+                payload = decoded.payloads[0]
+                if not self.debouncer.seen(payload):
+                    return None
+                try:
+                    return self.lookup_job(s.qr_decoded(payload))
+                except NotAPredemande:
+                    return None
+            return None
+
+        return Job("scan", work, apply, s.generation)
+
+    def lookup_job(self, number: str) -> Job:
+        s = self.session
+
+        def apply(result: PreDemande | None, error) -> None:
+            if error is not None:
+                s.lookup_failed(error)
+            else:
+                s.lookup_finished(result)
+
+        return Job("lookup", lambda: self.directory.fetch(number), apply, s.generation)
+
+    def typed_number_job(self, text: str) -> Job:
+        """The citizen pressed OK on the keyboard; raises InvalidNumber (message already set) when malformed."""
+        return self.lookup_job(self.session.submit_number(text))
+
+    # -- documents ---------------------------------------------------------------
+    def photo_job(self) -> Job:
+        s = self.session
+
+        def work() -> tuple[bytes, QualityReport]:
+            still = self.devices.camera.capture_still()
+            report = assess(still)
+            return (encode_jpeg(still) if report.acceptable else b""), report
+
+        def apply(result, error) -> None:
+            if error is not None:
+                s._say(getattr(error, "message_key", "error.camera"), "error")
+                s._changed()
+                return None
+            image, report = result
+            s.document_captured(image, report)
+            return None
+
+        return Job("photo", work, apply, s.generation)
+
+    # -- fingerprints ------------------------------------------------------------
+    def finger_job(self) -> Job:
+        s = self.session
+
+        def work() -> FingerReading:
+            self.devices.fingerprint.guide("place")
+            try:
+                return self.devices.fingerprint.read(timeout_s=10.0)
+            finally:
+                self.devices.fingerprint.guide("idle")
+
+        def apply(result, error) -> None:
+            if isinstance(error, SensorTimeout):
+                s.finger_read(FingerReading(ok=False, feedback="no_finger"))
+            elif error is not None:
+                s.sensor_failed(error)
+            else:
+                s.finger_read(result)
+            return None
+
+        return Job("finger", work, apply, s.generation)
+
+    # -- submit and print --------------------------------------------------------
+    def receipt_content(self, number: str) -> Receipt:
+        s = self.session
+        t = Translator(s.lang)
+        site = self.config.site
+        originals = []
+        for req in s.checklist:
+            params = dict(req.params)
+            if req.amount_cents is not None:
+                params["amount"] = euros(req.amount_cents, s.lang)
+            line = t(req.label_key, **params)
+            if req.condition_key:
+                line += " (" + t("checklist.only_if", condition=t(req.condition_key)) + ")"
+            originals.append(line)
+        flags = []
+        if s.dossier is not None and any(f.startswith(("finger_", "sensor_")) for f in s.dossier.flags):
+            flags.append(t("receipt.flagged"))
+        fees = total_fees_cents(tuple(r for r in s.checklist if r.capture is Capture.STAMP))
+        now = self.wall_clock().astimezone()
+        return Receipt(
+            mairie=site.name, address=site.address, opening_hours=site.opening_hours,
+            printed_at=now.strftime("%d/%m/%Y %H:%M"), dossier_number=number,
+            predemande_masked=mask_predemande(s.predemande_number or ""), originals=tuple(originals),
+            flags=tuple(flags), language=s.lang,
+            fees=t("checklist.fees", amount=euros(fees, s.lang)) if fees else "",
+        )
+
+    def submit_job(self) -> Job | None:
+        """Seal the dossier into the queue, then print. None when the session refused (no consent)."""
+        s = self.session
+        dossier = s.submit()
+        if dossier is None:
+            return None
+
+        def work() -> str:
+            return self.outbox.submit(dossier, lambda number: self.receipt_content(number).as_dict())
+
+        def apply(number, error) -> Job | None:
+            if error is not None:
+                log.error("submit failed", extra={"error": str(error)})
+                self.refresh_availability()
+                s.submit_failed(error if isinstance(error, KioskError) else QueueError(str(error)))
+                return None
+            log.info("dossier queued", extra={"dossier": dossier.id, "number": number})
+            s.submitted(number)
+            self.refresh_availability()
+            return self.print_job(number)
+
+        return Job("submit", work, apply, s.generation)
+
+    def print_job(self, number: str) -> Job:
+        s = self.session
+
+        def work() -> str:
+            queued = self.outbox.by_number(number)
+            if queued is None:
+                raise QueueError(f"no dossier {number}")
+            receipt = Receipt.from_dict(queued.receipt)
+            self.devices.printer.print_receipt(receipt)
+            self.last_receipt = receipt
+            return number
+
+        def apply(result, error) -> None:
+            if error is not None:
+                log.warning("receipt not printed", extra={"number": number, "error": str(error)})
+                s.print_failed(error if isinstance(error, KioskError) else PrinterError(str(error)))
+            else:
+                s.printed()
+            return None
+
+        return Job("print", work, apply, s.generation)
+
+    def retry_print_job(self) -> Job:
+        self.session.retry_print()
+        assert self.session.dossier_number is not None
+        return self.print_job(self.session.dossier_number)
+
+    def reprint(self, number: str) -> Receipt:
+        """Reprint a receipt from the queue after its session is gone (desk or maintenance)."""
+        queued = self.outbox.by_number(number)
+        if queued is None:
+            raise QueueError(f"no dossier {number}")
+        receipt = Receipt.from_dict({**queued.receipt, "reprint": True})
+        self.devices.printer.print_receipt(receipt)
+        return receipt

@@ -1,0 +1,26 @@
+"""The receipt printer facade. The receipt is laid out once (``kiosk.receipt``); backends only move bytes."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+
+from kiosk.hal.base import Device
+from kiosk.readings import PrinterStatus
+
+
+class ReceiptPrinter(Device):
+    """Backends: ``sim`` (ESC/POS bytes to files), ``usb`` (python-escpos ``Usb``).
+
+    Errors: :class:`kiosk.errors.PaperOut`, :class:`kiosk.errors.PrinterNotFound`,
+    :class:`kiosk.errors.PrinterError`.
+    """
+
+    device_name = "printer"
+
+    @abstractmethod
+    def status(self) -> PrinterStatus:
+        """Online and paper state; ``None`` fields when the printer does not answer."""
+
+    @abstractmethod
+    def print_receipt(self, receipt) -> None:
+        """Print a :class:`kiosk.receipt.Receipt`; raises :class:`PaperOut` before printing anything if out of paper."""

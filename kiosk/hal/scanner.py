@@ -1,0 +1,23 @@
+"""The code scanner facade: find 2D codes in a luminance frame and return their payloads."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+
+import numpy as np
+
+from kiosk.hal.base import Device
+
+
+class CodeScanner(Device):
+    """Backends: ``pyzbar`` (default, also used by ``sim`` and ``pi``); ``zxing`` may follow.
+
+    A decoder is software, but it sits behind a facade like a device because
+    which one runs is a per-unit choice, measured in ``bench/``.
+    """
+
+    device_name = "scanner"
+
+    @abstractmethod
+    def decode(self, luma: np.ndarray) -> list[str]:
+        """Payloads of the QR codes found in an ``(h, w)`` uint8 frame, as text; empty when none."""

@@ -1,0 +1,40 @@
+"""Looking up user-facing text: French first, English second, one table (``kiosk.messages``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from kiosk.messages import MESSAGES
+
+LANGUAGES = ("fr", "en")
+
+
+@dataclass(frozen=True)
+class Translator:
+    """Text in one language. Missing keys show the key itself, loudly, rather than crash a screen."""
+
+    lang: str = "fr"
+    table: Mapping[str, Mapping[str, str]] = field(default=None, compare=False)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.table is None:
+            object.__setattr__(self, "table", MESSAGES)
+
+    def __call__(self, key: str, **params: object) -> str:
+        entry = self.table.get(key)
+        if entry is None:
+            return f"⟨{key}⟩"
+        text = entry.get(self.lang) or entry["fr"]
+        return text.format(**params) if params else text
+
+    def other(self) -> "Translator":
+        return Translator("en" if self.lang == "fr" else "fr", self.table)
+
+
+def euros(cents: int, lang: str = "fr") -> str:
+    """``2500`` → ``25 €`` (fr) or ``€25`` (en); ``1250`` → ``12,50 €`` / ``€12.50``."""
+    whole, rest = divmod(cents, 100)
+    if lang == "fr":
+        return f"{whole},{rest:02d} €" if rest else f"{whole} €"
+    return f"€{whole}.{rest:02d}" if rest else f"€{whole}"

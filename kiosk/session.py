@@ -1,0 +1,722 @@
+"""The citizen's session: a state machine in plain Python.
+
+It knows nothing of Kivy, cameras or disks. Screens and the scenario runner
+send it *events* (a number was typed, a photo was taken and assessed, a
+finger was read) and read its state back; the slow work that produces those
+events (look-ups, camera, sensor, sealing, printing) is done elsewhere
+(:mod:`kiosk.controller`), off the UI thread, and its result is handed in as
+an event. Every event checks that the current step accepts it
+(:class:`InvalidTransition` otherwise), so a late or doubled touch cannot
+skip a step.
+
+``generation`` changes whenever the session is wiped: a worker that started
+for an earlier citizen compares it before delivering its result, so nothing
+of one citizen can land in the next one's dossier.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from enum import StrEnum
+from typing import Callable
+
+from kiosk import __version__
+from kiosk.dossier import (
+    DocumentCapture, DocumentStatus, Dossier, FingerCapture, FingerStatus, Flag, Stamp, StampMode,
+)
+from kiosk.errors import (
+    DirectoryUnavailable, InvalidNumber, InvalidTransition, KioskError, NotAPredemande,
+)
+from kiosk.ids import uuid7
+from kiosk.predemande import Entry, Motif, NumberFormat, PreDemande, Title
+from kiosk.quality import QualityReport
+from kiosk.readings import FingerReading
+from kiosk.rules import AgeBand, Capture, Case, Region, Requirement, SecureDocument, checklist, fingerprints_required, signer
+
+
+class Step(StrEnum):
+    WELCOME = "welcome"
+    IDENTIFY = "identify"
+    LOOKING_UP = "looking_up"
+    CONFIRM = "confirm"  # the pré-demande was fetched: the citizen checks it
+    QUESTIONS = "questions"  # offline: a few questions replace the look-up
+    CHECKLIST = "checklist"
+    CAPTURE = "capture"
+    STAMP = "stamp"
+    FINGERPRINTS = "fingerprints"
+    SIGNATURE = "signature"
+    SUMMARY = "summary"
+    SUBMITTING = "submitting"
+    PRINTING = "printing"
+    RECEIPT_FAILED = "receipt_failed"
+    END = "end"
+
+
+#: Steps where the citizen is filling in: inactivity warns, then abandons and wipes.
+ACTIVE_STEPS = frozenset({
+    Step.IDENTIFY, Step.CONFIRM, Step.QUESTIONS, Step.CHECKLIST, Step.CAPTURE, Step.STAMP,
+    Step.FINGERPRINTS, Step.SIGNATURE, Step.SUMMARY,
+})
+#: Steps where a worker is busy: no timeout, no cancel (the result is about to arrive).
+BUSY_STEPS = frozenset({Step.LOOKING_UP, Step.SUBMITTING, Step.PRINTING})
+
+STAMP_NUMBER = re.compile(r"^\d{16}$")
+
+
+class Question(StrEnum):
+    TITLES = "titles"
+    MOTIF = "motif"
+    AGE_BAND = "age_band"
+    SECURE_DOCUMENT = "secure_document"
+    BIRTHPLACE_DEMATERIALISED = "birthplace_dematerialised"
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    """The part of the configuration the session needs (kept apart from the file format)."""
+
+    number_format: NumberFormat = NumberFormat.from_pattern("[A-Z0-9]{10}")
+    fingers: tuple[str, ...] = ("left_index", "right_index")
+    finger_attempts: int = 3
+    fingerprint_min_age: int = 12
+    inactivity_warning_s: float = 60.0
+    inactivity_abandon_s: float = 30.0
+    end_screen_s: float = 15.0
+    languages: tuple[str, ...] = ("fr", "en")
+    default_language: str = "fr"
+    site_id: str = "demo-site"
+    kiosk_code: str = "K01"
+    region: Region = Region.METROPOLE
+    proof_of_address_max_months: int = 12
+
+    @classmethod
+    def from_config(cls, cfg) -> "SessionSettings":
+        s = cfg.session
+        return cls(
+            number_format=NumberFormat.from_pattern(cfg.predemande.number_pattern),
+            fingers=tuple(s.fingers), finger_attempts=s.finger_attempts, fingerprint_min_age=s.fingerprint_min_age,
+            inactivity_warning_s=s.inactivity_warning_s, inactivity_abandon_s=s.inactivity_abandon_s,
+            end_screen_s=s.end_screen_s, languages=tuple(s.languages), default_language=s.default_language,
+            site_id=cfg.site.site_id, kiosk_code=cfg.site.kiosk_code, region=Region(cfg.site.region),
+            proof_of_address_max_months=cfg.site.proof_of_address_max_months,
+        )
+
+
+@dataclass
+class Message:
+    key: str
+    params: dict = field(default_factory=dict)
+    level: str = "info"  # "info" or "error"
+
+
+@dataclass(frozen=True)
+class Page:
+    """Where the citizen is, for the Back button: a step and an index within it."""
+
+    step: Step
+    index: int = 0
+
+
+class Session:
+    def __init__(
+        self,
+        settings: SessionSettings,
+        clock: Callable[[], float],
+        wall_clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    ):
+        self.settings = settings
+        self._clock = clock
+        self._wall = wall_clock
+        self._listeners: list[Callable[["Session"], None]] = []
+        self.generation = 0
+        self.lang = settings.default_language
+        self.out_of_service: str | None = None  # a message key set by the controller (disk full…)
+        self._reset()
+        self.step = Step.WELCOME
+
+    # -- observation -----------------------------------------------------------
+    def subscribe(self, listener: Callable[["Session"], None]) -> None:
+        self._listeners.append(listener)
+
+    def _changed(self) -> None:
+        for listener in list(self._listeners):
+            listener(self)
+
+    def _reset(self) -> None:
+        self.step = Step.WELCOME
+        self.page_stack: list[Page] = []
+        self.message: Message | None = None
+        self.warning = False
+        self.last_activity = self._clock()
+        self.typed = ""
+        self.predemande_number: str | None = None
+        self.predemande: PreDemande | None = None
+        self.fetched = False
+        self.answers: dict[Question, object] = {}
+        self.case: Case | None = None
+        self.checklist: tuple[Requirement, ...] = ()
+        self.dossier: Dossier | None = None
+        self.index = 0  # within CAPTURE, STAMP, FINGERPRINTS
+        self.attempts = 0  # on the current page (document retakes, finger tries)
+        self._best_finger: FingerReading | None = None
+        self.consent = False
+        self.dossier_number: str | None = None
+        self.ended_at: float | None = None
+
+    # -- helpers ---------------------------------------------------------------
+    def _expect(self, *steps: Step) -> None:
+        if self.step not in steps:
+            raise InvalidTransition(f"event not accepted in step {self.step.value}")
+
+    def _activity(self) -> None:
+        self.last_activity = self._clock()
+        self.warning = False
+
+    def _go(self, step: Step, index: int = 0, remember: bool = True) -> None:
+        if remember and self.step not in BUSY_STEPS and self.step is not Step.WELCOME:
+            self.page_stack.append(Page(self.step, self.index))
+        self.step = step
+        self.index = index
+        self.attempts = 0
+        self.message = None
+
+    def _say(self, key: str, level: str = "info", **params) -> None:
+        self.message = Message(key, params, level)
+
+    def wipe(self, reason: str | None = None) -> None:
+        """Forget the citizen: overwrite captures in memory, clear every field, back to Welcome."""
+        if self.dossier is not None:
+            self.dossier.wipe()
+        self._reset()
+        self.generation += 1
+        self.lang = self.settings.default_language
+        if reason:
+            self._say(reason)
+
+    # -- language and activity -------------------------------------------------
+    def set_language(self, lang: str) -> None:
+        if lang not in self.settings.languages:
+            raise InvalidTransition(f"language {lang!r} not offered")
+        self.lang = lang
+        self._activity()
+        self._changed()
+
+    def touch(self) -> None:
+        """Any touch on the screen: the citizen is still there."""
+        self._activity()
+        self._changed()
+
+    def tick(self) -> None:
+        """Called about once a second: inactivity warning, abandon, and the end screen's return."""
+        idle = self._clock() - self.last_activity
+        s = self.settings
+        if self.step in ACTIVE_STEPS or self.step is Step.RECEIPT_FAILED:
+            if idle >= s.inactivity_warning_s + s.inactivity_abandon_s:
+                self.wipe("inactivity.abandoned")
+                self._changed()
+            elif idle >= s.inactivity_warning_s and not self.warning:
+                self.warning = True
+                self._changed()
+        elif self.step is Step.END and idle >= s.end_screen_s:
+            self.wipe()
+            self._changed()
+
+    @property
+    def seconds_before_abandon(self) -> int:
+        s = self.settings
+        left = s.inactivity_warning_s + s.inactivity_abandon_s - (self._clock() - self.last_activity)
+        return max(0, int(round(left)))
+
+    # -- navigation ------------------------------------------------------------
+    def start(self) -> None:
+        self._expect(Step.WELCOME)
+        if self.out_of_service:
+            self._say(self.out_of_service, "error")
+            self._changed()
+            return
+        self._activity()
+        self.message = None
+        self._go(Step.IDENTIFY, remember=False)
+        self._changed()
+
+    def cancel(self) -> None:
+        """The citizen gives up: nothing of the session is kept."""
+        if self.step in BUSY_STEPS:
+            raise InvalidTransition("cannot cancel while the kiosk is working")
+        if self.step in (Step.END, Step.RECEIPT_FAILED):
+            self.finish()
+            return
+        self.wipe()
+        self._changed()
+
+    def can_go_back(self) -> bool:
+        return self.step in ACTIVE_STEPS
+
+    def back(self) -> None:
+        if not self.can_go_back():
+            raise InvalidTransition(f"no way back from {self.step.value}")
+        self._activity()
+        if not self.page_stack:
+            self.wipe()
+            self._changed()
+            return
+        page = self.page_stack.pop()
+        self._undo_from(page)
+        self.step, self.index = page.step, page.index
+        self.message = None
+        self._changed()
+
+    def _undo_from(self, page: Page) -> None:
+        """Going back to ``page`` discards what was captured on it and after it."""
+        d = self.dossier
+        if page.step in (Step.CONFIRM, Step.QUESTIONS, Step.IDENTIFY):
+            if d is not None:
+                d.wipe()
+            self.dossier, self.case, self.checklist = None, None, ()
+            if page.step is Step.IDENTIFY:
+                self.predemande, self.predemande_number, self.fetched, self.answers = None, None, False, {}
+            return
+        if d is None:
+            return
+        if page.step is Step.CAPTURE:
+            req = self.photo_requirements[page.index].id
+            for doc in [x for x in d.documents if x.requirement == req]:
+                d.drop_attachment(doc.attachment)
+                d.documents.remove(doc)
+        if page.step is Step.STAMP:
+            req = self.stamp_requirements[page.index].id
+            d.stamps = [s for s in d.stamps if s.requirement != req]
+        if page.step is Step.FINGERPRINTS:
+            finger = self.fingers[page.index]
+            for f in [x for x in d.fingerprints if x.finger == finger]:
+                d.drop_attachment(f.attachment)
+                d.drop_attachment(f.template)
+                d.fingerprints.remove(f)
+            self.attempts = 0
+            self._best_finger = None
+        if page.step is Step.SIGNATURE:
+            d.drop_attachment(d.signature)
+            d.signature = None
+        if page.step is Step.SUMMARY:
+            self.consent = False
+
+    # -- identify --------------------------------------------------------------
+    def number_typed(self, text: str) -> Entry:
+        """Feedback as the citizen types; no transition."""
+        self._expect(Step.IDENTIFY)
+        self._activity()
+        self.typed = text
+        fmt = self.settings.number_format
+        entry = fmt.check(text)
+        normal = fmt.normalise(text)
+        if entry is Entry.PARTIAL:
+            self._say("identify.entry.partial", missing=fmt.min_len - len(normal))
+        elif entry is Entry.COMPLETE:
+            self._say("identify.entry.complete")
+        elif entry is Entry.INVALID:
+            self._say("identify.entry.invalid", "error", length=fmt.max_len)
+        else:
+            self.message = None
+        self._changed()
+        return entry
+
+    def submit_number(self, text: str) -> str:
+        """A typed number; returns the normalised number to look up (the step is now LOOKING_UP)."""
+        self._expect(Step.IDENTIFY)
+        self._activity()
+        try:
+            number = self.settings.number_format.validate(text)
+        except InvalidNumber as exc:
+            self._say(exc.message_key, "error")
+            self._changed()
+            raise
+        return self._look_up(number)
+
+    def qr_decoded(self, payload: str) -> str:
+        """A QR payload from the scanner; returns the number to look up, or raises :class:`NotAPredemande`."""
+        self._expect(Step.IDENTIFY)
+        self._activity()
+        try:
+            number = self.settings.number_format.number_from_qr(payload)
+        except NotAPredemande as exc:
+            self._say(exc.message_key, "error")
+            self._changed()
+            raise
+        return self._look_up(number)
+
+    def scan_unreadable(self) -> None:
+        """The scanner saw a code it could not read for a while: suggest what to do."""
+        self._expect(Step.IDENTIFY)
+        self._say("identify.error.unreadable", "error")
+        self._changed()
+
+    def _look_up(self, number: str) -> str:
+        self.predemande_number = number
+        self._go(Step.LOOKING_UP)
+        self._say("identify.looking_up")
+        self._changed()
+        return number
+
+    def lookup_finished(self, predemande: PreDemande) -> None:
+        self._expect(Step.LOOKING_UP)
+        self._activity()
+        self.predemande = predemande
+        self.fetched = True
+        self.answers = {}
+        self._go(Step.CONFIRM)
+        self._changed()
+
+    def lookup_failed(self, error: KioskError) -> None:
+        self._expect(Step.LOOKING_UP)
+        self._activity()
+        if isinstance(error, DirectoryUnavailable):
+            self.fetched = False
+            self.answers = {}
+            self._go(Step.QUESTIONS)
+            self._say("identify.offline")
+        else:
+            if self.page_stack:
+                self.page_stack.pop()
+            self.step = Step.IDENTIFY
+            self.predemande_number = None
+            self._say(error.message_key, "error")
+        self._changed()
+
+    # -- confirm / questions -------------------------------------------------
+    def today(self):
+        return self._wall().date()
+
+    def needed_questions(self) -> list[Question]:
+        """What the citizen must still answer before the checklist can be computed."""
+        qs: list[Question] = []
+        if self.step is Step.QUESTIONS:
+            qs += [Question.TITLES, Question.MOTIF, Question.AGE_BAND]
+        qs.append(Question.SECURE_DOCUMENT)
+        secure = self.answers.get(Question.SECURE_DOCUMENT)
+        if secure is None or not SecureDocument(secure).proves_identity:
+            qs.append(Question.BIRTHPLACE_DEMATERIALISED)
+        return qs
+
+    def missing_questions(self) -> list[Question]:
+        return [q for q in self.needed_questions() if q not in self.answers]
+
+    def answer(self, question: Question | str, value) -> None:
+        """Record an answer. ``BIRTHPLACE_DEMATERIALISED`` takes ``None`` for "I don't know"."""
+        self._expect(Step.CONFIRM, Step.QUESTIONS)
+        self._activity()
+        q = Question(question)
+        parsed = {
+            Question.TITLES: lambda v: frozenset(Title(t) for t in (v if isinstance(v, (list, tuple, set, frozenset)) else [v])),
+            Question.MOTIF: Motif,
+            Question.AGE_BAND: AgeBand,
+            Question.SECURE_DOCUMENT: SecureDocument,
+            Question.BIRTHPLACE_DEMATERIALISED: lambda v: None if v is None else bool(v),
+        }[q](value)
+        if q is Question.TITLES and not parsed:
+            raise InvalidTransition("at least one title")
+        self.answers[q] = parsed
+        self.message = None
+        self._changed()
+
+    def confirm(self) -> None:
+        """The citizen confirms the pré-demande (or has answered the questions): compute the checklist."""
+        self._expect(Step.CONFIRM, Step.QUESTIONS)
+        self._activity()
+        if self.missing_questions():
+            self._say("questions.incomplete", "error")
+            self._changed()
+            return
+        a = self.answers
+        pd = self.predemande
+        if pd is not None:
+            titles, motif = pd.titles, pd.motif
+            band = AgeBand.of(pd.age(self.today()))
+            hosted, abroad = pd.hosted, pd.born_abroad_parents_abroad
+        else:
+            titles, motif, band = a[Question.TITLES], a[Question.MOTIF], a[Question.AGE_BAND]
+            hosted, abroad = None, None
+        self.case = Case(
+            titles=titles, motif=motif, age_band=band,
+            secure_document=a[Question.SECURE_DOCUMENT],
+            birthplace_dematerialised=a.get(Question.BIRTHPLACE_DEMATERIALISED),
+            born_abroad_parents_abroad=abroad, hosted=hosted,
+            alternating_residence=None if band.minor else False,
+            region=self.settings.region,
+        )
+        self.checklist = checklist(self.case, self.settings.proof_of_address_max_months)
+        s = self.settings
+        self.dossier = Dossier(
+            id=str(uuid7()), site_id=s.site_id, kiosk_code=s.kiosk_code,
+            created_at=self._wall().astimezone(timezone.utc).isoformat(timespec="seconds"),
+            language=self.lang, predemande_number=self.predemande_number or "",
+            predemande_fetched=self.fetched, predemande=pd.to_dict() if pd else None,
+            case=self.case.to_dict(), checklist=[r.id for r in self.checklist],
+            signer=signer(self.case).value, software_version=__version__,
+        )
+        if not self.fetched:
+            self.dossier.flag(Flag.PREDEMANDE_NOT_FETCHED)
+        self._go(Step.CHECKLIST)
+        self._changed()
+
+    # -- documents ------------------------------------------------------------------
+    @property
+    def photo_requirements(self) -> tuple[Requirement, ...]:
+        return tuple(r for r in self.checklist if r.capture is Capture.PHOTO)
+
+    @property
+    def stamp_requirements(self) -> tuple[Requirement, ...]:
+        return tuple(r for r in self.checklist if r.capture is Capture.STAMP)
+
+    @property
+    def fingers(self) -> tuple[str, ...]:
+        if self.case is None or not fingerprints_required(self.case, self.settings.fingerprint_min_age):
+            return ()
+        return self.settings.fingers
+
+    @property
+    def current_requirement(self) -> Requirement | None:
+        if self.step is Step.CAPTURE:
+            return self.photo_requirements[self.index]
+        if self.step is Step.STAMP:
+            return self.stamp_requirements[self.index]
+        return None
+
+    @property
+    def current_finger(self) -> str | None:
+        return self.fingers[self.index] if self.step is Step.FINGERPRINTS else None
+
+    def begin_capture(self) -> None:
+        self._expect(Step.CHECKLIST)
+        self._activity()
+        self._after(Step.CHECKLIST)
+        self._changed()
+
+    def _after(self, step: Step) -> None:
+        """Move to the first page of the step following ``step`` that has something to do."""
+        order = [Step.CAPTURE, Step.STAMP, Step.FINGERPRINTS, Step.SIGNATURE]
+        todo = {
+            Step.CAPTURE: bool(self.photo_requirements),
+            Step.STAMP: bool(self.stamp_requirements),
+            Step.FINGERPRINTS: bool(self.fingers),
+            Step.SIGNATURE: True,
+        }
+        start = order.index(step) + 1 if step in order else 0
+        for nxt in order[start:]:
+            if todo[nxt]:
+                self._go(nxt, 0)
+                self._best_finger = None
+                return
+
+    def _advance(self, count: int) -> None:
+        if self.index + 1 < count:
+            self._go(self.step, self.index + 1)
+            self._best_finger = None
+        else:
+            self._after(self.step)
+
+    def document_captured(self, image: bytes, quality: QualityReport, media_type: str = "image/jpeg") -> bool:
+        """A still was taken and assessed. Kept and moved on if acceptable, else a retake is asked."""
+        self._expect(Step.CAPTURE)
+        self._activity()
+        req = self.photo_requirements[self.index]
+        assert self.dossier is not None
+        self.attempts += 1
+        if not quality.acceptable:
+            self._say(quality.problem or "quality.blurry", "error")
+            self._changed()
+            return False
+        name = self.dossier.attach(f"documents/{req.id}", media_type, image)
+        self.dossier.documents.append(DocumentCapture(req.id, DocumentStatus.CAPTURED, name, quality.as_dict(), self.attempts))
+        self._advance(len(self.photo_requirements))
+        self._changed()
+        return True
+
+    def document_at_desk(self) -> None:
+        """The citizen will show the original at the desk instead of photographing it."""
+        self._expect(Step.CAPTURE)
+        self._activity()
+        req = self.photo_requirements[self.index]
+        assert self.dossier is not None
+        self.dossier.documents.append(DocumentCapture(req.id, DocumentStatus.ORIGINAL_AT_DESK, None, {}, self.attempts))
+        self.dossier.flag(Flag.ORIGINALS_ONLY)
+        self._advance(len(self.photo_requirements))
+        self._changed()
+
+    # -- stamp --------------------------------------------------------------------
+    def stamp_entered(self, text: str) -> bool:
+        self._expect(Step.STAMP)
+        self._activity()
+        digits = re.sub(r"\s", "", text)
+        req = self.stamp_requirements[self.index]
+        assert self.dossier is not None
+        if not STAMP_NUMBER.match(digits):
+            self._say("stamp.error.format", "error")
+            self._changed()
+            return False
+        if any(s.number == digits for s in self.dossier.stamps):
+            self._say("stamp.error.duplicate", "error")
+            self._changed()
+            return False
+        self.dossier.stamps.append(Stamp(req.id, StampMode.DEMATERIALISED, digits, req.amount_cents))
+        self._advance(len(self.stamp_requirements))
+        self._changed()
+        return True
+
+    def stamp_paper(self) -> None:
+        self._expect(Step.STAMP)
+        self._activity()
+        req = self.stamp_requirements[self.index]
+        assert self.dossier is not None
+        self.dossier.stamps.append(Stamp(req.id, StampMode.PAPER_AT_DESK, None, req.amount_cents))
+        self.dossier.flag(Flag.PAPER_STAMP)
+        self._advance(len(self.stamp_requirements))
+        self._changed()
+
+    # -- fingerprints ------------------------------------------------------------
+    def finger_read(self, reading: FingerReading) -> None:
+        """One attempt on the sensor. Up to ``finger_attempts`` tries; then the best image is kept and flagged."""
+        self._expect(Step.FINGERPRINTS)
+        self._activity()
+        finger = self.fingers[self.index]
+        d = self.dossier
+        assert d is not None
+        self.attempts += 1
+        if reading.ok and reading.image:
+            self._store_finger(finger, FingerStatus.CAPTURED, reading)
+            self._say("finger.lift")
+            self._advance(len(self.fingers))
+            self._changed()
+            return
+        if reading.image and (self._best_finger is None or (reading.quality or 0) > (self._best_finger.quality or 0)):
+            self._best_finger = reading
+        if self.attempts >= self.settings.finger_attempts:
+            if self._best_finger is not None:
+                self._store_finger(finger, FingerStatus.LOW_QUALITY, self._best_finger)
+                d.flag(Flag.FINGER_LOW_QUALITY)
+            else:
+                d.fingerprints.append(FingerCapture(finger, FingerStatus.UNAVAILABLE, self.attempts))
+                d.flag(Flag.FINGER_UNAVAILABLE)
+            self._advance(len(self.fingers))
+            self._say("finger.flagged")
+        else:
+            self._say(f"finger.feedback.{reading.feedback or 'no_finger'}", "error")
+        self._changed()
+
+    def _store_finger(self, finger: str, status: FingerStatus, reading: FingerReading) -> None:
+        d = self.dossier
+        assert d is not None and reading.image is not None
+        image = d.attach(f"fingerprints/{finger}.png", "image/png", reading.image)
+        template = d.attach(f"fingerprints/{finger}.tpl", "application/octet-stream", reading.template) if reading.template else None
+        d.fingerprints.append(FingerCapture(finger, status, self.attempts, reading.quality, image, template))
+
+    def finger_unavailable(self) -> None:
+        """Exception path: this finger cannot be taken (injury, bandage); the agent decides."""
+        self._expect(Step.FINGERPRINTS)
+        self._activity()
+        assert self.dossier is not None
+        self.dossier.fingerprints.append(FingerCapture(self.fingers[self.index], FingerStatus.UNAVAILABLE, self.attempts))
+        self.dossier.flag(Flag.FINGER_UNAVAILABLE)
+        self._advance(len(self.fingers))
+        self._say("finger.flagged")
+        self._changed()
+
+    def sensor_failed(self, error: KioskError) -> None:
+        """The sensor is gone: the remaining fingers are left to the agent at the desk."""
+        self._expect(Step.FINGERPRINTS)
+        self._activity()
+        d = self.dossier
+        assert d is not None
+        for finger in self.fingers[self.index:]:
+            d.fingerprints.append(FingerCapture(finger, FingerStatus.SENSOR_FAILED, self.attempts))
+        d.flag(Flag.SENSOR_FAILED)
+        self._after(Step.FINGERPRINTS)
+        self._say(error.message_key, "error")
+        self._changed()
+
+    # -- signature, summary, submit ---------------------------------------------
+    def signature_done(self, png: bytes, strokes: int) -> bool:
+        self._expect(Step.SIGNATURE)
+        self._activity()
+        if strokes <= 0 or not png:
+            self._say("signature.empty", "error")
+            self._changed()
+            return False
+        assert self.dossier is not None
+        self.dossier.signature = self.dossier.attach("signature.png", "image/png", png)
+        self._go(Step.SUMMARY)
+        self._changed()
+        return True
+
+    def set_consent(self, value: bool) -> None:
+        self._expect(Step.SUMMARY)
+        self._activity()
+        self.consent = bool(value)
+        self.message = None
+        self._changed()
+
+    def submit(self) -> Dossier | None:
+        """Ask to submit. Returns the dossier to seal into the queue, or None when consent is missing."""
+        self._expect(Step.SUMMARY)
+        self._activity()
+        if not self.consent:
+            self._say("summary.consent_needed", "error")
+            self._changed()
+            return None
+        assert self.dossier is not None
+        self.dossier.consent_at = self._wall().astimezone(timezone.utc).isoformat(timespec="seconds")
+        self.dossier.language = self.lang
+        self._go(Step.SUBMITTING)
+        self._say("summary.submitting")
+        self._changed()
+        return self.dossier
+
+    def submitted(self, number: str) -> None:
+        """The dossier is durable in the queue: now, and only now, the receipt may print."""
+        self._expect(Step.SUBMITTING)
+        self.dossier_number = number
+        self._wipe_captures()
+        self._go(Step.PRINTING, remember=False)
+        self._say("receipt.printing")
+        self._changed()
+
+    def submit_failed(self, error: KioskError) -> None:
+        self._expect(Step.SUBMITTING)
+        self._activity()
+        self.step = Step.SUMMARY
+        self._say(error.message_key, "error")
+        self._changed()
+
+    def printed(self) -> None:
+        self._expect(Step.PRINTING)
+        self._activity()
+        self._go(Step.END, remember=False)
+        self._say("receipt.take")
+        self._changed()
+
+    def print_failed(self, error: KioskError) -> None:
+        self._expect(Step.PRINTING)
+        self._activity()
+        self._go(Step.RECEIPT_FAILED, remember=False)
+        self._say(error.message_key, "error")
+        self._changed()
+
+    def retry_print(self) -> None:
+        self._expect(Step.RECEIPT_FAILED)
+        self._activity()
+        self._go(Step.PRINTING, remember=False)
+        self._say("receipt.printing")
+        self._changed()
+
+    def _wipe_captures(self) -> None:
+        """Once sealed, the kiosk has no reason to hold the captures: wipe them now, keep what the receipt needs."""
+        if self.dossier is not None:
+            for att in self.dossier.attachments.values():
+                att.wipe()
+            self.dossier.attachments.clear()
+
+    def finish(self) -> None:
+        self._expect(Step.END, Step.RECEIPT_FAILED)
+        self.wipe()
+        self._changed()

@@ -1,0 +1,1 @@
+"""The local queue of sealed dossiers (the outbox) and, later, the sync client."""

@@ -1,0 +1,280 @@
+"""The outbox: dossiers sealed on the kiosk, durable when ``submit`` returns, waiting for sync.
+
+Patterns of SQLite-backed queues (litequeue, persist-queue), hardened:
+
+* one row per dossier keyed by its UUIDv7, inserted ``ON CONFLICT DO
+  NOTHING``: submitting the same dossier twice can never make two copies;
+* WAL with ``synchronous=FULL`` (``NORMAL`` may lose the last commits on a
+  power cut);
+* the sealed parts and a manifest are written durably (temporary name,
+  fsync, rename, fsync the directory) *before* the row commits, so a row
+  never points at a missing file;
+* at start-up, rows left ``UPLOADING`` go back to ``QUEUED``, and a blob
+  directory with a complete manifest but no row (the process died between
+  the files and the commit) is adopted rather than lost.
+
+Only non-personal metadata is readable here: id, number, site, times,
+sizes, hashes, flags, and the receipt's non-personal content for reprints.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import sqlite3
+import time
+from dataclasses import dataclass
+from enum import IntEnum
+from pathlib import Path
+from typing import Any, Callable
+
+from nacl.public import PublicKey
+
+from kiosk.dossier import Dossier
+from kiosk.errors import DiskFull, QueueError
+from kiosk.ids import dossier_number
+from kiosk.sync.durable import fsync_dir, make_dir_durably, write_durably
+from kiosk.sync.seal import seal
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS dossiers (
+    id TEXT PRIMARY KEY,
+    number TEXT NOT NULL UNIQUE,
+    state INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    site_id TEXT NOT NULL,
+    kiosk_code TEXT NOT NULL,
+    flags TEXT NOT NULL,
+    manifest TEXT NOT NULL,
+    receipt TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    next_try_at REAL NOT NULL DEFAULT 0,
+    updated_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS dossiers_state ON dossiers(state, next_try_at);
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"""
+
+
+class State(IntEnum):
+    QUEUED = 0
+    UPLOADING = 1
+    ACKNOWLEDGED = 2
+    PURGED = 3
+    CORRUPT = 9  # a sealed part no longer matches its hash: kept aside, reported, never uploaded
+
+
+@dataclass(frozen=True)
+class QueuedDossier:
+    id: str
+    number: str
+    state: State
+    created_at: str
+    flags: list[str]
+    manifest: dict[str, Any]
+    receipt: dict[str, Any]
+    attempts: int
+    last_error: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "number": self.number, "state": self.state.name.lower(),
+            "created_at": self.created_at, "flags": self.flags, "attempts": self.attempts,
+            "last_error": self.last_error, "size": sum(p["size"] for p in self.manifest["parts"]),
+        }
+
+
+MANIFEST = "manifest.json"
+
+
+class Outbox:
+    def __init__(self, data_dir: Path, recipient: PublicKey, min_free_bytes: int = 0,
+                 clock: Callable[[], float] = time.time):
+        self.data_dir = Path(data_dir)
+        self.blobs = self.data_dir / "blobs"
+        self.recipient = recipient
+        self.min_free_bytes = min_free_bytes
+        self._clock = clock
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.blobs.mkdir(exist_ok=True)
+        self.db_path = self.data_dir / "queue.db"
+        self._db = sqlite3.connect(self.db_path, isolation_level=None, timeout=30, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.executescript(SCHEMA)
+        self.recover()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> "Outbox":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- space --------------------------------------------------------------------
+    def free_bytes(self) -> int:
+        return shutil.disk_usage(self.data_dir).free
+
+    def accepting(self, expected_bytes: int = 0) -> bool:
+        """False when a new dossier would eat into the reserve: stop taking sessions rather than lose one."""
+        return self.free_bytes() - expected_bytes > self.min_free_bytes
+
+    # -- submit -------------------------------------------------------------------
+    def _allocate_number(self, kiosk_code: str) -> str:
+        """Take the next counter value in its own transaction: a crash leaves a gap, never a duplicate."""
+        cur = self._db.cursor()
+        cur.execute("BEGIN IMMEDIATE")
+        try:
+            cur.execute("INSERT INTO counters(name, value) VALUES ('dossier', 0) ON CONFLICT(name) DO NOTHING")
+            value = cur.execute("UPDATE counters SET value = value + 1 WHERE name = 'dossier' RETURNING value").fetchone()[0]
+            cur.execute("COMMIT")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        return dossier_number(kiosk_code, value)
+
+    def submit(self, dossier: Dossier, receipt_for: Callable[[str], dict[str, Any]]) -> str:
+        """Seal ``dossier`` into the queue; return its human number once everything is durable.
+
+        ``receipt_for(number)`` gives the receipt's non-personal content, kept
+        for reprints. Submitting a dossier id already queued returns its number
+        and writes nothing.
+        """
+        existing = self.get(dossier.id)
+        if existing is not None:
+            return existing.number
+        plain_parts = [("dossier.json", dossier.to_json())] + [
+            (name, att.data) for name, att in sorted(dossier.attachments.items())
+        ]
+        expected = sum(len(p) for _, p in plain_parts) + 4096
+        if not self.accepting(expected):
+            raise DiskFull(f"{self.free_bytes()} bytes free, reserve {self.min_free_bytes}")
+        try:
+            number = dossier.number or self._allocate_number(dossier.kiosk_code)
+            dossier.number = number
+            plain_parts[0] = ("dossier.json", dossier.to_json())
+            directory = self.blobs / dossier.id
+            make_dir_durably(directory)
+            parts = []
+            for index, (_, data) in enumerate(plain_parts):
+                blob = seal(data, self.recipient)
+                name = f"p{index:03d}.sealed"
+                write_durably(directory / name, blob)
+                parts.append({"file": name, "size": len(blob), "sha256": hashlib.sha256(blob).hexdigest()})
+            manifest = {
+                "id": dossier.id, "number": number, "created_at": dossier.created_at,
+                "site_id": dossier.site_id, "kiosk_code": dossier.kiosk_code,
+                "flags": sorted(set(dossier.flags)), "parts": parts,
+                "content_sha256": hashlib.sha256(plain_parts[0][1]).hexdigest(),
+                "receipt": receipt_for(number),
+            }
+            write_durably(directory / MANIFEST, json.dumps(manifest, sort_keys=True).encode())
+            self._insert(manifest)
+        except OSError as exc:
+            if exc.errno == 28:  # ENOSPC
+                raise DiskFull(str(exc)) from exc
+            raise QueueError(f"cannot write the dossier: {exc}") from exc
+        except sqlite3.Error as exc:
+            raise QueueError(f"cannot record the dossier: {exc}") from exc
+        return number
+
+    def _insert(self, manifest: dict[str, Any]) -> None:
+        now = self._clock()
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute(
+                "INSERT INTO dossiers(id, number, state, created_at, site_id, kiosk_code, flags, manifest, receipt, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING",
+                (manifest["id"], manifest["number"], int(State.QUEUED), manifest["created_at"], manifest["site_id"],
+                 manifest["kiosk_code"], json.dumps(manifest["flags"]), json.dumps({k: manifest[k] for k in ("parts", "content_sha256")}),
+                 json.dumps(manifest["receipt"], ensure_ascii=False), now),
+            )
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    # -- recovery and integrity ---------------------------------------------------
+    def recover(self) -> dict[str, int]:
+        """Put interrupted uploads back in line, adopt complete orphans, clear half-written files."""
+        report = {"requeued": 0, "adopted": 0, "discarded": 0}
+        cur = self._db.execute("UPDATE dossiers SET state = ? WHERE state = ?", (int(State.QUEUED), int(State.UPLOADING)))
+        report["requeued"] = cur.rowcount
+        known = {row[0] for row in self._db.execute("SELECT id FROM dossiers")}
+        for directory in sorted(p for p in self.blobs.iterdir() if p.is_dir()):
+            for tmp in directory.glob(".*.tmp"):
+                tmp.unlink()
+            if directory.name in known:
+                continue
+            manifest_file = directory / MANIFEST
+            manifest = json.loads(manifest_file.read_bytes()) if manifest_file.exists() else None
+            if manifest and self._parts_intact(directory, manifest["parts"]):
+                self._insert(manifest)
+                report["adopted"] += 1
+            else:
+                shutil.rmtree(directory)
+                fsync_dir(self.blobs)
+                report["discarded"] += 1
+        return report
+
+    @staticmethod
+    def _parts_intact(directory: Path, parts: list[dict[str, Any]]) -> bool:
+        for part in parts:
+            path = directory / part["file"]
+            if not path.exists() or hashlib.sha256(path.read_bytes()).hexdigest() != part["sha256"]:
+                return False
+        return True
+
+    def verify(self) -> list[str]:
+        """Check every waiting dossier's parts; mark mismatches CORRUPT (kept aside) and return their ids."""
+        corrupt = []
+        for q in self.list(states=(State.QUEUED, State.UPLOADING)):
+            if not self._parts_intact(self.blobs / q.id, q.manifest["parts"]):
+                self._db.execute("UPDATE dossiers SET state = ?, last_error = ?, updated_at = ? WHERE id = ?",
+                                 (int(State.CORRUPT), "sealed part does not match its hash", self._clock(), q.id))
+                corrupt.append(q.id)
+        return corrupt
+
+    # -- reading ------------------------------------------------------------------
+    def _row(self, row) -> QueuedDossier:
+        return QueuedDossier(
+            id=row[0], number=row[1], state=State(row[2]), created_at=row[3], flags=json.loads(row[4]),
+            manifest=json.loads(row[5]), receipt=json.loads(row[6]), attempts=row[7], last_error=row[8],
+        )
+
+    _COLUMNS = "id, number, state, created_at, flags, manifest, receipt, attempts, last_error"
+
+    def get(self, dossier_id: str) -> QueuedDossier | None:
+        row = self._db.execute(f"SELECT {self._COLUMNS} FROM dossiers WHERE id = ?", (dossier_id,)).fetchone()
+        return self._row(row) if row else None
+
+    def by_number(self, number: str) -> QueuedDossier | None:
+        row = self._db.execute(f"SELECT {self._COLUMNS} FROM dossiers WHERE number = ?", (number,)).fetchone()
+        return self._row(row) if row else None
+
+    def list(self, states: tuple[State, ...] | None = None, limit: int = 1000) -> list[QueuedDossier]:
+        if states:
+            marks = ",".join("?" * len(states))
+            rows = self._db.execute(
+                f"SELECT {self._COLUMNS} FROM dossiers WHERE state IN ({marks}) ORDER BY id LIMIT ?",
+                (*[int(s) for s in states], limit))
+        else:
+            rows = self._db.execute(f"SELECT {self._COLUMNS} FROM dossiers ORDER BY id LIMIT ?", (limit,))
+        return [self._row(r) for r in rows]
+
+    def counts(self) -> dict[str, int]:
+        out = {s.name.lower(): 0 for s in State}
+        for state, n in self._db.execute("SELECT state, COUNT(*) FROM dossiers GROUP BY state"):
+            out[State(state).name.lower()] = n
+        return out
+
+    def sealed_parts(self, dossier_id: str) -> list[bytes]:
+        q = self.get(dossier_id)
+        if q is None:
+            raise QueueError(f"no dossier {dossier_id}")
+        return [(self.blobs / dossier_id / p["file"]).read_bytes() for p in q.manifest["parts"]]
