@@ -1,0 +1,256 @@
+"""Replaying a scripted citizen session, headless, through the real state machine and simulators.
+
+The format is documented in ``docs/scenarios.md``; ``examples/scenarios/``
+holds one per motif for an adult and a minor, the offline path, a failed
+fingerprint, an abandoned session and a printer out of paper. The same
+controller jobs the app runs on its worker thread run here in line, and
+time is a fake clock, so an abandon after 90 s of inactivity replays in
+milliseconds.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from kiosk.config import KioskConfig
+from kiosk.errors import InvalidNumber, KioskError, NotAPredemande
+from kiosk.runtime import Kiosk, build_kiosk
+from kiosk.session import Step
+from kiosk.signature import demo_strokes, render_strokes
+
+STEP_KEYS = {
+    "language", "scan", "type", "answer", "confirm", "begin_capture", "photo", "photos", "at_desk",
+    "stamp", "paper_stamp", "finger", "fingers", "finger_unavailable", "sign", "consent", "submit",
+    "retry_print", "finish", "idle", "tick", "cancel", "back", "network", "printer", "sensor",
+}
+MAX_SCAN_FRAMES = 12
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class ScenarioError(KioskError):
+    pass
+
+
+def load_scenario(path: Path) -> dict[str, Any]:
+    try:
+        scenario = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ScenarioError(f"cannot read scenario {path}: {exc}") from exc
+    for i, step in enumerate(scenario.get("steps", [])):
+        if not isinstance(step, dict) or len(step) != 1 or next(iter(step)) not in STEP_KEYS:
+            raise ScenarioError(f"step {i} must be one of {sorted(STEP_KEYS)} as {{key: value}}: {step!r}")
+    scenario.setdefault("name", Path(path).stem)
+    return scenario
+
+
+class Runner:
+    def __init__(self, kiosk: Kiosk, clock: FakeClock):
+        self.kiosk = kiosk
+        self.clock = clock
+        self.c = kiosk.controller
+        self.s = kiosk.controller.session
+        self.devices = kiosk.devices
+        self.messages: list[str] = []
+        self.dossier_id: str | None = None
+        self.flags: list[str] = []
+        self.s.subscribe(self._observe)
+
+    def _observe(self, session) -> None:
+        if session.message and (not self.messages or self.messages[-1] != session.message.key):
+            self.messages.append(session.message.key)
+        if session.dossier is not None:
+            self.dossier_id = session.dossier.id
+            self.flags = list(session.dossier.flags)
+
+    def run_job(self, job) -> None:
+        if job is not None:
+            job.run_sync(self.s)
+
+    # -- steps --------------------------------------------------------------------
+    def step(self, key: str, value: Any) -> None:
+        getattr(self, f"do_{key}")(value)
+
+    def do_language(self, lang):
+        self.s.set_language(lang)
+
+    def do_scan(self, spec):
+        from kiosk.hal.sim.camera import QrScene
+
+        if self.s.step is Step.WELCOME:
+            self.s.start()
+        spec = {"payload": spec} if isinstance(spec, str) else dict(spec)
+        self.devices.camera.show(QrScene(**spec))
+        for _ in range(MAX_SCAN_FRAMES):
+            self.run_job(self.c.scan_job())
+            self.clock.now += 0.12
+            if self.s.step is not Step.IDENTIFY or (self.s.message and self.s.message.level == "error"):
+                return
+        self.s.scan_unreadable()
+
+    def do_type(self, text):
+        if self.s.step is Step.WELCOME:
+            self.s.start()
+        for i in range(1, len(text) + 1):
+            self.s.number_typed(text[:i])
+        try:
+            self.run_job(self.c.typed_number_job(text))
+        except InvalidNumber:
+            pass
+
+    def do_answer(self, answers):
+        for question, value in answers.items():
+            self.s.answer(question, value)
+
+    def do_confirm(self, _):
+        self.s.confirm()
+
+    def do_begin_capture(self, _):
+        self.s.begin_capture()
+
+    def do_photo(self, spec):
+        from kiosk.hal.sim.camera import DocumentScene
+
+        req = self.s.current_requirement
+        self.devices.camera.show(DocumentScene(kind=req.id if req else "document", **(spec or {})))
+        self.run_job(self.c.photo_job())
+
+    def do_photos(self, _):
+        while self.s.step is Step.CAPTURE:
+            before = self.s.index
+            self.do_photo({})
+            if self.s.step is Step.CAPTURE and self.s.index == before:
+                raise ScenarioError("a good document photo was refused")
+
+    def do_at_desk(self, _):
+        self.s.document_at_desk()
+
+    def do_stamp(self, number):
+        self.s.stamp_entered(number)
+
+    def do_paper_stamp(self, _):
+        self.s.stamp_paper()
+
+    def do_finger(self, outcome):
+        self.devices.fingerprint.script(outcome)
+        self.run_job(self.c.finger_job())
+
+    def do_fingers(self, outcomes):
+        for outcome in outcomes:
+            if self.s.step is not Step.FINGERPRINTS:
+                raise ScenarioError(f"fingers left over: not in the fingerprint step ({self.s.step.value})")
+            self.do_finger(outcome)
+
+    def do_finger_unavailable(self, _):
+        self.s.finger_unavailable()
+
+    def do_sign(self, _):
+        size = (600, 200)
+        strokes = demo_strokes(size)
+        self.s.signature_done(render_strokes(strokes, size), len(strokes))
+
+    def do_consent(self, value):
+        self.s.set_consent(bool(value))
+
+    def do_submit(self, _):
+        self.run_job(self.c.submit_job())
+
+    def do_retry_print(self, _):
+        self.run_job(self.c.retry_print_job())
+
+    def do_finish(self, _):
+        self.s.finish()
+
+    def do_idle(self, seconds):
+        end = self.clock.now + float(seconds)
+        while self.clock.now < end:
+            self.clock.now = min(end, self.clock.now + 1.0)
+            self.s.tick()
+
+    def do_tick(self, _):
+        self.s.tick()
+
+    def do_cancel(self, _):
+        self.s.cancel()
+
+    def do_back(self, _):
+        self.s.back()
+
+    def do_network(self, state):
+        self.c.directory.offline = state == "offline"
+
+    def do_printer(self, paper):
+        self.devices.printer.set_paper(paper)
+
+    def do_sensor(self, state):
+        if state == "unplugged":
+            self.devices.fingerprint.script("unplugged")
+
+
+def run_scenario(scenario: dict[str, Any], config: KioskConfig) -> dict[str, Any]:
+    clock = FakeClock()
+    today = scenario.get("today")
+    wall = (lambda: datetime.fromisoformat(today)) if today else (lambda: datetime.now(timezone.utc))
+    failures: list[str] = []
+    with build_kiosk(config, clock=clock, wall_clock=wall) as kiosk:
+        runner = Runner(kiosk, clock)
+        if scenario.get("network") == "offline":
+            runner.do_network("offline")
+        if "printer" in scenario:
+            runner.do_printer(scenario["printer"])
+        for i, step in enumerate(scenario.get("steps", [])):
+            key, value = next(iter(step.items()))
+            try:
+                runner.step(key, value)
+            except NotAPredemande:
+                pass  # the session shows the message; the scenario's expectations say whether it was wanted
+            except KioskError as exc:
+                failures.append(f"step {i} {key}: {type(exc).__name__}: {exc.detail}")
+                break
+        s = kiosk.controller.session
+        queued = kiosk.outbox.get(runner.dossier_id) if runner.dossier_id else None
+        printer = kiosk.devices.printer
+        receipt = getattr(printer, "last_job_path", None) if queued else None
+        result = {
+            "scenario": scenario["name"],
+            "dossier_id": queued.id if queued else None,
+            "dossier_number": queued.number if queued else None,
+            "queue_state": queued.state.name.lower() if queued else None,
+            "receipt": str(receipt) if receipt else None,
+            "final_step": s.step.value,
+            "flags": sorted(runner.flags) if queued else [],
+            "messages": runner.messages,
+            "queue": kiosk.outbox.counts(),
+        }
+    failures += check_expectations(scenario.get("expect", {}), result)
+    result["failures"] = failures
+    result["ok"] = not failures
+    return result
+
+
+def check_expectations(expect: dict[str, Any], result: dict[str, Any]) -> list[str]:
+    out = []
+    if "step" in expect and result["final_step"] != expect["step"]:
+        out.append(f"final step {result['final_step']!r}, expected {expect['step']!r}")
+    if "queue_state" in expect and result["queue_state"] != expect["queue_state"]:
+        out.append(f"queue state {result['queue_state']!r}, expected {expect['queue_state']!r}")
+    if "receipt" in expect and bool(result["receipt"]) != bool(expect["receipt"]):
+        out.append(f"receipt printed: {bool(result['receipt'])}, expected {bool(expect['receipt'])}")
+    for flag in expect.get("flags", []):
+        if flag not in result["flags"]:
+            out.append(f"flag {flag!r} missing (got {result['flags']})")
+    for key in expect.get("messages", []):
+        if key not in result["messages"]:
+            out.append(f"message {key!r} never shown")
+    if expect.get("nothing_queued") and result["dossier_id"]:
+        out.append("a dossier was queued but the scenario expected none")
+    return out
