@@ -91,6 +91,7 @@ class Controller:
         self.session = Session(self.settings, clock, wall_clock)
         self.debouncer = Debouncer(clock=clock)
         self.last_receipt: Receipt | None = None
+        self._foreign_payload: str | None = None
         self.session.subscribe(self._on_change)
         self.refresh_availability()
 
@@ -123,17 +124,22 @@ class Controller:
             return frame, decode_number(frame, self.devices.scanner, self.number_format)
 
         def apply(result, error) -> Job | None:
-            if error is not None or s.step is not Step.IDENTIFY:
+            if s.step is not Step.IDENTIFY:
+                return None
+            if error is not None:
+                s.report(error.message_key if isinstance(error, KioskError) else "error.camera")
                 return None
             _, decoded = result
-            if decoded.payloads:
-                payload = decoded.payloads[0]
-                if not self.debouncer.seen(payload):
-                    return None
+            if decoded.number:
+                confirmed = self.debouncer.feed(decoded.number)
+                return self.lookup_job(s.qr_decoded(confirmed)) if confirmed else None
+            if decoded.payloads and decoded.payloads[0] != self._foreign_payload:
+                # A code that is not a pré-demande: say so once, not on every frame it stays in view.
+                self._foreign_payload = decoded.payloads[0]
                 try:
-                    return self.lookup_job(s.qr_decoded(payload))
+                    s.qr_decoded(decoded.payloads[0])
                 except NotAPredemande:
-                    return None
+                    pass
             return None
 
         return Job("scan", work, apply, s.generation)
@@ -164,8 +170,7 @@ class Controller:
 
         def apply(result, error) -> None:
             if error is not None:
-                s._say(getattr(error, "message_key", "error.camera"), "error")
-                s._changed()
+                s.report(getattr(error, "message_key", "error.camera"))
                 return None
             image, report = result
             s.document_captured(image, report)

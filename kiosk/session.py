@@ -203,6 +203,11 @@ class Session:
         self._activity()
         self._changed()
 
+    def report(self, message_key: str) -> None:
+        """A device could not do what was asked (camera gone…): tell the citizen, stay on the step."""
+        self._say(message_key, "error")
+        self._changed()
+
     def touch(self) -> None:
         """Any touch on the screen: the citizen is still there."""
         self._activity()
@@ -265,6 +270,8 @@ class Session:
         page = self.page_stack.pop()
         self._undo_from(page)
         self.step, self.index = page.step, page.index
+        self.attempts = 0  # a new visit of the page: retakes are counted afresh
+        self._best_finger = None
         self.message = None
         self._changed()
 
@@ -289,18 +296,31 @@ class Session:
             req = self.stamp_requirements[page.index].id
             d.stamps = [s for s in d.stamps if s.requirement != req]
         if page.step is Step.FINGERPRINTS:
-            finger = self.fingers[page.index]
-            for f in [x for x in d.fingerprints if x.finger == finger]:
+            # From this finger on: a sensor failure records every remaining finger at once.
+            fingers = set(self.fingers[page.index:])
+            for f in [x for x in d.fingerprints if x.finger in fingers]:
                 d.drop_attachment(f.attachment)
                 d.drop_attachment(f.template)
                 d.fingerprints.remove(f)
-            self.attempts = 0
-            self._best_finger = None
         if page.step is Step.SIGNATURE:
             d.drop_attachment(d.signature)
             d.signature = None
         if page.step is Step.SUMMARY:
             self.consent = False
+        self._drop_stale_flags()
+
+    def _drop_stale_flags(self) -> None:
+        """A flag raised by a capture that was undone must not reach the agent (or the receipt)."""
+        d = self.dossier
+        assert d is not None
+        backed = {
+            Flag.ORIGINALS_ONLY: any(x.status is DocumentStatus.ORIGINAL_AT_DESK for x in d.documents),
+            Flag.PAPER_STAMP: any(x.mode is StampMode.PAPER_AT_DESK for x in d.stamps),
+            Flag.FINGER_LOW_QUALITY: any(x.status is FingerStatus.LOW_QUALITY for x in d.fingerprints),
+            Flag.FINGER_UNAVAILABLE: any(x.status is FingerStatus.UNAVAILABLE for x in d.fingerprints),
+            Flag.SENSOR_FAILED: any(x.status is FingerStatus.SENSOR_FAILED for x in d.fingerprints),
+        }
+        d.flags = [f for f in d.flags if backed.get(Flag(f), True)]
 
     # -- identify --------------------------------------------------------------
     def number_typed(self, text: str) -> Entry:
@@ -585,8 +605,8 @@ class Session:
         self.attempts += 1
         if reading.ok and reading.image:
             self._store_finger(finger, FingerStatus.CAPTURED, reading)
-            self._say("finger.lift")
             self._advance(len(self.fingers))
+            self._say("finger.lift")  # after moving on: moving clears the message
             self._changed()
             return
         if reading.image and (self._best_finger is None or (reading.quality or 0) > (self._best_finger.quality or 0)):
@@ -684,7 +704,9 @@ class Session:
     def submit_failed(self, error: KioskError) -> None:
         self._expect(Step.SUBMITTING)
         self._activity()
-        self.step = Step.SUMMARY
+        if self.page_stack and self.page_stack[-1].step is Step.SUMMARY:
+            self.page_stack.pop()  # pushed on the way to SUBMITTING: Back must lead to the signature
+        self.step, self.index = Step.SUMMARY, 0
         self._say(error.message_key, "error")
         self._changed()
 
