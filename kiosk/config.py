@@ -124,7 +124,13 @@ class KioskConfig:
 
 
 def _build(cls: type, values: Mapping[str, Any], where: str) -> Any:
-    """Build a frozen dataclass from a TOML table, refusing unknown keys loudly."""
+    """Build a frozen dataclass from a TOML table, refusing unknown keys and wrong types loudly.
+
+    A wrong type must fail here, at start-up, rather than as a ``TypeError``
+    in the middle of a citizen's session (``inactivity_warning_s = "60"``).
+    """
+    if not isinstance(values, Mapping):
+        raise ConfigError(f"{where.rstrip('.') or 'configuration'} must be a table, not {values!r}")
     known = {f.name: f for f in dataclasses.fields(cls)}
     kwargs: dict[str, Any] = {}
     for key, value in values.items():
@@ -137,7 +143,19 @@ def _build(cls: type, values: Mapping[str, Any], where: str) -> Any:
         elif isinstance(default, tuple) and isinstance(value, list):
             value = tuple(value)
         elif isinstance(default, Path):
+            if not isinstance(value, str):
+                raise ConfigError(f"{where}{key} must be a path (a string), not {value!r}")
             value = Path(value)
+        elif isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise ConfigError(f"{where}{key} must be true or false, not {value!r}")
+        elif isinstance(default, (int, float, str)):
+            # bool is an int to Python, not to a person writing the file; an int is a fine float.
+            wanted = (int, float) if isinstance(default, float) else type(default)
+            if isinstance(value, bool) or not isinstance(value, wanted):
+                raise ConfigError(f"{where}{key} must be a {type(default).__name__}, not {value!r}")
+            if isinstance(default, float):
+                value = float(value)
         kwargs[key] = value
     return cls(**kwargs)
 
@@ -172,7 +190,8 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
     if "KIOSK_CENTRAL_URL" in env:
         directory = dataclasses.replace(directory, central_url=env["KIOSK_CENTRAL_URL"])
     if "KIOSK_SIM_OFFLINE" in env:
-        directory = dataclasses.replace(directory, sim_offline=env["KIOSK_SIM_OFFLINE"] not in ("", "0"))
+        flag = env["KIOSK_SIM_OFFLINE"].strip().lower()
+        directory = dataclasses.replace(directory, sim_offline=flag not in ("", "0", "false", "no", "off"))
     cfg = dataclasses.replace(cfg, directory=directory)
     validate(cfg)
     return cfg

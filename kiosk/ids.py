@@ -7,8 +7,16 @@ The human number is what the citizen reads aloud at the desk. It is made of
 the kiosk's code and the kiosk's own counter, so it is unique by
 construction (no birthday-paradox collisions across a fleet), written in
 Crockford's base 32 (no I, L, O, U: nothing to confuse with 1, 0 or V) and
-ends with a Luhn mod-32 check character that catches every single-character
-error and every swap of two adjacent characters.
+ends with a check character that catches every single-character error and
+every swap of two adjacent characters.
+
+The check is a Damm-style fold over the field GF(32): ``v ← a·v ⊕ c`` for
+each character value ``c``, with ``a`` the field's generator, and the check
+character is the one that brings the fold to 0. A substitution changes the
+fold by a non-zero amount that multiplication by ``a`` never cancels; a swap
+of adjacent ``x, y`` changes it by ``(a ⊕ 1)·(x ⊕ y)``, non-zero whenever
+``x ≠ y``. (Luhn mod 32 was used at first, but like Luhn mod 10 with 09/90
+it misses the swap of the first and last symbols of the alphabet, 0 and Z.)
 """
 
 from __future__ import annotations
@@ -34,21 +42,25 @@ def uuid7(now_ms: int | None = None) -> uuid.UUID:
     return uuid.UUID(int=value)
 
 
-def _luhn_value(chars: str) -> int:
-    """Luhn mod N over the alphabet: the check value making the whole sum 0 mod 32."""
-    n = len(ALPHABET)
-    total = 0
-    factor = 2
-    for ch in reversed(chars):
-        addend = factor * ALPHABET.index(ch)
-        addend = addend // n + addend % n
-        total += addend
-        factor = 1 if factor == 2 else 2
-    return (n - total % n) % n
+_GF32_MODULUS = 0b100101  # x^5 + x^2 + 1, primitive: x generates GF(32)
+
+
+def _times_generator(v: int) -> int:
+    """``v·x`` in GF(32)."""
+    v <<= 1
+    return v ^ _GF32_MODULUS if v & 0b100000 else v
+
+
+def _fold(chars: str) -> int:
+    v = 0
+    for ch in chars:
+        v = _times_generator(v) ^ ALPHABET.index(ch)
+    return v
 
 
 def check_char(body: str) -> str:
-    return ALPHABET[_luhn_value(body)]
+    """The character that brings the fold of ``body`` + itself to 0."""
+    return ALPHABET[_times_generator(_fold(body))]
 
 
 def encode(value: int, width: int) -> str:
@@ -69,7 +81,7 @@ def normalise_kiosk_code(code: str) -> str:
 
 
 def dossier_number(kiosk_code: str, counter: int) -> str:
-    """``K01`` and counter 42 → ``K01-0001A-X`` (dashes for reading aloud)."""
+    """``K01`` and counter 42 → ``K01-0001A-3`` (dashes for reading aloud)."""
     body = normalise_kiosk_code(kiosk_code) + encode(counter, COUNTER_DIGITS)
     return f"{body[:-COUNTER_DIGITS]}-{body[-COUNTER_DIGITS:]}-{check_char(body)}"
 
@@ -83,4 +95,4 @@ def is_valid_number(text: str) -> bool:
     chars = normalise_number(text)
     if len(chars) < 3 or any(c not in ALPHABET for c in chars):
         return False
-    return _luhn_value(chars[:-1]) == ALPHABET.index(chars[-1])
+    return _fold(chars) == 0

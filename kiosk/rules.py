@@ -172,7 +172,7 @@ class Rule:
 # -- sources -----------------------------------------------------------------
 S_PHOTO = Source("003", "Photo d'identité de moins de 6 mois et conforme aux normes")
 S_ADDRESS = Source("003", "Justificatif de domicile")
-S_ADDRESS_AGE = Source("REFERENCE", "proof of address under 1 year (some mairies ask 3 to 6 months)")
+S_ADDRESS_AGE = Source("REFERENCE", "proof of address under 1 year (some mairies ask 3 to 6 months")
 S_HOSTED = Source("000", "Personnes hébergées joindre en plus l'attestation de l'hébergeant + original de sa pièce d'identité")
 S_PREVIOUS = Source("000", "Carte d'identité sécurisée française")
 S_PASSPORT_HELD = Source("003", "Votre passeport")
@@ -180,7 +180,8 @@ S_LOSS = Source("003", "Déclaration de perte : à remplir sur place ou en utili
 S_THEFT = Source("002", "Déclaration de vol")
 S_BIRTH = Source(
     "003",
-    "Vérifiez si l'état civil du lieu de naissance est dématérialisé. Si ce n'est pas le cas, "
+    # Verbatim, including the space the sheet has before the full stop.
+    "Vérifiez si l'état civil du lieu de naissance est dématérialisé . Si ce n'est pas le cas, "
     "il faut fournir un acte de naissance (copie intégrale ou extrait avec filiation) de moins de 3 mois.",
 )
 S_NATIONALITY = Source(
@@ -192,14 +193,16 @@ S_PARENT_ID = Source("002", "Pièce d'identité du parent qui dépose la demande
 S_PARENT_PRESENT = Source("002", "Le mineur et son responsable doivent se présenter ensemble au guichet.")
 S_CUSTODY = Source("REFERENCE", "a judgment only for alternating residence")
 S_STAMP_CNI = Source("003", "Timbre fiscal : 25 € (achat en ligne)")
-S_STAMP_CNI_GUYANE = Source("003", "Timbre fiscal : 12,50 € (achat en ligne) — Code général des impôts : article 1043 A - Montant en Guyane")
+# The reduced amount rests on "Code général des impôts : article 1043 A - Montant en Guyane" (same sheet).
+S_STAMP_CNI_GUYANE = Source("003", "Timbre fiscal : 12,50 € (achat en ligne)")
 S_FEE_ABROAD = Source("003", "25 € en espèce, mandat, chèque ou carte bancaire (selon les consulats)")
 S_STAMP_PASSPORT_ADULT = Source("000", "Passeport 86 € : en timbre fiscaux")
 S_STAMP_PASSPORT_MINOR = Source("REFERENCE", "Passport stamp: 86 € adult, 42 € age 15 to 17, 17 € under 15.")
 S_FINGERPRINTS = Source("002", "Entre 12 et 13 ans Les empreintes du mineur sont prises au guichet.")
 S_SIGNER = Source(
     "002",
-    "À partir de 13 ans […] Si son responsable est d'accord, le mineur peut signer le talon photo. "
+    "À partir de 13 ans Les empreintes du mineur sont prises au guichet. "
+    "Si son responsable est d'accord, le mineur peut signer le talon photo. "
     "Sinon, c'est le responsable qui appose sa signature",
 )
 

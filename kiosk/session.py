@@ -272,6 +272,7 @@ class Session:
         self.step, self.index = page.step, page.index
         self.attempts = 0  # a new visit of the page: retakes are counted afresh
         self._best_finger = None
+        self.consent = False  # given on the summary for what it shows: asked again after any change
         self.message = None
         self._changed()
 
@@ -305,8 +306,6 @@ class Session:
         if page.step is Step.SIGNATURE:
             d.drop_attachment(d.signature)
             d.signature = None
-        if page.step is Step.SUMMARY:
-            self.consent = False
         self._drop_stale_flags()
 
     def _drop_stale_flags(self) -> None:
@@ -320,7 +319,7 @@ class Session:
             Flag.FINGER_UNAVAILABLE: any(x.status is FingerStatus.UNAVAILABLE for x in d.fingerprints),
             Flag.SENSOR_FAILED: any(x.status is FingerStatus.SENSOR_FAILED for x in d.fingerprints),
         }
-        d.flags = [f for f in d.flags if backed.get(Flag(f), True)]
+        d.flags = [f for f in d.flags if backed.get(f, True)]  # StrEnum keys match the stored strings
 
     # -- identify --------------------------------------------------------------
     def number_typed(self, text: str) -> Entry:

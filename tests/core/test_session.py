@@ -1,0 +1,865 @@
+"""The citizen's session, driven directly: events in, steps and dossier out, with a clock the test moves."""
+
+from __future__ import annotations
+
+import pytest
+
+from kiosk.dossier import DocumentStatus, FingerStatus, Flag, StampMode
+from kiosk.errors import (
+    DirectoryUnavailable, InvalidNumber, InvalidTransition, NotAPredemande, PaperOut, PredemandeNotFound,
+    PredemandeUnusable, PrinterNotFound, QueueError, SensorUnavailable,
+)
+from kiosk.predemande import Entry, Motif, Title
+from kiosk.quality import assess
+from kiosk.rules import Region
+from kiosk.session import ACTIVE_STEPS, BUSY_STEPS, Question, Session, SessionSettings, Step
+
+from .conftest import TODAY
+
+PHOTOS = ["photo", "proof_of_address", "secure_id", "loss_declaration"]  # an adult's lost CNI, passport valid
+STAMP = "1234567890123456"
+
+
+def steps_seen(session: Session) -> list[Step]:
+    seen = [session.step]
+    session.subscribe(lambda s: seen.append(s.step) if seen[-1] is not s.step else None)
+    return seen
+
+
+# ---------------------------------------------------------------------------
+# The happy paths
+# ---------------------------------------------------------------------------
+def test_happy_path_online_goes_through_every_step_and_back_to_welcome(session, clock, adult_loss, good, finger):
+    seen = steps_seen(session)
+
+    session.start()
+    assert session.step is Step.IDENTIFY
+    assert session.submit_number("ab12 cd34 ef") == "AB12CD34EF"
+    assert session.step is Step.LOOKING_UP and session.message.key == "identify.looking_up"
+
+    session.lookup_finished(adult_loss)
+    assert session.step is Step.CONFIRM
+    assert session.missing_questions() == [Question.SECURE_DOCUMENT, Question.BIRTHPLACE_DEMATERIALISED]
+    session.answer(Question.SECURE_DOCUMENT, "valid")
+    assert session.missing_questions() == []  # a valid passport spares the birthplace question
+    session.confirm()
+    assert session.step is Step.CHECKLIST
+    assert [r.id for r in session.checklist] == PHOTOS + ["fiscal_stamp.cni"]
+    d = session.dossier
+    assert d.predemande_fetched and d.predemande["number"] == "AB12CD34EF" and d.predemande_number == "AB12CD34EF"
+    assert d.created_at == "2025-03-10T09:30:00+00:00"
+    assert d.signer == "applicant" and d.flags == []
+
+    session.begin_capture()
+    for i, req in enumerate(PHOTOS):
+        assert (session.step, session.index, session.current_requirement.id) == (Step.CAPTURE, i, req)
+        assert session.document_captured(b"jpeg " + req.encode(), good)
+    assert session.step is Step.STAMP and session.current_requirement.id == "fiscal_stamp.cni"
+    assert session.stamp_entered(STAMP)
+    assert session.step is Step.FINGERPRINTS and session.current_finger == "left_index"
+    session.finger_read(finger())
+    assert session.current_finger == "right_index"
+    session.finger_read(finger())
+    assert session.step is Step.SIGNATURE
+    assert session.signature_done(b"\x89PNG sig", strokes=4)
+    assert session.step is Step.SUMMARY
+    session.set_consent(True)
+    assert session.submit() is d
+    assert session.step is Step.SUBMITTING
+    assert d.consent_at == "2025-03-10T09:30:00+00:00"
+
+    assert [x.requirement for x in d.documents] == PHOTOS
+    assert all(x.status is DocumentStatus.CAPTURED and x.attempts == 1 for x in d.documents)
+    assert [(s.requirement, s.mode, s.number, s.amount_cents) for s in d.stamps] == [
+        ("fiscal_stamp.cni", StampMode.DEMATERIALISED, STAMP, 2500)]
+    assert [(f.finger, f.status) for f in d.fingerprints] == [
+        ("left_index", FingerStatus.CAPTURED), ("right_index", FingerStatus.CAPTURED)]
+    assert d.signature == "signature.png" and d.flags == []
+    held = d.attachments["signature.png"].data
+
+    session.submitted("K01-0001A-3")
+    assert session.step is Step.PRINTING and session.dossier_number == "K01-0001A-3"
+    assert d.attachments == {} and len(held) == 0  # sealed: the captures leave memory before printing
+    session.printed()
+    assert session.step is Step.END and session.message.key == "receipt.take"
+    generation = session.generation
+    clock.advance(SessionSettings().end_screen_s)
+    session.tick()
+    assert session.step is Step.WELCOME and session.generation == generation + 1
+    assert session.dossier is None and session.predemande is None and session.dossier_number is None
+
+    assert seen == [
+        Step.WELCOME, Step.IDENTIFY, Step.LOOKING_UP, Step.CONFIRM, Step.CHECKLIST, Step.CAPTURE, Step.STAMP,
+        Step.FINGERPRINTS, Step.SIGNATURE, Step.SUMMARY, Step.SUBMITTING, Step.PRINTING, Step.END, Step.WELCOME,
+    ]
+
+
+def test_offline_the_questions_replace_the_lookup_and_the_dossier_is_flagged(session):
+    session.start()
+    session.submit_number("AB12CD34EF")
+    session.lookup_failed(DirectoryUnavailable("no network"))
+    assert session.step is Step.QUESTIONS
+    assert session.message.key == "identify.offline"
+    assert session.missing_questions() == [
+        Question.TITLES, Question.MOTIF, Question.AGE_BAND, Question.SECURE_DOCUMENT,
+        Question.BIRTHPLACE_DEMATERIALISED,
+    ]
+
+    session.confirm()  # nothing answered yet
+    assert session.step is Step.QUESTIONS and session.message.key == "questions.incomplete"
+
+    session.answer(Question.TITLES, ["cni", "passport"])
+    session.answer(Question.MOTIF, "loss")
+    session.answer(Question.AGE_BAND, "adult")
+    session.answer(Question.SECURE_DOCUMENT, "none")
+    session.answer(Question.BIRTHPLACE_DEMATERIALISED, None)  # "I don't know"
+    assert session.missing_questions() == []
+    session.confirm()
+
+    assert session.step is Step.CHECKLIST
+    d = session.dossier
+    assert d.flags == [Flag.PREDEMANDE_NOT_FETCHED.value]
+    assert d.predemande_fetched is False and d.predemande is None and d.predemande_number == "AB12CD34EF"
+    items = {r.id: r for r in session.checklist}
+    assert items["birth_certificate"].condition_key == "cond.birthplace_not_dematerialised"
+    assert items["nationality_proof"].condition_key == "cond.born_abroad"  # the form was not read: unknown
+    assert items["host_attestation"].condition_key == "cond.hosted"
+    assert {"fiscal_stamp.cni", "fiscal_stamp.passport"} <= set(items)
+    assert session.case.titles == frozenset({Title.CNI, Title.PASSPORT}) and session.case.motif is Motif.LOSS
+
+
+def test_offline_with_a_valid_secure_title_skips_the_birthplace_question(session):
+    session.start()
+    session.submit_number("AB12CD34EF")
+    session.lookup_failed(DirectoryUnavailable())
+    session.answer(Question.SECURE_DOCUMENT, "expired_under_5y")
+    assert Question.BIRTHPLACE_DEMATERIALISED not in session.needed_questions()
+
+
+def test_answering_no_title_is_refused(session):
+    session.start()
+    session.submit_number("AB12CD34EF")
+    session.lookup_failed(DirectoryUnavailable())
+    with pytest.raises(InvalidTransition):
+        session.answer(Question.TITLES, [])
+
+
+# ---------------------------------------------------------------------------
+# Identify
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize("error, key", [
+    (PredemandeNotFound("AB12CD34EF"), "identify.error.unknown"),
+    (PredemandeUnusable("consumed"), "identify.error.unusable"),
+])
+def test_a_failed_lookup_returns_to_identify_with_its_message(session, error, key):
+    session.start()
+    session.submit_number("AB12CD34EF")
+    session.lookup_failed(error)
+    assert session.step is Step.IDENTIFY
+    assert (session.message.key, session.message.level) == (key, "error")
+    assert session.predemande_number is None
+    assert session.page_stack == []  # Back from here leaves the session, as on the first visit
+
+
+def test_typing_gives_feedback_without_moving(session):
+    session.start()
+    assert session.number_typed("AB12") is Entry.PARTIAL
+    assert (session.message.key, session.message.params) == ("identify.entry.partial", {"missing": 6})
+    assert session.number_typed("ab12cd34ef") is Entry.COMPLETE
+    assert session.message.key == "identify.entry.complete"
+    assert session.number_typed("AB12CD34EF0") is Entry.INVALID
+    assert session.message.key == "identify.entry.invalid" and session.message.level == "error"
+    assert session.number_typed("") is Entry.EMPTY and session.message is None
+    assert session.step is Step.IDENTIFY
+
+
+def test_an_invalid_number_is_refused_and_stays_on_identify(session):
+    session.start()
+    with pytest.raises(InvalidNumber):
+        session.submit_number("AB12")
+    assert session.step is Step.IDENTIFY
+    assert (session.message.key, session.message.level) == ("identify.error.format", "error")
+
+
+def test_a_qr_code_that_is_not_a_predemande_is_refused(session):
+    session.start()
+    with pytest.raises(NotAPredemande):
+        session.qr_decoded("https://www.example.com/menu")
+    assert session.step is Step.IDENTIFY
+    assert session.message.key == "identify.error.not_predemande"
+    assert session.qr_decoded("https://predemande.example/recap?n=AB12CD34EF") == "AB12CD34EF"
+    assert session.step is Step.LOOKING_UP and session.predemande_number == "AB12CD34EF"
+
+
+def test_an_unreadable_code_suggests_what_to_do(session):
+    session.start()
+    session.scan_unreadable()
+    assert session.step is Step.IDENTIFY and session.message.key == "identify.error.unreadable"
+
+
+# ---------------------------------------------------------------------------
+# Documents
+# ---------------------------------------------------------------------------
+def test_a_blurry_photo_is_retaken_then_a_sharp_one_kept(walk, adult_loss, document, blur):
+    s = walk.to_step(adult_loss, Step.CAPTURE)
+    sharp = document()
+    blurred = assess(blur(sharp, 10))
+    assert not blurred.acceptable
+
+    assert s.document_captured(b"blurred jpeg", blurred) is False
+    assert (s.step, s.index) == (Step.CAPTURE, 0)
+    assert (s.message.key, s.message.level) == ("quality.blurry", "error")
+    assert s.dossier.documents == [] and s.dossier.attachments == {}
+
+    report = assess(sharp)
+    assert s.document_captured(b"sharp jpeg", report) is True
+    assert (s.step, s.index) == (Step.CAPTURE, 1)
+    (doc,) = s.dossier.documents
+    assert (doc.requirement, doc.status, doc.attempts) == ("photo", DocumentStatus.CAPTURED, 2)
+    assert doc.quality == report.as_dict()
+    assert bytes(s.dossier.attachments[doc.attachment].data) == b"sharp jpeg"
+
+
+def test_each_quality_problem_is_told(walk, adult_loss, document):
+    s = walk.to_step(adult_loss, Step.CAPTURE)
+    dark = assess((document() * 0.2).astype("uint8"))
+    assert s.document_captured(b"x", dark) is False
+    assert s.message.key == "quality.too_dark"
+
+
+def test_a_document_shown_at_the_desk_flags_originals_only(walk, adult_loss):
+    s = walk.to_step(adult_loss, Step.CAPTURE)
+    s.document_at_desk()
+    assert (s.step, s.index) == (Step.CAPTURE, 1)
+    (doc,) = s.dossier.documents
+    assert (doc.requirement, doc.status, doc.attachment) == ("photo", DocumentStatus.ORIGINAL_AT_DESK, None)
+    assert s.dossier.flags == [Flag.ORIGINALS_ONLY.value]
+
+
+def test_begin_capture_opens_the_first_document_of_the_checklist(walk, adult_loss):
+    s = walk.to_step(adult_loss, Step.CHECKLIST)
+    s.begin_capture()
+    assert s.step is Step.CAPTURE and s.current_requirement.id == "photo"
+
+
+# ---------------------------------------------------------------------------
+# Stamps
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize("typed", ["", "123456789012345", "12345678901234567", "1234-5678-9012-345X", "ABCDEFGHIJKLMNOP"])
+def test_a_stamp_number_of_the_wrong_format_is_refused(walk, adult_loss, typed):
+    s = walk.to_step(adult_loss, Step.STAMP)
+    assert s.stamp_entered(typed) is False
+    assert s.step is Step.STAMP and s.message.key == "stamp.error.format"
+    assert s.dossier.stamps == []
+
+
+def test_a_stamp_number_may_be_typed_in_groups(walk, adult_loss):
+    s = walk.to_step(adult_loss, Step.STAMP)
+    assert s.stamp_entered("1234 5678 9012 3456") is True
+    assert s.dossier.stamps[0].number == STAMP
+    assert s.step is Step.FINGERPRINTS
+
+
+def test_the_same_stamp_cannot_pay_for_both_titles(walk, make_pd):
+    pd = make_pd(titles=(Title.CNI, Title.PASSPORT), motif=Motif.LOSS)
+    s = walk.to_step(pd, Step.STAMP)
+    assert [r.id for r in s.stamp_requirements] == ["fiscal_stamp.cni", "fiscal_stamp.passport"]
+    assert s.stamp_entered(STAMP)
+    assert s.current_requirement.id == "fiscal_stamp.passport"
+    assert s.stamp_entered(STAMP) is False
+    assert s.message.key == "stamp.error.duplicate" and s.index == 1
+    assert s.stamp_entered("6543210987654321")
+    assert [(x.requirement, x.amount_cents) for x in s.dossier.stamps] == [
+        ("fiscal_stamp.cni", 2500), ("fiscal_stamp.passport", 8600)]
+
+
+def test_a_paper_stamp_is_shown_at_the_desk_and_flagged(walk, adult_loss):
+    s = walk.to_step(adult_loss, Step.STAMP)
+    s.stamp_paper()
+    (stamp,) = s.dossier.stamps
+    assert (stamp.mode, stamp.number, stamp.amount_cents) == (StampMode.PAPER_AT_DESK, None, 2500)
+    assert s.dossier.flags == [Flag.PAPER_STAMP.value]
+    assert s.step is Step.FINGERPRINTS
+
+
+def test_renewal_has_no_stamp_page(walk, make_pd):
+    s = walk.to_step(make_pd(motif=Motif.RENEWAL), Step.CHECKLIST)
+    s.begin_capture()
+    walk.capture_all_documents()
+    assert s.step is Step.FINGERPRINTS  # CNI renewal is free: straight from the photos to the fingers
+
+
+# ---------------------------------------------------------------------------
+# Fingerprints
+# ---------------------------------------------------------------------------
+def test_a_good_reading_is_kept_and_the_citizen_told_to_lift_the_finger(walk, adult_loss, finger):
+    s = walk.to_step(adult_loss, Step.FINGERPRINTS)
+    s.finger_read(finger(quality=77))
+    (f,) = s.dossier.fingerprints
+    assert (f.finger, f.status, f.attempts, f.quality) == ("left_index", FingerStatus.CAPTURED, 1, 77)
+    assert bytes(s.dossier.attachments[f.attachment].data) == b"\x89PNG finger"
+    assert bytes(s.dossier.attachments[f.template].data) == b"TPL"
+    assert s.message.key == "finger.lift"
+    assert s.current_finger == "right_index"
+
+
+def test_three_poor_readings_keep_the_best_image_flagged_low_quality(walk, adult_loss, finger):
+    s = walk.to_step(adult_loss, Step.FINGERPRINTS)
+    s.finger_read(finger(ok=False, image=b"img20", quality=20, feedback="too_light"))
+    assert s.message.key == "finger.feedback.too_light" and s.current_finger == "left_index"
+    s.finger_read(finger(ok=False, image=b"img45", quality=45, feedback="too_wet"))
+    assert s.message.key == "finger.feedback.too_wet"
+    s.finger_read(finger(ok=False, image=b"img30", quality=30, feedback="moved"))
+    (f,) = s.dossier.fingerprints
+    assert (f.finger, f.status, f.attempts, f.quality) == ("left_index", FingerStatus.LOW_QUALITY, 3, 45)
+    assert bytes(s.dossier.attachments[f.attachment].data) == b"img45"
+    assert s.dossier.flags == [Flag.FINGER_LOW_QUALITY.value]
+    assert s.message.key == "finger.flagged"
+    assert s.current_finger == "right_index"
+
+
+def test_three_readings_without_an_image_mark_the_finger_unavailable(walk, adult_loss, finger):
+    s = walk.to_step(adult_loss, Step.FINGERPRINTS)
+    for _ in range(3):
+        s.finger_read(finger(ok=False, image=None, quality=None))
+    assert s.message.key == "finger.flagged"
+    (f,) = s.dossier.fingerprints
+    assert (f.status, f.attachment, f.attempts) == (FingerStatus.UNAVAILABLE, None, 3)
+    assert s.dossier.flags == [Flag.FINGER_UNAVAILABLE.value]
+
+
+def test_a_reading_without_feedback_says_no_finger(walk, adult_loss, finger):
+    s = walk.to_step(adult_loss, Step.FINGERPRINTS)
+    s.finger_read(finger(ok=False, image=None, feedback=None))
+    assert s.message.key == "finger.feedback.no_finger"
+
+
+def test_a_finger_that_cannot_be_taken_is_left_to_the_agent(walk, adult_loss, finger):
+    s = walk.to_step(adult_loss, Step.FINGERPRINTS)
+    s.finger_unavailable()
+    s.finger_read(finger())
+    assert [(f.finger, f.status) for f in s.dossier.fingerprints] == [
+        ("left_index", FingerStatus.UNAVAILABLE), ("right_index", FingerStatus.CAPTURED)]
+    assert s.dossier.flags == [Flag.FINGER_UNAVAILABLE.value]
+    assert s.step is Step.SIGNATURE
+
+
+def test_a_failed_sensor_leaves_the_remaining_fingers_to_the_agent(walk, adult_loss, finger):
+    s = walk.to_step(adult_loss, Step.FINGERPRINTS)
+    s.finger_read(finger())
+    s.sensor_failed(SensorUnavailable("gone"))
+    assert [(f.finger, f.status) for f in s.dossier.fingerprints] == [
+        ("left_index", FingerStatus.CAPTURED), ("right_index", FingerStatus.SENSOR_FAILED)]
+    assert s.dossier.flags == [Flag.SENSOR_FAILED.value]
+    assert s.step is Step.SIGNATURE and s.message.key == "finger.error.sensor"
+
+
+def test_no_fingerprints_under_12_and_the_parent_signs(walk, child_theft):
+    s = walk.to_step(child_theft, Step.CHECKLIST, secure="valid")
+    assert s.case.age_band.value == "under_12"
+    assert s.fingers == ()
+    s.begin_capture()
+    walk.capture_all_documents()
+    walk.enter_all_stamps()
+    assert s.step is Step.SIGNATURE
+    assert s.dossier.fingerprints == []
+    assert s.dossier.signer == "parent"
+
+
+def test_a_14_year_old_gives_fingerprints_and_may_sign(walk, teen_theft):
+    s = walk.to_step(teen_theft, Step.FINGERPRINTS)
+    assert s.fingers == ("left_index", "right_index")
+    assert s.dossier.signer == "applicant_or_parent"
+    assert {"parent_id", "parent_presence"} <= {r.id for r in s.checklist}
+
+
+# ---------------------------------------------------------------------------
+# Signature, consent, submit, print
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize("png, strokes", [(b"\x89PNG", 0), (b"", 3)])
+def test_an_empty_signature_is_refused(walk, adult_loss, png, strokes):
+    s = walk.to_step(adult_loss, Step.SIGNATURE)
+    assert s.signature_done(png, strokes) is False
+    assert s.step is Step.SIGNATURE and s.message.key == "signature.empty"
+    assert s.dossier.signature is None
+
+
+def test_submitting_needs_consent(walk, adult_loss):
+    s = walk.to_summary(adult_loss)
+    assert s.submit() is None
+    assert s.step is Step.SUMMARY and s.message.key == "summary.consent_needed"
+    assert s.dossier.consent_at is None
+    s.set_consent(True)
+    assert s.submit() is s.dossier
+    assert s.step is Step.SUBMITTING
+
+
+def test_consent_can_be_withdrawn_before_submitting(walk, adult_loss):
+    s = walk.to_summary(adult_loss)
+    s.set_consent(True)
+    s.set_consent(False)
+    assert s.submit() is None
+
+
+def test_a_failed_submit_returns_to_the_summary_with_its_message(walk, adult_loss):
+    s = walk.to_summary(adult_loss)
+    s.set_consent(True)
+    s.submit()
+    s.submit_failed(QueueError("disk"))
+    assert s.step is Step.SUMMARY
+    assert (s.message.key, s.message.level) == ("summary.error.queue", "error")
+    assert s.dossier.signature is not None  # nothing lost
+    assert s.submit() is s.dossier  # consent still given: try again
+    assert s.step is Step.SUBMITTING
+
+
+def test_back_after_a_failed_submit_leads_to_the_signature(walk, adult_loss):
+    s = walk.to_summary(adult_loss)
+    s.set_consent(True)
+    s.submit()
+    s.submit_failed(QueueError())
+    s.back()
+    assert s.step is Step.SIGNATURE
+    assert s.dossier.signature is None
+
+
+def test_a_failed_print_can_be_retried_then_ends(walk, adult_loss):
+    s = walk.to_summary(adult_loss)
+    s.set_consent(True)
+    s.submit()
+    s.submitted("K01-0001A-3")
+    s.print_failed(PaperOut())
+    assert s.step is Step.RECEIPT_FAILED
+    assert (s.message.key, s.message.level) == ("receipt.error.paper", "error")
+    assert s.dossier_number == "K01-0001A-3"  # shown on screen to write down
+    s.retry_print()
+    assert s.step is Step.PRINTING and s.message.key == "receipt.printing"
+    s.print_failed(PrinterNotFound())
+    assert s.message.key == "receipt.error.printer"
+    s.retry_print()
+    s.printed()
+    assert s.step is Step.END
+    s.finish()
+    assert s.step is Step.WELCOME and s.dossier_number is None
+
+
+def test_the_language_chosen_is_recorded_at_submit(walk, adult_loss):
+    s = walk.to_summary(adult_loss)
+    s.set_language("en")
+    s.set_consent(True)
+    assert s.submit().language == "en"
+
+
+# ---------------------------------------------------------------------------
+# Inactivity, end screen, busy steps
+# ---------------------------------------------------------------------------
+def test_inactivity_warns_after_60_s_then_abandons_and_wipes_after_30_more(walk, clock, adult_loss, good):
+    s = walk.to_step(adult_loss, Step.CAPTURE)
+    s.document_captured(b"photo bytes", good)
+    dossier = s.dossier
+    held = dossier.attachments["documents/photo"].data
+    assert bytes(held) == b"photo bytes"
+    generation = s.generation
+
+    clock.advance(59)
+    s.tick()
+    assert s.warning is False
+    clock.advance(1)
+    s.tick()
+    assert s.warning is True and s.step is Step.CAPTURE
+    assert s.seconds_before_abandon == 30
+    clock.advance(29)
+    s.tick()
+    assert s.step is Step.CAPTURE and s.seconds_before_abandon == 1
+    clock.advance(1)
+    s.tick()
+
+    assert s.step is Step.WELCOME
+    assert s.message.key == "inactivity.abandoned"
+    assert s.generation == generation + 1
+    assert len(held) == 0 and not any(held)  # the photo's bytes are gone from memory
+    assert dossier.attachments == {} and dossier.documents == [] and dossier.predemande is None
+    assert s.dossier is None and s.predemande is None and s.case is None and s.checklist == ()
+
+
+def test_a_touch_during_the_warning_keeps_the_session(walk, clock, adult_loss):
+    s = walk.to_step(adult_loss, Step.CHECKLIST)
+    clock.advance(70)
+    s.tick()
+    assert s.warning
+    s.touch()
+    assert not s.warning
+    clock.advance(89)
+    s.tick()
+    assert s.step is Step.CHECKLIST
+
+
+def test_any_event_counts_as_activity(walk, clock, adult_loss, good):
+    s = walk.to_step(adult_loss, Step.CAPTURE)
+    clock.advance(80)
+    s.document_captured(b"x", good)
+    clock.advance(80)
+    s.tick()
+    assert s.step is Step.CAPTURE and s.index == 1
+
+
+def test_a_forgotten_receipt_failure_is_wiped_too(walk, clock, adult_loss):
+    s = walk.to_summary(adult_loss)
+    s.set_consent(True)
+    s.submit()
+    s.submitted("K01-0001A-3")
+    s.print_failed(PaperOut())
+    clock.advance(90)
+    s.tick()
+    assert s.step is Step.WELCOME and s.dossier_number is None
+
+
+def test_the_end_screen_returns_to_welcome_after_its_delay(walk, clock, adult_loss):
+    s = walk.to_summary(adult_loss)
+    s.set_consent(True)
+    s.submit()
+    s.submitted("K01-0001A-3")
+    s.printed()
+    clock.advance(14.5)
+    s.tick()
+    assert s.step is Step.END
+    clock.advance(0.5)
+    s.tick()
+    assert s.step is Step.WELCOME and s.message is None
+
+
+def test_busy_steps_never_time_out(walk, clock, adult_loss):
+    s = walk.to_identify()
+    s.submit_number("AB12CD34EF")
+    clock.advance(10_000)
+    s.tick()
+    assert s.step is Step.LOOKING_UP
+    s.lookup_finished(adult_loss)
+    s.answer(Question.SECURE_DOCUMENT, "valid")
+    s.confirm()
+    s.begin_capture()
+    walk.capture_all_documents()
+    walk.enter_all_stamps()
+    walk.read_all_fingers()
+    s.signature_done(b"\x89PNG", 2)
+    s.set_consent(True)
+    s.submit()
+    clock.advance(10_000)
+    s.tick()
+    assert s.step is Step.SUBMITTING
+    s.submitted("K01-0001A-3")
+    clock.advance(10_000)
+    s.tick()
+    assert s.step is Step.PRINTING
+
+
+def test_welcome_never_times_out(session, clock):
+    generation = session.generation
+    clock.advance(10_000)
+    session.tick()
+    assert session.step is Step.WELCOME and session.generation == generation
+
+
+# ---------------------------------------------------------------------------
+# Cancel and back
+# ---------------------------------------------------------------------------
+def _reach(walk, pd, step: Step) -> Session:
+    if step is Step.IDENTIFY:
+        return walk.to_identify()
+    if step is Step.CONFIRM:
+        return walk.to_confirm(pd)
+    if step is Step.QUESTIONS:
+        s = walk.to_identify()
+        s.submit_number(pd.number)
+        s.lookup_failed(DirectoryUnavailable())
+        return s
+    return walk.to_step(pd, step)
+
+
+@pytest.mark.parametrize("step", sorted(ACTIVE_STEPS))
+def test_cancel_from_every_active_step_wipes_everything(walk, adult_loss, step):
+    s = _reach(walk, adult_loss, step)
+    assert s.step is step
+    held = [a.data for a in s.dossier.attachments.values()] if s.dossier else []
+    generation = s.generation
+    s.cancel()
+    assert s.step is Step.WELCOME and s.generation == generation + 1
+    assert s.dossier is None and s.predemande is None and s.predemande_number is None and s.answers == {}
+    assert all(len(h) == 0 for h in held)
+
+
+def test_cancel_is_refused_while_the_kiosk_works(walk):
+    s = walk.to_identify()
+    s.submit_number("AB12CD34EF")
+    with pytest.raises(InvalidTransition):
+        s.cancel()
+    assert s.step is Step.LOOKING_UP
+
+
+def test_back_from_identify_leaves_the_session(walk):
+    s = walk.to_identify()
+    generation = s.generation
+    s.back()
+    assert s.step is Step.WELCOME and s.generation == generation + 1
+
+
+def test_back_from_confirm_forgets_the_predemande(walk, adult_loss):
+    s = walk.to_confirm(adult_loss)
+    s.back()
+    assert s.step is Step.IDENTIFY
+    assert s.predemande is None and s.predemande_number is None and s.fetched is False
+
+
+def test_back_from_questions_returns_to_identify(walk, adult_loss):
+    s = _reach(walk, adult_loss, Step.QUESTIONS)
+    s.answer(Question.MOTIF, "loss")
+    s.back()
+    assert s.step is Step.IDENTIFY and s.answers == {}
+
+
+def test_back_from_the_checklist_drops_the_dossier_but_keeps_the_answers(walk, adult_loss):
+    s = walk.to_checklist(adult_loss)
+    dossier = s.dossier
+    s.back()
+    assert s.step is Step.CONFIRM
+    assert s.dossier is None and s.case is None and s.checklist == ()
+    assert s.answers == {Question.SECURE_DOCUMENT: "valid"}
+    assert dossier.predemande is None  # the dropped dossier was wiped, not just forgotten
+    s.confirm()
+    assert s.step is Step.CHECKLIST and s.dossier is not dossier
+
+
+def test_back_from_the_first_photo_returns_to_the_checklist(walk, adult_loss):
+    s = walk.to_step(adult_loss, Step.CAPTURE)
+    s.back()
+    assert s.step is Step.CHECKLIST and s.dossier is not None
+
+
+def test_back_from_a_photo_page_discards_the_previous_photo(walk, adult_loss, good):
+    s = walk.to_step(adult_loss, Step.CAPTURE)
+    s.document_captured(b"first", good)
+    held = s.dossier.attachments["documents/photo"].data
+    s.back()
+    assert (s.step, s.index) == (Step.CAPTURE, 0)
+    assert s.dossier.documents == [] and "documents/photo" not in s.dossier.attachments
+    assert len(held) == 0
+    s.document_captured(b"again", good)
+    assert s.dossier.documents[0].attempts == 1
+
+
+def test_back_resets_the_retake_count_of_the_page(walk, adult_loss, good, blurry):
+    s = walk.to_step(adult_loss, Step.CAPTURE)
+    s.document_captured(b"first", good)
+    s.document_captured(b"x", blurry)
+    s.document_captured(b"x", blurry)
+    s.back()
+    s.document_captured(b"again", good)
+    assert s.dossier.documents[0].attempts == 1
+
+
+def test_back_over_a_document_shown_at_the_desk_drops_its_flag(walk, adult_loss, good):
+    s = walk.to_step(adult_loss, Step.CAPTURE)
+    s.document_at_desk()
+    assert s.dossier.flags == ["originals_only"]
+    s.back()
+    assert s.dossier.documents == [] and s.dossier.flags == []
+    s.document_captured(b"photo", good)
+    assert s.dossier.flags == []
+
+
+def test_back_from_the_stamp_discards_the_last_photo(walk, adult_loss):
+    s = walk.to_step(adult_loss, Step.STAMP)
+    s.back()
+    assert (s.step, s.index) == (Step.CAPTURE, 3)
+    assert [d.requirement for d in s.dossier.documents] == PHOTOS[:3]
+
+
+def test_back_from_the_fingerprints_discards_the_stamp_and_its_flag(walk, adult_loss):
+    s = walk.to_step(adult_loss, Step.STAMP)
+    s.stamp_paper()
+    s.back()
+    assert s.step is Step.STAMP
+    assert s.dossier.stamps == [] and s.dossier.flags == []
+
+
+def test_back_from_the_second_finger_discards_the_first(walk, adult_loss, finger):
+    s = walk.to_step(adult_loss, Step.FINGERPRINTS)
+    s.finger_read(finger(ok=False, quality=10))
+    s.finger_read(finger(ok=False, quality=10))
+    s.finger_read(finger(ok=False, quality=10))
+    assert s.current_finger == "right_index" and s.dossier.flags == ["finger_low_quality"]
+    image = s.dossier.fingerprints[0].attachment
+    s.back()
+    assert s.current_finger == "left_index"
+    assert s.dossier.fingerprints == [] and image not in s.dossier.attachments
+    assert s.dossier.flags == []
+    s.finger_read(finger(ok=False, quality=10))
+    assert s.step is Step.FINGERPRINTS and s.current_finger == "left_index"  # a fresh count of attempts
+
+
+def test_back_from_the_signature_discards_every_finger_a_sensor_failure_recorded(walk, adult_loss):
+    s = walk.to_step(adult_loss, Step.FINGERPRINTS)
+    s.sensor_failed(SensorUnavailable())
+    assert len(s.dossier.fingerprints) == 2
+    s.back()
+    assert (s.step, s.current_finger) == (Step.FINGERPRINTS, "left_index")
+    assert s.dossier.fingerprints == [] and s.dossier.flags == []
+
+
+def test_back_from_the_signature_discards_the_last_finger(walk, adult_loss):
+    s = walk.to_step(adult_loss, Step.SIGNATURE)
+    s.back()
+    assert s.current_finger == "right_index"
+    assert [f.finger for f in s.dossier.fingerprints] == ["left_index"]
+
+
+def test_back_from_the_summary_discards_the_signature_and_consent(walk, adult_loss):
+    s = walk.to_summary(adult_loss)
+    held = s.dossier.attachments["signature.png"].data
+    s.set_consent(True)
+    s.back()
+    assert s.step is Step.SIGNATURE
+    assert s.dossier.signature is None and len(held) == 0
+    assert s.consent is False
+
+
+def test_back_keeps_the_flag_of_the_offline_lookup(walk, adult_loss):
+    s = _reach(walk, adult_loss, Step.QUESTIONS)
+    for q, v in [(Question.TITLES, "cni"), (Question.MOTIF, "renewal"), (Question.AGE_BAND, "adult"),
+                 (Question.SECURE_DOCUMENT, "valid")]:
+        s.answer(q, v)
+    s.confirm()
+    s.begin_capture()
+    s.back()
+    assert s.dossier.flags == ["predemande_not_fetched"]
+
+
+@pytest.mark.parametrize("step", [Step.LOOKING_UP, Step.SUBMITTING, Step.PRINTING, Step.END, Step.WELCOME])
+def test_there_is_no_way_back_from_busy_or_final_steps(walk, adult_loss, step):
+    s = walk.s
+    if step is not Step.WELCOME:
+        if step is Step.LOOKING_UP:
+            walk.to_identify()
+            s.submit_number(adult_loss.number)
+        else:
+            walk.to_summary(adult_loss)
+            s.set_consent(True)
+            s.submit()
+            if step is not Step.SUBMITTING:
+                s.submitted("K01-0001A-3")
+            if step is Step.END:
+                s.printed()
+    assert s.step is step
+    assert not s.can_go_back()
+    with pytest.raises(InvalidTransition):
+        s.back()
+
+
+# ---------------------------------------------------------------------------
+# Events in the wrong step, out of service, language, listeners
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize("event", [
+    lambda s: s.submit_number("AB12CD34EF"),
+    lambda s: s.qr_decoded("AB12CD34EF"),
+    lambda s: s.lookup_finished(None),
+    lambda s: s.lookup_failed(DirectoryUnavailable()),
+    lambda s: s.answer(Question.MOTIF, "loss"),
+    lambda s: s.confirm(),
+    lambda s: s.begin_capture(),
+    lambda s: s.document_at_desk(),
+    lambda s: s.stamp_entered(STAMP),
+    lambda s: s.stamp_paper(),
+    lambda s: s.finger_unavailable(),
+    lambda s: s.sensor_failed(SensorUnavailable()),
+    lambda s: s.signature_done(b"png", 1),
+    lambda s: s.set_consent(True),
+    lambda s: s.submit(),
+    lambda s: s.submitted("K01-0001A-3"),
+    lambda s: s.submit_failed(QueueError()),
+    lambda s: s.printed(),
+    lambda s: s.print_failed(PaperOut()),
+    lambda s: s.retry_print(),
+    lambda s: s.finish(),
+])
+def test_an_event_in_the_wrong_step_is_refused(session, event):
+    with pytest.raises(InvalidTransition):
+        event(session)
+    assert session.step is Step.WELCOME
+
+
+def test_a_late_event_cannot_skip_a_step(walk, adult_loss, good, finger):
+    s = walk.to_step(adult_loss, Step.CAPTURE)
+    with pytest.raises(InvalidTransition):
+        s.finger_read(finger())
+    with pytest.raises(InvalidTransition):
+        s.start()
+    s.document_captured(b"x", good)
+    assert (s.step, s.index) == (Step.CAPTURE, 1)
+
+
+def test_a_doubled_start_is_refused(walk):
+    s = walk.to_identify()
+    with pytest.raises(InvalidTransition):
+        s.start()
+
+
+def test_out_of_service_blocks_the_start(session):
+    session.out_of_service = "summary.error.disk_full"
+    session.start()
+    assert session.step is Step.WELCOME
+    assert (session.message.key, session.message.level) == ("summary.error.disk_full", "error")
+    session.out_of_service = None
+    session.start()
+    assert session.step is Step.IDENTIFY and session.message is None
+
+
+def test_set_language_and_back_to_the_default_after_the_session(walk, adult_loss):
+    s = walk.to_identify()
+    s.set_language("en")
+    assert s.lang == "en"
+    with pytest.raises(InvalidTransition):
+        s.set_language("de")
+    assert s.lang == "en"
+    s.cancel()
+    assert s.lang == "fr"
+
+
+def test_the_language_can_be_chosen_on_the_welcome_screen(session):
+    session.set_language("en")
+    session.start()
+    assert session.lang == "en"
+
+
+def test_listeners_hear_every_change(session):
+    heard = []
+    session.subscribe(lambda s: heard.append(s.step))
+    session.start()
+    session.number_typed("AB")
+    session.submit_number("AB12CD34EF")
+    assert heard == [Step.IDENTIFY, Step.IDENTIFY, Step.LOOKING_UP]
+
+
+def test_each_dossier_gets_a_fresh_uuid7(walk, adult_loss):
+    s = walk.to_checklist(adult_loss)
+    first = s.dossier.id
+    s.cancel()
+    walk.to_checklist(adult_loss)
+    assert s.dossier.id != first
+    assert s.dossier.id[14] == "7"  # the version nibble
+
+
+def test_settings_from_the_site_region_change_the_stamp(clock, adult_loss):
+    s = Session(SessionSettings(region=Region.GUYANE), clock, wall_clock=lambda: TODAY)
+    s.start()
+    s.submit_number(adult_loss.number)
+    s.lookup_finished(adult_loss)
+    s.answer(Question.SECURE_DOCUMENT, "valid")
+    s.confirm()
+    (stamp,) = s.stamp_requirements
+    assert stamp.amount_cents == 1250
+
+
+def test_the_steps_are_either_active_busy_or_neither():
+    assert not ACTIVE_STEPS & BUSY_STEPS
+    assert Step.WELCOME not in ACTIVE_STEPS | BUSY_STEPS
+    assert Step.END not in ACTIVE_STEPS | BUSY_STEPS
