@@ -11,8 +11,9 @@ after the session is wiped.
 
 from __future__ import annotations
 
+import re
 import textwrap
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from kiosk.i18n import Translator
@@ -65,8 +66,13 @@ class Receipt:
         return self.dossier_number
 
 
+_NBSP = "\u00a0"
+
+
 def _wrap(text: str, width: int) -> list[str]:
-    return textwrap.wrap(text, width=width) or [""]
+    """Wrap at ``width``, never at the space French puts before ``: ; ! ?`` (a lone ":" line reads as a fault)."""
+    glued = re.sub(r" ([:;!?»])", _NBSP + r"\1", text).replace("« ", "«" + _NBSP)
+    return [line.replace(_NBSP, " ") for line in textwrap.wrap(glued, width=width)] or [""]
 
 
 def text_lines(receipt: Receipt, width: int = 32) -> list[str]:
@@ -119,7 +125,8 @@ def layout(receipt: Receipt, p, width: int = 32) -> None:
     if receipt.reprint:
         p.set(align="center", bold=True, double_height=True)
         p.textln(t("receipt.reprint"))
-    p.set(align="center", bold=True, double_height=False)
+    # python-escpos 3 sends nothing for double_height=False: only normal_textsize=True resets the size.
+    p.set(align="center", bold=True, normal_textsize=True)
     for line in _wrap(t("receipt.heading"), width):
         p.textln(line)
     p.set(align="left", bold=False)
@@ -130,7 +137,7 @@ def layout(receipt: Receipt, p, width: int = 32) -> None:
     p.textln(t("receipt.dossier_number"))
     p.set(align="center", bold=True, double_height=True, double_width=True)
     p.textln(receipt.dossier_number)
-    p.set(align="center", bold=False, double_height=False, double_width=False)
+    p.set(align="center", bold=False, normal_textsize=True)
     p.qr(receipt.qr_payload(), size=6, native=True)
     p.ln()
     p.set(align="left")

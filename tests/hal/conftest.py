@@ -1,0 +1,69 @@
+"""Shared fixtures for the hardware layer: the simulators, a scanner, a receipt with every French accent."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kiosk.config import HalConfig
+from kiosk.errors import BackendUnavailable
+from kiosk.predemande import NumberFormat
+from kiosk.receipt import Receipt
+
+
+@pytest.fixture
+def hal_config() -> HalConfig:
+    return HalConfig(default="sim")
+
+
+@pytest.fixture
+def sim_dir(tmp_path):
+    path = tmp_path / "sim"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(20261122)
+
+
+@pytest.fixture
+def number_format() -> NumberFormat:
+    return NumberFormat.from_pattern("[A-Z0-9]{10}")
+
+
+@pytest.fixture
+def scanner(hal_config, sim_dir):
+    from kiosk.hal.pyzbar_scanner import PyzbarScanner
+
+    s = PyzbarScanner(hal_config, sim_dir)
+    try:
+        s.open()
+    except BackendUnavailable as exc:
+        pytest.skip(str(exc))
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def receipt() -> Receipt:
+    return Receipt(
+        mairie="Mairie de Saint-Étienne",
+        address="Place de l'Hôtel de Ville, 42000 Saint-Étienne",
+        opening_hours="Lundi-vendredi 8h30-12h / 13h30-17h",
+        printed_at="22/11/2026 14:05",
+        dossier_number="K01-0001A-3",
+        predemande_masked="A1******E5",
+        originals=("Pièce d'identité actuelle", "Justificatif de domicile de moins d'un an", "Photo d'identité"),
+        flags=("Empreintes à compléter au guichet.",),
+        fees="Timbre fiscal : 25 €",
+    )
+
+
+@pytest.fixture
+def sim_printer(hal_config, sim_dir):
+    from kiosk.hal.sim.printer import SimPrinter
+
+    with SimPrinter(hal_config, sim_dir) as p:
+        yield p
