@@ -42,6 +42,8 @@ from kiosk.sync.outbox import Outbox
 log = logging.getLogger("kiosk.controller")
 
 JPEG_QUALITY = 88
+#: About 6 s of preview frames without a number before suggesting to hold the code closer or type it.
+UNREADABLE_AFTER_FRAMES = 48
 
 
 @dataclass
@@ -92,6 +94,8 @@ class Controller:
         self.debouncer = Debouncer(clock=clock)
         self.last_receipt: Receipt | None = None
         self._foreign_payload: str | None = None
+        self._scan_generation = -1
+        self._frames_without_number = 0
         self.session.subscribe(self._on_change)
         self.refresh_availability()
 
@@ -130,6 +134,12 @@ class Controller:
                 s.report(error.message_key if isinstance(error, KioskError) else "error.camera")
                 return None
             _, decoded = result
+            if self._scan_generation != s.generation:
+                self._scan_generation, self._frames_without_number = s.generation, 0
+                self.debouncer.reset()
+            self._frames_without_number = 0 if decoded.number else self._frames_without_number + 1
+            if self._frames_without_number == UNREADABLE_AFTER_FRAMES:
+                s.scan_unreadable()  # a way forward: hold it closer, or type the number
             if decoded.number:
                 confirmed = self.debouncer.feed(decoded.number)
                 return self.lookup_job(s.qr_decoded(confirmed)) if confirmed else None
@@ -143,6 +153,10 @@ class Controller:
             return None
 
         return Job("scan", work, apply, s.generation)
+
+    def preview_job(self) -> Job:
+        """One preview frame for the screen, without decoding (document photos); no session event."""
+        return Job("preview", self.devices.camera.preview_frame, lambda result, error: None, self.session.generation)
 
     def lookup_job(self, number: str) -> Job:
         s = self.session

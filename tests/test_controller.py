@@ -1,0 +1,120 @@
+"""The controller's jobs against the shipped simulators: what the citizen is told when things go wrong."""
+
+from __future__ import annotations
+
+import pytest
+
+from kiosk.config import load_config, simulated
+from kiosk.controller import UNREADABLE_AFTER_FRAMES
+from kiosk.hal.sim.camera import DocumentScene, EmptyScene, QrScene, UnpluggedScene
+from kiosk.runtime import build_kiosk
+from kiosk.session import Step
+
+
+@pytest.fixture
+def kiosk(tmp_path):
+    cfg = simulated(load_config(env={})).with_overrides(data_dir=tmp_path / "kiosk")
+    k = build_kiosk(cfg)
+    yield k
+    k.close()
+
+
+def scan(k, frames):
+    for _ in range(frames):
+        k.controller.scan_job().run_sync(k.controller.session)
+
+
+def test_a_demo_qr_is_read_on_two_frames_and_looked_up(kiosk):
+    s = kiosk.controller.session
+    s.start()
+    kiosk.devices.camera.show(QrScene("B2C3D4E5F6", angle_deg=15))
+    scan(kiosk, 2)
+    assert s.step is Step.CONFIRM
+    assert s.predemande.person.surname == "DUPONT"
+
+
+def test_a_single_frame_is_not_enough_to_act(kiosk):
+    s = kiosk.controller.session
+    s.start()
+    kiosk.devices.camera.show(QrScene("B2C3D4E5F6"))
+    scan(kiosk, 1)
+    assert s.step is Step.IDENTIFY
+
+
+def test_a_foreign_qr_is_reported_once_while_it_stays_in_view(kiosk):
+    s = kiosk.controller.session
+    s.start()
+    shown = []
+    s.subscribe(lambda sess: shown.append(sess.message.key if sess.message else None))
+    kiosk.devices.camera.show(QrScene("https://www.example.org/menu"))
+    scan(kiosk, 4)
+    assert s.step is Step.IDENTIFY
+    assert shown.count("identify.error.not_predemande") == 1
+
+
+def test_nothing_readable_for_a_while_suggests_a_way_forward(kiosk):
+    s = kiosk.controller.session
+    s.start()
+    kiosk.devices.camera.show(EmptyScene())
+    scan(kiosk, UNREADABLE_AFTER_FRAMES - 1)
+    assert s.message is None or s.message.key != "identify.error.unreadable"
+    scan(kiosk, 1)
+    assert s.message.key == "identify.error.unreadable"
+
+
+def test_an_unplugged_camera_tells_the_citizen_and_keeps_the_session(kiosk):
+    s = kiosk.controller.session
+    s.start()
+    kiosk.devices.camera.show(UnpluggedScene())
+    scan(kiosk, 1)
+    assert s.step is Step.IDENTIFY and s.message.key == "error.camera"
+
+
+def test_offline_directory_leads_to_questions(kiosk):
+    s = kiosk.controller.session
+    kiosk.controller.directory.offline = True
+    s.start()
+    kiosk.controller.typed_number_job("A1B2C3D4E5").run_sync(s)
+    assert s.step is Step.QUESTIONS and s.message.key == "identify.offline"
+
+
+def _to_capture(kiosk):
+    s = kiosk.controller.session
+    s.start()
+    kiosk.controller.typed_number_job("A1B2C3D4E5").run_sync(s)
+    s.answer("secure_document", "valid")
+    s.confirm()
+    s.begin_capture()
+    return s
+
+
+def test_a_blurred_document_is_refused_with_advice_then_a_sharp_one_kept(kiosk):
+    s = _to_capture(kiosk)
+    first = s.current_requirement.id
+    kiosk.devices.camera.show(DocumentScene(kind=first, blur=8.0))
+    kiosk.controller.photo_job().run_sync(s)
+    assert s.current_requirement.id == first and s.message.key == "quality.blurry"
+    kiosk.devices.camera.show(DocumentScene(kind=first))
+    kiosk.controller.photo_job().run_sync(s)
+    assert s.current_requirement.id != first
+    kept = s.dossier.attachments[f"documents/{first}"]
+    assert bytes(kept.data[:3]) == b"\xff\xd8\xff"  # a JPEG
+
+
+def test_a_late_result_for_a_cancelled_session_is_dropped(kiosk):
+    s = _to_capture(kiosk)
+    job = kiosk.controller.photo_job()
+    result = job.work()
+    s.cancel()
+    s.start()
+    assert job.deliver(s, result, None) is None
+    assert s.step is Step.IDENTIFY and s.dossier is None
+
+
+def test_a_full_disk_closes_the_kiosk_to_new_citizens(kiosk):
+    kiosk.outbox.min_free_bytes = 1 << 62
+    kiosk.controller.refresh_availability()
+    s = kiosk.controller.session
+    s.start()
+    assert s.step is Step.WELCOME and s.message.key == "summary.error.disk_full"
+    assert kiosk.devices.indicator.light.value == "attention"
