@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -32,6 +33,7 @@ def cmd_run(args) -> int:
     size = tuple(int(x) for x in args.size.lower().split("x"))
     with build_kiosk(cfg) as kiosk:
         log.info("kiosk starting", extra={"version": __version__, "backends": json.dumps(kiosk.devices.backends)})
+        os.environ.setdefault("KIVY_NO_ARGS", "1")  # Kivy must not parse the kiosk's own arguments
         from kiosk.app import run_app  # Kivy only when there is a window to show
 
         run_app(kiosk, fullscreen=args.fullscreen, size=size)
