@@ -1,0 +1,23 @@
+"""Run every benchmark and print its figures; the UI one needs a display (xvfb-run -a, or SDL offscreen)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+if __name__ == "__main__":
+    summary = {}
+    for name in ("bench_decode", "bench_scenario", "bench_ui"):
+        print(f"== {name}", flush=True)
+        proc = subprocess.run([sys.executable, str(HERE / f"{name}.py")], capture_output=True, text=True)
+        lines = proc.stdout.strip().splitlines()
+        print("\n".join(lines[:-1]) if lines else proc.stderr[-2000:])
+        try:
+            summary[name] = json.loads(lines[-1])
+        except (IndexError, ValueError):
+            summary[name] = {"error": proc.stderr.strip().splitlines()[-1:] or "no output"}
+    print(json.dumps(summary))
