@@ -108,6 +108,8 @@ class Case:
     hosted: bool | None = False
     alternating_residence: bool | None = False
     region: Region = Region.METROPOLE
+    #: The exact age when the pré-demande gives a birth date; offline only the band is known.
+    age: int | None = None
 
     @property
     def minor(self) -> bool:
@@ -124,6 +126,7 @@ class Case:
             "hosted": self.hosted,
             "alternating_residence": self.alternating_residence,
             "region": self.region.value,
+            "age": self.age,
         }
 
     @classmethod
@@ -138,6 +141,7 @@ class Case:
             hosted=d.get("hosted", False),
             alternating_residence=d.get("alternating_residence", False),
             region=Region(d.get("region", "metropole")),
+            age=d.get("age"),
         )
 
 
@@ -303,7 +307,13 @@ def checklist(case: Case, proof_of_address_max_months: int = 12) -> tuple[Requir
 
 
 def fingerprints_required(case: Case, min_age: int = 12) -> bool:
-    """Fingerprints are taken from age 12 (source: :data:`S_FINGERPRINTS`)."""
+    """Fingerprints are taken from age 12 (source: :data:`S_FINGERPRINTS`).
+
+    With the exact age (online) any ``min_age`` works; offline only the band
+    is known and its youngest age decides, which matches the legal age of 12.
+    """
+    if case.age is not None:
+        return case.age >= min_age
     if case.age_band is AgeBand.ADULT:
         return True
     lowest = {AgeBand.UNDER_12: 0, AgeBand.TWELVE: 12, AgeBand.THIRTEEN_FOURTEEN: 13, AgeBand.FIFTEEN_SEVENTEEN: 15}

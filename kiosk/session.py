@@ -450,19 +450,19 @@ class Session:
         a = self.answers
         pd = self.predemande
         if pd is not None:
-            titles, motif = pd.titles, pd.motif
-            band = AgeBand.of(pd.age(self.today()))
+            titles, motif, age = pd.titles, pd.motif, pd.age(self.today())
+            band = AgeBand.of(age)
             hosted, abroad = pd.hosted, pd.born_abroad_parents_abroad
         else:
             titles, motif, band = a[Question.TITLES], a[Question.MOTIF], a[Question.AGE_BAND]
-            hosted, abroad = None, None
+            hosted, abroad, age = None, None, None
         self.case = Case(
             titles=titles, motif=motif, age_band=band,
             secure_document=a[Question.SECURE_DOCUMENT],
             birthplace_dematerialised=a.get(Question.BIRTHPLACE_DEMATERIALISED),
             born_abroad_parents_abroad=abroad, hosted=hosted,
             alternating_residence=None if band.minor else False,
-            region=self.settings.region,
+            region=self.settings.region, age=age,
         )
         self.checklist = checklist(self.case, self.settings.proof_of_address_max_months)
         s = self.settings

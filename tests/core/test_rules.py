@@ -607,3 +607,15 @@ def test_labels_with_an_amount_or_months_get_them_from_the_requirement(every_req
         for lang in ("fr", "en"):
             text = Translator(lang)(r.label_key, **params)
             assert "{" not in text and "⟨" not in text, (r.id, lang, text)
+
+
+def test_exact_age_decides_fingerprints_whatever_the_configured_minimum():
+    from kiosk.predemande import Motif, Title
+    from kiosk.rules import AgeBand, Case, SecureDocument, fingerprints_required
+
+    def case(age):
+        return Case(frozenset({Title.CNI}), Motif.FIRST, AgeBand.of(age), SecureDocument.NONE, age=age)
+
+    assert fingerprints_required(case(14), min_age=14)
+    assert not fingerprints_required(case(13), min_age=14)
+    assert fingerprints_required(case(12)) and not fingerprints_required(case(11))
