@@ -1,0 +1,267 @@
+"""The touchscreen app: Kivy views over the session, slow work on a worker thread.
+
+:class:`KioskApp` is built from a :class:`kiosk.runtime.Kiosk`. It subscribes
+to the session and shows the screen of the current step
+(:data:`kiosk.screens.SCREEN_FOR`); screens send the session events and
+submit the controller's jobs to a :class:`kiosk.ui_jobs.JobRunner`, which
+runs them off the UI thread. Every second the app ticks the session
+(inactivity, the end screen's return) and calls :attr:`KioskApp.on_heartbeat`,
+the hook the systemd watchdog will use.
+
+Everything is sized in units of ``u``: 1 at the 800x480 reference screen,
+growing with the window (1.6 on a 1280x800 panel), so text stays large and
+touch targets at least 64 px high at the reference size.
+
+:func:`run_app` configures Kivy (window size, full screen, input, Escape)
+before the window exists, then runs the app. The caller sets
+``KIVY_NO_ARGS=1`` so that Kivy leaves the command line alone.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+from typing import Callable
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.lang import Builder
+from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
+from kivy.uix.floatlayout import FloatLayout
+from kivy.uix.modalview import ModalView
+
+from kiosk.i18n import Translator
+from kiosk.screens import KV_DIR, KV_FILES, PHASES, SCREEN_FOR, TITLE_FOR, phase_of
+from kiosk.session import Step
+from kiosk.ui_jobs import JobRunner
+
+log = logging.getLogger("kiosk.app")
+
+REFERENCE_SIZE = (800, 480)
+
+
+class KioskRoot(FloatLayout):
+    """Header, progress bar and screens (``root.kv``); the inactivity overlay goes on top."""
+
+
+class CancelDialog(ModalView):
+    """"Abandon the application?": erasing everything takes a second, deliberate touch."""
+
+
+class InactivityOverlay(FloatLayout):
+    """"Are you still there?" over the whole screen, with the seconds left."""
+
+    seconds = NumericProperty(0)
+
+
+def scale_for(size: tuple[float, float]) -> float:
+    """The unit ``u`` for a window: how much larger than 800x480 it is, limited by its narrower side."""
+    w, h = size
+    return max(0.6, min(w / REFERENCE_SIZE[0], h / REFERENCE_SIZE[1]))
+
+
+class KioskApp(App):
+    u = NumericProperty(1.0)
+    t = ObjectProperty(Translator("fr"))
+    header_title = StringProperty("")
+    can_go_back = BooleanProperty(False)
+    #: Set by a screen while a photo or a finger is being taken: Back and Cancel wait for the result,
+    #: so that it cannot land on another page (the session only knows the citizen, not the page).
+    navigation_locked = BooleanProperty(False)
+    progress_count = NumericProperty(9)
+    progress_done = NumericProperty(0)
+    progress_shown = BooleanProperty(False)
+
+    def __init__(self, kiosk, **kw):
+        super().__init__(**kw)
+        self.kiosk = kiosk
+        self.controller = kiosk.controller
+        self.session = kiosk.controller.session
+        self.t = Translator(self.session.lang)
+        self.runner: JobRunner | None = None
+        #: Called from the main loop every second; systemd's watchdog will be fed here.
+        self.on_heartbeat: Callable[[], None] = lambda: None
+        self.screens: dict = {}
+        self.overlay: InactivityOverlay | None = None
+        self.cancel_dialog: CancelDialog | None = None
+        self._root: KioskRoot | None = None
+        self._page_key = None
+        self._events = []
+
+    # -- building -------------------------------------------------------------------
+    def build(self):
+        from kivy.core.window import Window
+
+        from kiosk.screens import screen_classes
+
+        self.title = self.t("app.title")
+        self.u = scale_for(Window.size)
+        for name in KV_FILES:
+            path = str(KV_DIR / name)
+            if path not in Builder.files:
+                Builder.load_file(path)
+        root = self._root = KioskRoot()
+        sm = root.ids.sm
+        from kivy.uix.screenmanager import NoTransition
+
+        sm.transition = NoTransition()
+        for name, cls in screen_classes().items():
+            screen = cls(self, name=name)
+            self.screens[name] = screen
+            sm.add_widget(screen)
+        # Lay every screen out at the window's size now, not when first shown: their text is then
+        # rendered once, at start-up, instead of during the citizen's first touch on each screen.
+        sm.bind(size=self._size_screens)
+        self.overlay = InactivityOverlay()
+        self.cancel_dialog = CancelDialog()
+        self.runner = JobRunner(self.session, post=lambda fn: Clock.schedule_once(lambda dt: fn()),
+                                on_error=self._job_error)
+        self.session.subscribe(self._on_session)
+        Window.bind(on_touch_down=self._on_window_touch, size=self._on_resize)
+        self._events.append(Clock.schedule_interval(self._every_second, 1.0))
+        self._on_session(self.session)
+        return root
+
+    def on_start(self):
+        # Everything built so far lives as long as the app: keep it out of the garbage collector's
+        # full passes, which otherwise stop every thread (the UI too) for 100 ms and more.
+        gc.collect()
+        gc.freeze()
+
+    def on_stop(self):
+        for event in self._events:
+            event.cancel()
+        if self.runner is not None:
+            self.runner.close(wait=True)
+
+    # -- the session drives the screens ------------------------------------------------
+    def _on_session(self, session) -> None:
+        """Show the session's state. A screen's bug is logged, loudly, rather than ending the citizen's session."""
+        try:
+            self._show(session)
+        except Exception:
+            log.exception("a screen failed to show the session", extra={"step": session.step.value})
+
+    def _show(self, session) -> None:
+        if session.lang != self.t.lang:
+            self.t = Translator(session.lang)
+            self.title = self.t("app.title")
+        step = session.step
+        self.header_title = self.t(TITLE_FOR[step])
+        self.can_go_back = session.can_go_back()
+        phase = phase_of(step)
+        self.progress_count = len(PHASES)
+        self.progress_shown = phase is not None
+        self.progress_done = phase or 0
+
+        sm = self._root.ids.sm
+        name = SCREEN_FOR[step]
+        screen = self.screens[name]
+        key = (step, session.index, session.generation, session.lang)
+        if sm.current != name or self._page_key is None:
+            old = self.screens.get(sm.current)
+            if old is not None and old is not screen:
+                old.deactivate()
+            sm.current = name
+            screen.on_page(session)
+            screen.activate()
+        elif key != self._page_key:
+            screen.on_page(session)
+        else:
+            screen.on_session(session)
+        self._page_key = key
+
+        if not self.can_go_back and self.cancel_dialog is not None and self.cancel_dialog.parent is not None:
+            self.cancel_dialog.dismiss(animation=False)
+        self._show_overlay(session.warning)
+
+    def _show_overlay(self, shown: bool) -> None:
+        root = self._root
+        if root is None or self.overlay is None:
+            return
+        if shown:
+            self.overlay.seconds = self.session.seconds_before_abandon
+            if self.overlay.parent is None:
+                if self.cancel_dialog is not None and self.cancel_dialog.parent is not None:
+                    self.cancel_dialog.dismiss(animation=False)
+                root.add_widget(self.overlay)
+        elif self.overlay.parent is not None:
+            root.remove_widget(self.overlay)
+
+    def _on_window_touch(self, window, touch) -> bool:
+        """Any touch tells the session the citizen is there; the touch that wakes the kiosk does nothing else."""
+        was_warning = self.session.warning
+        self.session.touch()
+        return was_warning
+
+    def _size_screens(self, sm, size) -> None:
+        for screen in self.screens.values():
+            screen.size = size
+
+    def _on_resize(self, window, size) -> None:
+        self.u = scale_for(size)
+
+    def _every_second(self, dt) -> None:
+        self.session.tick()
+        if self.overlay is not None and self.overlay.parent is not None:
+            self.overlay.seconds = self.session.seconds_before_abandon
+        try:
+            self.on_heartbeat()
+        except Exception:
+            log.exception("heartbeat hook failed")
+
+    def _job_error(self, job_name: str, exc: BaseException) -> None:
+        log.error("job left the session unchanged", extra={"job": job_name, "error": repr(exc)})
+
+    # -- header actions -----------------------------------------------------------------
+    def go_back(self) -> None:
+        if self.session.can_go_back() and not self.navigation_locked:
+            self.session.back()
+
+    def toggle_language(self) -> None:
+        langs = self.session.settings.languages
+        i = langs.index(self.session.lang) if self.session.lang in langs else 0
+        self.session.set_language(langs[(i + 1) % len(langs)])
+
+    def ask_cancel(self) -> None:
+        if self.session.can_go_back() and not self.navigation_locked and self.cancel_dialog is not None:
+            self.cancel_dialog.open(animation=False)
+
+    def cancel_confirmed(self) -> None:
+        if self.session.step not in (Step.LOOKING_UP, Step.SUBMITTING, Step.PRINTING):
+            self.session.cancel()
+
+    # -- for tests and tools ----------------------------------------------------------------
+    @property
+    def current_screen(self):
+        return self.screens.get(self._root.ids.sm.current) if self._root is not None else None
+
+
+def configure_kivy(fullscreen: bool = False, size: tuple[int, int] = REFERENCE_SIZE) -> None:
+    """Kivy settings for a kiosk; must run before ``kivy.core.window`` is imported."""
+    import sys
+
+    from kivy.config import Config
+
+    if "kivy.core.window" in sys.modules:
+        log.warning("the window already exists: size and full-screen settings will not apply")
+    Config.set("graphics", "width", str(int(size[0])))
+    Config.set("graphics", "height", str(int(size[1])))
+    Config.set("graphics", "fullscreen", "auto" if fullscreen else "0")
+    Config.set("graphics", "resizable", "0" if fullscreen else "1")
+    Config.set("graphics", "show_cursor", "0" if fullscreen else "1")
+    Config.set("graphics", "allow_screensaver", "0")
+    Config.set("kivy", "exit_on_escape", "0")
+    Config.set("kivy", "keyboard_mode", "system")
+    # One touch provider, or every touch arrives twice; no red multitouch dots on right click.
+    Config.set("input", "mouse", "mouse,disable_multitouch")
+
+
+def run_app(kiosk, fullscreen: bool = False, size: tuple[int, int] = REFERENCE_SIZE,
+            on_heartbeat: Callable[[], None] | None = None) -> None:
+    """Show the kiosk on the screen until the app stops (the window is closed or the process is told to)."""
+    configure_kivy(fullscreen, size)
+    app = KioskApp(kiosk)
+    if on_heartbeat is not None:
+        app.on_heartbeat = on_heartbeat
+    app.run()

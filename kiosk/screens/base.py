@@ -1,0 +1,89 @@
+"""What every screen shares: access to the session, the translator and the job runner.
+
+A screen is a thin view. The app calls, on the UI thread:
+
+* :meth:`KioskScreen.activate` when the screen becomes the current one and
+  :meth:`KioskScreen.deactivate` when it stops being (start and stop camera
+  polling there);
+* :meth:`KioskScreen.on_page` when the page changes (a new step, the next
+  document, another citizen, another language): rebuild what depends on it;
+* :meth:`KioskScreen.on_session` after every change of the session (a touch
+  resets the inactivity timer, an answer is recorded): update in place,
+  cheaply, without replacing widgets, since the change may come from the
+  very touch that is still being dispatched.
+
+Screens send the session events and submit the controller's jobs; they
+decide nothing about the application itself.
+"""
+
+from __future__ import annotations
+
+from kivy.uix.screenmanager import Screen
+
+from kiosk.i18n import Translator, euros
+from kiosk.rules import Requirement
+
+
+class KioskScreen(Screen):
+    def __init__(self, kiosk_app, **kw):
+        self.kiosk_app = kiosk_app
+        super().__init__(**kw)
+
+    # -- what screens use ----------------------------------------------------------
+    @property
+    def session(self):
+        return self.kiosk_app.session
+
+    @property
+    def controller(self):
+        return self.kiosk_app.controller
+
+    @property
+    def runner(self):
+        return self.kiosk_app.runner
+
+    @property
+    def t(self) -> Translator:
+        return self.kiosk_app.t
+
+    def show_message(self, label, session=None, fallback: tuple[str, str] | None = None) -> None:
+        """Put the session's message (or ``fallback`` = (key, level) when there is none) in ``label``."""
+        session = session or self.session
+        msg = session.message
+        if msg is not None:
+            label.text = self.t(msg.key, **msg.params)
+            label.level = msg.level if msg.level in ("info", "error") else "info"
+        elif fallback is not None:
+            label.text = self.t(fallback[0])
+            label.level = fallback[1]
+        else:
+            label.text = ""
+            label.level = "info"
+
+    # -- called by the app ------------------------------------------------------------
+    def activate(self) -> None:
+        pass
+
+    def deactivate(self) -> None:
+        pass
+
+    def on_page(self, session) -> None:
+        pass
+
+    def on_session(self, session) -> None:
+        pass
+
+
+def requirement_label(t: Translator, req: Requirement) -> str:
+    """The checklist line of ``req`` in ``t``'s language, with its amount formatted."""
+    params = dict(req.params)
+    if req.amount_cents is not None:
+        params["amount"] = euros(req.amount_cents, t.lang)
+    return t(req.label_key, **params)
+
+
+def requirement_condition(t: Translator, req: Requirement) -> str:
+    """"Seulement si : …" for a conditional item, else an empty string."""
+    if not req.condition_key:
+        return ""
+    return t("checklist.only_if", condition=t(req.condition_key))

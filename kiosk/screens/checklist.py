@@ -1,0 +1,42 @@
+"""Checklist: the documents for this application, what each costs, and which ones only apply in some cases."""
+
+from __future__ import annotations
+
+from kivy.uix.boxlayout import BoxLayout
+
+from kiosk.i18n import euros
+from kiosk.rules import Capture, total_fees_cents
+from kiosk.screens.base import KioskScreen, requirement_condition, requirement_label
+
+
+class ChecklistItem(BoxLayout):
+    """One line: a bullet, the document, and "Seulement si : …" beneath when it depends on the case."""
+
+
+class ChecklistScreen(KioskScreen):
+    #: Lines made at start-up and reused: a checklist has at most about a dozen items.
+    PREMADE = 12
+
+    def __init__(self, kiosk_app, **kw):
+        super().__init__(kiosk_app, **kw)
+        self._items = [ChecklistItem() for _ in range(self.PREMADE)]
+
+    def on_page(self, session) -> None:
+        t = self.t
+        box = self.ids.item_list
+        box.clear_widgets()
+        while len(self._items) < len(session.checklist):
+            self._items.append(ChecklistItem())
+        for item, req in zip(self._items, session.checklist):
+            item.ids.label.text = requirement_label(t, req)
+            condition = requirement_condition(t, req)
+            item.ids.condition.text = condition
+            item.requirement = req
+            box.add_widget(item)
+        fees = total_fees_cents(tuple(r for r in session.checklist if r.capture is Capture.STAMP))
+        self.ids.fees.text = t("checklist.fees", amount=euros(fees, t.lang)) if fees else ""
+        self.ids.scroll.scroll_y = 1
+        self.on_session(session)
+
+    def on_session(self, session) -> None:
+        self.show_message(self.ids.message)

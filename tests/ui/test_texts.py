@@ -1,0 +1,53 @@
+"""Every sentence the screens show is in the translation table, in French and in English."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from kiosk.messages import MESSAGES
+from kiosk.screens import TITLE_FOR
+from kiosk.screens.questions import CHOICES, PROMPTS_CONFIRM, PROMPTS_QUESTIONS
+from kiosk.session import SessionSettings
+
+SCREENS = Path(__file__).resolve().parents[2] / "kiosk" / "screens"
+LITERAL_KEY = re.compile(r"""\bt\(\s*['"]([a-z_]+(?:\.[a-z0-9_]+)+)['"]""")
+
+
+def _literal_keys() -> set[str]:
+    keys = set()
+    for path in [*SCREENS.glob("*.kv"), *SCREENS.glob("*.py"), SCREENS.parent / "app.py"]:
+        keys |= set(LITERAL_KEY.findall(path.read_text(encoding="utf-8")))
+    return keys
+
+
+def _computed_keys() -> set[str]:
+    keys = set(TITLE_FOR.values()) | set(PROMPTS_CONFIRM.values()) | set(PROMPTS_QUESTIONS.values())
+    keys |= {key for choices in CHOICES.values() for key, _ in choices}
+    keys |= {f"finger.{f}" for f in SessionSettings().fingers}
+    keys |= {f"signature.hint.{s}" for s in ("applicant", "parent", "applicant_or_parent")}
+    return keys
+
+
+def test_the_screens_name_their_texts_literally():
+    assert len(_literal_keys()) > 40, "the pattern finds the keys used in .kv and .py files"
+
+
+@pytest.mark.parametrize("key", sorted(_literal_keys() | _computed_keys()))
+def test_text_exists_in_french_and_english(key):
+    assert key in MESSAGES, f"{key} is not in kiosk/messages.py"
+    assert MESSAGES[key].get("fr") and MESSAGES[key].get("en"), f"{key} lacks a language"
+
+
+def test_the_kivy_free_parts_of_the_ui_stay_kivy_free():
+    """What the tests above import must not start Kivy in the test process (its state would leak)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, kiosk.screens, kiosk.screens.questions, kiosk.screens.strokes, kiosk.screens.theme, "
+            "kiosk.ui_jobs; print(sorted(m for m in sys.modules if m.split('.')[0] == 'kivy'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[2])
+    assert out.stdout.strip() == "[]"
