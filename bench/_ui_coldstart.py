@@ -38,6 +38,8 @@ def on_flip(*_):
         seen["frames"] += 1
         if seen["frames"] == 2:
             print(f"welcome {time.time() - SPAWNED_AT:.3f}", flush=True)
+            rss = next(line for line in open("/proc/self/status") if line.startswith("VmRSS")).split()[1]
+            print(f"rss_mb {int(rss) / 1024:.1f}", flush=True)
             Clock.schedule_once(lambda dt: app.stop(), 0)
 
 

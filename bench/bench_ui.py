@@ -36,6 +36,8 @@ def flip(*_):
     n['f'] += 1
     if n['f'] == 2:
         print('welcome %.3f' % (time.time() - float(sys.argv[-1])), flush=True)
+        rss = [l for l in open('/proc/self/status') if l.startswith('VmRSS')][0].split()[1]
+        print('rss_mb %.1f' % (int(rss) / 1024), flush=True)
         Clock.schedule_once(lambda dt: App.get_running_app().stop(), 0)
 Window.bind(on_flip=flip)
 class A(App):
@@ -53,13 +55,14 @@ def _env(tmp: str) -> dict:
     return env
 
 
-def _time(cmd: list[str], env: dict) -> float:
+def _time(cmd: list[str], env: dict) -> tuple[float, float]:
+    """Seconds from spawn to the first drawn frame, and resident MB then."""
     t0 = time.time()
     out = subprocess.run([*cmd, f"{t0:.6f}"], capture_output=True, text=True, env=env, timeout=120)
-    for line in out.stdout.splitlines():
-        if line.startswith("welcome "):
-            return float(line.split()[1])
-    raise RuntimeError(f"no welcome frame: {out.stderr[-2000:]}")
+    figures = dict(line.split() for line in out.stdout.splitlines() if line.startswith(("welcome ", "rss_mb ")))
+    if "welcome" not in figures:
+        raise RuntimeError(f"no welcome frame: {out.stderr[-2000:]}")
+    return float(figures["welcome"]), float(figures.get("rss_mb", "nan"))
 
 
 def cold_start(repeat: int = 3) -> dict:
@@ -71,8 +74,10 @@ def cold_start(repeat: int = 3) -> dict:
         bare_script = Path(tmp) / "bare_kivy.py"  # a file: Kivy's App wants its class's source file
         bare_script.write_text(BARE)
         bare = [_time([sys.executable, str(bare_script)], env) for _ in range(repeat)]
-    a, b = statistics.median(app), statistics.median(bare)
-    return {"cold_start_s": round(a, 2), "bare_kivy_window_s": round(b, 2), "ratio": round(a / b, 2)}
+    a, b = statistics.median(t for t, _ in app), statistics.median(t for t, _ in bare)
+    return {"cold_start_s": round(a, 2), "bare_kivy_window_s": round(b, 2), "ratio": round(a / b, 2),
+            "rss_at_welcome_mb": statistics.median(m for _, m in app),
+            "bare_kivy_window_rss_mb": statistics.median(m for _, m in bare)}
 
 
 def session() -> dict:
@@ -89,10 +94,12 @@ def session() -> dict:
 if __name__ == "__main__":
     start = cold_start()
     print(f"cold start to Welcome: {start['cold_start_s']} s (bare Kivy window {start['bare_kivy_window_s']} s, "
-          f"ratio {start['ratio']})")
+          f"ratio {start['ratio']}); resident at Welcome {start['rss_at_welcome_mb']} MB "
+          f"(bare Kivy window {start['bare_kivy_window_rss_mb']} MB)")
     flow = session()
     print(f"whole online session through the UI: ok={flow.get('ok')} "
           f"rss_after_session={flow.get('rss_mb')} MB, peak_rss={flow.get('peak_rss_mb')} MB, "
-          f"longest frame gap={flow.get('max_frame_gap_ms')} ms")
+          f"longest frame gap={flow.get('max_frame_gap_ms')} ms; "
+          f"app's own share after the session: {round(flow.get('rss_mb', 0) - start['bare_kivy_window_rss_mb'], 1)} MB")
     print(json.dumps({"cold_start": start, "session": {k: flow.get(k) for k in
                       ("ok", "rss_mb", "peak_rss_mb", "max_frame_gap_ms", "frame_gaps_over_100ms")}}))

@@ -31,6 +31,7 @@ from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.modalview import ModalView
 
 from kiosk.i18n import Translator
+from kiosk.memory import release_free_memory, tune_allocator
 from kiosk.screens import KV_DIR, KV_FILES, PHASES, SCREEN_FOR, TITLE_FOR, phase_of
 from kiosk.session import Step
 from kiosk.ui_jobs import JobRunner
@@ -74,6 +75,7 @@ class KioskApp(App):
 
     def __init__(self, kiosk, **kw):
         super().__init__(**kw)
+        tune_allocator()  # before the job runner's thread exists
         self.kiosk = kiosk
         self.controller = kiosk.controller
         self.session = kiosk.controller.session
@@ -153,6 +155,9 @@ class KioskApp(App):
         self.progress_count = len(PHASES)
         self.progress_shown = phase is not None
         self.progress_done = phase or 0
+
+        if step is Step.WELCOME and self._page_key is not None and self._page_key[2] != session.generation:
+            release_free_memory()  # a citizen's session just ended: give its buffers back
 
         sm = self._root.ids.sm
         name = SCREEN_FOR[step]
