@@ -7,10 +7,12 @@ on the UI thread (through ``Clock.schedule_once``); the scenario runner and
 the tests call :meth:`Job.run_sync`. Either way the business logic lives
 here and in the session, never in a screen.
 
-``apply`` is skipped when the session's ``generation`` changed while the
-job ran (the citizen cancelled or timed out): a late result never lands in
-the next citizen's dossier. ``apply`` may return a follow-up job (submit is
-followed by printing).
+``apply`` is skipped when the session has left the page the job was made
+for (``Session.page_token``: the citizen, the step and the index within
+it): a late result never lands in the next citizen's dossier, nor on the
+document or finger after the one it was taken for if the citizen pressed
+Back meanwhile. ``apply`` may return a follow-up job (submit is followed by
+printing).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import numpy as np
 from PIL import Image
 
 from kiosk.config import KioskConfig
-from kiosk.errors import HalError, KioskError, NotAPredemande, PrinterError, QueueError, SensorTimeout
+from kiosk.errors import DirectoryUnavailable, HalError, KioskError, NotAPredemande, PrinterError, QueueError, SensorTimeout
 from kiosk.hal import Devices
 from kiosk.hal.indicator import Light
 from kiosk.i18n import Translator, euros
@@ -51,7 +53,7 @@ class Job:
     name: str
     work: Callable[[], Any]
     apply: Callable[[Any, BaseException | None], "Job | None"]
-    generation: int
+    page: tuple  # Session.page_token when the job was made
 
     def run_sync(self, session: Session) -> Any:
         """Run here and now (scenarios, tests); follow-up jobs run too. Returns the last result."""
@@ -67,8 +69,8 @@ class Job:
         return result
 
     def deliver(self, session: Session, result: Any, error: BaseException | None) -> "Job | None":
-        if session.generation != self.generation:
-            log.info("job result dropped: session changed", extra={"job": self.name})
+        if session.page_token != self.page:
+            log.info("job result dropped: the session left the page", extra={"job": self.name})
             return None
         return self.apply(result, error)
 
@@ -95,6 +97,7 @@ class Controller:
         self.last_receipt: Receipt | None = None
         self._foreign_payload: str | None = None
         self._scan_generation = -1
+        self._refused_number: str | None = None
         self._frames_without_number = 0
         self.session.subscribe(self._on_change)
         self.refresh_availability()
@@ -136,13 +139,16 @@ class Controller:
             _, decoded = result
             if self._scan_generation != s.generation:
                 self._scan_generation, self._frames_without_number = s.generation, 0
+                self._refused_number = None
                 self.debouncer.reset()
             self._frames_without_number = 0 if decoded.number else self._frames_without_number + 1
             if self._frames_without_number == UNREADABLE_AFTER_FRAMES:
                 s.scan_unreadable()  # a way forward: hold it closer, or type the number
             if decoded.number:
                 confirmed = self.debouncer.feed(decoded.number)
-                return self.lookup_job(s.qr_decoded(confirmed)) if confirmed else None
+                if not confirmed or confirmed == self._refused_number:
+                    return None  # the same refused code still in view: the message stays, no new look-up
+                return self.lookup_job(s.qr_decoded(confirmed))
             if decoded.payloads and decoded.payloads[0] != self._foreign_payload:
                 # A code that is not a pré-demande: say so once, not on every frame it stays in view.
                 self._foreign_payload = decoded.payloads[0]
@@ -152,22 +158,24 @@ class Controller:
                     pass
             return None
 
-        return Job("scan", work, apply, s.generation)
+        return Job("scan", work, apply, s.page_token)
 
     def preview_job(self) -> Job:
         """One preview frame for the screen, without decoding (document photos); no session event."""
-        return Job("preview", self.devices.camera.preview_frame, lambda result, error: None, self.session.generation)
+        return Job("preview", self.devices.camera.preview_frame, lambda result, error: None, self.session.page_token)
 
     def lookup_job(self, number: str) -> Job:
         s = self.session
 
         def apply(result: PreDemande | None, error) -> None:
             if error is not None:
+                if not isinstance(error, DirectoryUnavailable):
+                    self._refused_number = number
                 s.lookup_failed(error)
             else:
                 s.lookup_finished(result)
 
-        return Job("lookup", lambda: self.directory.fetch(number), apply, s.generation)
+        return Job("lookup", lambda: self.directory.fetch(number), apply, s.page_token)
 
     def typed_number_job(self, text: str) -> Job:
         """The citizen pressed OK on the keyboard; raises InvalidNumber (message already set) when malformed."""
@@ -190,7 +198,7 @@ class Controller:
             s.document_captured(image, report)
             return None
 
-        return Job("photo", work, apply, s.generation)
+        return Job("photo", work, apply, s.page_token)
 
     # -- fingerprints ------------------------------------------------------------
     def finger_job(self) -> Job:
@@ -212,7 +220,7 @@ class Controller:
                 s.finger_read(result)
             return None
 
-        return Job("finger", work, apply, s.generation)
+        return Job("finger", work, apply, s.page_token)
 
     # -- submit and print --------------------------------------------------------
     def receipt_content(self, number: str) -> Receipt:
@@ -262,7 +270,7 @@ class Controller:
             self.refresh_availability()
             return self.print_job(number)
 
-        return Job("submit", work, apply, s.generation)
+        return Job("submit", work, apply, s.page_token)
 
     def print_job(self, number: str) -> Job:
         s = self.session
@@ -284,7 +292,7 @@ class Controller:
                 s.printed()
             return None
 
-        return Job("print", work, apply, s.generation)
+        return Job("print", work, apply, s.page_token)
 
     def retry_print_job(self) -> Job:
         self.session.retry_print()

@@ -203,6 +203,11 @@ class Session:
         self._activity()
         self._changed()
 
+    @property
+    def page_token(self) -> tuple:
+        """Which citizen, step and page this is: a slow job's result is only delivered to the same page."""
+        return (self.generation, self.step, self.index)
+
     def report(self, message_key: str) -> None:
         """A device could not do what was asked (camera gone…): tell the citizen, stay on the step."""
         self._say(message_key, "error")

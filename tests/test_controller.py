@@ -118,3 +118,32 @@ def test_a_full_disk_closes_the_kiosk_to_new_citizens(kiosk):
     s.start()
     assert s.step is Step.WELCOME and s.message.key == "summary.error.disk_full"
     assert kiosk.devices.indicator.light.value == "attention"
+
+
+def test_a_late_photo_after_back_does_not_land_on_the_previous_document(kiosk):
+    s = _to_capture(kiosk)
+    kiosk.devices.camera.show(DocumentScene(kind="photo"))
+    kiosk.controller.photo_job().run_sync(s)  # first document kept, now on the second
+    second = s.current_requirement.id
+    job = kiosk.controller.photo_job()  # made for the second document
+    result = job.work()
+    s.back()  # the citizen goes back to the first document meanwhile
+    assert job.deliver(s, result, None) is None
+    assert f"documents/{second}" not in s.dossier.attachments
+    assert s.index == 0 and not s.dossier.documents
+
+
+def test_a_refused_pre_demande_left_in_view_is_not_looked_up_again_and_again(kiosk):
+    s = kiosk.controller.session
+    s.start()
+    lookups = []
+    directory = kiosk.controller.directory
+    original = directory.fetch
+    directory.fetch = lambda number: lookups.append(number) or original(number)
+    kiosk.devices.camera.show(QrScene("G7H8J9K0L1"))  # consumed
+    scan(kiosk, 10)
+    assert lookups == ["G7H8J9K0L1"]
+    assert s.step is Step.IDENTIFY and s.message.key == "identify.error.unusable"
+    kiosk.devices.camera.show(QrScene("A1B2C3D4E5"))
+    scan(kiosk, 2)
+    assert s.step is Step.CONFIRM

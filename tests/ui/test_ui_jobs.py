@@ -65,7 +65,7 @@ def test_work_runs_off_the_ui_thread_and_apply_on_it(runner, session, ui):
         seen["apply"] = threading.get_ident()
         seen["result"] = result
 
-    runner.submit(Job("slow", work, apply, session.generation))
+    runner.submit(Job("slow", work, apply, session.page_token))
     assert runner.busy == 1
     ui.drain(lambda: "result" in seen)
     assert seen["work"] != ui.ident
@@ -77,9 +77,9 @@ def test_work_runs_off_the_ui_thread_and_apply_on_it(runner, session, ui):
 def test_follow_up_job_runs_after_the_first_is_applied(runner, session, ui):
     order = []
     second = Job("print", lambda: order.append("print work"), lambda r, e: order.append("print apply"),
-                 session.generation)
+                 session.page_token)
     first = Job("submit", lambda: order.append("submit work"),
-                lambda r, e: order.append("submit apply") or second, session.generation)
+                lambda r, e: order.append("submit apply") or second, session.page_token)
     runner.submit(first)
     ui.drain(lambda: "print apply" in order)
     assert order == ["submit work", "submit apply", "print work", "print apply"]
@@ -89,7 +89,7 @@ def test_a_late_result_never_reaches_the_next_citizen(runner, session, ui):
     applied = []
     done = []
     gate = threading.Event()
-    job = Job("lookup", lambda: gate.wait(2) and "old", lambda r, e: applied.append(r), session.generation)
+    job = Job("lookup", lambda: gate.wait(2) and "old", lambda r, e: applied.append(r), session.page_token)
     runner.submit(job, on_done=lambda r, e: done.append(r))
     session.wipe()  # the citizen walked away while the job ran
     gate.set()
@@ -100,7 +100,7 @@ def test_a_late_result_never_reaches_the_next_citizen(runner, session, ui):
 def test_device_errors_are_handed_to_apply(runner, session, ui):
     got = []
     job = Job("print", lambda: (_ for _ in ()).throw(PrinterError("jam")), lambda r, e: got.append(e),
-              session.generation)
+              session.page_token)
     runner.submit(job)
     ui.drain(lambda: bool(got))
     assert isinstance(got[0], PrinterError)
@@ -108,7 +108,7 @@ def test_device_errors_are_handed_to_apply(runner, session, ui):
 
 def test_an_unexpected_exception_is_wrapped_so_the_screen_moves_on(runner, session, ui, caplog):
     got = []
-    job = Job("scan", lambda: 1 / 0, lambda r, e: got.append(e), session.generation)
+    job = Job("scan", lambda: 1 / 0, lambda r, e: got.append(e), session.page_token)
     with caplog.at_level(logging.ERROR, logger="kiosk.ui_jobs"):
         runner.submit(job)
         ui.drain(lambda: bool(got))
@@ -123,7 +123,7 @@ def test_a_result_for_a_step_already_left_is_logged_not_raised(runner, session, 
         raise InvalidTransition("event not accepted in step welcome")
 
     with caplog.at_level(logging.WARNING, logger="kiosk.ui_jobs"):
-        runner.submit(Job("photo", lambda: b"jpeg", apply, session.generation), on_done=lambda r, e: done.append(r))
+        runner.submit(Job("photo", lambda: b"jpeg", apply, session.page_token), on_done=lambda r, e: done.append(r))
         ui.drain(lambda: bool(done))
     assert done == [b"jpeg"], "the screen still hears back (it re-enables its buttons)"
     assert any("not applied" in r.message for r in caplog.records)
@@ -145,7 +145,7 @@ def test_jobs_run_one_at_a_time_in_order(runner, session, ui):
         return w
 
     for i in range(5):
-        runner.submit(Job("scan", work(i), lambda r, e: order.append(r), session.generation))
+        runner.submit(Job("scan", work(i), lambda r, e: order.append(r), session.page_token))
     assert runner.pending("scan") == 5
     ui.drain(lambda: len(order) == 5)
     assert order == [0, 1, 2, 3, 4]
@@ -155,5 +155,5 @@ def test_jobs_run_one_at_a_time_in_order(runner, session, ui):
 def test_closed_runner_takes_no_more_jobs(session, ui):
     r = JobRunner(session, ui.post)
     r.close()
-    assert r.submit(Job("scan", lambda: 1, lambda res, e: None, session.generation)) is None
+    assert r.submit(Job("scan", lambda: 1, lambda res, e: None, session.page_token)) is None
     assert r.busy == 0
