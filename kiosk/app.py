@@ -258,7 +258,10 @@ def configure_kivy(fullscreen: bool = False, size: tuple[int, int] = REFERENCE_S
     Config.set("graphics", "allow_screensaver", "0")
     Config.set("kivy", "exit_on_escape", "0")
     Config.set("kivy", "keyboard_mode", "system")
-    # One touch provider, or every touch arrives twice; no red multitouch dots on right click.
+    # One touch provider, or every touch arrives twice: SDL2's own (added with the window) stays;
+    # the default kernel-device probe (hidinput on the Pi's touchscreen) goes. No red multitouch dots.
+    if Config.has_option("input", "%(name)s"):
+        Config.remove_option("input", "%(name)s")
     Config.set("input", "mouse", "mouse,disable_multitouch")
 
 
