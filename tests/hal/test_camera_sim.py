@@ -161,3 +161,16 @@ def test_preview_frames_are_paced_like_a_camera(hal_config, sim_dir):
         camera.preview_frame()  # due 1 ms after the first: the camera waits for it
         camera.preview_frame()  # already late: no wait
     assert isinstance(camera.scene, EmptyScene)
+
+
+def test_left_to_itself_the_camera_shows_the_demo_qr_to_the_scanner_and_a_sheet_to_stills(tmp_path):
+    from kiosk.config import HalConfig
+    from kiosk.hal.pyzbar_scanner import PyzbarScanner
+    from kiosk.hal.sim.camera import DEFAULT_DEMO_NUMBER, SimCamera
+    from kiosk.quality import assess
+
+    with SimCamera(HalConfig(), tmp_path, fps=None) as cam, PyzbarScanner(HalConfig(), tmp_path) as scanner:
+        assert scanner.decode(cam.preview_frame()) == [DEFAULT_DEMO_NUMBER]
+        still = cam.capture_still()
+        assert assess(still).acceptable
+        assert scanner.decode(still[..., 1]) == []

@@ -215,6 +215,10 @@ class SimCamera(Camera):
 
     def capture_still(self) -> np.ndarray:
         scene = self._current()
+        if scene is self._default and isinstance(scene, QrScene):
+            # Left to itself, the simulated kiosk shows the demo QR to the scanner and a sheet of
+            # paper to the document camera, so a person can click through a whole capture.
+            scene = DocumentScene()
         return self._render(scene, self.still_size, still=True)
 
     def _current(self) -> Scene:
