@@ -156,8 +156,10 @@ class KioskApp(App):
         self.progress_shown = phase is not None
         self.progress_done = phase or 0
 
-        if step is Step.WELCOME and self._page_key is not None and self._page_key[2] != session.generation:
-            release_free_memory()  # a citizen's session just ended: give its buffers back
+        if self._page_key is not None and self._page_key[2] != session.generation:
+            for each in self.screens.values():
+                each.forget()  # nothing of the previous citizen stays in a widget
+            release_free_memory()  # and give their buffers back
 
         sm = self._root.ids.sm
         name = SCREEN_FOR[step]

@@ -118,7 +118,7 @@ def cmd_reprint(args) -> int:
     from kiosk.runtime import build_kiosk
 
     cfg = _config(args)
-    with build_kiosk(cfg) as kiosk:
+    with build_kiosk(cfg, recover=False) as kiosk:
         receipt = kiosk.controller.reprint(args.number)
     print(json.dumps({"reprinted": receipt.dossier_number}))
     return 0

@@ -97,6 +97,7 @@ class Controller:
         self.last_receipt: Receipt | None = None
         self._foreign_payload: str | None = None
         self._scan_generation = -1
+        self._light: Light | None = None
         self._refused_number: str | None = None
         self._frames_without_number = 0
         self.session.subscribe(self._on_change)
@@ -116,9 +117,12 @@ class Controller:
             light = Light.BUSY
         elif session.step is Step.RECEIPT_FAILED or session.out_of_service:
             light = Light.ATTENTION
+        if light is self._light:
+            return
         try:
             self.devices.indicator.show(light)
-        except HalError:
+            self._light = light
+        except Exception:  # a status light must never take a citizen's session down
             log.exception("status light failed")
 
     # -- identify ---------------------------------------------------------------
@@ -139,7 +143,7 @@ class Controller:
             _, decoded = result
             if self._scan_generation != s.generation:
                 self._scan_generation, self._frames_without_number = s.generation, 0
-                self._refused_number = None
+                self._refused_number = self._foreign_payload = None
                 self.debouncer.reset()
             self._frames_without_number = 0 if decoded.number else self._frames_without_number + 1
             if self._frames_without_number == UNREADABLE_AFTER_FRAMES:

@@ -26,7 +26,7 @@ def dev_central_dir(config: KioskConfig) -> Path:
     return data.parent / f"{data.name}.central-dev"
 
 
-def open_outbox(config: KioskConfig) -> Outbox:
+def open_outbox(config: KioskConfig, recover: bool = False) -> Outbox:
     if config.queue.recipient_public_key:
         key = recipient_key(config.queue.recipient_public_key)
     elif config.hal.default == "sim":
@@ -35,8 +35,8 @@ def open_outbox(config: KioskConfig) -> Outbox:
     else:
         from kiosk.errors import ConfigError
 
-        raise ConfigError("this kiosk is not provisioned: no queue.recipient_public_key (run `kiosk provision`)")
-    return Outbox(config.data_dir, key, config.queue.min_free_bytes)
+        raise ConfigError("this kiosk is not provisioned: no queue.recipient_public_key (provisioning sets it)")
+    return Outbox(config.data_dir, key, config.queue.min_free_bytes, recover=recover)
 
 
 @dataclass
@@ -57,11 +57,11 @@ class Kiosk:
         self.close()
 
 
-def build_kiosk(config: KioskConfig, **controller_kw) -> Kiosk:
+def build_kiosk(config: KioskConfig, recover: bool = True, **controller_kw) -> Kiosk:
     config.data_dir.mkdir(parents=True, exist_ok=True)
     devices = create_devices(config.hal, config.sim_dir).open()
     try:
-        outbox = open_outbox(config)
+        outbox = open_outbox(config, recover=recover)
         directory = create_directory(config.directory, config.sim_dir)
         controller = Controller(config, devices, directory, outbox, **controller_kw)
     except BaseException:

@@ -222,7 +222,12 @@ class Session:
         """Called about once a second: inactivity warning, abandon, and the end screen's return."""
         idle = self._clock() - self.last_activity
         s = self.settings
-        if self.step in ACTIVE_STEPS or self.step is Step.RECEIPT_FAILED:
+        if self.step is Step.RECEIPT_FAILED:
+            # The dossier is already saved: nothing is "erased", the kiosk just returns to Welcome.
+            if idle >= s.inactivity_warning_s + s.inactivity_abandon_s:
+                self.wipe()
+                self._changed()
+        elif self.step in ACTIVE_STEPS:
             if idle >= s.inactivity_warning_s + s.inactivity_abandon_s:
                 self.wipe("inactivity.abandoned")
                 self._changed()

@@ -73,6 +73,9 @@ class KioskScreen(Screen):
     def on_session(self, session) -> None:
         pass
 
+    def forget(self) -> None:
+        """The citizen is gone: drop whatever of theirs this screen still shows (names, pictures, strokes)."""
+
 
 def requirement_label(t: Translator, req: Requirement) -> str:
     """The checklist line of ``req`` in ``t``'s language, with its amount formatted."""

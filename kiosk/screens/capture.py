@@ -75,3 +75,6 @@ class CaptureScreen(KioskScreen):
             label.text, label.level = self.t("capture.working"), "info"
         else:
             self.show_message(label, session, fallback=("capture.hint", "info"))
+
+    def forget(self) -> None:
+        self.ids.preview.clear()

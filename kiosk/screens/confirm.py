@@ -132,6 +132,9 @@ class ConfirmScreen(QuestionScreenBase):
         self._fill_predemande(session)
         super().on_page(session)
 
+    def forget(self) -> None:
+        self.ids.predemande.clear_widgets()
+
     def _fill_predemande(self, session) -> None:
         t = self.t
         pd = session.predemande

@@ -118,3 +118,6 @@ class IdentifyScreen(KioskScreen):
             label.text, label.level = self.t("identify.error.camera"), "error"
             return
         self.show_message(label)
+
+    def forget(self) -> None:
+        self.ids.preview.clear()

@@ -38,3 +38,6 @@ class SignatureScreen(KioskScreen):
             self.ids.message.text = ""  # "the box is empty" no longer is
             return
         self.show_message(self.ids.message, session)
+
+    def forget(self) -> None:
+        self.ids.pad.clear()

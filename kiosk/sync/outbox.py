@@ -91,7 +91,9 @@ MANIFEST = "manifest.json"
 
 class Outbox:
     def __init__(self, data_dir: Path, recipient: PublicKey, min_free_bytes: int = 0,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, recover: bool = True):
+        """``recover`` only in the process that submits (the app), at its start: a tool that
+        merely reads the queue must never clean up under a running kiosk's feet."""
         self.data_dir = Path(data_dir)
         self.blobs = self.data_dir / "blobs"
         self.recipient = recipient
@@ -105,7 +107,8 @@ class Outbox:
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(SCHEMA)
-        self.recover()
+        if recover:
+            self.recover()
 
     def close(self) -> None:
         self._db.close()

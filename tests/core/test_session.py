@@ -512,6 +512,8 @@ def test_a_forgotten_receipt_failure_is_wiped_too(walk, clock, adult_loss):
     clock.advance(90)
     s.tick()
     assert s.step is Step.WELCOME and s.dossier_number is None
+    # The dossier is saved: the next citizen must not read that something was erased.
+    assert s.message is None
 
 
 def test_the_end_screen_returns_to_welcome_after_its_delay(walk, clock, adult_loss):

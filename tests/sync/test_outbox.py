@@ -164,3 +164,13 @@ def test_queue_database_is_plain_sqlite_readable_by_tools(outbox, tmp_path):
     con = sqlite3.connect(tmp_path / "data" / "queue.db")
     assert con.execute("SELECT COUNT(*) FROM dossiers").fetchone()[0] == 1
     con.close()
+
+
+def test_a_reader_of_the_queue_never_cleans_up_under_a_running_kiosk(tmp_path, key):
+    Outbox(tmp_path / "data", key.public_key).close()
+    in_progress = tmp_path / "data" / "blobs" / "0190-being-written"
+    in_progress.mkdir()
+    (in_progress / "p000.sealed").write_bytes(b"the app is still writing")
+    reader = Outbox(tmp_path / "data", key.public_key, recover=False)
+    assert in_progress.exists()
+    reader.close()

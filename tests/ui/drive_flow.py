@@ -721,6 +721,9 @@ def scenario_cancel(d: Driver) -> Iterator[Wait]:
                               "the cancel question")
     yield from d.tap_and_wait(d.app.cancel_dialog.ids.confirm_button, lambda: d.session.step is Step.WELCOME,
                               "cancelled")
+    # Nothing of the citizen stays in a widget: the pré-demande's fields shown on Confirm are gone.
+    shown = " ".join(getattr(w, "text", "") for w in d.screen("confirm").ids.predemande.walk())
+    d.assert_("MARTIN" not in shown and "A1B2C3D4E5" not in shown, f"the cancelled citizen still shown: {shown!r}")
     # Inactivity: the question, a touch, then silence until the session is erased.
     yield from d.tap_and_wait(d.screen("welcome").ids.start_hint, lambda: d.session.step is Step.IDENTIFY,
                               "touch to start")
