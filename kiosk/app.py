@@ -24,12 +24,14 @@ import logging
 from typing import Callable
 
 from kivy.app import App
+from kivy.base import ExceptionHandler, ExceptionManager
 from kivy.clock import Clock
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.modalview import ModalView
 
+from kiosk.errors import InvalidTransition
 from kiosk.i18n import Translator
 from kiosk.memory import release_free_memory, tune_allocator
 from kiosk.screens import KV_DIR, KV_FILES, PHASES, SCREEN_FOR, TITLE_FOR, phase_of
@@ -61,6 +63,18 @@ def scale_for(size: tuple[float, float]) -> float:
     return max(0.6, min(w / REFERENCE_SIZE[0], h / REFERENCE_SIZE[1]))
 
 
+class _LateTouch(ExceptionHandler):
+    """A touch that reaches a button after the session moved on (a double tap, a button still
+    under the finger while the screen changes) is not a crash: the session refused it, log and go on.
+    Anything else still ends the app, loudly, for the supervisor to restart it."""
+
+    def handle_exception(self, inst):
+        if isinstance(inst, InvalidTransition):
+            log.warning("late touch ignored", extra={"detail": inst.detail})
+            return ExceptionManager.PASS
+        return ExceptionManager.RAISE
+
+
 class KioskApp(App):
     u = NumericProperty(1.0)
     t = ObjectProperty(Translator("fr"))
@@ -76,6 +90,8 @@ class KioskApp(App):
     def __init__(self, kiosk, **kw):
         super().__init__(**kw)
         tune_allocator()  # before the job runner's thread exists
+        if not any(isinstance(h, _LateTouch) for h in ExceptionManager.handlers):
+            ExceptionManager.add_handler(_LateTouch())
         self.kiosk = kiosk
         self.controller = kiosk.controller
         self.session = kiosk.controller.session

@@ -36,7 +36,6 @@ from kiosk.predemande import NumberFormat, PreDemande
 from kiosk.quality import QualityReport, assess
 from kiosk.readings import FingerReading
 from kiosk.receipt import Receipt, mask_predemande
-from kiosk.rules import Capture, total_fees_cents
 from kiosk.scanning import Debouncer, decode_number
 from kiosk.session import Session, SessionSettings, Step
 from kiosk.sync.outbox import Outbox
@@ -243,7 +242,7 @@ class Controller:
         flags = []
         if s.dossier is not None and any(f.startswith(("finger_", "sensor_")) for f in s.dossier.flags):
             flags.append(t("receipt.flagged"))
-        fees = total_fees_cents(tuple(r for r in s.checklist if r.capture is Capture.STAMP))
+        fees = s.stamp_fees_cents
         now = self.wall_clock().astimezone()
         return Receipt(
             mairie=site.name, address=site.address, opening_hours=site.opening_hours,

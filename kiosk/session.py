@@ -33,7 +33,10 @@ from kiosk.ids import uuid7
 from kiosk.predemande import Entry, Motif, NumberFormat, PreDemande, Title
 from kiosk.quality import QualityReport
 from kiosk.readings import FingerReading
-from kiosk.rules import AgeBand, Capture, Case, Region, Requirement, SecureDocument, checklist, fingerprints_required, signer
+from kiosk.rules import (
+    AgeBand, Capture, Case, Region, Requirement, SecureDocument, checklist, fingerprints_required, signer,
+    total_fees_cents,
+)
 
 
 class Step(StrEnum):
@@ -62,7 +65,8 @@ ACTIVE_STEPS = frozenset({
 #: Steps where a worker is busy: no timeout, no cancel (the result is about to arrive).
 BUSY_STEPS = frozenset({Step.LOOKING_UP, Step.SUBMITTING, Step.PRINTING})
 
-STAMP_NUMBER = re.compile(r"^\d{16}$")
+STAMP_DIGITS = 16  # a dematerialised fiscal stamp's number
+STAMP_NUMBER = re.compile(rf"^\d{{{STAMP_DIGITS}}}$")
 
 
 class Question(StrEnum):
@@ -102,6 +106,18 @@ class SessionSettings:
             site_id=cfg.site.site_id, kiosk_code=cfg.site.kiosk_code, region=Region(cfg.site.region),
             proof_of_address_max_months=cfg.site.proof_of_address_max_months,
         )
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What the summary tells the citizen they have done."""
+
+    documents_captured: int
+    documents_at_desk: int
+    stamps_typed: int
+    stamps_paper: int
+    fingers_taken: int
+    fingers_asked: int
 
 
 @dataclass
@@ -503,6 +519,35 @@ class Session:
         if self.case is None or not fingerprints_required(self.case, self.settings.fingerprint_min_age):
             return ()
         return self.settings.fingers
+
+    @property
+    def stamp_fees_cents(self) -> int:
+        """The total of the fiscal stamps the checklist asks for."""
+        return total_fees_cents(self.stamp_requirements)
+
+    @property
+    def applicant_age(self) -> int | None:
+        """The applicant's age from the pré-demande (None offline: only the band is known)."""
+        return self.predemande.age(self.today()) if self.predemande is not None else None
+
+    @property
+    def applicant_minor(self) -> bool | None:
+        age = self.applicant_age
+        return None if age is None else AgeBand.of(age).minor
+
+    def progress(self) -> Progress:
+        d = self.dossier
+        docs = d.documents if d else []
+        stamps = d.stamps if d else []
+        fingers = d.fingerprints if d else []
+        typed = sum(1 for s in stamps if s.mode is StampMode.DEMATERIALISED)
+        return Progress(
+            documents_captured=sum(1 for x in docs if x.status is DocumentStatus.CAPTURED),
+            documents_at_desk=sum(1 for x in docs if x.status is DocumentStatus.ORIGINAL_AT_DESK),
+            stamps_typed=typed, stamps_paper=len(stamps) - typed,
+            fingers_taken=sum(1 for f in fingers if f.status in (FingerStatus.CAPTURED, FingerStatus.LOW_QUALITY)),
+            fingers_asked=len(self.fingers),
+        )
 
     @property
     def current_requirement(self) -> Requirement | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from kivy.uix.boxlayout import BoxLayout
 
 from kiosk.i18n import euros
-from kiosk.rules import Capture, total_fees_cents
 from kiosk.screens.base import KioskScreen, requirement_condition, requirement_label
 
 
@@ -33,7 +32,7 @@ class ChecklistScreen(KioskScreen):
             item.ids.condition.text = condition
             item.requirement = req
             box.add_widget(item)
-        fees = total_fees_cents(tuple(r for r in session.checklist if r.capture is Capture.STAMP))
+        fees = session.stamp_fees_cents
         self.ids.fees.text = t("checklist.fees", amount=euros(fees, t.lang)) if fees else ""
         self.ids.scroll.scroll_y = 1
         self.on_session(session)

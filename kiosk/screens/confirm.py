@@ -14,7 +14,6 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.gridlayout import GridLayout
 from kivy.utils import escape_markup, get_hex_from_color
 
-from kiosk.rules import AgeBand
 from kiosk.screens import theme
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.questions import CHOICES, COLUMNS, PROMPTS_CONFIRM, PROMPTS_QUESTIONS, is_selected
@@ -142,7 +141,7 @@ class ConfirmScreen(QuestionScreenBase):
         box.clear_widgets()
         if pd is None:
             return
-        age = pd.age(session.today())
+        age = session.applicant_age
         p = pd.person
         born = p.birth_date.strftime("%d/%m/%Y")
         birth = t("confirm.birth_value", date=born, place=p.birth_place) if p.birth_place else born
@@ -151,7 +150,7 @@ class ConfirmScreen(QuestionScreenBase):
             [("confirm.person", f"{p.surname} {p.given_names}".strip()), ("confirm.birth", birth)],
             [("confirm.titles", titles), ("confirm.motif", t(f"motif.{pd.motif.value}"))],
             [("confirm.number", pd.number),
-             ("confirm.age", t("confirm.minor" if AgeBand.of(age).minor else "confirm.adult_age", age=age))],
+             ("confirm.age", t("confirm.minor" if session.applicant_minor else "confirm.adult_age", age=age))],
         ]
         u = self.kiosk_app.u
         for fields in lines:

@@ -7,8 +7,8 @@ from kivy.properties import StringProperty
 from kiosk.i18n import euros
 from kiosk.screens.base import KioskScreen, requirement_label
 from kiosk.screens.widgets import BACKSPACE, OK_KEY
+from kiosk.session import STAMP_DIGITS
 
-STAMP_DIGITS = 16
 KEYPAD = [["1", "2", "3"], ["4", "5", "6"], ["7", "8", "9"], [BACKSPACE, "0", OK_KEY]]
 
 

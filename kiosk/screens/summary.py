@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from kivy.properties import StringProperty
 
-from kiosk.dossier import DocumentStatus, FingerStatus, StampMode
 from kiosk.screens.base import KioskScreen
 
-FINGER_TAKEN = (FingerStatus.CAPTURED, FingerStatus.LOW_QUALITY)
 
 
 class SummaryScreen(KioskScreen):
@@ -25,22 +23,13 @@ class SummaryScreen(KioskScreen):
 
     def on_page(self, session) -> None:
         t = self.t
-        d = session.dossier
-        if d is None:
+        if session.dossier is None:
             return
-        captured = sum(1 for x in d.documents if x.status is DocumentStatus.CAPTURED)
-        desk = sum(1 for x in d.documents if x.status is DocumentStatus.ORIGINAL_AT_DESK)
-        self.documents = t("summary.documents", captured=captured, desk=desk)
-        if d.stamps:
-            typed = sum(1 for s in d.stamps if s.mode is StampMode.DEMATERIALISED)
-            self.stamps = t("summary.stamps", typed=typed, paper=len(d.stamps) - typed)
-        else:
-            self.stamps = ""
-        if session.fingers:
-            done = sum(1 for f in d.fingerprints if f.status in FINGER_TAKEN)
-            self.fingers = t("summary.fingers", done=done, count=len(session.fingers))
-        else:
-            self.fingers = ""
+        p = session.progress()
+        self.documents = t("summary.documents", captured=p.documents_captured, desk=p.documents_at_desk)
+        stamps = p.stamps_typed + p.stamps_paper
+        self.stamps = t("summary.stamps", typed=p.stamps_typed, paper=p.stamps_paper) if stamps else ""
+        self.fingers = t("summary.fingers", done=p.fingers_taken, count=p.fingers_asked) if p.fingers_asked else ""
         self.on_session(session)
 
     def on_session(self, session) -> None:

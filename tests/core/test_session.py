@@ -865,3 +865,25 @@ def test_the_steps_are_either_active_busy_or_neither():
     assert not ACTIVE_STEPS & BUSY_STEPS
     assert Step.WELCOME not in ACTIVE_STEPS | BUSY_STEPS
     assert Step.END not in ACTIVE_STEPS | BUSY_STEPS
+
+
+def test_the_summary_counts_what_was_photographed_shown_typed_and_read(walk, adult_loss):
+    s = walk.to_checklist(adult_loss, secure="none", birthplace=False)
+    s.begin_capture()
+    s.document_at_desk()
+    walk.capture_all_documents()
+    s.stamp_paper()
+    s.finger_unavailable()
+    walk.read_all_fingers()
+    p = s.progress()
+    assert (p.documents_at_desk, p.documents_captured) == (1, len(s.photo_requirements) - 1)
+    assert (p.stamps_typed, p.stamps_paper) == (0, 1)
+    assert (p.fingers_taken, p.fingers_asked) == (1, 2)
+
+
+def test_fees_and_age_shown_to_the_citizen_come_from_the_session(walk, adult_loss, teen_theft):
+    s = walk.to_checklist(adult_loss)
+    assert s.stamp_fees_cents == 2500 and s.applicant_minor is False and s.applicant_age >= 18
+    s.cancel()
+    s = walk.to_checklist(teen_theft)
+    assert s.applicant_minor is True and s.applicant_age == 14
