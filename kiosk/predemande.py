@@ -148,6 +148,10 @@ class Person:
     usage_name: str = ""
 
 
+#: Sections of the online form carried in ``extra`` (the agents' console shows them).
+FORM_SECTIONS = ("filiation", "contact")
+
+
 @dataclass(frozen=True)
 class PreDemande:
     """The fields of the online form the kiosk needs; the rest travels as ``extra``.
@@ -215,5 +219,6 @@ class PreDemande:
             address=d.get("address", ""),
             hosted=d.get("hosted"),
             born_abroad_parents_abroad=d.get("born_abroad_parents_abroad"),
-            extra=d.get("extra", {}),
+            # Form sections the kiosk does not use itself still travel with the dossier to the agent.
+            extra={**d.get("extra", {}), **{k: d[k] for k in FORM_SECTIONS if k in d}},
         )

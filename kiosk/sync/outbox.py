@@ -35,6 +35,7 @@ from kiosk.dossier import Dossier
 from kiosk.errors import DiskFull, QueueError
 from kiosk.ids import dossier_number
 from kiosk.sync.durable import fsync_dir, make_dir_durably, write_durably
+from kiosk.sync.protocol import canonical, build_manifest
 from kiosk.sync.seal import seal
 
 SCHEMA = """
@@ -169,8 +170,10 @@ class Outbox:
                 name = f"p{index:03d}.sealed"
                 write_durably(directory / name, blob)
                 parts.append({"file": name, "size": len(blob), "sha256": hashlib.sha256(blob).hexdigest()})
+            # Sealed like the parts: lets the service tell the citizen "captured" before the upload.
+            stub = seal(canonical({"predemande_number": dossier.predemande_number}), self.recipient).hex()
             manifest = {
-                "id": dossier.id, "number": number, "created_at": dossier.created_at,
+                "id": dossier.id, "number": number, "created_at": dossier.created_at, "status_stub": stub,
                 "site_id": dossier.site_id, "kiosk_code": dossier.kiosk_code,
                 "flags": sorted(set(dossier.flags)), "parts": parts,
                 "content_sha256": hashlib.sha256(plain_parts[0][1]).hexdigest(),
@@ -194,7 +197,7 @@ class Outbox:
                 "INSERT INTO dossiers(id, number, state, created_at, site_id, kiosk_code, flags, manifest, receipt, updated_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING",
                 (manifest["id"], manifest["number"], int(State.QUEUED), manifest["created_at"], manifest["site_id"],
-                 manifest["kiosk_code"], json.dumps(manifest["flags"]), json.dumps({k: manifest[k] for k in ("parts", "content_sha256")}),
+                 manifest["kiosk_code"], json.dumps(manifest["flags"]), json.dumps({k: manifest[k] for k in ("parts", "content_sha256", "status_stub") if k in manifest}),
                  json.dumps(manifest["receipt"], ensure_ascii=False), now),
             )
             self._db.execute("COMMIT")
@@ -275,6 +278,20 @@ class Outbox:
         for state, n in self._db.execute("SELECT state, COUNT(*) FROM dossiers GROUP BY state"):
             out[State(state).name.lower()] = n
         return out
+
+    def package(self, dossier_id: str, device_id: str) -> "Package":
+        """The wire package of a queued dossier (``kiosk.sync.protocol``), parts read on demand."""
+        from kiosk.sync.client import Package
+
+        q = self.get(dossier_id)
+        if q is None:
+            raise QueueError(f"no dossier {dossier_id}")
+        row = self._db.execute("SELECT site_id, kiosk_code FROM dossiers WHERE id = ?", (dossier_id,)).fetchone()
+        manifest = build_manifest(dossier_id=q.id, number=q.number, created_at=q.created_at, site_id=row[0],
+                                  kiosk_code=row[1], device_id=device_id, flags=q.flags,
+                                  parts=q.manifest["parts"], status_stub=q.manifest.get("status_stub", ""))
+        directory = self.blobs / dossier_id
+        return Package(manifest, [lambda f=p["file"]: (directory / f).read_bytes() for p in q.manifest["parts"]])
 
     def sealed_parts(self, dossier_id: str) -> list[bytes]:
         q = self.get(dossier_id)

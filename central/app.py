@@ -1,0 +1,24 @@
+"""The ASGI application: the device API, the citizen's status, the agents' console, ``/healthz``.
+
+``create_app`` takes the :class:`Services` it will use, so tests and the
+``serve`` command build the same application from a configuration, and no
+module holds a global.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from central import __version__
+from central.context import Services
+
+
+def create_app(services: Services) -> FastAPI:
+    from central import api
+    from central.console import routes as console
+
+    app = FastAPI(title="Kiosque titres — service central", version=__version__, docs_url=None, redoc_url=None)
+    app.state.services = services
+    app.include_router(api.router)
+    console.install(app)
+    return app

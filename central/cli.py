@@ -1,0 +1,226 @@
+"""``kiosk-central``: serve the service and administer it from a shell.
+
+Every command takes ``--data-dir`` (else ``KIOSK_CENTRAL_DATA``) and
+``--db`` (else ``KIOSK_CENTRAL_DB``, else SQLite in the data directory).
+Output meant for scripts is on stdout alone (``token create`` prints the
+token and nothing else); messages for people go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+
+from central import __version__
+from central.config import load_config
+from central.context import build_services
+
+
+def _services(args):
+    return build_services(load_config(data_dir=args.data_dir, db_url=args.db))
+
+
+def cmd_serve(args) -> int:
+    import uvicorn
+
+    config = load_config(data_dir=args.data_dir, db_url=args.db)
+    services = build_services(config)  # migrate once, before the workers start
+    if args.demo:
+        from central.demo import seed
+
+        print(seed(services), file=sys.stderr)
+    services.close()
+    # The workers build their own services from the same environment: nothing is shared in memory.
+    os.environ["KIOSK_CENTRAL_DATA"] = str(config.data_dir)
+    if config.db_url:
+        os.environ["KIOSK_CENTRAL_DB"] = config.db_url
+    uvicorn.run("central.server:app_from_env", factory=True, host=args.host, port=args.port,
+                workers=args.workers, log_level="warning", access_log=False, proxy_headers=True)
+    return 0
+
+
+def cmd_token_create(args) -> int:
+    from central.enrollment import create_token
+
+    services = _services(args)
+    token = create_token(services, args.site, created_by=args.by, ttl=timedelta(days=args.days))
+    print(token)
+    return 0
+
+
+def cmd_dossiers_list(args) -> int:
+    from central.models import Dossier
+
+    services = _services(args)
+    with services.db() as db:
+        rows = db.execute(select(Dossier.id, Dossier.number, Dossier.site_id, Dossier.state, Dossier.package_sha256,
+                                 Dossier.received_at).order_by(Dossier.received_at)).all()
+    items = [{"id": r.id, "number": r.number, "site": r.site_id, "state": r.state, "content_sha256": r.package_sha256,
+              "received_at": r.received_at.isoformat(timespec="seconds")} for r in rows]
+    if args.json:
+        json.dump(items, sys.stdout, indent=1)
+        print()
+    else:
+        for it in items:
+            print(f"{it['number']:<14} {it['state']:<10} {it['site']:<24} {it['received_at']}  {it['id']}")
+    return 0
+
+
+def cmd_devices_list(args) -> int:
+    from central.fleet import fleet
+
+    services = _services(args)
+    items = [{"id": k.device_id, "site": k.site, "kiosk_code": k.kiosk_code, "revoked": k.revoked,
+              "last_seen_at": k.last_seen_at.isoformat(timespec="seconds") if k.last_seen_at else None,
+              "software_version": k.software_version, "queue": k.queue} for k in fleet(services)]
+    if args.json:
+        json.dump(items, sys.stdout, indent=1)
+        print()
+    else:
+        for it in items:
+            state = "révoquée" if it["revoked"] else (it["last_seen_at"] or "jamais vue")
+            print(f"{it['kiosk_code']:<6} {it['site']:<30} {state:<26} {it['id']}")
+    return 0
+
+
+def cmd_devices_revoke(args) -> int:
+    from central.enrollment import revoke_device
+
+    if not revoke_device(_services(args), args.device_id, by=args.by):
+        print(f"no device {args.device_id}", file=sys.stderr)
+        return 1
+    print(f"device {args.device_id} revoked", file=sys.stderr)
+    return 0
+
+
+def cmd_predemandes_import(args) -> int:
+    from central.predemandes import demo_records, import_file, import_records
+
+    services = _services(args)
+    count = import_records(services, demo_records()) if args.demo else import_file(services, Path(args.file))
+    print(f"{count} pré-demandes imported", file=sys.stderr)
+    return 0
+
+
+def cmd_user_create(args) -> int:
+    from central.accounts import create_user
+    from central.enrollment import site_by_name
+
+    services = _services(args)
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
+    if not password:
+        print("give the password on stdin with --password-stdin", file=sys.stderr)
+        return 2
+    with services.db() as db, db.begin():
+        site_id = None
+        if args.site:
+            site = site_by_name(db, args.site, create=True)
+            site_id = site.id
+        create_user(db, args.username, password, args.role, site_id, args.full_name)
+    print(f"user {args.username} created ({args.role})", file=sys.stderr)
+    return 0
+
+
+def cmd_db_upgrade(args) -> int:
+    _services(args)  # building the services migrates
+    print("schema up to date", file=sys.stderr)
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from central.demo import seed
+
+    print(seed(_services(args)), file=sys.stderr)
+    return 0
+
+
+def cmd_transmit(args) -> int:
+    from central.transmission import transmit_validated
+
+    count = transmit_validated(_services(args), Path(args.out) if args.out else None)
+    print(f"{count} dossiers sent to the préfecture", file=sys.stderr)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kiosk-central", description="Central service of the kiosks.")
+    parser.add_argument("--version", action="version", version=__version__)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", help="state directory (else KIOSK_CENTRAL_DATA, else var/central)")
+    common.add_argument("--db", help="database URL, e.g. postgresql+psycopg://user@host/db (else SQLite)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", parents=[common], help="run the HTTP service")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--workers", type=int, default=1, help="API processes (stateless; share the database)")
+    p.add_argument("--demo", action="store_true", help="load demo pré-demandes, sites and accounts first")
+    p.set_defaults(func=cmd_serve)
+
+    token = sub.add_parser("token", help="enrollment tokens").add_subparsers(dest="action", required=True)
+    p = token.add_parser("create", parents=[common], help="print a one-time enrollment token for a site")
+    p.add_argument("--site", required=True, help="site id or name (a new name creates the site)")
+    p.add_argument("--days", type=float, default=7.0, help="validity (default 7 days)")
+    p.add_argument("--by", default="cli", help="who asked (recorded)")
+    p.set_defaults(func=cmd_token_create)
+
+    dossiers = sub.add_parser("dossiers", help="received dossiers").add_subparsers(dest="action", required=True)
+    p = dossiers.add_parser("list", parents=[common])
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_dossiers_list)
+
+    devices = sub.add_parser("devices", help="enrolled kiosks").add_subparsers(dest="action", required=True)
+    p = devices.add_parser("list", parents=[common])
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_devices_list)
+    p = devices.add_parser("revoke", parents=[common])
+    p.add_argument("device_id")
+    p.add_argument("--by", default="cli")
+    p.set_defaults(func=cmd_devices_revoke)
+
+    pre = sub.add_parser("predemandes", help="pré-demandes").add_subparsers(dest="action", required=True)
+    p = pre.add_parser("import", parents=[common], help="import a JSON file (a list of pré-demandes)")
+    group = p.add_mutually_exclusive_group(required=True)
+    group.add_argument("file", nargs="?")
+    group.add_argument("--demo", action="store_true", help="the demo set")
+    p.set_defaults(func=cmd_predemandes_import)
+
+    users = sub.add_parser("user", help="console accounts").add_subparsers(dest="action", required=True)
+    p = users.add_parser("create", parents=[common])
+    p.add_argument("--username", required=True)
+    p.add_argument("--role", required=True, choices=["agent", "supervisor", "technician", "admin"])
+    p.add_argument("--site", help="the agent's mairie (id or name)")
+    p.add_argument("--full-name", default="")
+    p.add_argument("--password-stdin", action="store_true")
+    p.set_defaults(func=cmd_user_create)
+
+    db = sub.add_parser("db", help="schema").add_subparsers(dest="action", required=True)
+    p = db.add_parser("upgrade", parents=[common])
+    p.set_defaults(func=cmd_db_upgrade)
+
+    p = sub.add_parser("demo", parents=[common], help="load demo sites, accounts and pré-demandes")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("transmit", parents=[common], help="send validated dossiers to the préfecture")
+    p.add_argument("--out", help="directory receiving the transmitted packages (stand-in for the national system)")
+    p.set_defaults(func=cmd_transmit)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, OSError) as exc:
+        print(f"kiosk-central: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

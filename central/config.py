@@ -1,0 +1,70 @@
+"""The central service's configuration: one typed object from the command line and the environment.
+
+Nothing else reads ``os.environ``. Every process of a deployment gets the
+same settings; none keeps state of its own (sessions, tokens, rate counters
+and keys live in the database or the data directory), so several API
+processes can run behind a load balancer on one PostgreSQL.
+
+==========================  ===================================================
+``KIOSK_CENTRAL_DATA``      data directory: SQLite file, blob store, keys
+``KIOSK_CENTRAL_DB``        database URL (``postgresql+psycopg://…``); default
+                            SQLite at ``<data>/central.db``
+``KIOSK_CENTRAL_BLOBS``     ``fs`` (default, ``<data>/blobs``) or ``s3``
+``KIOSK_CENTRAL_S3_*``      ``BUCKET``, ``ENDPOINT``, ``PREFIX`` for ``s3``
+``KIOSK_CENTRAL_SECURE_COOKIES``  ``0`` only for plain-HTTP development
+==========================  ===================================================
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+
+@dataclass(frozen=True)
+class CentralConfig:
+    data_dir: Path = Path("var/central")
+    db_url: str = ""
+    blob_backend: str = "fs"
+    s3_bucket: str = ""
+    s3_endpoint: str = ""
+    s3_prefix: str = ""
+    #: Agents' console sessions end after this much inactivity.
+    session_idle_minutes: int = 30
+    #: Cookies marked Secure: the console is served over HTTPS in production.
+    secure_cookies: bool = True
+    #: Failed logins before an account waits ``login_lockout_minutes``.
+    login_max_failures: int = 5
+    login_lockout_minutes: int = 15
+    #: Staged parts of packages never committed are deleted after this many days.
+    staging_retention_days: int = 14
+
+    @property
+    def database_url(self) -> str:
+        return self.db_url or f"sqlite:///{(self.data_dir / 'central.db').resolve()}"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.data_dir / "keys"
+
+    @property
+    def blobs_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+
+def load_config(env: Mapping[str, str] | None = None, *, data_dir: str | None = None,
+                db_url: str | None = None) -> CentralConfig:
+    """Command-line values win over the environment, which wins over the defaults."""
+    env = os.environ if env is None else env
+    secure = env.get("KIOSK_CENTRAL_SECURE_COOKIES", "1").strip().lower() not in ("0", "false", "no", "off")
+    return CentralConfig(
+        data_dir=Path(data_dir or env.get("KIOSK_CENTRAL_DATA") or "var/central"),
+        db_url=db_url or env.get("KIOSK_CENTRAL_DB", ""),
+        blob_backend=env.get("KIOSK_CENTRAL_BLOBS", "fs"),
+        s3_bucket=env.get("KIOSK_CENTRAL_S3_BUCKET", ""),
+        s3_endpoint=env.get("KIOSK_CENTRAL_S3_ENDPOINT", ""),
+        s3_prefix=env.get("KIOSK_CENTRAL_S3_PREFIX", ""),
+        secure_cookies=secure,
+    )

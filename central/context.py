@@ -1,0 +1,42 @@
+"""What every request handler and command needs, built once per process from the configuration.
+
+Nothing here is mutable state of the service: the engine is a connection
+pool, the keys and the blob store are read-only handles. Two processes built
+from the same configuration behave as one.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from central.blobstore import BlobStore, create_blobstore
+from central.config import CentralConfig
+from central.db import make_engine, session_factory, upgrade
+from central.keys import ServiceKeys, load_keys
+
+
+@dataclass
+class Services:
+    config: CentralConfig
+    engine: Engine
+    db: sessionmaker[Session]
+    keys: ServiceKeys
+    blobs: BlobStore
+    clock: Callable[[], float] = field(default=time.time)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def build_services(config: CentralConfig, migrate: bool = True) -> Services:
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(config.database_url)
+    if migrate:
+        upgrade(engine)
+    return Services(config=config, engine=engine, db=session_factory(engine), keys=load_keys(config.keys_dir),
+                    blobs=create_blobstore(config))

@@ -1,0 +1,111 @@
+"""Enrollment: one-time tokens for a mairie, exchanged by a kiosk for its place in the fleet.
+
+A token is 128 random bits shown once; only its SHA-256 is stored, so the
+database leaks no usable token. Redeeming is one ``UPDATE … WHERE used_at
+IS NULL``: two kiosks racing on one token cannot both enroll.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import unicodedata
+import uuid
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from central.context import Services
+from central.models import Counter, Device, EnrollmentToken, Site
+from kiosk.ids import encode
+from kiosk.sync.protocol import ProtocolError
+
+TOKEN_TTL = timedelta(days=7)
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.strip().encode()).hexdigest()
+
+
+def slug(name: str) -> str:
+    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:64] or "site"
+
+
+def site_by_name(db: Session, name: str, create: bool = False) -> Site | None:
+    """A site by its id or its exact name; made on the spot when ``create`` (a new mairie)."""
+    name = name.strip()
+    site = db.get(Site, name) or db.scalar(select(Site).where(Site.name == name))
+    if site is None and create:
+        if not name or len(name) > 200:
+            raise ValueError("a site name is 1 to 200 characters")
+        site = Site(id=slug(name), name=name)
+        db.add(site)
+        db.flush()
+    return site
+
+
+def create_token(services: Services, site_name: str, created_by: str, ttl: timedelta = TOKEN_TTL) -> str:
+    token = secrets.token_urlsafe(16)
+    with services.db() as db, db.begin():
+        site = site_by_name(db, site_name, create=True)
+        db.add(EnrollmentToken(token_hash=_hash(token), site_id=site.id, created_by=created_by,
+                               expires_at=datetime.now(timezone.utc) + ttl))
+    return token
+
+
+def _next_kiosk_code(db: Session) -> str:
+    """Three characters of Crockford base 32, from a counter: unique across the fleet by construction."""
+    counter = db.get(Counter, "kiosk_code", with_for_update=True)
+    if counter is None:
+        counter = Counter(name="kiosk_code", value=0)
+        db.add(counter)
+    counter.value += 1
+    return "K" + encode(counter.value, 3)
+
+
+def enroll(services: Services, token: str, public_key_hex: str, hostname: str = "",
+           software_version: str = "") -> Device:
+    try:
+        if len(bytes.fromhex(public_key_hex)) != 32:
+            raise ValueError
+    except (ValueError, TypeError):
+        raise ProtocolError("malformed_key", "public_key must be 32 bytes in hex (Ed25519)") from None
+    if not isinstance(token, str) or not 8 <= len(token) <= 100:
+        raise ProtocolError("bad_token", "this enrollment token is not valid")
+    now = datetime.now(timezone.utc)
+    device_id = str(uuid.uuid4())
+    with services.db() as db, db.begin():
+        claimed = db.execute(
+            update(EnrollmentToken)
+            .where(EnrollmentToken.token_hash == _hash(token), EnrollmentToken.used_at.is_(None),
+                   EnrollmentToken.expires_at > now)
+            .values(used_at=now, device_id=device_id)
+            .returning(EnrollmentToken.site_id)
+        ).first()
+        if claimed is None:
+            raise ProtocolError("bad_token", "this enrollment token is unknown, expired or already used")
+        if db.scalar(select(Device.id).where(Device.public_key == public_key_hex.lower())):
+            raise ProtocolError("key_in_use", "this public key is already enrolled")
+        device = Device(id=device_id, site_id=claimed.site_id, kiosk_code=_next_kiosk_code(db),
+                        public_key=public_key_hex.lower(), hostname=str(hostname)[:100],
+                        software_version=str(software_version)[:40], enrolled_at=now)
+        db.add(device)
+    return device
+
+
+def list_devices(services: Services) -> list[Device]:
+    with services.db() as db:
+        return list(db.scalars(select(Device).order_by(Device.site_id, Device.kiosk_code)))
+
+
+def revoke_device(services: Services, device_id: str, by: str) -> bool:
+    with services.db() as db, db.begin():
+        device = db.get(Device, device_id)
+        if device is None:
+            return False
+        if device.revoked_at is None:
+            device.revoked_at, device.revoked_by = datetime.now(timezone.utc), by[:64]
+        return True

@@ -1,0 +1,78 @@
+"""Real dossiers for the central service's tests: captured by the simulated kiosk, delivered by the real client.
+
+``deliver_dossier`` enrolls a kiosk with a one-time token, replays an example
+scenario on the simulated hardware with the outbox sealed to the service's
+key, and uploads the package through :class:`kiosk.sync.client.CentralClient`
+over the test client. Nothing is inserted behind the API's back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from nacl.signing import SigningKey, VerifyKey
+
+from central.context import Services
+from central.enrollment import create_token
+from central.models import Dossier
+from kiosk.config import KioskConfig, QueueConfig, SiteConfig, load_config, simulated
+from kiosk.scenario import load_scenario, run_scenario
+from kiosk.sync.client import CentralClient
+from kiosk.sync.outbox import Outbox
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "scenarios"
+
+
+@dataclass
+class Kiosk:
+    device_id: str
+    site_id: str
+    kiosk_code: str
+    key: SigningKey
+    central: CentralClient
+    config: KioskConfig
+
+
+def enroll_kiosk(services: Services, http, data_dir: Path, site: str = "demo-site") -> Kiosk:
+    token = create_token(services, site, created_by="test")
+    key = SigningKey.generate()
+    central = CentralClient(http)
+    answer = central.enroll(token, bytes(key.verify_key).hex(), "test-kiosk", "test")
+    central.device_id, central.key = answer["device_id"], key
+    central.service_key = VerifyKey(bytes.fromhex(answer["verify_key"]))
+    config = simulated(load_config(env={})).with_overrides(
+        data_dir=data_dir,
+        site=SiteConfig(site_id=answer["site"]["id"], kiosk_code=answer["kiosk_code"], name=answer["site"]["name"]),
+        queue=QueueConfig(min_free_bytes=0, recipient_public_key=answer["sealing_public_key"]),
+    )
+    return Kiosk(answer["device_id"], answer["site"]["id"], answer["kiosk_code"], key, central, config)
+
+
+def capture(kiosk: Kiosk, scenario: str = "adult-renewal-cni") -> tuple[str, str]:
+    """Replay an example on the simulated kiosk; return (dossier id, number) as queued."""
+    result = run_scenario(load_scenario(EXAMPLES / f"{scenario}.json"), kiosk.config)
+    assert result["ok"], result["failures"]
+    with Outbox(kiosk.config.data_dir, _any_key(kiosk), recover=False) as outbox:
+        queued = outbox.by_number(result["dossier_number"])
+    return queued.id, queued.number
+
+
+def _any_key(kiosk: Kiosk):
+    from kiosk.sync.seal import recipient_key
+
+    return recipient_key(kiosk.config.queue.recipient_public_key)
+
+
+def upload(kiosk: Kiosk, dossier_id: str) -> dict:
+    with Outbox(kiosk.config.data_dir, _any_key(kiosk), recover=False) as outbox:
+        return kiosk.central.upload(outbox.package(dossier_id, kiosk.device_id))
+
+
+def deliver_dossier(services: Services, http, data_dir: Path, site: str = "demo-site",
+                    scenario: str = "adult-renewal-cni", kiosk: Kiosk | None = None) -> Dossier:
+    kiosk = kiosk or enroll_kiosk(services, http, data_dir, site)
+    dossier_id, _ = capture(kiosk, scenario)
+    upload(kiosk, dossier_id)
+    with services.db() as db:
+        return db.get(Dossier, dossier_id)
