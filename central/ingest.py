@@ -171,8 +171,9 @@ def _open_part(services: Services, manifest: dict[str, Any], index: int) -> byte
 
 def _checked_content(services: Services, manifest: dict[str, Any]) -> dict[str, Any]:
     """Open the package and check that it is one coherent dossier; return its JSON form."""
+    plain = _open_part(services, manifest, 0)
     try:
-        content = json.loads(_open_part(services, manifest, 0))
+        content = json.loads(plain)
     except ValueError as exc:
         raise ProtocolError("malformed_dossier", "part 0 is not the dossier's JSON") from exc
     if not isinstance(content, dict) or content.get("schema") != 1:

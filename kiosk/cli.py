@@ -97,6 +97,48 @@ def cmd_queue(args) -> int:
             corrupt = outbox.verify()
             print(json.dumps({"corrupt": corrupt}))
             return 1 if corrupt else 0
+        elif args.action == "retry":
+            print(json.dumps({"due_now": outbox.retry_now()}))
+    return 0
+
+
+def cmd_provision(args) -> int:
+    from kiosk.provision import provision
+
+    cfg = _config(args)
+    answer = provision(cfg, args.central, args.token)
+    print(json.dumps({"device_id": answer["device_id"], "kiosk_code": answer["kiosk_code"],
+                      "site": answer["site"]["name"], "config": str(cfg.provisioned_file)}, ensure_ascii=False))
+    return 0
+
+
+def cmd_sync(args) -> int:
+    import signal
+    import threading
+
+    from kiosk.provision import central_client
+    from kiosk.runtime import open_outbox
+    from kiosk.sync.worker import SyncWorker
+
+    cfg = _config(args)
+    if not cfg.sync.provisioned:
+        print("kiosk sync: this kiosk is not provisioned (kiosk provision --central URL --token TOKEN)", file=sys.stderr)
+        return 2
+    client = central_client(cfg)
+    with open_outbox(cfg) as outbox:
+        worker = SyncWorker(outbox, client, cfg.sync.device_id, base_s=cfg.sync.retry_base_s,
+                            max_s=cfg.sync.retry_max_s, heartbeat_s=cfg.sync.heartbeat_s,
+                            retention_s=cfg.sync.retention_days * 86400)
+        if args.once:
+            outbox.requeue_interrupted()
+            report = worker.run_once()
+            print(json.dumps({**report, **outbox.counts()}))
+            return 0 if report["failed"] == 0 else 1
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+        log.info("sync worker starting", extra={"central": cfg.directory.central_url, "device": cfg.sync.device_id})
+        worker.run_forever(stop)
     return 0
 
 
@@ -153,9 +195,19 @@ def parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("queue", help="the local queue of sealed dossiers")
     simulate(sp)
-    sp.add_argument("action", choices=["status", "list", "verify"])
+    sp.add_argument("action", choices=["status", "list", "verify", "retry"])
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(func=cmd_queue)
+
+    sp = sub.add_parser("provision", help="enroll this kiosk with the central service")
+    sp.add_argument("--central", required=True, help="the central service's URL")
+    sp.add_argument("--token", required=True, help="the one-time enrollment token")
+    sp.set_defaults(func=cmd_provision)
+
+    sp = sub.add_parser("sync", help="send queued dossiers to the central service")
+    simulate(sp)
+    sp.add_argument("--once", action="store_true", help="drain what is due, then exit")
+    sp.set_defaults(func=cmd_sync)
 
     sp = sub.add_parser("selftest", help="exercise every device")
     simulate(sp)

@@ -30,6 +30,8 @@ from typing import Any, Mapping
 from kiosk.errors import ConfigError
 
 DEVICES = ("camera", "scanner", "fingerprint", "printer", "indicator")
+#: Written by ``kiosk provision`` in the data directory; read over the main file, under the environment.
+PROVISIONED_FILE = "provisioned.toml"
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,25 @@ class QueueConfig:
 
 
 @dataclass(frozen=True)
+class SyncConfig:
+    """The link to the central service, written by ``kiosk provision`` into ``<data>/provisioned.toml``."""
+
+    device_id: str = ""
+    #: The service's Ed25519 key (hex) that signs acknowledgements.
+    service_verify_key: str = ""
+    heartbeat_s: float = 60.0
+    retry_base_s: float = 5.0
+    retry_max_s: float = 900.0
+    timeout_s: float = 30.0
+    #: Acknowledged dossiers keep their sealed copy this long before it is purged.
+    retention_days: float = 7.0
+
+    @property
+    def provisioned(self) -> bool:
+        return bool(self.device_id and self.service_verify_key)
+
+
+@dataclass(frozen=True)
 class KioskConfig:
     data_dir: Path = Path("var/kiosk")
     site: SiteConfig = field(default_factory=SiteConfig)
@@ -112,7 +133,16 @@ class KioskConfig:
     hal: HalConfig = field(default_factory=HalConfig)
     directory: DirectoryConfig = field(default_factory=DirectoryConfig)
     queue: QueueConfig = field(default_factory=QueueConfig)
+    sync: SyncConfig = field(default_factory=SyncConfig)
     log_level: str = "INFO"
+
+    @property
+    def provisioned_file(self) -> Path:
+        return self.data_dir / PROVISIONED_FILE
+
+    @property
+    def device_key_file(self) -> Path:
+        return self.data_dir / "keys" / "device.key"
 
     @property
     def sim_dir(self) -> Path:
@@ -160,20 +190,31 @@ def _build(cls: type, values: Mapping[str, Any], where: str) -> Any:
     return cls(**kwargs)
 
 
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read configuration {path}: {exc}") from exc
+
+
+def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = _merge(out[key], value) if isinstance(value, Mapping) and isinstance(out.get(key), dict) else value
+    return out
+
+
 def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> KioskConfig:
-    """Load the configuration: built-in defaults, then the TOML file, then the environment."""
+    """Load the configuration: defaults, the TOML file, what provisioning wrote, then the environment."""
     env = os.environ if env is None else env
     path = path or env.get("KIOSK_CONFIG")
-    raw: dict[str, Any] = {}
-    if path:
-        try:
-            raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"cannot read configuration {path}: {exc}") from exc
+    raw: dict[str, Any] = _read_toml(Path(path)) if path else {}
     cfg: KioskConfig = _build(KioskConfig, raw, "")
-
     if "KIOSK_DATA" in env:
         cfg = dataclasses.replace(cfg, data_dir=Path(env["KIOSK_DATA"]))
+    if cfg.provisioned_file.exists():
+        data_dir = cfg.data_dir
+        cfg = dataclasses.replace(_build(KioskConfig, _merge(raw, _read_toml(cfg.provisioned_file)), ""), data_dir=data_dir)
     hal = cfg.hal
     backends = dict(hal.backends)
     default = env.get("KIOSK_HAL", hal.default)
@@ -198,9 +239,14 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
 
 
 def simulated(cfg: KioskConfig) -> KioskConfig:
-    """The same configuration with every device and the directory on their simulators."""
+    """The same configuration with every device on its simulator.
+
+    The pré-demande directory is simulated too, unless the kiosk is
+    provisioned: then it asks the real (local) central service, as in the demo.
+    """
     hal = dataclasses.replace(cfg.hal, default="sim", backends={})
-    return dataclasses.replace(cfg, hal=hal, directory=dataclasses.replace(cfg.directory, backend="sim"))
+    backend = "http" if cfg.sync.provisioned and cfg.directory.backend == "http" else "sim"
+    return dataclasses.replace(cfg, hal=hal, directory=dataclasses.replace(cfg.directory, backend=backend))
 
 
 def validate(cfg: KioskConfig) -> None:

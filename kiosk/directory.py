@@ -9,14 +9,11 @@ offline and asks a few questions instead).
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.parse
-import urllib.request
 from abc import ABC, abstractmethod
 from importlib import resources
 from pathlib import Path
 
-from kiosk.errors import ConfigError, DirectoryUnavailable, PredemandeNotFound, PredemandeUnusable
+from kiosk.errors import ConfigError, DirectoryUnavailable, PredemandeNotFound, PredemandeUnusable, SyncError
 from kiosk.predemande import PreDemande, Status
 
 
@@ -60,33 +57,38 @@ class SimDirectory(PredemandeDirectory):
 
 
 class HttpDirectory(PredemandeDirectory):
-    """``GET {central}/api/v1/predemandes/{number}`` on the central service (see docs/protocol.md)."""
+    """``GET {central}/api/v1/predemandes/{number}``, signed as this device (docs/protocol.md).
 
-    def __init__(self, base_url: str, timeout_s: float = 4.0, headers: dict[str, str] | None = None):
-        self.base_url = base_url.rstrip("/")
-        self.timeout_s = timeout_s
-        self.headers = headers or {}
+    Any failure to get an answer (network, service error, even a refusal of
+    this device) is :class:`DirectoryUnavailable`: the citizen goes on with
+    the offline questions and the dossier is flagged for the agent.
+    """
+
+    def __init__(self, client):
+        self.client = client
 
     def fetch(self, number: str) -> PreDemande:
-        url = f"{self.base_url}/api/v1/predemandes/{urllib.parse.quote(number)}"
-        request = urllib.request.Request(url, headers={"Accept": "application/json", **self.headers})
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout_s) as resp:
-                body = json.loads(resp.read().decode("utf-8"))
-        except urllib.error.HTTPError as exc:
-            if exc.code == 404:
-                raise PredemandeNotFound(number) from exc
-            if exc.code in (409, 410):
-                raise PredemandeUnusable(number) from exc
-            raise DirectoryUnavailable(f"central service answered {exc.code}") from exc
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            raise DirectoryUnavailable(f"central service unreachable: {exc}") from exc
-        return _usable(PreDemande.from_dict(body))
+            status, record = self.client.predemande(number)
+        except SyncError as exc:
+            raise DirectoryUnavailable(str(exc)) from exc
+        if status == 404 or record is None:
+            raise PredemandeNotFound(number)
+        if status == 410:
+            raise PredemandeUnusable(f"pré-demande {number} is {record.get('status')}")
+        try:
+            return _usable(PreDemande.from_dict(record))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DirectoryUnavailable(f"the service sent a pré-demande this kiosk cannot read: {exc}") from exc
 
 
-def create_directory(directory_config, sim_dir: Path) -> PredemandeDirectory:
+def create_directory(config) -> PredemandeDirectory:
+    """The directory the configuration names (``config`` is a :class:`KioskConfig`)."""
+    directory_config = config.directory
     if directory_config.backend == "sim":
-        return SimDirectory(sim_dir, offline=directory_config.sim_offline)
+        return SimDirectory(config.sim_dir, offline=directory_config.sim_offline)
     if directory_config.backend == "http":
-        return HttpDirectory(directory_config.central_url, directory_config.timeout_s)
+        from kiosk.provision import central_client
+
+        return HttpDirectory(central_client(config, timeout_s=directory_config.timeout_s))
     raise ConfigError(f"directory backend must be sim or http, not {directory_config.backend!r}")

@@ -62,7 +62,7 @@ def build_kiosk(config: KioskConfig, recover: bool = True, **controller_kw) -> K
     devices = create_devices(config.hal, config.sim_dir).open()
     try:
         outbox = open_outbox(config, recover=recover)
-        directory = create_directory(config.directory, config.sim_dir)
+        directory = create_directory(config)
         controller = Controller(config, devices, directory, outbox, **controller_kw)
     except BaseException:
         devices.close()

@@ -52,7 +52,8 @@ CREATE TABLE IF NOT EXISTS dossiers (
     attempts INTEGER NOT NULL DEFAULT 0,
     last_error TEXT,
     next_try_at REAL NOT NULL DEFAULT 0,
-    updated_at REAL NOT NULL
+    updated_at REAL NOT NULL,
+    ack TEXT
 );
 CREATE INDEX IF NOT EXISTS dossiers_state ON dossiers(state, next_try_at);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -108,6 +109,9 @@ class Outbox:
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(dossiers)")}
+        if "ack" not in columns:  # a queue made before acknowledgements were kept
+            self._db.execute("ALTER TABLE dossiers ADD COLUMN ack TEXT")
         if recover:
             self.recover()
 
@@ -278,6 +282,73 @@ class Outbox:
         for state, n in self._db.execute("SELECT state, COUNT(*) FROM dossiers GROUP BY state"):
             out[State(state).name.lower()] = n
         return out
+
+    # -- sync ---------------------------------------------------------------------
+    def claim_next(self) -> QueuedDossier | None:
+        """Take the oldest dossier due for upload, marking it UPLOADING in one statement."""
+        now = self._clock()
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            row = self._db.execute(
+                "UPDATE dossiers SET state = ?, updated_at = ? WHERE id = ("
+                " SELECT id FROM dossiers WHERE state = ? AND next_try_at <= ? ORDER BY id LIMIT 1) RETURNING id",
+                (int(State.UPLOADING), now, int(State.QUEUED), now)).fetchone()
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        return self.get(row[0]) if row else None
+
+    def acknowledge(self, dossier_id: str, ack: dict[str, Any]) -> None:
+        """Keep the service's signed acknowledgement; only then may the sealed copy be purged."""
+        self._db.execute(
+            "UPDATE dossiers SET state = ?, ack = ?, last_error = NULL, updated_at = ? WHERE id = ? AND state IN (?, ?)",
+            (int(State.ACKNOWLEDGED), json.dumps(ack, sort_keys=True), self._clock(), dossier_id,
+             int(State.QUEUED), int(State.UPLOADING)))
+
+    def release(self, dossier_id: str, error: str, retry_in_s: float) -> None:
+        """An upload failed: back in line, with the error and the time of the next try."""
+        now = self._clock()
+        self._db.execute(
+            "UPDATE dossiers SET state = ?, attempts = attempts + 1, last_error = ?, next_try_at = ?, updated_at = ?"
+            " WHERE id = ? AND state = ?",
+            (int(State.QUEUED), error[:500], now + retry_in_s, now, dossier_id, int(State.UPLOADING)))
+
+    def requeue_interrupted(self) -> int:
+        return self._db.execute("UPDATE dossiers SET state = ? WHERE state = ?",
+                                (int(State.QUEUED), int(State.UPLOADING))).rowcount
+
+    def retry_now(self) -> int:
+        """Make every waiting dossier due at once (after a technician fixed the network)."""
+        return self._db.execute("UPDATE dossiers SET next_try_at = 0 WHERE state = ?", (int(State.QUEUED),)).rowcount
+
+    def purge(self, retention_s: float) -> int:
+        """Delete the sealed copies of dossiers acknowledged longer ago than ``retention_s``."""
+        limit = self._clock() - retention_s
+        ids = [r[0] for r in self._db.execute("SELECT id FROM dossiers WHERE state = ? AND updated_at < ?",
+                                              (int(State.ACKNOWLEDGED), limit))]
+        for dossier_id in ids:
+            directory = self.blobs / dossier_id
+            if directory.exists():
+                shutil.rmtree(directory)
+                fsync_dir(self.blobs)
+            self._db.execute("UPDATE dossiers SET state = ?, updated_at = ? WHERE id = ?",
+                             (int(State.PURGED), self._clock(), dossier_id))
+        return len(ids)
+
+    def oldest_waiting_age_s(self) -> float:
+        row = self._db.execute("SELECT MIN(created_at) FROM dossiers WHERE state IN (?, ?)",
+                               (int(State.QUEUED), int(State.UPLOADING))).fetchone()
+        if not row or not row[0]:
+            return 0.0
+        from datetime import datetime
+
+        return max(0.0, self._clock() - datetime.fromisoformat(row[0]).timestamp())
+
+    def waiting_stubs(self, limit: int = 200) -> list[dict[str, str]]:
+        """Numbers and sealed status stubs of dossiers not yet delivered (for the heartbeat)."""
+        return [{"id": q.id, "number": q.number, "status_stub": q.manifest.get("status_stub", "")}
+                for q in self.list(states=(State.QUEUED, State.UPLOADING), limit=limit) if q.manifest.get("status_stub")]
 
     def package(self, dossier_id: str, device_id: str) -> "Package":
         """The wire package of a queued dossier (``kiosk.sync.protocol``), parts read on demand."""

@@ -1,0 +1,88 @@
+"""Provisioning: a kiosk takes its place in the fleet with a one-time token from the central service.
+
+The device's Ed25519 key pair is made here, on the kiosk; only the public
+half leaves it. What the service answers (device id, kiosk code, the
+mairie's details for the receipt, the service's sealing and verification
+keys) is written to ``<data>/provisioned.toml``, which ``load_config``
+reads, so provisioning is nothing more than configuration. Both files are
+written durably; provisioning again replaces them (a re-enrolled kiosk).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from typing import Any
+
+from nacl.signing import SigningKey
+
+from kiosk import __version__
+from kiosk.config import KioskConfig
+from kiosk.errors import ConfigError, PermanentSyncError
+from kiosk.sync.client import CentralClient
+from kiosk.sync.durable import write_durably
+from kiosk.sync.protocol import PROTOCOL_VERSION
+
+
+def _toml_str(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
+
+
+def render_provisioned(central_url: str, answer: dict[str, Any]) -> str:
+    site = answer["site"]
+    lines = [
+        "# Written by `kiosk provision`. Provision again rather than editing.",
+        "[site]",
+        f"site_id = {_toml_str(site['id'])}",
+        f"kiosk_code = {_toml_str(answer['kiosk_code'])}",
+        f"name = {_toml_str(site['name'])}",
+    ]
+    if site.get("address"):
+        lines.append(f"address = {_toml_str(site['address'])}")
+    if site.get("opening_hours"):
+        lines.append(f"opening_hours = {_toml_str(site['opening_hours'])}")
+    lines += [
+        "", "[directory]", 'backend = "http"', f"central_url = {_toml_str(central_url)}",
+        "", "[queue]", f"recipient_public_key = {_toml_str(answer['sealing_public_key'])}",
+        "", "[sync]", f"device_id = {_toml_str(answer['device_id'])}",
+        f"service_verify_key = {_toml_str(answer['verify_key'])}", "",
+    ]
+    return "\n".join(lines)
+
+
+def load_device_key(config: KioskConfig) -> SigningKey:
+    try:
+        return SigningKey(bytes.fromhex(config.device_key_file.read_text().strip()))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"no device key at {config.device_key_file}: provision this kiosk") from exc
+
+
+def provision(config: KioskConfig, central_url: str, token: str, client: CentralClient | None = None) -> dict[str, Any]:
+    """Enroll with ``token``; return the service's answer once both files are on disk."""
+    central_url = central_url.rstrip("/")
+    client = client or CentralClient.connect(central_url)
+    info = client.service_info()
+    if info.get("protocol") != PROTOCOL_VERSION:
+        raise PermanentSyncError(f"the central service speaks protocol {info.get('protocol')}, this kiosk {PROTOCOL_VERSION}")
+    key = SigningKey.generate()
+    answer = client.enroll(token.strip(), bytes(key.verify_key).hex(), socket.gethostname(), __version__)
+    if answer.get("sealing_public_key") != info.get("sealing_public_key"):
+        raise PermanentSyncError("the service's keys changed during enrollment; try again")
+    keys_dir = config.device_key_file.parent
+    keys_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    write_durably(config.device_key_file, bytes(key).hex().encode())
+    os.chmod(config.device_key_file, 0o600)
+    write_durably(config.provisioned_file, render_provisioned(central_url, answer).encode("utf-8"))
+    return answer
+
+
+def central_client(config: KioskConfig, timeout_s: float | None = None) -> CentralClient:
+    """A client signed as this device, for sync and for pré-demandes."""
+    from nacl.signing import VerifyKey
+
+    if not config.sync.provisioned:
+        raise ConfigError("this kiosk is not provisioned: run `kiosk provision --central URL --token TOKEN`")
+    return CentralClient.connect(config.directory.central_url, timeout_s=timeout_s or config.sync.timeout_s,
+                                 device_id=config.sync.device_id, key=load_device_key(config),
+                                 service_key=VerifyKey(bytes.fromhex(config.sync.service_verify_key)))
+

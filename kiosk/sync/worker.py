@@ -1,0 +1,115 @@
+"""The sync worker: a process of its own that drains the outbox to the central service.
+
+It is separate from the UI (``kiosk sync``, its own systemd unit), so a UI
+crash never stops sync and a sync crash never freezes the UI; the two meet
+only in the outbox's SQLite file and blob directory.
+
+Each round: send a heartbeat when due, then take due dossiers one at a time
+(claimed with one ``UPDATE … RETURNING``), upload, keep the acknowledgement,
+and on failure put the dossier back with exponential backoff and jitter
+(so that a fleet coming back after an outage does not hit the service in
+step). Acknowledged copies are purged after the retention period.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import shutil
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from kiosk import __version__
+from kiosk.errors import PermanentSyncError, RetryableSyncError
+from kiosk.sync.client import CentralClient
+from kiosk.sync.outbox import Outbox, State
+
+log = logging.getLogger("kiosk.sync")
+
+
+def backoff_s(attempts: int, base_s: float, max_s: float, rng: random.Random) -> float:
+    """Full jitter: uniform in [0, min(max, base·2^attempts)], never below one second."""
+    return max(1.0, rng.uniform(0, min(max_s, base_s * (2 ** min(attempts, 30)))))
+
+
+@dataclass
+class SyncWorker:
+    outbox: Outbox
+    client: CentralClient
+    device_id: str
+    base_s: float = 5.0
+    max_s: float = 900.0
+    heartbeat_s: float = 60.0
+    retention_s: float = 7 * 86400
+    selftest: Callable[[], dict[str, Any] | None] = lambda: None
+    clock: Callable[[], float] = time.time
+    rng: random.Random = field(default_factory=random.Random)
+    _last_heartbeat: float = float("-inf")
+    last_error: str = ""
+
+    def heartbeat_payload(self) -> dict[str, Any]:
+        return {
+            "software_version": __version__, "queue": self.outbox.counts(),
+            "oldest_queued_age_s": int(self.outbox.oldest_waiting_age_s()),
+            "free_bytes": shutil.disk_usage(self.outbox.data_dir).free,
+            "corrupt": [q.id for q in self.outbox.list(states=(State.CORRUPT,), limit=50)],
+            "selftest": self.selftest(), "captured": self.outbox.waiting_stubs(),
+            "last_error": self.last_error,
+        }
+
+    def heartbeat(self) -> bool:
+        try:
+            self.client.heartbeat(self.heartbeat_payload())
+        except (RetryableSyncError, PermanentSyncError) as exc:
+            self.last_error = str(exc)
+            log.warning("heartbeat failed", extra={"error": str(exc)})
+            return False
+        self._last_heartbeat = self.clock()
+        return True
+
+    def upload_one(self) -> str | None:
+        """Upload the next due dossier. Returns "sent", "failed", or None when nothing is due."""
+        queued = self.outbox.claim_next()
+        if queued is None:
+            return None
+        try:
+            ack = self.client.upload(self.outbox.package(queued.id, self.device_id))
+        except (RetryableSyncError, PermanentSyncError) as exc:
+            # A permanent refusal waits for a person (fleet view, ``kiosk queue retry``), with the longest delay.
+            delay = self.max_s if isinstance(exc, PermanentSyncError) else backoff_s(
+                queued.attempts, self.base_s, self.max_s, self.rng)
+            self.outbox.release(queued.id, str(exc), delay)
+            self.last_error = str(exc)
+            log.warning("upload failed", extra={"dossier": queued.id, "error": str(exc), "retry_in_s": round(delay)})
+            return "failed"
+        except BaseException:
+            self.outbox.release(queued.id, "sync worker stopped during upload", 0)
+            raise
+        self.outbox.acknowledge(queued.id, ack)
+        self.last_error = ""
+        log.info("dossier delivered", extra={"dossier": queued.id, "number": queued.number})
+        return "sent"
+
+    def run_once(self) -> dict[str, int]:
+        """Drain what is due now (``kiosk sync --once``): stops at the first failure."""
+        report = {"sent": 0, "failed": 0, "purged": 0}
+        if self.clock() - self._last_heartbeat >= self.heartbeat_s:
+            self.heartbeat()
+        while True:
+            outcome = self.upload_one()
+            if outcome is None:
+                break
+            report[outcome] += 1
+            if outcome == "failed":
+                break
+        report["purged"] = self.outbox.purge(self.retention_s)
+        return report
+
+    def run_forever(self, stop: threading.Event, idle_s: float = 2.0) -> None:
+        self.outbox.requeue_interrupted()
+        while not stop.is_set():
+            report = self.run_once()
+            if report["sent"] == 0:
+                stop.wait(idle_s)
