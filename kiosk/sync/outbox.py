@@ -35,7 +35,7 @@ from kiosk.dossier import Dossier
 from kiosk.errors import DiskFull, QueueError
 from kiosk.ids import dossier_number
 from kiosk.sync.durable import fsync_dir, make_dir_durably, write_durably
-from kiosk.sync.protocol import canonical, build_manifest
+from kiosk.sync.protocol import build_manifest, canonical, package_sha256
 from kiosk.sync.seal import seal
 
 SCHEMA = """
@@ -85,6 +85,7 @@ class QueuedDossier:
             "id": self.id, "number": self.number, "state": self.state.name.lower(),
             "created_at": self.created_at, "flags": self.flags, "attempts": self.attempts,
             "last_error": self.last_error, "size": sum(p["size"] for p in self.manifest["parts"]),
+            "package_sha256": package_sha256(self.manifest["parts"]),
         }
 
 

@@ -1,0 +1,117 @@
+"""The whole chain through the commands a technician and the acceptance checks use.
+
+A real ``kiosk-central serve`` process, a token from ``kiosk-central token
+create``, ``kiosk provision``, a citizen's session replayed on the simulated
+kiosk (which now fetches its pré-demande from the service), ``kiosk sync
+--once``, and both ends compared: same ids, same content hashes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+SCENARIOS = ROOT / "examples" / "scenarios"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run(*cmd, check=True, env=None) -> subprocess.CompletedProcess:
+    result = subprocess.run([str(BIN / cmd[0]), *map(str, cmd[1:])], capture_output=True, text=True, timeout=120,
+                            env=env)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{cmd} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def get_json(url: str):
+    try:
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+@pytest.fixture
+def central(tmp_path):
+    data, port = tmp_path / "central", free_port()
+    env = {**os.environ, "KIOSK_CENTRAL_SECURE_COOKIES": "0"}
+    env.pop("KIOSK_CENTRAL_DB", None)
+    log = open(tmp_path / "central.log", "w")
+    proc = subprocess.Popen([str(BIN / "kiosk-central"), "serve", "--demo", "--port", str(port), "--data-dir", str(data)],
+                            stdout=log, stderr=subprocess.STDOUT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(150):
+        try:
+            urllib.request.urlopen(url + "/healthz", timeout=1)
+            break
+        except OSError:
+            if proc.poll() is not None:
+                raise AssertionError((tmp_path / "central.log").read_text())
+            time.sleep(0.1)
+    yield url, data
+    proc.terminate()
+    proc.wait(timeout=10)
+    log.close()
+
+
+def test_captured_dossier_reaches_the_service_once_and_identical(central, tmp_path):
+    url, data = central
+    kiosk = tmp_path / "kiosk"
+    token = run("kiosk-central", "token", "create", "--site", "demo-site", "--data-dir", data).stdout
+    assert len(token.strip().splitlines()) == 1  # the token alone on stdout
+    provisioned = json.loads(run("kiosk", "--data-dir", kiosk, "provision", "--central", url, "--token", token.strip()).stdout)
+    assert provisioned["site"] == "Mairie de démonstration"
+    again = run("kiosk", "--data-dir", kiosk, "provision", "--central", url, "--token", token.strip(), check=False)
+    assert again.returncode != 0 and "bad_token" in again.stderr  # one-time
+
+    session = json.loads(run("kiosk", "--data-dir", kiosk, "scenario", SCENARIOS / "adult-renewal-cni.json", "--simulate").stdout)
+    assert session["ok"], session["failures"]
+    number = session["dossier_number"]
+    assert number.startswith(provisioned["kiosk_code"] + "-")
+    status, body = get_json(f"{url}/api/v1/status?number={number}&birth_date=1985-03-14")
+    assert status == 404  # not yet announced: the sync worker has not run
+
+    drained = json.loads(run("kiosk", "--data-dir", kiosk, "sync", "--once").stdout)
+    assert drained["sent"] == 1 and drained["acknowledged"] == 1
+    assert json.loads(run("kiosk", "--data-dir", kiosk, "sync", "--once").stdout)["sent"] == 0
+
+    at_service = json.loads(run("kiosk-central", "dossiers", "list", "--json", "--data-dir", data).stdout)
+    at_kiosk = json.loads(run("kiosk", "--data-dir", kiosk, "queue", "list", "--json").stdout)
+    assert [d["number"] for d in at_service] == [d["number"] for d in at_kiosk] == [number]
+    assert at_service[0]["site"] == "demo-site" and at_service[0]["state"] == "received"
+    assert at_service[0]["content_sha256"] == at_kiosk[0]["package_sha256"]
+
+    status, body = get_json(f"{url}/api/v1/status?number={number}&birth_date=1985-03-14")
+    assert status == 200 and body["state"] == "received"
+
+
+def test_a_revoked_kiosk_keeps_its_dossiers_and_says_why(central, tmp_path):
+    url, data = central
+    kiosk = tmp_path / "kiosk"
+    token = run("kiosk-central", "token", "create", "--site", "demo-site", "--data-dir", data).stdout.strip()
+    device = json.loads(run("kiosk", "--data-dir", kiosk, "provision", "--central", url, "--token", token).stdout)["device_id"]
+    run("kiosk-central", "devices", "revoke", device, "--data-dir", data)
+    session = json.loads(run("kiosk", "--data-dir", kiosk, "scenario", SCENARIOS / "offline-adult-loss.json", "--simulate").stdout)
+    assert session["ok"], session["failures"]
+    drained = run("kiosk", "--data-dir", kiosk, "sync", "--once", check=False)
+    assert drained.returncode == 1
+    queue = json.loads(run("kiosk", "--data-dir", kiosk, "queue", "list", "--json").stdout)
+    assert [q["state"] for q in queue] == ["queued"]
+    assert "revoked" in queue[0]["last_error"]
+    assert json.loads(run("kiosk-central", "dossiers", "list", "--json", "--data-dir", data).stdout) == []
