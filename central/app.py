@@ -7,7 +7,9 @@ module holds a global.
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 
 from central import __version__
 from central.context import Services
@@ -21,4 +23,12 @@ def create_app(services: Services) -> FastAPI:
     app.state.services = services
     app.include_router(api.router)
     console.install(app)
+
+    @app.exception_handler(RequestValidationError)
+    async def _malformed(request: Request, exc: RequestValidationError):
+        """Kiosks get the API's own error shape for a malformed path or query, like every other refusal."""
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": "malformed", "detail": "malformed path or query"}, status_code=400)
+        return JSONResponse({"detail": exc.errors()}, status_code=422)
+
     return app

@@ -18,6 +18,9 @@ from kiosk.predemande import PreDemande, Status
 
 
 class PredemandeDirectory(ABC):
+    #: True cuts the directory off as a pulled cable would (the scenario runner's ``network: offline``).
+    offline: bool = False
+
     @abstractmethod
     def fetch(self, number: str) -> PreDemande: ...
 
@@ -68,6 +71,8 @@ class HttpDirectory(PredemandeDirectory):
         self.client = client
 
     def fetch(self, number: str) -> PreDemande:
+        if self.offline:
+            raise DirectoryUnavailable("network cut (simulated)")
         try:
             status, record = self.client.predemande(number)
         except SyncError as exc:

@@ -362,3 +362,12 @@ def test_concurrent_commits_of_one_dossier_store_it_once(services, client, kiosk
         acks = list(pool.map(lambda _: ingest.commit(services, device, dossier_id), range(4)))
     assert all(a == acks[0] for a in acks)
     assert count(services, Dossier) == 1
+
+
+def test_malformed_paths_get_the_api_error_shape(client, kiosk):
+    path = f"{API}/packages/x/parts/not-a-number"
+    r = client.put(path, content=b"x", headers=signed(kiosk, "PUT", path, b"x"))
+    assert r.status_code == 400 and r.json()["error"] == "malformed"
+    path = f"{API}/packages/{'9' * 5000}"
+    r = client.put(path, content=b"{}", headers=signed(kiosk, "PUT", path, b"{}"))
+    assert r.status_code == 400 and r.json()["error"] in ("malformed_json", "malformed_manifest")
