@@ -78,7 +78,9 @@ def cmd_devices_list(args) -> int:
     services = _services(args)
     items = [{"id": k.device_id, "site": k.site, "kiosk_code": k.kiosk_code, "revoked": k.revoked,
               "last_seen_at": k.last_seen_at.isoformat(timespec="seconds") if k.last_seen_at else None,
-              "software_version": k.software_version, "queue": k.queue} for k in fleet(services)]
+              "software_version": k.software_version, "queue": k.queue, "online": k.online,
+              "oldest_queued_age_s": k.oldest_queued_age_s, "selftest_ok": k.selftest_ok,
+              "selftest": k.selftest} for k in fleet(services)]
     if args.json:
         json.dump(items, sys.stdout, indent=1)
         print()
@@ -148,6 +150,14 @@ def cmd_transmit(args) -> int:
     return 0
 
 
+def cmd_import(args) -> int:
+    from central.importer import import_dir
+
+    report = import_dir(_services(args), Path(args.directory))
+    print(json.dumps(report, ensure_ascii=False))
+    return 1 if report["refused"] else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kiosk-central", description="Central service of the kiosks.")
     parser.add_argument("--version", action="version", version=__version__)
@@ -206,6 +216,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", parents=[common], help="load demo sites, accounts and pré-demandes")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("import", parents=[common], help="ingest packages exported on a USB stick by `kiosk queue export`")
+    p.add_argument("directory")
+    p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("transmit", parents=[common], help="send validated dossiers to the préfecture")
     p.add_argument("--out", help="directory receiving the transmitted packages (stand-in for the national system)")

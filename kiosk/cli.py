@@ -99,6 +99,18 @@ def cmd_queue(args) -> int:
             return 1 if corrupt else 0
         elif args.action == "retry":
             print(json.dumps({"due_now": outbox.retry_now()}))
+        elif args.action == "export":
+            from kiosk.provision import load_device_key
+            from kiosk.sync.export import export_queue
+
+            if not args.directory:
+                print("kiosk queue export DIR: name the directory (the USB stick)", file=sys.stderr)
+                return 2
+            if not cfg.sync.provisioned:
+                print("kiosk queue export: this kiosk is not provisioned", file=sys.stderr)
+                return 2
+            numbers = export_queue(outbox, cfg.sync.device_id, load_device_key(cfg), Path(args.directory))
+            print(json.dumps({"exported": numbers}))
     return 0
 
 
@@ -118,6 +130,7 @@ def cmd_sync(args) -> int:
 
     from kiosk.provision import central_client
     from kiosk.runtime import open_outbox
+    from kiosk.selftest import load_summary
     from kiosk.sync.worker import SyncWorker
 
     cfg = _config(args)
@@ -127,6 +140,7 @@ def cmd_sync(args) -> int:
     client = central_client(cfg)
     with open_outbox(cfg) as outbox:
         worker = SyncWorker(outbox, client, cfg.sync.device_id, base_s=cfg.sync.retry_base_s,
+                            selftest=lambda: load_summary(cfg),
                             max_s=cfg.sync.retry_max_s, heartbeat_s=cfg.sync.heartbeat_s,
                             retention_s=cfg.sync.retention_days * 86400)
         if args.once:
@@ -143,10 +157,11 @@ def cmd_sync(args) -> int:
 
 
 def cmd_selftest(args) -> int:
-    from kiosk.selftest import run_selftest
+    from kiosk.selftest import run_selftest, save_summary
 
     cfg = _config(args)
     results = run_selftest(cfg)
+    save_summary(cfg, results)
     ok = all(r["ok"] for r in results)
     if args.json:
         print(json.dumps({"ok": ok, "devices": results}, ensure_ascii=False))
@@ -195,7 +210,8 @@ def parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("queue", help="the local queue of sealed dossiers")
     simulate(sp)
-    sp.add_argument("action", choices=["status", "list", "verify", "retry"])
+    sp.add_argument("action", choices=["status", "list", "verify", "retry", "export"])
+    sp.add_argument("directory", nargs="?", help="export: where to write the sealed packages")
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(func=cmd_queue)
 

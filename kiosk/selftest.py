@@ -31,3 +31,29 @@ def run_selftest(config: KioskConfig) -> list[dict]:
         finally:
             dev.close()
     return results
+
+
+SUMMARY_FILE = "selftest.json"
+
+
+def save_summary(config: KioskConfig, results: list[dict], now: float | None = None) -> dict:
+    """Keep the last result where the sync worker finds it for its heartbeat (the fleet view)."""
+    import json
+    import time
+
+    from kiosk.sync.durable import write_durably
+
+    summary = {"ok": all(r["ok"] for r in results), "at": time.time() if now is None else now,
+               "devices": {r["device"]: ("ok" if r["ok"] else r["detail"]) for r in results}}
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    write_durably(config.data_dir / SUMMARY_FILE, json.dumps(summary, ensure_ascii=False).encode("utf-8"))
+    return summary
+
+
+def load_summary(config: KioskConfig) -> dict | None:
+    import json
+
+    try:
+        return json.loads((config.data_dir / SUMMARY_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None

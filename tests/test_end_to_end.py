@@ -87,8 +87,11 @@ def test_captured_dossier_reaches_the_service_once_and_identical(central, tmp_pa
     status, body = get_json(f"{url}/api/v1/status?number={number}&birth_date=1985-03-14")
     assert status == 404  # not yet announced: the sync worker has not run
 
+    run("kiosk", "--data-dir", kiosk, "selftest", "--simulate", "--json")
     drained = json.loads(run("kiosk", "--data-dir", kiosk, "sync", "--once").stdout)
     assert drained["sent"] == 1 and drained["acknowledged"] == 1
+    fleet = json.loads(run("kiosk-central", "devices", "list", "--json", "--data-dir", data).stdout)
+    assert fleet[0]["online"] and fleet[0]["selftest_ok"] is True and fleet[0]["software_version"]
     assert json.loads(run("kiosk", "--data-dir", kiosk, "sync", "--once").stdout)["sent"] == 0
 
     at_service = json.loads(run("kiosk-central", "dossiers", "list", "--json", "--data-dir", data).stdout)
@@ -115,3 +118,26 @@ def test_a_revoked_kiosk_keeps_its_dossiers_and_says_why(central, tmp_path):
     assert [q["state"] for q in queue] == ["queued"]
     assert "revoked" in queue[0]["last_error"]
     assert json.loads(run("kiosk-central", "dossiers", "list", "--json", "--data-dir", data).stdout) == []
+
+
+def test_a_usb_export_is_imported_once_even_if_the_network_comes_back(central, tmp_path):
+    url, data = central
+    kiosk, stick = tmp_path / "kiosk", tmp_path / "usb"
+    token = run("kiosk-central", "token", "create", "--site", "demo-site", "--data-dir", data).stdout.strip()
+    run("kiosk", "--data-dir", kiosk, "provision", "--central", url, "--token", token)
+    for name in ("adult-first-cni", "minor-renewal-cni"):
+        assert json.loads(run("kiosk", "--data-dir", kiosk, "scenario", SCENARIOS / f"{name}.json", "--simulate").stdout)["ok"]
+    exported = json.loads(run("kiosk", "--data-dir", kiosk, "queue", "export", stick).stdout)["exported"]
+    assert len(exported) == 2
+    blob = b"".join(p.read_bytes() for p in stick.rglob("*.sealed"))
+    assert b"MARTIN" not in blob and b"1985-03-14" not in blob  # nothing readable on the stick
+
+    (stick / "cut-short").mkdir()  # a folder whose copy did not finish
+    report = json.loads(run("kiosk-central", "import", stick, "--data-dir", data, check=False).stdout)
+    assert report["imported"] == 2 and [r["folder"] for r in report["refused"]] == ["cut-short"]
+    again = json.loads(run("kiosk-central", "import", stick, "--data-dir", data, check=False).stdout)
+    assert again["imported"] == 0 and again["already_held"] == 2
+    drained = json.loads(run("kiosk", "--data-dir", kiosk, "sync", "--once").stdout)
+    assert drained["sent"] == 2  # the kiosk gets its acknowledgements; nothing is stored twice
+    listed = json.loads(run("kiosk-central", "dossiers", "list", "--json", "--data-dir", data).stdout)
+    assert sorted(d["number"] for d in listed) == sorted(exported)
