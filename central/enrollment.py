@@ -58,12 +58,9 @@ def create_token(services: Services, site_name: str, created_by: str, ttl: timed
 
 def _next_kiosk_code(db: Session) -> str:
     """Three characters of Crockford base 32, from a counter: unique across the fleet by construction."""
-    counter = db.get(Counter, "kiosk_code", with_for_update=True)
-    if counter is None:
-        counter = Counter(name="kiosk_code", value=0)
-        db.add(counter)
-    counter.value += 1
-    return "K" + encode(counter.value, 3)
+    value = db.execute(update(Counter).where(Counter.name == "kiosk_code").values(value=Counter.value + 1)
+                       .returning(Counter.value)).scalar_one()  # one atomic statement on both engines
+    return "K" + encode(value, 3)
 
 
 def enroll(services: Services, token: str, public_key_hex: str, hostname: str = "",

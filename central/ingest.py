@@ -92,7 +92,9 @@ def note_captured(services: Services, db: Session, device: Device, dossier_id: s
     """Remember a dossier a kiosk holds, so its citizen's status says "captured" before it arrives."""
     if db.get(Captured, dossier_id) is not None or db.get(Dossier, dossier_id) is not None:
         return
-    if not is_valid_number(number) or db.scalar(select(Captured.dossier_id).where(Captured.number == number)):
+    if not is_valid_number(number) or not number.startswith(device.kiosk_code + "-"):
+        return  # only this kiosk's own numbers
+    if db.scalar(select(Captured.dossier_id).where(Captured.number == number)):
         return
     stub = open_stub(services, stub_hex)
     db.add(Captured(dossier_id=dossier_id, number=number, device_id=device.id,

@@ -371,3 +371,14 @@ def test_malformed_paths_get_the_api_error_shape(client, kiosk):
     path = f"{API}/packages/{'9' * 5000}"
     r = client.put(path, content=b"{}", headers=signed(kiosk, "PUT", path, b"{}"))
     assert r.status_code == 400 and r.json()["error"] in ("malformed_json", "malformed_manifest")
+
+
+def test_concurrent_enrollments_get_distinct_codes(services, client):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from central.enrollment import enroll
+
+    tokens = [create_token(services, "demo-site", created_by="test") for _ in range(8)]
+    with ThreadPoolExecutor(4) as pool:
+        devices = list(pool.map(lambda t: enroll(services, t, bytes(SigningKey.generate().verify_key).hex()), tokens))
+    assert len({d.kiosk_code for d in devices}) == 8

@@ -190,6 +190,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('dossier_id', 'requirement')
     )
     # ### end Alembic commands ###
+    # The counter behind kiosk codes exists from the start, so taking a code is one UPDATE … RETURNING.
+    op.execute("INSERT INTO counters (name, value) VALUES ('kiosk_code', 0)")
 
 
 def downgrade() -> None:
