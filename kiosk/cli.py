@@ -18,9 +18,7 @@ log = logging.getLogger("kiosk.cli")
 
 
 def _config(args) -> KioskConfig:
-    cfg = load_config(args.config)
-    if getattr(args, "data_dir", None):
-        cfg = cfg.with_overrides(data_dir=Path(args.data_dir))
+    cfg = load_config(args.config, data_dir=getattr(args, "data_dir", None))
     if getattr(args, "simulate", False):
         cfg = simulated(cfg)
     return cfg

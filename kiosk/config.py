@@ -204,14 +204,21 @@ def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> KioskConfig:
-    """Load the configuration: defaults, the TOML file, what provisioning wrote, then the environment."""
+def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = None,
+                data_dir: str | Path | None = None) -> KioskConfig:
+    """Load the configuration: defaults, the TOML file, what provisioning wrote, then the environment.
+
+    ``data_dir`` (the command line's ``--data-dir``) wins over everything, and is
+    where provisioning's file is looked for.
+    """
     env = os.environ if env is None else env
     path = path or env.get("KIOSK_CONFIG")
     raw: dict[str, Any] = _read_toml(Path(path)) if path else {}
     cfg: KioskConfig = _build(KioskConfig, raw, "")
     if "KIOSK_DATA" in env:
         cfg = dataclasses.replace(cfg, data_dir=Path(env["KIOSK_DATA"]))
+    if data_dir is not None:
+        cfg = dataclasses.replace(cfg, data_dir=Path(data_dir))
     if cfg.provisioned_file.exists():
         data_dir = cfg.data_dir
         cfg = dataclasses.replace(_build(KioskConfig, _merge(raw, _read_toml(cfg.provisioned_file)), ""), data_dir=data_dir)
