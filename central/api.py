@@ -32,7 +32,7 @@ router = APIRouter()
 _HTTP_STATUS = {
     "unknown_device": 401, "bad_signature": 401, "clock_skew": 401, "revoked": 403, "wrong_device": 403,
     "wrong_site": 403, "bad_token": 403, "key_in_use": 409, "conflict": 409, "too_large": 413,
-    "not_declared": 404, "not_found": 404, "no_such_part": 404, "gone": 410, "incomplete": 409,
+    "not_declared": 404, "too_many_attempts": 429, "not_found": 404, "no_such_part": 404, "gone": 410, "incomplete": 409,
 }
 
 
@@ -129,7 +129,10 @@ def service_info(request: Request) -> dict[str, Any]:
 def citizen_status(request: Request, number: str = "", birth_date: str = "") -> JSONResponse:
     if len(number) > 40 or len(birth_date) > 20:
         return _error("malformed", "number or birth_date too long")
-    found = status.lookup(_services(request), number, birth_date)
+    try:
+        found = status.lookup(_services(request), number, birth_date)
+    except status.TooManyAttempts:
+        return _error("too_many_attempts", "too many wrong birth dates for this number; try again in an hour")
     if found is None:
         return _error("not_found", "no dossier with this number and this date of birth")
     return JSONResponse(found, headers={"Cache-Control": "no-store"})

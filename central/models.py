@@ -225,3 +225,12 @@ class AuditEntry(Base):
     dossier_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
     detail: Mapped[str] = mapped_column(Text, default="")
     ip: Mapped[str] = mapped_column(String(64), default="")
+
+
+class StatusAttempts(Base):
+    """Failed status lookups per dossier number, so a birth date cannot be guessed by trying them all."""
+
+    __tablename__ = "status_attempts"
+    number: Mapped[str] = mapped_column(String(16), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(default=utcnow)
+    failures: Mapped[int] = mapped_column(Integer, default=0)

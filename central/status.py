@@ -1,19 +1,22 @@
 """The citizen's view of a dossier: its state, by number and date of birth.
 
 Unknown number and wrong birth date get the same answer, so the page cannot
-be used to learn which numbers exist or to guess a birth date one number at
-a time faster than by chance.
+be used to learn which numbers exist. A birth date has few possible values,
+so wrong guesses are counted per number (in the database: any process may
+answer): after ``MAX_FAILURES`` in ``WINDOW`` the number is refused, right
+date or not, until the window ends.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 from central.context import Services
-from central.models import Captured, Dossier, Predemande
+from central.models import Captured, Dossier, Predemande, StatusAttempts
 from kiosk.ids import is_valid_number, normalise_number
 
 LABELS = {
@@ -23,6 +26,26 @@ LABELS = {
     "returned": ("Renvoyé : la mairie vous contactera", "Returned: the town hall will contact you"),
     "sent": ("Transmis à la préfecture pour instruction", "Sent to the préfecture"),
 }
+
+
+MAX_FAILURES = 10
+WINDOW = timedelta(hours=1)
+
+
+class TooManyAttempts(Exception):
+    pass
+
+
+def _attempts(db, number: str, now: datetime) -> StatusAttempts:
+    row = db.get(StatusAttempts, number)
+    if row is None:
+        db.execute(delete(StatusAttempts).where(StatusAttempts.window_start < now - WINDOW))  # keep the table small
+        row = StatusAttempts(number=number, window_start=now, failures=0)
+        db.add(row)
+        db.flush()
+    elif now - row.window_start > WINDOW:
+        row.window_start, row.failures = now, 0
+    return row
 
 
 def canonical_number(text: str) -> str | None:
@@ -40,18 +63,36 @@ def lookup(services: Services, number: str, birth_date: str | date) -> dict[str,
         return None
     if canonical is None:
         return None
-    with services.db() as db:
-        dossier = db.scalar(select(Dossier).where(Dossier.number == canonical))
-        if dossier is not None:
-            if dossier.birth_date != born:
-                return None
-            state, at = dossier.state, dossier.sent_at or dossier.decided_at or dossier.received_at
-        else:
-            captured = db.scalar(select(Captured).where(Captured.number == canonical))
-            pd = db.get(Predemande, captured.predemande_number) if captured else None
-            if pd is None or pd.birth_date != born:
-                return None
-            state, at = "captured", captured.seen_at
+    try:
+        return _lookup(services, canonical, born)
+    except IntegrityError:  # another process counted this number's first attempt at the same moment
+        return _lookup(services, canonical, born)
+
+
+def _lookup(services: Services, canonical: str, born: date) -> dict[str, Any] | None:
+    now = datetime.now(timezone.utc)
+    with services.db() as db, db.begin():
+        attempts = _attempts(db, canonical, now)
+        if attempts.failures >= MAX_FAILURES:
+            raise TooManyAttempts(canonical)
+        state, at = _state(db, canonical, born)
+        if state is None:
+            attempts.failures += 1
+            return None
     fr, en = LABELS[state]
     return {"number": canonical, "state": state, "label_fr": fr, "label_en": en,
             "updated_at": at.isoformat(timespec="seconds") if isinstance(at, datetime) else None}
+
+
+def _state(db, canonical: str, born: date) -> tuple[str | None, datetime | None]:
+    dossier = db.scalar(select(Dossier).where(Dossier.number == canonical))
+    if dossier is not None:
+        if dossier.birth_date != born:
+            return None, None
+        return dossier.state, dossier.sent_at or dossier.decided_at or dossier.received_at
+    captured = db.scalar(select(Captured).where(Captured.number == canonical))
+    pd = db.get(Predemande, captured.predemande_number) if captured else None
+    if pd is None or pd.birth_date != born:
+        return None, None
+    return "captured", captured.seen_at
+

@@ -382,3 +382,14 @@ def test_concurrent_enrollments_get_distinct_codes(services, client):
     with ThreadPoolExecutor(4) as pool:
         devices = list(pool.map(lambda t: enroll(services, t, bytes(SigningKey.generate().verify_key).hex()), tokens))
     assert len({d.kiosk_code for d in devices}) == 8
+
+
+def test_guessing_a_birth_date_is_stopped_after_a_few_tries(services, client, tmp_path):
+    from central.status import MAX_FAILURES
+
+    dossier = deliver_dossier(services, client, tmp_path / "k")
+    for day in range(1, MAX_FAILURES + 1):
+        r = client.get(f"{API}/status", params={"number": dossier.number, "birth_date": f"1990-01-{day:02d}"})
+        assert r.status_code == 404
+    right = client.get(f"{API}/status", params={"number": dossier.number, "birth_date": dossier.birth_date.isoformat()})
+    assert right.status_code == 429 and right.json()["error"] == "too_many_attempts"

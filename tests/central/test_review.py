@@ -1,0 +1,298 @@
+"""Reviewing dossiers: who sees what, the scanner-friendly search, verdicts and the single decision."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from central import review
+from central.accounts import Account
+from central.models import AuditEntry, Dossier, DossierEvent
+from central.review import Forbidden, InvalidAction, NotFound
+from factory import deliver_dossier
+from kiosk.ids import dossier_number
+from kiosk.receipt import Receipt
+
+AGENT_A = Account(1, "agent.a", "Agent A", "agent", "mairie-a")
+AGENT_B = Account(2, "agent.b", "Agent B", "agent", "mairie-b")
+SUPERVISOR = Account(3, "nadia", "Nadia", "supervisor", None)
+TECHNICIAN = Account(4, "hugo", "Hugo", "technician", None)
+ADMIN = Account(5, "aline", "Aline", "admin", None)
+
+
+@pytest.fixture
+def dossier(services, client, tmp_path) -> Dossier:
+    """An adult's CNI renewal (photo, proof of address, previous card), delivered by a kiosk of mairie A."""
+    return deliver_dossier(services, client, tmp_path / "kiosk-a", site="Mairie A")
+
+
+def _copies(services, model: Dossier, n: int, site_id: str | None = None) -> list[str]:
+    """``n`` more dossiers like ``model``, each received a minute later than the one before (for paging)."""
+    ids = []
+    with services.db() as db, db.begin():
+        for i in range(1, n + 1):
+            number = dossier_number("ZZ", i)
+            row = Dossier(id=f"00000000-0000-7000-8000-{i:012d}", number=number, site_id=site_id or model.site_id,
+                          device_id=model.device_id, state="received", created_at=model.created_at,
+                          received_at=model.received_at + timedelta(minutes=i), package_sha256=model.package_sha256,
+                          manifest=model.manifest, signature=model.signature, flags=[],
+                          predemande_number=f"COPY{i:06d}", surname=f"COPIE{i}", given_names="",
+                          birth_date=model.birth_date, content=model.content)
+            db.add(row)
+            ids.append(row.id)
+    return ids
+
+
+def _judge_all(services, user, dossier_id, verdict="conforme"):
+    with services.db() as db, db.begin():
+        for requirement in review.requirements(db.get(Dossier, dossier_id)):
+            review.set_verdict(db, user, dossier_id, requirement, verdict)
+
+
+def _audit(services, action):
+    with services.db() as db:
+        return list(db.scalars(select(AuditEntry).where(AuditEntry.action == action)))
+
+
+# -- who sees what -----------------------------------------------------------------------
+
+def test_agent_sees_only_the_dossiers_of_their_own_mairie(services, dossier):
+    _copies(services, dossier, 2, site_id=None)
+    with services.db() as db:
+        assert len(review.queue(db, AGENT_A).items) == 3
+        assert review.queue(db, AGENT_B).items == []
+        assert len(review.queue(db, SUPERVISOR).items) == 3
+
+
+@pytest.mark.parametrize("user", [TECHNICIAN, ADMIN], ids=["technician", "admin"])
+def test_technicians_and_administrators_see_no_dossier(services, dossier, user):
+    with services.db() as db:
+        with pytest.raises(Forbidden):
+            review.queue(db, user)
+        with pytest.raises(Forbidden):
+            review.get_for_user(db, user, dossier.id)
+
+
+def test_agent_of_another_mairie_is_refused_the_dossier(services, dossier):
+    with services.db() as db:
+        with pytest.raises(Forbidden, match="autre mairie"):
+            review.get_for_user(db, AGENT_B, dossier.id)
+        assert review.get_for_user(db, SUPERVISOR, dossier.id).id == dossier.id
+        with pytest.raises(NotFound):
+            review.get_for_user(db, AGENT_A, "01000000-0000-7000-8000-000000000000")
+
+
+def test_queue_is_newest_first_and_paged_by_fifty(services, dossier):
+    ids = _copies(services, dossier, 55)
+    with services.db() as db:
+        first = review.queue(db, AGENT_A)
+        second = review.queue(db, AGENT_A, page=2)
+    assert len(first.items) == 50 and first.has_next
+    assert first.items[0].id == ids[-1]
+    assert [d.id for d in second.items][-1] == dossier.id and not second.has_next
+    assert len(second.items) == 6
+
+
+def test_queue_filters_by_state(services, dossier):
+    with services.db() as db, db.begin():
+        review.return_(db, AGENT_A, dossier.id, "Photo floue")
+    with services.db() as db:
+        assert [d.id for d in review.queue(db, AGENT_A, state="returned").items] == [dossier.id]
+        assert review.queue(db, AGENT_A, state="received").items == []
+        with pytest.raises(InvalidAction):
+            review.queue(db, AGENT_A, state="lost")
+
+
+# -- the search a desk scanner types into -------------------------------------------------------
+
+def _receipt_payload(number: str) -> str:
+    receipt = Receipt(mairie="Mairie A", address="", opening_hours="", printed_at="", dossier_number=number,
+                      predemande_masked="", originals=())
+    return receipt.qr_payload()
+
+
+@pytest.mark.parametrize("typed", [
+    lambda n: n,                                  # as printed
+    lambda n: n.replace("-", ""),                 # without dashes
+    lambda n: n.lower(),                          # lower case
+    lambda n: f"  {n.lower().replace('-', ' ')} \t",
+    _receipt_payload,                             # what the receipt's QR code holds
+], ids=["printed", "no-dashes", "lowercase", "spaces", "receipt-qr"])
+def test_search_finds_the_dossier_by_number_however_it_is_typed(services, dossier, typed):
+    _copies(services, dossier, 3)
+    with services.db() as db:
+        result = review.queue(db, AGENT_A, typed(dossier.number))
+    assert result.by_number
+    assert [d.id for d in result.items] == [dossier.id]
+
+
+def test_search_decodes_a_scanner_typing_us_layout_on_an_azerty_keyboard(services, dossier):
+    us_to_azerty = str.maketrans("1234567890-AQZWMaqzwm", "&é\"'(-è_çà)QAWZ?qawz,")
+    garbled = dossier.number.translate(us_to_azerty)
+    assert garbled != dossier.number
+    with services.db() as db:
+        result = review.queue(db, AGENT_A, garbled)
+    assert [d.id for d in result.items] == [dossier.id]
+
+
+def test_search_by_number_does_not_cross_mairies(services, dossier):
+    with services.db() as db:
+        result = review.queue(db, AGENT_B, dossier.number)
+    assert result.by_number and result.items == []
+
+
+def test_search_by_predemande_number_or_surname_prefix(services, dossier):
+    _copies(services, dossier, 2)
+    with services.db() as db:
+        by_pd = review.queue(db, AGENT_A, dossier.predemande_number.lower())
+        by_name = review.queue(db, AGENT_A, dossier.surname[:3].lower())
+        nothing = review.queue(db, AGENT_A, "ZZZZZZ")
+        wildcard = review.queue(db, AGENT_A, "%")
+    assert [d.id for d in by_pd.items] == [dossier.id] and not by_pd.by_number
+    assert [d.id for d in by_name.items] == [dossier.id]
+    assert nothing.items == [] and wildcard.items == []
+
+
+def test_search_refuses_overlong_text(services, dossier):
+    with services.db() as db:
+        with pytest.raises(InvalidAction, match="100"):
+            review.queue(db, AGENT_A, "K" * 101)
+
+
+# -- verdicts ---------------------------------------------------------------------------------
+
+def test_requirements_are_the_dossiers_checklist(dossier):
+    assert review.requirements(dossier) == ["photo", "proof_of_address", "previous_title"]
+    assert review.requirement_label(dossier, "photo").startswith("Photo d'identité")
+
+
+def test_verdict_is_recorded_replaced_and_audited(services, dossier):
+    with services.db() as db, db.begin():
+        review.set_verdict(db, AGENT_A, dossier.id, "photo", "non_conforme", "Photo floue", ip="10.1.1.1")
+    with services.db() as db, db.begin():
+        review.set_verdict(db, SUPERVISOR, dossier.id, "photo", "conforme")
+    with services.db() as db:
+        verdicts = review.verdicts(db, dossier.id)
+    assert (verdicts["photo"].verdict, verdicts["photo"].agent, verdicts["photo"].comment) == ("conforme", "nadia", "")
+    entries = _audit(services, "verdict")
+    assert [(e.actor, e.detail, e.dossier_id) for e in entries] == [
+        ("agent.a", "photo: non_conforme", dossier.id), ("nadia", "photo: conforme", dossier.id)]
+    assert entries[0].ip == "10.1.1.1"
+
+
+@pytest.mark.parametrize("requirement, verdict, comment, message", [
+    ("birth_certificate", "conforme", "", "ne fait pas partie"),
+    ("photo", "maybe", "", "Choisissez"),
+    ("photo", "conforme", "x" * 501, "500"),
+])
+def test_verdict_refused_for_bad_input(services, dossier, requirement, verdict, comment, message):
+    with services.db() as db, db.begin():
+        with pytest.raises(InvalidAction, match=message):
+            review.set_verdict(db, AGENT_A, dossier.id, requirement, verdict, comment)
+    assert _audit(services, "verdict") == []
+
+
+def test_verdict_refused_to_an_agent_of_another_mairie(services, dossier):
+    with services.db() as db, db.begin():
+        with pytest.raises(Forbidden):
+            review.set_verdict(db, AGENT_B, dossier.id, "photo", "conforme")
+
+
+def test_stamps_need_a_verdict_too(services, client, tmp_path):
+    offline = deliver_dossier(services, client, tmp_path / "k", site="Mairie A", scenario="offline-adult-loss")
+    assert "fiscal_stamp.cni" in review.requirements(offline)
+    assert "25 €" in review.requirement_label(offline, "fiscal_stamp.cni")
+
+
+# -- approval and return --------------------------------------------------------------------------
+
+def test_approve_refused_while_a_verdict_is_missing(services, dossier):
+    with services.db() as db, db.begin():
+        review.set_verdict(db, AGENT_A, dossier.id, "photo", "conforme")
+        with pytest.raises(InvalidAction, match="Avis manquant"):
+            review.approve(db, AGENT_A, dossier.id)
+    with services.db() as db:
+        assert db.get(Dossier, dossier.id).state == "received"
+
+
+def test_approve_refused_while_a_document_is_non_conforme(services, dossier):
+    _judge_all(services, AGENT_A, dossier.id)
+    with services.db() as db, db.begin():
+        review.set_verdict(db, AGENT_A, dossier.id, "proof_of_address", "non_conforme", "Plus de 12 mois")
+        with pytest.raises(InvalidAction, match="non conforme"):
+            review.approve(db, AGENT_A, dossier.id)
+    assert _audit(services, "approve") == []
+
+
+def test_approve_validates_records_who_and_audits(services, dossier):
+    _judge_all(services, AGENT_A, dossier.id)
+    with services.db() as db, db.begin():
+        review.set_verdict(db, AGENT_A, dossier.id, "previous_title", "original")
+        review.approve(db, AGENT_A, dossier.id, ip="10.2.2.2")
+    with services.db() as db:
+        row = db.get(Dossier, dossier.id)
+        events = [(e.kind, e.actor) for e in db.scalars(select(DossierEvent).where(DossierEvent.dossier_id == dossier.id))]
+    assert (row.state, row.decided_by) == ("validated", "agent.a") and row.decided_at is not None
+    assert ("validated", "agent.a") in events
+    assert [(e.actor, e.dossier_id, e.ip) for e in _audit(services, "approve")] == [("agent.a", dossier.id, "10.2.2.2")]
+
+
+def test_a_decided_dossier_cannot_be_decided_or_judged_again(services, dossier):
+    _judge_all(services, AGENT_A, dossier.id)
+    with services.db() as db, db.begin():
+        review.approve(db, AGENT_A, dossier.id)
+    with services.db() as db, db.begin():
+        with pytest.raises(InvalidAction, match="déjà été traité"):
+            review.return_(db, SUPERVISOR, dossier.id, "Trop tard")
+        with pytest.raises(InvalidAction, match="déjà été traité"):
+            review.set_verdict(db, AGENT_A, dossier.id, "photo", "non_conforme")
+        with pytest.raises(InvalidAction):
+            review.approve(db, AGENT_A, dossier.id)
+
+
+@pytest.mark.parametrize("reasons, message", [("", "motif"), ("   \n ", "motif"), ("x" * 2001, "2000")])
+def test_return_requires_a_reason_of_bounded_length(services, dossier, reasons, message):
+    with services.db() as db, db.begin():
+        with pytest.raises(InvalidAction, match=message):
+            review.return_(db, AGENT_A, dossier.id, reasons)
+    with services.db() as db:
+        assert db.get(Dossier, dossier.id).state == "received"
+
+
+def test_return_stores_the_reason_for_the_agents_but_not_in_the_audit_log(services, dossier):
+    with services.db() as db, db.begin():
+        review.return_(db, AGENT_A, dossier.id, "  Justificatif de domicile illisible  ")
+    with services.db() as db:
+        row = db.get(Dossier, dossier.id)
+        event = db.scalar(select(DossierEvent).where(DossierEvent.kind == "returned"))
+    assert (row.state, row.return_reasons, row.decided_by) == ("returned", "Justificatif de domicile illisible",
+                                                               "agent.a")
+    assert event.detail == "Justificatif de domicile illisible"
+    [entry] = _audit(services, "return")
+    assert "illisible" not in entry.detail
+
+
+# -- what the page shows ------------------------------------------------------------------------
+
+def test_attachment_kinds_and_their_audit_actions(dossier):
+    content = dossier.content
+    finger = next(f["attachment"] for f in content["fingerprints"] if f["attachment"])
+    template = next(f["template"] for f in content["fingerprints"] if f["template"])
+    kinds = {name: review.attachment_kind(dossier, name)
+             for name in (finger, template, content["signature"], "documents/photo", "documents/proof_of_address")}
+    assert kinds == {finger: "fingerprint", template: None, content["signature"]: "signature",
+                     "documents/photo": "photo", "documents/proof_of_address": "document"}
+    assert [review.audit_action(k) for k in ("fingerprint", "signature", "photo", "document")] == [
+        "view_fingerprint", "view_biometric", "view_biometric", "view_document"]
+
+
+def test_predemande_fields_come_from_the_form_the_kiosk_fetched(services, dossier):
+    with services.db() as db:
+        sections = dict(review.predemande_fields(db, dossier))
+    assert ("Nom", "MARTIN") in sections["État civil"]
+    assert ("Motif", "Renouvellement") in sections["Demande"]
+    assert ("Titres demandés", "Carte nationale d'identité") in sections["Demande"]
+    assert ("Parent 2", "DUPONT Marie") in sections["Filiation"]
+    assert ("Courriel", "elise.martin@exemple.fr") in sections["Contact"]
