@@ -11,6 +11,7 @@ correct its offset and retry.
 from __future__ import annotations
 
 import json
+import logging
 from datetime import datetime, timezone
 from typing import Any
 
@@ -28,6 +29,7 @@ from kiosk.sync.protocol import (API, H_DEVICE, H_SIGNATURE, H_TIME, MAX_MANIFES
                                  PROTOCOL_VERSION, ProtocolError, verify_request)
 
 router = APIRouter()
+log = logging.getLogger("central.api")
 
 _HTTP_STATUS = {
     "unknown_device": 401, "bad_signature": 401, "clock_skew": 401, "revoked": 403, "wrong_device": 403,
@@ -85,6 +87,8 @@ async def _device_call(request: Request, limit: int, work) -> Response:
         device = await run_in_threadpool(_authenticate, services, request.method, path, request.headers, body)
         return await run_in_threadpool(work, services, device, body)
     except ProtocolError as exc:
+        log.warning("device request refused", extra={"code": exc.code, "path": request.url.path,
+                                                     "device": request.headers.get(H_DEVICE, "")[:64]})
         extra = {"server_time": int(services.clock())} if exc.code == "clock_skew" else {}
         return _error(exc.code, exc.detail, **extra)
 
