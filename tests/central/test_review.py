@@ -233,7 +233,8 @@ def test_approve_validates_records_who_and_audits(services, dossier):
         review.approve(db, AGENT_A, dossier.id, ip="10.2.2.2")
     with services.db() as db:
         row = db.get(Dossier, dossier.id)
-        events = [(e.kind, e.actor) for e in db.scalars(select(DossierEvent).where(DossierEvent.dossier_id == dossier.id))]
+        events = [(e.kind, e.actor)
+                  for e in db.scalars(select(DossierEvent).where(DossierEvent.dossier_id == dossier.id))]
     assert (row.state, row.decided_by) == ("validated", "agent.a") and row.decided_at is not None
     assert ("validated", "agent.a") in events
     assert [(e.actor, e.dossier_id, e.ip) for e in _audit(services, "approve")] == [("agent.a", dossier.id, "10.2.2.2")]

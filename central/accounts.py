@@ -1,0 +1,197 @@
+"""Console accounts: passwords, login with lockout, and sessions kept in the database.
+
+Nothing lives in process memory: failure counters, lockouts and sessions are
+rows, so any process behind a load balancer can serve any request. The
+session cookie holds 32 random bytes; the database holds only their SHA-256,
+so a copy of the database opens no session. A session ends after
+``session_idle_minutes`` without a request, on logout, or when its
+password changes.
+
+Login answers the same way, and spends the same scrypt time, whether the
+account is unknown, disabled, locked or the password wrong: the form cannot
+be used to learn which usernames exist.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from central import audit
+from central.context import Services
+from central.models import Role, Site, User, WebSession
+from central.passwords import DUMMY_HASH, hash_password, verify_password
+
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+MIN_PASSWORD, MAX_PASSWORD = 12, 200
+
+
+class AccountError(ValueError):
+    """A refusal whose message (French) can be shown to the person at the form as is."""
+
+
+class LoginFailed(AccountError):
+    def __init__(self) -> None:
+        super().__init__("Identifiant ou mot de passe incorrect (après plusieurs échecs, "
+                         "le compte est verrouillé quelques minutes).")
+
+
+class AccountLocked(LoginFailed):
+    """Raised while ``locked_until`` is ahead; shown with the same text as a wrong password."""
+
+
+@dataclass(frozen=True)
+class Account:
+    """Who is making a request: a detached snapshot of the user plus the session's CSRF token."""
+
+    id: int
+    username: str
+    full_name: str
+    role: str
+    site_id: str | None
+    csrf: str = ""
+
+
+def _now(services: Services) -> datetime:
+    return datetime.fromtimestamp(services.clock(), timezone.utc)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
+
+
+def check_password_rules(password: str) -> None:
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise AccountError(f"Le mot de passe doit compter de {MIN_PASSWORD} à {MAX_PASSWORD} caractères.")
+
+
+def create_user(db: Session, username: str, password: str, role: str, site_id: str | None,
+                full_name: str = "") -> User:
+    """Add an account in the caller's transaction. An agent belongs to exactly one mairie; other roles to none."""
+    username = username.strip().lower()
+    if not USERNAME.match(username):
+        raise AccountError("Identifiant : 2 à 64 caractères parmi a-z, 0-9, point, tiret, souligné.")
+    try:
+        role = Role(role).value
+    except ValueError:
+        raise AccountError("Rôle inconnu.") from None
+    check_password_rules(password)
+    if len(full_name) > 200:
+        raise AccountError("Le nom complet fait au plus 200 caractères.")
+    if role == Role.AGENT:
+        if not site_id or db.get(Site, site_id) is None:
+            raise AccountError("Un agent est rattaché à une mairie existante.")
+    else:
+        site_id = None
+    if db.scalar(select(User.id).where(User.username == username)) is not None:
+        raise AccountError("Cet identifiant est déjà utilisé.")
+    user = User(username=username, password_hash=hash_password(password), role=role, site_id=site_id,
+                full_name=full_name.strip())
+    db.add(user)
+    db.flush()
+    return user
+
+
+def list_users(db: Session) -> list[User]:
+    return list(db.scalars(select(User).order_by(User.username)))
+
+
+def _fail(services: Services, db: Session, user: User, now: datetime) -> None:
+    """Count a failure with one atomic UPDATE (two processes failing at once both count), then lock if due."""
+    if user.locked_until is not None and user.locked_until <= now:
+        db.execute(update(User).where(User.id == user.id).values(failed_logins=0, locked_until=None))
+    failures = db.execute(update(User).where(User.id == user.id)
+                          .values(failed_logins=User.failed_logins + 1).returning(User.failed_logins)).scalar_one()
+    if failures >= services.config.login_max_failures:
+        locked = now + timedelta(minutes=services.config.login_lockout_minutes)
+        db.execute(update(User).where(User.id == user.id).values(locked_until=locked))
+
+
+def login(services: Services, username: str, password: str, ip: str = "") -> tuple[str, str]:
+    """Open a session: returns (session token for the cookie, CSRF token). Raises :class:`LoginFailed`."""
+    username = (username or "").strip().lower()[:64]
+    password = password or ""
+    if not username or len(password) > MAX_PASSWORD:
+        verify_password("x", DUMMY_HASH)
+        raise LoginFailed()
+    now = _now(services)
+    with services.db() as db, db.begin():
+        user = db.scalar(select(User).where(User.username == username))
+        if user is None or not user.active:
+            verify_password(password, DUMMY_HASH)
+            # A password typed into the username field must not end up in the log.
+            actor = username if USERNAME.match(username) else "(identifiant invalide)"
+            audit.record(db, actor=actor, role="", action="login_failed", detail="compte inconnu ou inactif", ip=ip)
+            error: LoginFailed | None = LoginFailed()
+        elif user.locked_until is not None and user.locked_until > now:
+            verify_password(password, DUMMY_HASH)  # same cost; the lock is not extended by more attempts
+            audit.record(db, actor=username, role=user.role, action="login_failed", detail="compte verrouillé", ip=ip)
+            error = AccountLocked()
+        elif not verify_password(password, user.password_hash):
+            _fail(services, db, user, now)
+            audit.record(db, actor=username, role=user.role, action="login_failed", detail="mot de passe", ip=ip)
+            error = LoginFailed()
+        else:
+            error = None
+            user.failed_logins, user.locked_until = 0, None
+            token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+            db.add(WebSession(token_hash=token_hash(token), user_id=user.id, csrf=csrf, created_at=now,
+                              last_seen_at=now))
+            audit.record(db, actor=username, role=user.role, action="login", ip=ip)
+    if error is not None:
+        raise error  # after the commit: the failure count must stick
+    return token, csrf
+
+
+def authenticate(services: Services, token: str | None) -> Account | None:
+    """The account behind a session cookie, or None. Expires idle sessions and refreshes live ones."""
+    if not token or len(token) > 100:
+        return None
+    now = _now(services)
+    idle = timedelta(minutes=services.config.session_idle_minutes)
+    with services.db() as db, db.begin():
+        row = db.execute(select(WebSession, User).join(User, User.id == WebSession.user_id)
+                         .where(WebSession.token_hash == token_hash(token))).first()
+        if row is None:
+            return None
+        session, user = row
+        if now - session.last_seen_at > idle or not user.active:
+            db.delete(session)
+            return None
+        session.last_seen_at = now
+        return Account(user.id, user.username, user.full_name, user.role, user.site_id, session.csrf)
+
+
+def logout(services: Services, token: str | None, ip: str = "") -> None:
+    if not token:
+        return
+    with services.db() as db, db.begin():
+        row = db.execute(select(WebSession, User).join(User, User.id == WebSession.user_id)
+                         .where(WebSession.token_hash == token_hash(token))).first()
+        if row is not None:
+            db.delete(row[0])
+            audit.record(db, actor=row[1].username, role=row[1].role, action="logout", ip=ip)
+
+
+def change_password(services: Services, user_id: int, old: str, new: str, keep_token: str | None = None,
+                    ip: str = "") -> None:
+    """Replace a password after checking the old one; every other session of the account is closed."""
+    check_password_rules(new)
+    with services.db() as db, db.begin():
+        user = db.get(User, user_id)
+        if user is None or len(old) > MAX_PASSWORD or not verify_password(old, user.password_hash):
+            raise AccountError("L'ancien mot de passe est incorrect.")
+        if old == new:
+            raise AccountError("Le nouveau mot de passe doit différer de l'ancien.")
+        user.password_hash = hash_password(new)
+        q = delete(WebSession).where(WebSession.user_id == user_id)
+        if keep_token:
+            q = q.where(WebSession.token_hash != token_hash(keep_token))
+        db.execute(q)
+        audit.record(db, actor=user.username, role=user.role, action="password_change", ip=ip)

@@ -1,0 +1,1 @@
+"""The agents' console: server-rendered French pages (see ``docs/console.md``)."""

@@ -1,0 +1,334 @@
+"""The agents' work on dossiers: the queue, a verdict per document, validation or return.
+
+Plain functions over a database session, with no web framework, so the
+console, the command line and the tests share the same rules:
+
+* an agent sees the dossiers of their own mairie; a supervisor sees every
+  mairie's; technicians and administrators see no dossier at all;
+* a dossier is decided once: it is validated only when every item of its
+  checklist has a verdict and none is *non conforme*, or returned with a
+  reason; the state changes with a conditional UPDATE, so two agents
+  deciding at once cannot both win;
+* every decision is written to the audit log in the transaction that makes it,
+  without comments or reasons: administrators read the log, and they see
+  no dossier content.
+
+The caller owns the transaction (``with services.db() as db, db.begin():``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import Select, or_, select, update
+from sqlalchemy.orm import Session
+
+from central import audit
+from central.models import Dossier, DossierEvent, DossierState, Predemande, Role, Verdict
+from central.status import canonical_number
+from kiosk.i18n import Translator, euros
+
+PAGE_SIZE = 50
+MAX_SEARCH = 100
+MAX_COMMENT = 500
+MAX_REASONS = 2000
+VERDICTS = {"conforme": "Conforme", "non_conforme": "Non conforme", "original": "Présenté en original"}
+REVIEWERS = (Role.AGENT.value, Role.SUPERVISOR.value)
+
+#: What the kiosk flagged, as the agent must read it before anything else.
+FLAG_LABELS = {
+    "predemande_not_fetched": ("Pré-demande non récupérée à la borne",
+                               "Vérifier l'état civil et le motif sur la pré-demande en ligne."),
+    "finger_unavailable": ("Empreinte impossible à relever à la borne", "Relever les empreintes au guichet."),
+    "finger_low_quality": ("Empreinte de qualité insuffisante", "Reprendre les empreintes au guichet."),
+    "sensor_failed": ("Capteur d'empreintes en panne", "Relever les empreintes au guichet ; prévenir le technicien."),
+    "originals_only": ("Pièces non photographiées", "Contrôler ces pièces en original au guichet."),
+    "paper_stamp": ("Timbre fiscal papier", "Contrôler et oblitérer le timbre au guichet."),
+}
+
+
+class ReviewError(Exception):
+    """A refusal with a French message fit to show the agent."""
+
+
+class Forbidden(ReviewError):
+    pass
+
+
+class NotFound(ReviewError):
+    pass
+
+
+class InvalidAction(ReviewError):
+    pass
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+# -- who sees what ------------------------------------------------------------------
+
+def _scoped(user, q: Select) -> Select:
+    if user.role == Role.SUPERVISOR:
+        return q
+    if user.role == Role.AGENT and user.site_id:
+        return q.where(Dossier.site_id == user.site_id)
+    raise Forbidden("Votre rôle ne donne pas accès aux dossiers des usagers.")
+
+
+def may_see(user, dossier: Dossier) -> bool:
+    return user.role == Role.SUPERVISOR or (user.role == Role.AGENT and user.site_id == dossier.site_id)
+
+
+def get_for_user(db: Session, user, dossier_id: str, lock: bool = False) -> Dossier:
+    if user.role not in REVIEWERS:
+        raise Forbidden("Votre rôle ne donne pas accès aux dossiers des usagers.")
+    dossier = db.get(Dossier, str(dossier_id)[:36], with_for_update=lock)
+    if dossier is None:
+        raise NotFound("Ce dossier n'existe pas.")
+    if not may_see(user, dossier):
+        raise Forbidden("Ce dossier a été déposé dans une autre mairie.")
+    return dossier
+
+
+# -- the queue ------------------------------------------------------------------------
+
+# A desk scanner configured as a US keyboard on a French AZERTY workstation types
+# the unshifted top row (& é " ' ( - è _ ç à) for digits, ")" for "-" and swaps
+# A/Q, Z/W and M. Decoding is tried only when the text is not a number as typed;
+# the check character makes a false match practically impossible.
+_AZERTY = str.maketrans({"&": "1", "é": "2", '"': "3", "'": "4", "(": "5", "-": "6", "è": "7", "_": "8",
+                         "ç": "9", "à": "0", ")": "-", "a": "q", "q": "a", "z": "w", "w": "z",
+                         "A": "Q", "Q": "A", "Z": "W", "W": "Z", "?": "M", ",": "m"})
+
+
+def scanned_number(text: str) -> str | None:
+    """The canonical dossier number in what was typed or scanned (the receipt's QR holds the number), else None."""
+    return canonical_number(text) or canonical_number(text.translate(_AZERTY))
+
+
+@dataclass
+class QueuePage:
+    items: list[Dossier]
+    page: int
+    has_next: bool
+    #: The search was a dossier number: one item means the console can open it directly.
+    by_number: bool = False
+
+
+def queue(db: Session, user, search: str | None = None, state: str | None = None, page: int = 1) -> QueuePage:
+    """The dossiers ``user`` may review, newest first, 50 a page; ``search`` is a number, a pré-demande or a surname."""
+    search = (search or "").strip()
+    if len(search) > MAX_SEARCH:
+        raise InvalidAction(f"La recherche fait au plus {MAX_SEARCH} caractères.")
+    if state and state not in {s.value for s in DossierState}:
+        raise InvalidAction("État inconnu.")
+    page = max(1, min(int(page), 10_000))
+    q = _scoped(user, select(Dossier))
+    by_number = False
+    if search:
+        number = scanned_number(search)
+        if number:
+            by_number = True
+            q = q.where(Dossier.number == number)
+        else:
+            pd = "".join(c for c in search.upper() if c.isalnum())[:16]
+            prefix = search.upper().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            q = q.where(or_(Dossier.predemande_number == pd, Dossier.surname.ilike(prefix + "%", escape="\\")))
+    if state:
+        q = q.where(Dossier.state == state)
+    q = q.order_by(Dossier.received_at.desc(), Dossier.id.desc()).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)
+    rows = list(db.scalars(q))
+    return QueuePage(rows[:PAGE_SIZE], page, len(rows) > PAGE_SIZE, by_number)
+
+
+# -- verdicts and decisions ---------------------------------------------------------------
+
+def requirements(dossier: Dossier) -> list[str]:
+    """Every item needing a verdict: the checklist, plus any document or stamp the kiosk recorded beyond it."""
+    content = dossier.content or {}
+    out: list[str] = []
+    for rid in [*content.get("checklist", []),
+                *(d.get("requirement") for d in content.get("documents", [])),
+                *(s.get("requirement") for s in content.get("stamps", []))]:
+        if isinstance(rid, str) and rid and rid not in out:
+            out.append(rid)
+    return out
+
+
+def verdicts(db: Session, dossier_id: str) -> dict[str, Verdict]:
+    return {v.requirement: v for v in db.scalars(select(Verdict).where(Verdict.dossier_id == dossier_id))}
+
+
+def _require_received(dossier: Dossier) -> None:
+    if dossier.state != DossierState.RECEIVED:
+        raise InvalidAction("Ce dossier a déjà été traité : il n'est plus modifiable.")
+
+
+def set_verdict(db: Session, user, dossier_id: str, requirement: str, verdict: str, comment: str = "",
+                ip: str = "") -> Verdict:
+    dossier = get_for_user(db, user, dossier_id, lock=True)
+    _require_received(dossier)
+    if requirement not in requirements(dossier):
+        raise InvalidAction("Cette pièce ne fait pas partie du dossier.")
+    if verdict not in VERDICTS:
+        raise InvalidAction("Choisissez : conforme, non conforme ou présenté en original.")
+    comment = (comment or "").strip()
+    if len(comment) > MAX_COMMENT:
+        raise InvalidAction(f"Le commentaire fait au plus {MAX_COMMENT} caractères.")
+    row = db.get(Verdict, (dossier.id, requirement))
+    if row is None:
+        row = Verdict(dossier_id=dossier.id, requirement=requirement)
+        db.add(row)
+    row.verdict, row.comment, row.agent, row.at = verdict, comment, user.username, _now()
+    audit.record(db, actor=user.username, role=user.role, action="verdict", dossier_id=dossier.id,
+                 detail=f"{requirement}: {verdict}", ip=ip)
+    return row
+
+
+def missing_verdicts(db: Session, dossier: Dossier) -> tuple[list[str], list[str]]:
+    """(items without a verdict, items judged non conforme)."""
+    given = verdicts(db, dossier.id)
+    missing = [r for r in requirements(dossier) if r not in given]
+    refused = [r for r, v in given.items() if v.verdict == "non_conforme"]
+    return missing, refused
+
+
+def _decide(db: Session, user, dossier: Dossier, state: DossierState, reasons: str | None) -> None:
+    """Move a received dossier to ``state``; the WHERE on the state makes a concurrent second decision lose."""
+    now = _now()
+    done = db.execute(update(Dossier).where(Dossier.id == dossier.id, Dossier.state == DossierState.RECEIVED.value)
+                      .values(state=state.value, decided_by=user.username, decided_at=now, return_reasons=reasons)
+                      .execution_options(synchronize_session="fetch"))
+    if done.rowcount != 1:
+        raise InvalidAction("Ce dossier vient d'être traité par quelqu'un d'autre.")
+    db.add(DossierEvent(dossier_id=dossier.id, at=now, kind=state.value, actor=user.username, detail=reasons or ""))
+
+
+def approve(db: Session, user, dossier_id: str, ip: str = "") -> None:
+    dossier = get_for_user(db, user, dossier_id, lock=True)
+    _require_received(dossier)
+    missing, refused = missing_verdicts(db, dossier)
+    if missing:
+        raise InvalidAction("Avis manquant pour : " + ", ".join(requirement_label(dossier, r) for r in missing) + ".")
+    if refused:
+        raise InvalidAction("Pièce non conforme : " + ", ".join(requirement_label(dossier, r) for r in refused)
+                            + ". Renvoyez le dossier avec un motif.")
+    _decide(db, user, dossier, DossierState.VALIDATED, None)
+    audit.record(db, actor=user.username, role=user.role, action="approve", dossier_id=dossier.id, ip=ip)
+
+
+def return_(db: Session, user, dossier_id: str, reasons: str, ip: str = "") -> None:
+    dossier = get_for_user(db, user, dossier_id, lock=True)
+    _require_received(dossier)
+    reasons = (reasons or "").strip()
+    if not reasons:
+        raise InvalidAction("Indiquez le motif du renvoi : l'usager en sera informé.")
+    if len(reasons) > MAX_REASONS:
+        raise InvalidAction(f"Le motif fait au plus {MAX_REASONS} caractères.")
+    _decide(db, user, dossier, DossierState.RETURNED, reasons)
+    audit.record(db, actor=user.username, role=user.role, action="return", dossier_id=dossier.id, ip=ip)
+
+
+# -- what the dossier page shows ------------------------------------------------------------
+
+_FR = Translator("fr")
+
+
+def requirement_label(dossier: Dossier, requirement: str) -> str:
+    """The checklist line the citizen saw at the kiosk, rebuilt from the dossier's case by the kiosk's own rules."""
+    from kiosk.rules import Case, checklist
+
+    try:
+        reqs = {r.id: r for r in checklist(Case.from_dict(dossier.content["case"]))}
+    except (KeyError, TypeError, ValueError):
+        reqs = {}
+    req = reqs.get(requirement)
+    if req is None:
+        return requirement
+    params = dict(req.params)
+    if req.amount_cents is not None:
+        params["amount"] = euros(req.amount_cents, "fr")
+    return _FR(req.label_key, **params)
+
+
+def attachment_kind(dossier: Dossier, name: str) -> str | None:
+    """``fingerprint``, ``signature``, ``photo`` or ``document`` for an image the console may show; else None.
+
+    The fingerprint templates are attachments too but are never shown: the
+    console serves only what it displays.
+    """
+    content = dossier.content or {}
+    if any(f.get("attachment") == name for f in content.get("fingerprints", [])):
+        return "fingerprint"
+    if name and content.get("signature") == name:
+        return "signature"
+    for d in content.get("documents", []):
+        if d.get("attachment") == name:
+            return "photo" if d.get("requirement") == "photo" else "document"
+    return None
+
+
+def audit_action(kind: str) -> str:
+    """The audit action for viewing an attachment: fingerprints are biometric data of their own kind."""
+    return {"fingerprint": "view_fingerprint", "signature": "view_biometric", "photo": "view_biometric"}.get(
+        kind, "view_document")
+
+
+def predemande_data(db: Session, dossier: Dossier) -> dict[str, Any] | None:
+    """The online form: the service's own copy when it has one, else what the kiosk fetched."""
+    stored = db.get(Predemande, dossier.predemande_number) if dossier.predemande_number else None
+    data = stored.data if stored is not None else (dossier.content or {}).get("predemande")
+    if not isinstance(data, dict):
+        return None
+    extra = data.get("extra") if isinstance(data.get("extra"), dict) else {}
+    return {**extra, **data}
+
+
+def _name(p: dict[str, Any] | None) -> str:
+    if not isinstance(p, dict):
+        return ""
+    return " ".join(str(x) for x in (p.get("surname"), p.get("given_names")) if x)
+
+
+def predemande_fields(db: Session, dossier: Dossier) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The pré-demande as (section, [(label, value)]) for the page, in the order an agent checks them."""
+    pd = predemande_data(db, dossier)
+    if pd is None:
+        return []
+    person = pd.get("person") if isinstance(pd.get("person"), dict) else {}
+    fil = pd.get("filiation") if isinstance(pd.get("filiation"), dict) else {}
+    contact = pd.get("contact") if isinstance(pd.get("contact"), dict) else {}
+    titles = ", ".join(_FR(f"title.{t}") for t in pd.get("titles", []) if isinstance(t, str))
+    sex = {"F": "Féminin", "M": "Masculin"}.get(str(person.get("sex", "")), str(person.get("sex", "")))
+    born = person.get("birth_date") or ""
+    if isinstance(born, str) and len(born) == 10:
+        born = f"{born[8:10]}/{born[5:7]}/{born[0:4]}"
+    place = str(person.get("birth_place") or "")
+    if person.get("birth_country"):
+        place += f" ({person['birth_country']})"
+    sections = [
+        ("Demande", [("Numéro de pré-demande", str(pd.get("number", dossier.predemande_number))),
+                     ("Motif", _FR(f"motif.{pd.get('motif')}") if pd.get("motif") else ""),
+                     ("Titres demandés", titles)]),
+        ("État civil", [("Nom", str(person.get("surname", ""))), ("Nom d'usage", str(person.get("usage_name", ""))),
+                        ("Prénoms", str(person.get("given_names", ""))), ("Sexe", sex), ("Né(e) le", born),
+                        ("Lieu de naissance", place.strip())]),
+        ("Filiation", [("Parent 1", _name(fil.get("parent1"))), ("Parent 2", _name(fil.get("parent2")))]),
+        ("Nationalité", [("Nationalité", str(pd.get("nationality", "")))]),
+        ("Adresse", [("Adresse", str(pd.get("address", ""))),
+                     ("Hébergé(e)", {True: "Oui", False: "Non"}.get(pd.get("hosted"), "Non précisé"))]),
+        ("Contact", [("Courriel", str(contact.get("email", ""))), ("Téléphone", str(contact.get("phone", "")))]),
+    ]
+    return [(title, [(k, v) for k, v in rows if v]) for title, rows in sections]
+
+
+def finger_label(finger: str) -> str:
+    return _FR(f"finger.{finger}") if f"finger.{finger}" in _FR.table else finger
+
+
+FINGER_STATUS = {"captured": "Relevée", "low_quality": "Qualité insuffisante", "unavailable": "Impossible à la borne",
+                 "sensor_failed": "Capteur en panne"}

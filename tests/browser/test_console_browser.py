@@ -1,0 +1,212 @@
+"""The agents' console in a real browser: the real server in its own process, headless Chromium driving it.
+
+Dossiers are captured by the simulated kiosk and delivered through the real
+ingest API (``tests/central/factory.py``) before the server starts on the
+same data directory. Screenshots land in ``artifacts/screenshots/`` for a
+person to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from central.accounts import create_user
+from central.app import create_app
+from central.config import CentralConfig
+from central.context import build_services
+from central.models import Site
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "central"))  # the shared factory of dossiers
+from factory import deliver_dossier, enroll_kiosk  # noqa: E402
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "artifacts" / "screenshots"
+PASSWORD = "mairie-password-2026"
+BIRTH_DATE = "1985-03-14"  # the demo pré-demande A1B2C3D4E5 replayed by the example scenarios
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory):
+    """Two mairies with their agents, a supervisor, a technician, and dossiers delivered by two kiosks."""
+    data = tmp_path_factory.mktemp("central")
+    services = build_services(CentralConfig(data_dir=data, secure_cookies=False))
+    with services.db() as db, db.begin():
+        db.add_all([Site(id="mairie-a", name="Mairie de Trèbes", address="Place de la République, 11800 Trèbes"),
+                    Site(id="mairie-b", name="Mairie de Pennautier")])
+        db.flush()
+        create_user(db, "agent.a", PASSWORD, "agent", "mairie-a", "Camille Durand")
+        create_user(db, "agent.b", PASSWORD, "agent", "mairie-b", "Louis Bernard")
+        create_user(db, "hugo", PASSWORD, "technician", None, "Hugo Technicien")
+    with TestClient(create_app(services)) as http:
+        kiosk_a = enroll_kiosk(services, http, data / "kiosk-a", "mairie-a")
+        older = deliver_dossier(services, http, data / "kiosk-a", kiosk=kiosk_a)
+        flagged = deliver_dossier(services, http, data / "kiosk-a", scenario="failed-fingerprint", kiosk=kiosk_a)
+        other = deliver_dossier(services, http, data / "kiosk-b", site="mairie-b")
+    services.close()
+    return {"data": data, "flagged": flagged, "older": older, "other": other}
+
+
+@pytest.fixture(scope="module")
+def server(seeded):
+    port = _free_port()
+    command = Path(sys.executable).parent / "kiosk-central"
+    env = {**os.environ, "KIOSK_CENTRAL_SECURE_COOKIES": "0"}
+    proc = subprocess.Popen([str(command), "serve", "--port", str(port), "--data-dir", str(seeded["data"])],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail("the server did not start:\n" + proc.stdout.read().decode(errors="replace"))
+        time.sleep(0.2)
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed at /usr/bin/chromium (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="fr-FR")
+    yield context.new_page()
+    context.close()
+
+
+def _login(page, server: str, username: str) -> None:
+    page.goto(server + "/console/login")
+    page.get_by_label("Identifiant").fill(username)
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Se connecter").click()
+
+
+def _images_loaded(page) -> list[int]:
+    page.wait_for_load_state("load")
+    return page.eval_on_selector_all("a.shot img", "imgs => imgs.map(i => i.complete ? i.naturalWidth : 0)")
+
+
+def test_agent_scans_a_receipt_checks_every_document_and_validates(page, server, seeded):
+    dossier = seeded["flagged"]
+    _login(page, server, "agent.a")
+    assert page.url == server + "/console/"
+    page.screenshot(path=str(SHOTS / "console-queue.png"), full_page=True)
+    assert page.evaluate("document.activeElement.id") == "q"  # the scanner's keystrokes land in the search box
+
+    page.keyboard.type(dossier.number.lower())  # a keyboard-wedge scanner types, then presses Enter
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.url == f"{server}/console/dossiers/{dossier.id}"
+
+    flags = page.locator("section.flags")
+    assert "Empreinte de qualité insuffisante" in flags.inner_text()
+    assert flags.bounding_box()["y"] < page.get_by_role("heading", name="Pré-demande en ligne").bounding_box()["y"]
+    widths = _images_loaded(page)
+    assert len(widths) >= 5 and all(w > 0 for w in widths), widths  # 3 documents, a fingerprint, the signature
+    page.screenshot(path=str(SHOTS / "console-dossier-top.png"))
+    page.screenshot(path=str(SHOTS / "console-dossier.png"), full_page=True)
+
+    approve = page.get_by_role("button", name="Valider et transmettre à la préfecture")
+    assert approve.is_disabled()
+    pieces = page.locator("article.piece")
+    for i in range(pieces.count()):
+        piece = page.locator("article.piece").nth(i)
+        piece.get_by_label("Conforme", exact=True).check()
+        with page.expect_navigation():
+            piece.get_by_role("button", name="Enregistrer l'avis").click()
+        assert "Avis enregistré" in page.locator("p.notice").inner_text()
+    assert page.locator("p.current.none").count() == 0
+    with page.expect_navigation():
+        page.get_by_role("button", name="Valider et transmettre à la préfecture").click()
+    assert "Dossier validé" in page.locator("p.notice").inner_text()
+    assert "Validé" in page.locator("h1 .state").inner_text()
+    page.screenshot(path=str(SHOTS / "console-validated.png"), full_page=True)
+
+    citizen = page.context.new_page()
+    citizen.goto(server + "/statut")
+    citizen.get_by_label("Numéro de dossier").fill(dossier.number)
+    citizen.get_by_label("Date de naissance du titulaire").fill(BIRTH_DATE)
+    with citizen.expect_navigation():
+        citizen.get_by_role("button", name="Voir l'état du dossier").click()
+    assert "Validé par la mairie" in citizen.locator("section.answer").inner_text()
+    citizen.screenshot(path=str(SHOTS / "console-status.png"), full_page=True)
+    citizen.close()
+
+
+def test_agent_of_another_mairie_returns_their_own_dossier_and_cannot_see_others(page, server, seeded):
+    _login(page, server, "agent.b")
+    mine = seeded["other"]
+    page.goto(f"{server}/console/dossiers/{seeded['older'].id}")
+    assert page.get_by_role("heading", name="Accès refusé").is_visible()
+    page.screenshot(path=str(SHOTS / "console-forbidden.png"))
+
+    page.goto(server + "/console/")
+    with page.expect_navigation():
+        page.get_by_role("link", name=mine.number).click()
+    widths = _images_loaded(page)
+    assert widths and all(w > 0 for w in widths), widths
+    page.get_by_label("Motif du renvoi").fill("Justificatif de domicile de plus d'un an : en apporter un récent.")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Renvoyer le dossier").click()
+    assert "Dossier renvoyé" in page.locator("p.notice").inner_text()
+    assert "en apporter un récent" in page.locator("section.decided").inner_text()
+    page.screenshot(path=str(SHOTS / "console-returned.png"), full_page=True)
+
+
+def test_technician_sees_the_fleet_and_enrolls_a_kiosk(page, server, seeded):
+    _login(page, server, "hugo")
+    assert page.url == server + "/console/fleet"
+    assert page.locator("table.fleet tbody tr").count() == 2
+    page.screenshot(path=str(SHOTS / "console-fleet.png"), full_page=True)
+    page.goto(server + "/console/admin/tokens")
+    page.get_by_label("Mairie").fill("Mairie de Pennautier")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Créer un jeton").click()
+    assert page.eval_on_selector("img.qr", "i => i.naturalWidth") > 0  # the CSP lets the data: QR code through
+    assert "kiosk provision --central" in page.locator("pre").inner_text()
+    page.screenshot(path=str(SHOTS / "console-token.png"), full_page=True)
+
+
+def test_login_page_screenshot(page, server):
+    page.goto(server + "/console/login")
+    assert page.evaluate("document.activeElement.id") == "username"
+    page.screenshot(path=str(SHOTS / "console-login.png"))

@@ -1,0 +1,465 @@
+"""The agents' console over HTTP: sessions, CSRF, who may open what, the audit of every view, the decisions."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from central.accounts import create_user
+from central.app import create_app
+from central.models import AuditEntry, Device, Dossier, EnrollmentToken, Site, User, Verdict
+from central.review import requirements
+from factory import deliver_dossier
+from kiosk.receipt import Receipt
+
+PASSWORD = "mairie-password-2026"
+
+
+@pytest.fixture
+def people(services):
+    """Two mairies, an agent in each, and one account of every other role."""
+    with services.db() as db, db.begin():
+        db.add_all([Site(id="mairie-a", name="Mairie A"), Site(id="mairie-b", name="Mairie B")])
+        db.flush()
+        create_user(db, "agent.a", PASSWORD, "agent", "mairie-a", "Camille A")
+        create_user(db, "agent.b", PASSWORD, "agent", "mairie-b", "Louis B")
+        create_user(db, "nadia", PASSWORD, "supervisor", None, "Nadia Superviseure")
+        create_user(db, "hugo", PASSWORD, "technician", None, "Hugo Technicien")
+        create_user(db, "aline", PASSWORD, "admin", None, "Aline Administratrice")
+
+
+@pytest.fixture
+def dossier(services, client, tmp_path, people) -> Dossier:
+    """A CNI renewal with a fingerprint that failed (flags raised), delivered by a kiosk of mairie A."""
+    return deliver_dossier(services, client, tmp_path / "kiosk-a", site="mairie-a", scenario="failed-fingerprint")
+
+
+def _hidden(html: str, name: str = "csrf") -> str:
+    return re.search(rf'name="{name}" value="([^"]*)"', html)[1]
+
+
+def login(client, username: str, password: str = PASSWORD) -> str:
+    """Log in through the form; returns the session's CSRF token."""
+    form = client.get("/console/login")
+    answer = client.post("/console/login", data={"username": username, "password": password,
+                                                 "csrf": _hidden(form.text)}, follow_redirects=False)
+    assert answer.status_code == 303, answer.text
+    return _hidden(client.get("/console/password").text)
+
+
+@pytest.fixture
+def other(client):
+    """A second browser on the same service."""
+    with TestClient(client.app, base_url="http://testserver") as c:
+        yield c
+
+
+def _audit(services, action=None):
+    with services.db() as db:
+        q = select(AuditEntry).order_by(AuditEntry.id)
+        if action:
+            q = q.where(AuditEntry.action == action)
+        return list(db.scalars(q))
+
+
+# -- login, sessions, headers ----------------------------------------------------------------
+
+def test_login_page_is_french_with_a_label_for_every_input(client):
+    page = client.get("/console/login")
+    assert page.status_code == 200 and '<html lang="fr">' in page.text
+    for field in ("username", "password"):
+        assert f'<label for="{field}">' in page.text and f'id="{field}"' in page.text
+
+
+def test_login_sets_an_httponly_strict_cookie_and_lands_on_the_queue(client, people):
+    form = client.get("/console/login")
+    answer = client.post("/console/login", data={"username": "agent.a", "password": PASSWORD,
+                                                 "csrf": _hidden(form.text)}, follow_redirects=False)
+    assert (answer.status_code, answer.headers["location"]) == (303, "/console/")
+    cookie = next(c for c in answer.headers.get_list("set-cookie") if c.startswith("console_session="))
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/console" in cookie
+    assert "Secure" not in cookie  # the test service runs with secure_cookies=False
+    assert "Camille A" in client.get("/console/").text
+
+
+def test_cookies_are_secure_when_configured(services, people):
+    secure = replace(services, config=replace(services.config, secure_cookies=True))
+    with TestClient(create_app(secure), base_url="https://testserver") as c:
+        form = c.get("/console/login")
+        answer = c.post("/console/login", data={"username": "agent.a", "password": PASSWORD,
+                                                "csrf": _hidden(form.text)}, follow_redirects=False)
+    assert "Secure" in next(x for x in answer.headers.get_list("set-cookie") if x.startswith("console_session="))
+
+
+def test_wrong_password_is_refused_in_french_without_a_session(client, people):
+    form = client.get("/console/login")
+    answer = client.post("/console/login", data={"username": "agent.a", "password": "wrong-password",
+                                                 "csrf": _hidden(form.text)}, follow_redirects=False)
+    assert answer.status_code == 401
+    assert "Identifiant ou mot de passe incorrect" in answer.text
+    assert "console_session" not in client.cookies
+
+
+def test_lockout_refuses_the_right_password_after_repeated_failures(client, services, people):
+    for _ in range(services.config.login_max_failures):
+        form = client.get("/console/login")
+        client.post("/console/login", data={"username": "agent.a", "password": "wrong-password",
+                                            "csrf": _hidden(form.text)})
+    form = client.get("/console/login")
+    answer = client.post("/console/login", data={"username": "agent.a", "password": PASSWORD,
+                                                 "csrf": _hidden(form.text)}, follow_redirects=False)
+    assert answer.status_code == 401
+    assert "console_session" not in client.cookies
+
+
+def test_login_form_without_its_token_is_refused(client, people):
+    client.get("/console/login")
+    answer = client.post("/console/login", data={"username": "agent.a", "password": PASSWORD, "csrf": "forged"},
+                         follow_redirects=False)
+    assert answer.status_code == 403 and "expiré" in answer.text
+    assert "console_session" not in client.cookies
+
+
+def test_login_never_redirects_off_the_console(client, people):
+    form = client.get("/console/login?next=https://evil.example/")
+    assert 'name="next" value=""' in form.text
+    answer = client.post("/console/login", data={"username": "agent.a", "password": PASSWORD,
+                                                 "csrf": _hidden(form.text), "next": "//evil.example/"},
+                         follow_redirects=False)
+    assert answer.headers["location"] == "/console/"
+
+
+def test_unauthenticated_requests_go_to_the_login_page(client, dossier):
+    for path in ("/console/", f"/console/dossiers/{dossier.id}",
+                 f"/console/dossiers/{dossier.id}/attachments/documents/photo", "/console/fleet"):
+        answer = client.get(path, follow_redirects=False)
+        assert answer.status_code == 303 and answer.headers["location"].startswith("/console/login?next=")
+    assert _audit(services=client.app.state.services, action="view_biometric") == []
+
+
+def test_after_login_the_agent_returns_to_the_page_asked_for(client, dossier):
+    target = client.get(f"/console/dossiers/{dossier.id}", follow_redirects=False).headers["location"]
+    form = client.get(target)
+    answer = client.post("/console/login", data={"username": "agent.a", "password": PASSWORD,
+                                                 "csrf": _hidden(form.text), "next": _hidden(form.text, "next")},
+                         follow_redirects=False)
+    assert answer.headers["location"] == f"/console/dossiers/{dossier.id}"
+
+
+def test_pages_carry_security_headers_and_are_never_cached(client, people):
+    login(client, "agent.a")
+    for path in ("/console/", "/console/login", "/statut"):
+        headers = client.get(path).headers
+        assert headers["content-security-policy"].startswith("default-src 'self'")
+        assert headers["x-frame-options"] == "DENY"
+        assert headers["referrer-policy"] == "no-referrer"
+        assert headers["cache-control"] == "no-store"
+
+
+def test_logout_ends_the_session(client, people):
+    csrf = login(client, "agent.a")
+    cookie = client.cookies.get("console_session")
+    assert client.post("/console/logout", data={"csrf": csrf}, follow_redirects=False).status_code == 303
+    client.cookies.set("console_session", cookie, path="/console")
+    assert client.get("/console/", follow_redirects=False).headers["location"].startswith("/console/login")
+
+
+def test_logout_without_csrf_is_refused(client, people):
+    login(client, "agent.a")
+    assert client.post("/console/logout", data={"csrf": "nope"}).status_code == 403
+    assert client.get("/console/", follow_redirects=False).status_code == 200
+
+
+# -- who may open what, and the audit of every view --------------------------------------------------
+
+def test_agent_of_another_mairie_gets_403_on_the_page_and_the_images(client, services, dossier):
+    login(client, "agent.b")
+    page = client.get(f"/console/dossiers/{dossier.id}")
+    image = client.get(f"/console/dossiers/{dossier.id}/attachments/documents/photo")
+    assert page.status_code == 403 and "autre mairie" in page.text and 'lang="fr"' in page.text
+    assert image.status_code == 403 and not image.content.startswith(b"\xff\xd8")
+    assert _audit(services, "open_dossier") == [] and _audit(services, "view_biometric") == []
+
+
+@pytest.mark.parametrize("username", ["hugo", "aline"], ids=["technician", "admin"])
+def test_technicians_and_administrators_cannot_open_dossiers(client, services, dossier, username):
+    login(client, username)
+    assert client.get(f"/console/dossiers/{dossier.id}").status_code == 403
+    assert client.get(f"/console/dossiers/{dossier.id}/attachments/documents/photo").status_code == 403
+    assert client.get("/console/", follow_redirects=False).headers["location"] != "/console/"
+    assert _audit(services, "view_biometric") == []
+
+
+def test_supervisor_opens_any_mairies_dossier(client, dossier):
+    login(client, "nadia")
+    assert client.get(f"/console/dossiers/{dossier.id}").status_code == 200
+    assert dossier.number in client.get("/console/").text
+
+
+def test_every_attachment_view_is_audited_and_never_cached(client, services, dossier):
+    login(client, "agent.a")
+    content = dossier.content
+    finger = next(f["attachment"] for f in content["fingerprints"] if f["attachment"])
+    expected = {finger: "view_fingerprint", content["signature"]: "view_biometric",
+                "documents/photo": "view_biometric", "documents/proof_of_address": "view_document"}
+    for name in expected:
+        answer = client.get(f"/console/dossiers/{dossier.id}/attachments/{name}")
+        assert answer.status_code == 200
+        assert answer.headers["cache-control"] == "no-store"
+        assert answer.headers["content-type"] in ("image/png", "image/jpeg")
+        assert answer.content[:4] in (b"\x89PNG", b"\xff\xd8\xff\xe0", b"\xff\xd8\xff\xdb", b"\xff\xd8\xff\xe1")
+    views = [(e.actor, e.action, e.detail, e.dossier_id) for e in _audit(services)
+             if e.action.startswith("view_")]
+    assert views == [("agent.a", action, name, dossier.id) for name, action in expected.items()]
+
+
+def test_only_the_images_the_page_shows_can_be_fetched(client, services, dossier):
+    login(client, "agent.a")
+    assert client.get(f"/console/dossiers/{dossier.id}/attachments/../../etc/passwd").status_code == 404
+    assert client.get(f"/console/dossiers/{dossier.id}/attachments/documents/nothing").status_code == 404
+    assert not [e for e in _audit(services) if e.action.startswith("view_")]
+
+
+def test_dossier_page_shows_the_flags_first_then_the_predemande_beside_the_captures(client, services, dossier):
+    login(client, "agent.a")
+    page = client.get(f"/console/dossiers/{dossier.id}").text
+    flags = page.index('class="flags"')
+    assert flags < page.index("Pré-demande en ligne") < page.index("Capturé à la borne")
+    assert "Empreinte de qualité insuffisante" in page and "Empreinte impossible à relever" in page
+    assert "MARTIN" in page and "Renouvellement" in page
+    quality = next(f["quality"] for f in dossier.content["fingerprints"] if f["quality"] is not None)
+    assert f"qualité <strong>{quality}/100</strong>" in page
+    assert f"/console/dossiers/{dossier.id}/attachments/documents/photo" in page
+    assert "Valider et transmettre à la préfecture" in page
+    assert [e.action for e in _audit(services, "open_dossier")] == ["open_dossier"]
+
+
+# -- verdicts and decisions over HTTP ---------------------------------------------------------------
+
+def _verdict(client, dossier_id, csrf, requirement, verdict="conforme", comment=""):
+    return client.post(f"/console/dossiers/{dossier_id}/verdicts", follow_redirects=False,
+                       data={"csrf": csrf, "requirement": requirement, "verdict": verdict, "comment": comment})
+
+
+def test_a_post_without_the_sessions_csrf_token_is_refused(client, services, dossier, other):
+    login(client, "agent.a")
+    other_csrf = login(other, "agent.a")
+    for token in ("", "forged", other_csrf):
+        answer = _verdict(client, dossier.id, token, "photo")
+        assert answer.status_code == 403 and "Formulaire refusé" in answer.text
+    with services.db() as db:
+        assert db.scalar(select(Verdict)) is None
+
+
+def test_approve_is_refused_until_every_document_has_a_good_verdict(client, services, dossier):
+    csrf = login(client, "agent.a")
+    assert _verdict(client, dossier.id, csrf, "photo").status_code == 303
+    refused = client.post(f"/console/dossiers/{dossier.id}/approve", data={"csrf": csrf})
+    assert refused.status_code == 400 and "Avis manquant" in refused.text
+    for requirement in requirements(dossier):
+        _verdict(client, dossier.id, csrf, requirement)
+    _verdict(client, dossier.id, csrf, "proof_of_address", "non_conforme", "Facture de plus d'un an")
+    refused = client.post(f"/console/dossiers/{dossier.id}/approve", data={"csrf": csrf})
+    assert refused.status_code == 400 and "non conforme" in refused.text
+    _verdict(client, dossier.id, csrf, "proof_of_address", "original")
+    done = client.post(f"/console/dossiers/{dossier.id}/approve", data={"csrf": csrf}, follow_redirects=False)
+    assert done.status_code == 303
+    assert "Dossier validé" in client.get(done.headers["location"]).text
+    with services.db() as db:
+        assert db.get(Dossier, dossier.id).state == "validated"
+    status = client.post("/statut", data={"number": dossier.number, "birth_date": "1985-03-14"})
+    assert "Validé par la mairie" in status.text
+
+
+def test_return_requires_a_reason(client, services, dossier):
+    csrf = login(client, "agent.a")
+    refused = client.post(f"/console/dossiers/{dossier.id}/return", data={"csrf": csrf, "reasons": "  "})
+    assert refused.status_code == 400 and "motif du renvoi" in refused.text
+    done = client.post(f"/console/dossiers/{dossier.id}/return", follow_redirects=False,
+                       data={"csrf": csrf, "reasons": "Photo non conforme : fond non uni"})
+    assert done.status_code == 303
+    with services.db() as db:
+        row = db.get(Dossier, dossier.id)
+    assert (row.state, row.return_reasons) == ("returned", "Photo non conforme : fond non uni")
+    assert row.decided_by == "agent.a"
+    assert "fond non uni" in client.get(f"/console/dossiers/{dossier.id}").text
+
+
+def test_agent_of_another_mairie_cannot_decide(client, services, dossier):
+    csrf = login(client, "agent.b")
+    assert _verdict(client, dossier.id, csrf, "photo").status_code == 403
+    answer = client.post(f"/console/dossiers/{dossier.id}/return", data={"csrf": csrf, "reasons": "Non"})
+    assert answer.status_code == 403
+    with services.db() as db:
+        assert db.get(Dossier, dossier.id).state == "received"
+
+
+# -- the search box a desk scanner types into ------------------------------------------------------
+
+def _qr(number: str) -> str:
+    return Receipt("Mairie A", "", "", "", number, "", ()).qr_payload()
+
+
+@pytest.mark.parametrize("typed", [lambda n: n, lambda n: n.replace("-", ""), lambda n: n.lower(), _qr],
+                         ids=["printed", "no-dashes", "lowercase", "receipt-qr"])
+def test_scanning_a_number_opens_the_dossier(client, dossier, typed):
+    login(client, "agent.a")
+    answer = client.get("/console/", params={"q": typed(dossier.number)}, follow_redirects=False)
+    assert (answer.status_code, answer.headers["location"]) == (303, f"/console/dossiers/{dossier.id}")
+
+
+def test_scanning_another_mairies_number_finds_nothing(client, dossier):
+    login(client, "agent.b")
+    answer = client.get("/console/", params={"q": dossier.number}, follow_redirects=False)
+    assert answer.status_code == 200 and "Aucun dossier de votre périmètre" in answer.text
+
+
+def test_search_box_is_autofocused_for_the_scanner(client, people):
+    login(client, "agent.a")
+    page = client.get("/console/").text
+    assert re.search(r'<input id="q" name="q"[^>]*autofocus', page)
+    assert '<label for="q">' in page
+
+
+# -- bounded inputs ------------------------------------------------------------------------------
+
+def test_overlong_inputs_are_refused_with_a_french_message(client, services, dossier):
+    csrf = login(client, "agent.a")
+    search = client.get("/console/", params={"q": "x" * 101})
+    assert search.status_code == 400 and "100 caractères" in search.text
+    comment = _verdict(client, dossier.id, csrf, "photo", "conforme", "x" * 501)
+    assert comment.status_code == 400 and "500 caractères" in comment.text
+    reasons = client.post(f"/console/dossiers/{dossier.id}/return", data={"csrf": csrf, "reasons": "x" * 2001})
+    assert reasons.status_code == 400 and "2000 caractères" in reasons.text
+    huge = client.post(f"/console/dossiers/{dossier.id}/return", data={"csrf": csrf, "reasons": "x" * 40_000})
+    assert huge.status_code == 413 and "taille" in huge.text
+    unsized = client.post(f"/console/dossiers/{dossier.id}/return", content=iter([b"reasons=x&csrf=", csrf.encode()]),
+                          headers={"content-type": "application/x-www-form-urlencoded"})
+    assert unsized.status_code == 411
+    status = client.post("/statut", data={"number": "K" * 41, "birth_date": "1985-03-14"})
+    assert status.status_code == 400
+    with services.db() as db:
+        assert db.get(Dossier, dossier.id).state == "received" and db.scalar(select(Verdict)) is None
+
+
+def test_strange_query_values_do_not_break_the_queue(client, people):
+    login(client, "agent.a")
+    assert client.get("/console/", params={"page": "abc"}).status_code == 200
+    assert client.get("/console/", params={"page": "9" * 5000}).status_code == 200
+    assert client.get("/console/", params={"state": "nope"}).status_code == 400
+
+
+# -- administration ----------------------------------------------------------------------------------
+
+def test_admin_creates_an_account_and_others_cannot(client, services, people, other):
+    csrf = login(client, "aline")
+    created = client.post("/console/admin/users", follow_redirects=False, data={
+        "csrf": csrf, "username": "lea", "full_name": "Léa Agent", "role": "agent", "site_id": "mairie-b",
+        "password": "a-long-initial-password"})
+    assert created.status_code == 303
+    with services.db() as db:
+        user = db.scalar(select(User).where(User.username == "lea"))
+    assert (user.role, user.site_id) == ("agent", "mairie-b")
+    refused = client.post("/console/admin/users", data={"csrf": csrf, "username": "x" * 65, "role": "agent",
+                                                        "password": "a-long-initial-password"})
+    assert refused.status_code == 400 and "64 caractères" in refused.text
+    other_csrf = login(other, "nadia")
+    assert other.get("/console/admin/users").status_code == 403
+    assert other.post("/console/admin/users", data={"csrf": other_csrf, "username": "evil", "role": "admin",
+                                                    "password": "a-long-initial-password"}).status_code == 403
+
+
+def test_audit_log_is_for_administrators_and_filters_by_dossier(client, services, dossier, other):
+    login(other, "agent.a")
+    other.get(f"/console/dossiers/{dossier.id}/attachments/documents/photo")
+    assert other.get("/console/admin/audit").status_code == 403
+    login(client, "aline")
+    page = client.get("/console/admin/audit", params={"dossier": dossier.id}).text
+    assert "Affichage photo ou signature" in page and "agent.a" in page
+    assert "Connexion" not in page  # login lines have no dossier
+    assert "agent.a" not in client.get("/console/admin/audit", params={"actor": "nadia"}).text
+
+
+def test_technician_creates_an_enrollment_token_shown_once_with_its_qr_code(client, services, people):
+    csrf = login(client, "hugo")
+    page = client.post("/console/admin/tokens", data={"csrf": csrf, "site": "Mairie de Pennautier"})
+    assert page.status_code == 200
+    token = re.search(r'<p class="token-value mono">([^<]+)</p>', page.text)[1]
+    assert f"kiosk provision --central http://testserver --token {token}" in page.text
+    assert 'src="data:image/png;base64,' in page.text
+    with services.db() as db:
+        stored = db.scalar(select(EnrollmentToken))
+        site = db.get(Site, stored.site_id)
+    assert stored.token_hash == hashlib.sha256(token.encode()).hexdigest() and site.name == "Mairie de Pennautier"
+    assert token not in client.get("/console/admin/tokens").text
+    assert [e.detail for e in _audit(services, "create_token")] == ["Mairie de Pennautier"]
+
+
+def test_fleet_shows_offline_kiosks_and_lets_a_technician_revoke(client, services, dossier, other):
+    with services.db() as db, db.begin():
+        device = db.get(Device, dossier.device_id)
+        device.last_seen_at = datetime.now(timezone.utc) - timedelta(hours=3)
+        device.software_version = "0.1.0"
+        device.heartbeat = {"queue": {"queued": 2}, "oldest_queued_age_s": 5400}
+        device.selftest_ok, device.selftest_at = False, datetime.now(timezone.utc)
+        code = device.kiosk_code
+    login(other, "nadia")
+    seen = other.get("/console/fleet").text
+    assert code in seen and "Hors ligne depuis 3 h" in seen and "en attente : 2" in seen and "Échec" in seen
+    assert "Révoquer" not in seen
+    csrf = login(client, "hugo")
+    assert client.post(f"/console/fleet/{dossier.device_id}/revoke", data={"csrf": csrf}).status_code == 400
+    done = client.post(f"/console/fleet/{dossier.device_id}/revoke", data={"csrf": csrf, "confirm": "1"},
+                       follow_redirects=False)
+    assert done.status_code == 303
+    with services.db() as db:
+        assert db.get(Device, dossier.device_id).revoked_by == "hugo"
+    assert "Révoquée" in client.get("/console/fleet").text
+
+
+def test_agents_do_not_see_the_fleet(client, people):
+    login(client, "agent.a")
+    assert client.get("/console/fleet").status_code == 403
+
+
+# -- the citizen's status page ------------------------------------------------------------------------
+
+def test_status_page_answers_the_same_for_an_unknown_number_and_a_wrong_birth_date(client, dossier):
+    right = client.post("/statut", data={"number": dossier.number.lower(), "birth_date": "1985-03-14"})
+    wrong_date = client.post("/statut", data={"number": dossier.number, "birth_date": "1985-03-15"})
+    unknown = client.post("/statut", data={"number": "K999-00001-0", "birth_date": "1985-03-14"})
+    assert "Reçu, en attente de vérification" in right.text
+    strip = lambda t: re.sub(r'value="[^"]*"', "", t)  # noqa: E731 — the form echoes what was typed
+    assert strip(wrong_date.text) == strip(unknown.text)
+    assert "Aucun dossier ne correspond" in unknown.text
+    assert 'lang="fr"' in client.get("/statut").text
+
+
+def test_password_change_through_the_form(client, other, people):
+    csrf = login(client, "agent.a")
+    login(other, "agent.a")
+    mismatch = client.post("/console/password", data={"csrf": csrf, "old": PASSWORD, "new": "new-password-2027",
+                                                      "confirm": "new-password-2028"})
+    assert mismatch.status_code == 400 and "diffèrent" in mismatch.text
+    done = client.post("/console/password", follow_redirects=False,
+                       data={"csrf": csrf, "old": PASSWORD, "new": "new-password-2027", "confirm": "new-password-2027"})
+    assert done.status_code == 303 and "Mot de passe changé" in client.get(done.headers["location"]).text
+    assert other.get("/console/", follow_redirects=False).status_code == 303  # the other session is closed
+    login(other, "agent.a", "new-password-2027")
+
+
+def test_status_page_refuses_a_number_after_too_many_wrong_birth_dates(client, dossier):
+    from central.status import MAX_FAILURES
+
+    for day in range(1, MAX_FAILURES + 1):
+        wrong = client.post("/statut", data={"number": dossier.number, "birth_date": f"1990-01-{day:02d}"})
+        assert wrong.status_code == 200
+    refused = client.post("/statut", data={"number": dossier.number, "birth_date": "1985-03-14"})
+    assert refused.status_code == 429 and "Trop d&#39;essais" in refused.text
+    assert "Reçu, en attente" not in refused.text  # the right date is refused too, until the window ends
