@@ -44,7 +44,7 @@ class Base(DeclarativeBase):
 
 class Role(enum.StrEnum):
     AGENT = "agent"            # validates the dossiers of their own mairie
-    SUPERVISOR = "supervisor"  # validates for every mairie, reads the audit log of dossiers
+    SUPERVISOR = "supervisor"  # validates for every mairie
     TECHNICIAN = "technician"  # fleet, devices, enrollment tokens; no personal data
     ADMIN = "admin"            # accounts, sites, tokens, devices, audit log; no personal data
 
@@ -186,7 +186,9 @@ class Dossier(Base):
     return_reasons: Mapped[str | None] = mapped_column(Text, nullable=True)
     sent_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
-    __table_args__ = (Index("dossiers_site_received", "site_id", "received_at"),)
+    #: The agent's queue (one mairie) and the supervisor's (every mairie), both newest first.
+    __table_args__ = (Index("dossiers_site_received", "site_id", "received_at"),
+                      Index("dossiers_received", "received_at"))
 
 
 class Verdict(Base):

@@ -9,65 +9,16 @@ kiosk (which now fetches its pré-demande from the service), ``kiosk sync
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
-SCENARIOS = ROOT / "examples" / "scenarios"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def run(*cmd, check=True, env=None) -> subprocess.CompletedProcess:
-    result = subprocess.run([str(BIN / cmd[0]), *map(str, cmd[1:])], capture_output=True, text=True, timeout=120,
-                            env=env)
-    if check and result.returncode != 0:
-        raise AssertionError(f"{cmd} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
-    return result
-
-
-def get_json(url: str):
-    try:
-        with urllib.request.urlopen(url, timeout=5) as r:
-            return r.status, json.loads(r.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
+from chain import SCENARIOS, central_service, get_json, run
 
 
 @pytest.fixture
 def central(tmp_path):
-    data, port = tmp_path / "central", free_port()
-    env = {**os.environ, "KIOSK_CENTRAL_SECURE_COOKIES": "0"}
-    env.pop("KIOSK_CENTRAL_DB", None)
-    log = open(tmp_path / "central.log", "w")
-    proc = subprocess.Popen([str(BIN / "kiosk-central"), "serve", "--demo", "--port", str(port), "--data-dir", str(data)],
-                            stdout=log, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(150):
-        try:
-            urllib.request.urlopen(url + "/healthz", timeout=1)
-            break
-        except OSError:
-            if proc.poll() is not None:
-                raise AssertionError((tmp_path / "central.log").read_text())
-            time.sleep(0.1)
-    yield url, data
-    proc.terminate()
-    proc.wait(timeout=10)
-    log.close()
+    with central_service(tmp_path) as (url, data):
+        yield url, data
 
 
 def test_captured_dossier_reaches_the_service_once_and_identical(central, tmp_path):

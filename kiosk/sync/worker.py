@@ -95,8 +95,6 @@ class SyncWorker:
     def run_once(self) -> dict[str, int]:
         """Drain what is due now (``kiosk sync --once``): stops at the first failure."""
         report = {"sent": 0, "failed": 0, "purged": 0}
-        if self.clock() - self._last_heartbeat >= self.heartbeat_s:
-            self.heartbeat()
         while True:
             outcome = self.upload_one()
             if outcome is None:
@@ -105,6 +103,8 @@ class SyncWorker:
             if outcome == "failed":
                 break
         report["purged"] = self.outbox.purge(self.retention_s)
+        if self.clock() - self._last_heartbeat >= self.heartbeat_s:
+            self.heartbeat()  # after the round, so the fleet view shows the queue as it now is
         return report
 
     def run_forever(self, stop: threading.Event, idle_s: float = 2.0) -> None:

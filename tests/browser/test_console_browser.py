@@ -27,12 +27,10 @@ from central.models import Site
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "central"))  # the shared factory of dossiers
 from factory import deliver_dossier, enroll_kiosk  # noqa: E402
+from browsing import SHOTS, login  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "artifacts" / "screenshots"
 PASSWORD = "mairie-password-2026"
 BIRTH_DATE = "1985-03-14"  # the demo pré-demande A1B2C3D4E5 replayed by the example scenarios
 
@@ -91,35 +89,6 @@ def server(seeded):
         proc.kill()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed at /usr/bin/chromium (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="fr-FR")
-    yield context.new_page()
-    context.close()
-
-
-def _login(page, server: str, username: str) -> None:
-    page.goto(server + "/console/login")
-    page.get_by_label("Identifiant").fill(username)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    with page.expect_navigation():
-        page.get_by_role("button", name="Se connecter").click()
-
-
 def _images_loaded(page) -> list[int]:
     page.wait_for_load_state("load")
     return page.eval_on_selector_all("a.shot img", "imgs => imgs.map(i => i.complete ? i.naturalWidth : 0)")
@@ -127,7 +96,7 @@ def _images_loaded(page) -> list[int]:
 
 def test_agent_scans_a_receipt_checks_every_document_and_validates(page, server, seeded):
     dossier = seeded["flagged"]
-    _login(page, server, "agent.a")
+    login(page, server, "agent.a", PASSWORD)
     assert page.url == server + "/console/"
     page.screenshot(path=str(SHOTS / "console-queue.png"), full_page=True)
     assert page.evaluate("document.activeElement.id") == "q"  # the scanner's keystrokes land in the search box
@@ -173,7 +142,7 @@ def test_agent_scans_a_receipt_checks_every_document_and_validates(page, server,
 
 
 def test_agent_of_another_mairie_returns_their_own_dossier_and_cannot_see_others(page, server, seeded):
-    _login(page, server, "agent.b")
+    login(page, server, "agent.b", PASSWORD)
     mine = seeded["other"]
     page.goto(f"{server}/console/dossiers/{seeded['older'].id}")
     assert page.get_by_role("heading", name="Accès refusé").is_visible()
@@ -193,7 +162,7 @@ def test_agent_of_another_mairie_returns_their_own_dossier_and_cannot_see_others
 
 
 def test_technician_sees_the_fleet_and_enrolls_a_kiosk(page, server, seeded):
-    _login(page, server, "hugo")
+    login(page, server, "hugo", PASSWORD)
     assert page.url == server + "/console/fleet"
     assert page.locator("table.fleet tbody tr").count() == 2
     page.screenshot(path=str(SHOTS / "console-fleet.png"), full_page=True)

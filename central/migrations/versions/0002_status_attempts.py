@@ -1,4 +1,4 @@
-"""status lookups: failed attempts per number
+"""status lookups: failed attempts per number; the supervisor's queue index
 
 Revision ID: 0002
 Revises: 0001
@@ -20,7 +20,9 @@ def upgrade() -> None:
         sa.Column("failures", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("number"),
     )
+    op.create_index("dossiers_received", "dossiers", ["received_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("dossiers_received", table_name="dossiers")
     op.drop_table("status_attempts")
