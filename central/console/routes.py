@@ -30,6 +30,7 @@ from sqlalchemy import select
 
 from central import accounts, audit, enrollment, fleet, review, status
 from central.accounts import Account
+from central.console.status_texts import texts
 from central.context import Services
 from central.ingest import read_attachment
 from central.models import DossierEvent, Role, Site
@@ -492,19 +493,21 @@ def install(app: FastAPI) -> None:
     # ---- the citizen's status page (no login)
 
     @app.get("/statut")
-    def status_form(request: Request):
-        return _page(request, "status.html")
+    def status_form(request: Request, lang: str = "fr"):
+        lang, t = texts(lang)
+        return _page(request, "status.html", lang=lang, t=t)
 
     @app.post("/statut")
-    def status_answer(request: Request, number: str = Form(""), birth_date: str = Form("")):
+    def status_answer(request: Request, number: str = Form(""), birth_date: str = Form(""), lang: str = Form("fr")):
+        lang, t = texts(lang)
         number, birth_date = number.strip(), birth_date.strip()
         if len(number) > 40 or len(birth_date) > 10:
-            return _page(request, "status.html", status_code=400, number=number[:40],
-                         error="Numéro ou date trop longs : vérifiez votre saisie.")
+            return _page(request, "status.html", status_code=400, number=number[:40], error=t["too_long"],
+                         lang=lang, t=t)
         try:
             answer = status.lookup(_services(request), number, birth_date)
         except status.TooManyAttempts:
-            return _page(request, "status.html", status_code=429, number=number,
-                         error="Trop d'essais pour ce numéro. Réessayez dans une heure, ou adressez-vous à votre mairie.")
-        return _page(request, "status.html", number=number, birth_date=birth_date, answer=answer, asked=True)
+            return _page(request, "status.html", status_code=429, number=number, error=t["too_many"], lang=lang, t=t)
+        return _page(request, "status.html", number=number, birth_date=birth_date, answer=answer, asked=True,
+                     lang=lang, t=t)
 

@@ -441,6 +441,14 @@ def test_status_page_answers_the_same_for_an_unknown_number_and_a_wrong_birth_da
     assert 'lang="fr"' in client.get("/statut").text
 
 
+def test_status_page_speaks_english_on_request(client, dossier):
+    page = client.get("/statut", params={"lang": "en"})
+    assert '<html lang="en">' in page.text and "Where is my application?" in page.text
+    answer = client.post("/statut", data={"number": dossier.number, "birth_date": "1985-03-14", "lang": "en"})
+    assert "Received, waiting for an agent" in answer.text
+    assert "Français" in answer.text  # and back to French in one tap
+
+
 def test_password_change_through_the_form(client, other, people):
     csrf = login(client, "agent.a")
     login(other, "agent.a")
