@@ -11,7 +11,7 @@ import os
 from abc import ABC, abstractmethod
 from pathlib import Path
 
-from kiosk.sync.durable import fsync_dir
+from kiosk.sync.durable import write_durably
 
 
 class BlobStore(ABC):
@@ -45,16 +45,9 @@ class FsBlobStore(BlobStore):
         return self.root / key
 
     def put(self, key: str, data: bytes) -> None:
-        # A unique temporary name: two processes may store the same part at once (a retry).
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        fsync_dir(path.parent)
+        write_durably(path, data, concurrent=True)  # two processes may store the same part at once (a retry)
 
     def get(self, key: str) -> bytes:
         return self._path(key).read_bytes()

@@ -14,9 +14,14 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def write_durably(path: Path, data: bytes) -> None:
-    """After this returns, ``path`` holds ``data`` whole, or (on a crash before) does not exist."""
-    tmp = path.with_name(f".{path.name}.tmp")
+def write_durably(path: Path, data: bytes, concurrent: bool = False) -> None:
+    """After this returns, ``path`` holds ``data`` whole, or (on a crash before) does not exist.
+
+    ``concurrent``: other processes may write the same path at the same time
+    (the central service's blob store), so each writer uses its own temporary name.
+    """
+    suffix = f".{os.getpid()}.{os.urandom(4).hex()}.tmp" if concurrent else ".tmp"
+    tmp = path.with_name(f".{path.name}{suffix}")
     with open(tmp, "wb") as fh:
         fh.write(data)
         fh.flush()
