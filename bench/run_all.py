@@ -11,9 +11,11 @@ HERE = Path(__file__).resolve().parent
 
 if __name__ == "__main__":
     summary = {}
-    for name in ("bench_decode", "bench_scenario", "bench_ui"):
-        print(f"== {name}", flush=True)
-        proc = subprocess.run([sys.executable, str(HERE / f"{name}.py")], capture_output=True, text=True)
+    # The central service's benchmarks run in their quick mode here (each about a minute); full runs by hand.
+    for name, args in (("bench_decode", []), ("bench_scenario", []), ("bench_ui", []),
+                       ("bench_ingest", ["--quick"]), ("bench_console", ["--quick"])):
+        print(f"== {name} {' '.join(args)}".rstrip(), flush=True)
+        proc = subprocess.run([sys.executable, str(HERE / f"{name}.py"), *args], capture_output=True, text=True)
         lines = proc.stdout.strip().splitlines()
         print("\n".join(lines[:-1]) if lines else proc.stderr[-2000:])
         try:
