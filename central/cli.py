@@ -27,7 +27,7 @@ def _services(args):
 
 
 def cmd_serve(args) -> int:
-    import uvicorn
+    from central.server import run
 
     config = load_config(data_dir=args.data_dir, db_url=args.db)
     services = build_services(config)  # migrate once, before the workers start
@@ -40,8 +40,7 @@ def cmd_serve(args) -> int:
     os.environ["KIOSK_CENTRAL_DATA"] = str(config.data_dir)
     if config.db_url:
         os.environ["KIOSK_CENTRAL_DB"] = config.db_url
-    uvicorn.run("central.server:app_from_env", factory=True, host=args.host, port=args.port,
-                workers=args.workers, log_level="warning", access_log=False, proxy_headers=True)
+    run(args.host, args.port, args.workers)
     return 0
 
 
