@@ -1,0 +1,426 @@
+"""What ``bench_ingest.py`` and ``bench_console.py`` share: the real central service run as a subprocess.
+
+The benchmarks time the service as it is deployed (``kiosk-central serve``
+with its uvicorn workers, a real SQLite file or a real PostgreSQL with fsync
+on), driven over loopback HTTP by the kiosk's own client code. This module
+starts and stops those processes, makes a fresh database per run, enrolls
+kiosks the way a technician does (a one-time token, then ``POST /enroll``),
+and builds realistic sealed packages from the kiosk's own dossier model.
+
+It also holds ``sink_app``: the baseline server, a bare Starlette app that
+reads each request's body and throws it away, served by the same uvicorn
+with the same number of workers. Its throughput is "raw HTTP transfer" on
+this machine; the service's figure is compared with it.
+
+Nothing here is imported by the service or the kiosk: bench code only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterator
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = REPO / ".venv" / "bin"
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+#: Where the benchmarks' own PostgreSQL lives: apart from the tests' one (port 54329, fsync off).
+PG_ENV = {"KIOSK_PG_FSYNC": "on", "KIOSK_PG_DIR": "/tmp/kiosk-pg-bench", "KIOSK_PG_PORT": "54330"}
+
+
+# -- the baseline server ---------------------------------------------------------------
+def _sink_app():
+    """A Starlette app that reads every body whole, as the service's ``_body`` does, and discards it."""
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    async def discard(request):
+        await request.body()
+        return JSONResponse({})
+
+    return Starlette(routes=[Route("/{path:path}", discard, methods=["GET", "PUT", "POST"])])
+
+
+def sink_app():
+    """uvicorn factory (``_central_server:sink_app``): each worker builds its own."""
+    return _sink_app()
+
+
+# -- processes -------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_http(url: str, proc: subprocess.Popen, timeout_s: float = 60.0) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode} before answering {url}")
+        try:
+            if httpx.get(url, timeout=2.0).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"no answer from {url} after {timeout_s} s")
+
+
+@dataclass
+class Server:
+    """A server process we started; ``stop`` ends it (and its workers) by its own process group."""
+
+    proc: subprocess.Popen
+    base_url: str
+    log: Path
+
+    def pids(self) -> list[int]:
+        return process_tree(self.proc.pid)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)  # uvicorn's supervisor stops its workers on SIGTERM
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)  # the group we made with start_new_session
+                self.proc.wait()
+
+
+def _spawn(argv: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+    out = open(log, "ab")
+    try:
+        return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=REPO, start_new_session=True,
+                                env={**os.environ, **(env or {})})
+    finally:
+        out.close()
+
+
+@contextmanager
+def central_service(data_dir: Path, db_url: str | None, workers: int, nodelay_fix: bool = False) -> Iterator[Server]:
+    """The service on a free port, answering ``/healthz``, stopped on exit.
+
+    As shipped it is ``kiosk-central serve``. With ``nodelay_fix`` it is this
+    module's ``serve`` command: the same steps, but the listening socket of
+    the worker processes is bound as TCP (see :func:`run_uvicorn`).
+    """
+    port = free_port()
+    common = ["--port", str(port), "--data-dir", str(data_dir), "--workers", str(workers)]
+    common += ["--db", db_url] if db_url else []
+    if nodelay_fix:
+        argv = [str(BIN / "python"), str(Path(__file__).resolve()), "serve"] + common
+    else:
+        argv = [str(BIN / "kiosk-central"), "serve"] + common
+    log = data_dir.parent / f"serve-{port}.log"
+    # Plain HTTP on loopback: the console's cookies must not be Secure-only here.
+    server = Server(_spawn(argv, log, {"KIOSK_CENTRAL_SECURE_COOKIES": "0"}), f"http://127.0.0.1:{port}", log)
+    try:
+        _wait_http(server.base_url + "/healthz", server.proc)
+        yield server
+    finally:
+        server.stop()
+
+
+@contextmanager
+def sink_server(workers: int, log_dir: Path, nodelay_fix: bool = False) -> Iterator[Server]:
+    """The baseline: ``sink_app`` under uvicorn with the service's worker count, settings and socket."""
+    port = free_port()
+    if nodelay_fix:
+        argv = [str(BIN / "python"), str(Path(__file__).resolve()), "sink", "--port", str(port),
+                "--workers", str(workers)]
+    else:
+        argv = [str(BIN / "python"), "-m", "uvicorn", "--factory", "_central_server:sink_app",
+                "--app-dir", str(Path(__file__).resolve().parent), "--host", "127.0.0.1", "--port", str(port),
+                "--workers", str(workers), "--log-level", "warning", "--no-access-log"]
+    log = log_dir / f"sink-{port}.log"
+    server = Server(_spawn(argv, log), f"http://127.0.0.1:{port}", log)
+    try:
+        _wait_http(server.base_url + "/ping", server.proc)
+        yield server
+    finally:
+        server.stop()
+
+
+def run_uvicorn(app: str, port: int, workers: int, **options) -> None:
+    """``uvicorn.run`` for an import string, except that several workers share a socket bound as TCP.
+
+    uvicorn (0.54) binds the workers' shared socket with ``proto`` 0; accepted
+    connections inherit it and asyncio then skips ``TCP_NODELAY`` (it checks
+    ``proto == IPPROTO_TCP``), so each response's body waits for the client's
+    delayed ACK: about 40 ms per keep-alive request on Linux
+    (github.com/Kludex/uvicorn issue 3149). One worker is unaffected.
+    """
+    import socket
+
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, workers=workers, log_level="warning",
+                            access_log=False, **options)
+    if config.workers > 1:
+        bound = config.bind_socket()
+        sock = socket.socket(bound.family, bound.type, socket.IPPROTO_TCP, fileno=bound.detach())
+        Multiprocess(config, sockets=[sock]).run()
+    else:
+        uvicorn.Server(config).run()
+
+
+def _main(argv: list[str] | None = None) -> int:
+    """``serve``: ``kiosk-central serve``'s steps with :func:`run_uvicorn`; ``sink``: the baseline app."""
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("command", choices=["serve", "sink"])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--data-dir")
+    parser.add_argument("--db")
+    args = parser.parse_args(argv)
+    if args.command == "sink":
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        run_uvicorn("_central_server:sink_app", args.port, args.workers, factory=True)
+        return 0
+    from central.config import load_config
+    from central.context import build_services
+
+    config = load_config(data_dir=args.data_dir, db_url=args.db)
+    build_services(config).close()  # migrate once, before the workers start
+    os.environ["KIOSK_CENTRAL_DATA"] = str(config.data_dir)
+    if config.db_url:
+        os.environ["KIOSK_CENTRAL_DB"] = config.db_url
+    run_uvicorn("central.server:app_from_env", args.port, args.workers, factory=True, proxy_headers=True)
+    return 0
+
+
+# -- PostgreSQL ------------------------------------------------------------------------
+@contextmanager
+def postgres() -> Iterator[str]:
+    """The benchmarks' PostgreSQL (fsync on, its own directory and port); yields the admin URL, stops it after."""
+    env = {**os.environ, **PG_ENV}
+    out = subprocess.run([str(REPO / "scripts" / "postgres"), "start"], env=env, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"scripts/postgres start failed: {out.stderr.strip()}")
+    url = out.stdout.strip().split("=", 1)[1]
+    try:
+        yield url
+    finally:
+        subprocess.run([str(REPO / "scripts" / "postgres"), "stop"], env=env, capture_output=True)
+
+
+def postgres_pids() -> list[int]:
+    """The postmaster and its backends (to count the database's share of the CPU)."""
+    try:
+        pid = int((Path(PG_ENV["KIOSK_PG_DIR"]) / "data" / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return []
+    return process_tree(pid)
+
+
+def fresh_database(admin_url: str, prefix: str) -> str:
+    """CREATE DATABASE with a unique name; return its URL (the schema is made by the service's migrations)."""
+    import psycopg
+
+    name = f"{prefix}_{int(time.time() * 1000)}"
+    with psycopg.connect(admin_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return admin_url.rsplit("/", 1)[0] + "/" + name
+
+
+# -- CPU accounting --------------------------------------------------------------------
+def process_tree(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo.extend(children.get(pid, []))
+    return out
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of these processes, with their reaped children's."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
+    return total / tick
+
+
+# -- kiosks and dossiers ---------------------------------------------------------------
+@dataclass
+class BenchKiosk:
+    """One enrolled device: its own key, its own HTTP connection, its own number counter."""
+
+    device_id: str
+    site_id: str
+    kiosk_code: str
+    client: object  # kiosk.sync.client.CentralClient
+    sealing_public_key: str
+    counter: int = 0
+
+
+def make_tokens(data_dir: Path, db_url: str | None, sites: list[str]) -> list[str]:
+    """One enrollment token per entry of ``sites``, made as ``kiosk-central token create`` does, in one process."""
+    from central.config import load_config
+    from central.context import build_services
+    from central.enrollment import create_token
+
+    services = build_services(load_config(env={}, data_dir=str(data_dir), db_url=db_url))
+    try:
+        return [create_token(services, site, created_by="bench") for site in sites]
+    finally:
+        services.close()
+
+
+def enroll_kiosks(base_url: str, data_dir: Path, db_url: str | None, count: int, sites: list[str],
+                  timeout_s: float = 120.0) -> list[BenchKiosk]:
+    """``count`` kiosks spread over ``sites``, each enrolled over HTTP with its own Ed25519 key."""
+    import httpx
+    from nacl.signing import SigningKey, VerifyKey
+
+    from kiosk.sync.client import CentralClient
+
+    tokens = make_tokens(data_dir, db_url, [sites[i % len(sites)] for i in range(count)])
+    kiosks = []
+    for token in tokens:
+        key = SigningKey.generate()
+        client = CentralClient(httpx.Client(base_url=base_url, timeout=timeout_s))
+        answer = client.enroll(token, bytes(key.verify_key).hex(), "bench-kiosk", "bench")
+        client.device_id, client.key = answer["device_id"], key
+        client.service_key = VerifyKey(bytes.fromhex(answer["verify_key"]))
+        kiosks.append(BenchKiosk(answer["device_id"], answer["site"]["id"], answer["kiosk_code"], client,
+                                 answer["sealing_public_key"]))
+    return kiosks
+
+
+def template_dossier() -> dict:
+    """A dossier's JSON form as the kiosk's own session makes it (adult, loss of a CNI).
+
+    Driven through :class:`kiosk.session.Session` like ``bench_scenario``'s
+    bare session, so the shape (case, checklist, documents, stamps, fingers,
+    attachments) is the kiosk's and follows it when the model changes: 4
+    document photos, 2 fingerprints with their templates, a signature.
+    """
+    import numpy as np
+
+    from kiosk.directory import SimDirectory
+    from kiosk.quality import assess
+    from kiosk.readings import FingerReading
+    from kiosk.session import Session, SessionSettings
+
+    pd = SimDirectory(Path("/nonexistent")).fetch("B2C3D4E5F6")
+    good = assess(np.tile((np.indices((480, 640)).sum(0) % 16 * 16).astype(np.uint8)[..., None], (1, 1, 3)))
+    s = Session(SessionSettings(), time.monotonic, lambda: datetime.now(timezone.utc))
+    s.start()
+    s.lookup_finished(pd) if s.qr_decoded(pd.number) else None
+    s.answer("secure_document", "none")
+    s.answer("birthplace_dematerialised", False)
+    s.confirm()
+    s.begin_capture()
+    while s.step.value == "capture":
+        s.document_captured(b"jpeg", good)
+    while s.step.value == "stamp":
+        s.stamp_entered("1234567890123456")
+    while s.step.value == "fingerprints":
+        s.finger_read(FingerReading(ok=True, image=b"png", quality=80, template=b"tpl"))
+    s.signature_done(b"png", 2)
+    s.set_consent(True)
+    return s.submit().to_dict()
+
+
+#: Attachment sizes (plaintext bytes) by name prefix: a ~1.5 MB dossier.
+SIZES = {"documents/": 335_000, "fingerprints/": 70_000, "signature": 20_000}
+TEMPLATE_BYTES = 512  # an R307 template (kiosk/hal/sim/fingerprint.py)
+
+
+def attachment_size(name: str) -> int:
+    if name.endswith(".tpl"):
+        return TEMPLATE_BYTES
+    return next(size for prefix, size in SIZES.items() if name.startswith(prefix))
+
+
+@dataclass
+class BuiltPackage:
+    package: object  # kiosk.sync.client.Package, parts already sealed in memory
+    sealed: list[bytes]
+    wire_bytes: int
+
+
+def build_package(kiosk: BenchKiosk, template: dict, person: dict | None = None,
+                  payload: Callable[[str], bytes] | None = None) -> BuiltPackage:
+    """One dossier of ``kiosk``, sealed to the service as the kiosk's outbox seals it.
+
+    Attachments are fresh random bytes (sealing makes them incompressible on
+    the wire anyway); part 0 is the dossier JSON whose ``attachments`` list
+    each plaintext's name, media type, SHA-256 and size, which is what the
+    service checks at commit. ``payload(name)`` gives other plaintext (real
+    images, for pages that show them).
+    """
+    from kiosk.dossier import Dossier
+    from kiosk.ids import dossier_number, uuid7
+    from kiosk.sync.client import Package
+    from kiosk.sync.protocol import build_manifest, canonical
+    from kiosk.sync.seal import recipient_key, seal
+
+    kiosk.counter += 1
+    d = Dossier.from_json(json.dumps(template))
+    d.id, d.number = str(uuid7()), dossier_number(kiosk.kiosk_code, kiosk.counter)
+    d.site_id, d.kiosk_code = kiosk.site_id, kiosk.kiosk_code
+    d.created_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    if person and d.predemande:
+        d.predemande = {**d.predemande, "person": {**d.predemande["person"], **person}}
+    for name, att in list(d.attachments.items()):
+        d.attach(name, att.media_type, payload(name) if payload else os.urandom(attachment_size(name)))
+    recipient = recipient_key(kiosk.sealing_public_key)
+    plain = [d.to_json()] + [bytes(att.data) for _, att in sorted(d.attachments.items())]
+    sealed = [seal(p, recipient) for p in plain]
+    parts = [{"size": len(b), "sha256": hashlib.sha256(b).hexdigest()} for b in sealed]
+    stub = seal(canonical({"predemande_number": d.predemande_number}), recipient).hex()
+    manifest = build_manifest(dossier_id=d.id, number=d.number, created_at=d.created_at, site_id=d.site_id,
+                              kiosk_code=d.kiosk_code, device_id=kiosk.device_id, flags=d.flags, parts=parts,
+                              status_stub=stub)
+    package = Package(manifest, [lambda b=b: b for b in sealed])
+    return BuiltPackage(package, sealed, sum(len(b) for b in sealed))
+
+
+def scratch_dir(prefix: str, parent: str = "/tmp") -> Path:
+    """A new directory for one run's data (blobs, SQLite file, logs), on the disk under test."""
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100) of a non-empty list."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
+
+
+if __name__ == "__main__":
+    sys.exit(_main())
