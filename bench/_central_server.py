@@ -159,27 +159,11 @@ def sink_server(workers: int, log_dir: Path, nodelay_fix: bool = False) -> Itera
 
 
 def run_uvicorn(app: str, port: int, workers: int, **options) -> None:
-    """``uvicorn.run`` for an import string, except that several workers share a socket bound as TCP.
+    """The service's own runner (``central.server.run_app``), which sets ``TCP_NODELAY`` with several workers."""
+    from central.server import run_app
 
-    uvicorn (0.54) binds the workers' shared socket with ``proto`` 0; accepted
-    connections inherit it and asyncio then skips ``TCP_NODELAY`` (it checks
-    ``proto == IPPROTO_TCP``), so each response's body waits for the client's
-    delayed ACK: about 40 ms per keep-alive request on Linux
-    (github.com/Kludex/uvicorn issue 3149). One worker is unaffected.
-    """
-    import socket
-
-    import uvicorn
-    from uvicorn.supervisors import Multiprocess
-
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, workers=workers, log_level="warning",
-                            access_log=False, **options)
-    if config.workers > 1:
-        bound = config.bind_socket()
-        sock = socket.socket(bound.family, bound.type, socket.IPPROTO_TCP, fileno=bound.detach())
-        Multiprocess(config, sockets=[sock]).run()
-    else:
-        uvicorn.Server(config).run()
+    options.pop("factory", None)
+    run_app(app, "127.0.0.1", port, workers, **options)
 
 
 def _main(argv: list[str] | None = None) -> int:

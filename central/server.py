@@ -18,21 +18,27 @@ def app_from_env():
 
 
 def run(host: str, port: int, workers: int) -> None:
-    """Run the workers, with ``TCP_NODELAY`` on every connection even with several workers.
+    """Serve the central service (``kiosk-central serve``)."""
+    run_app("central.server:app_from_env", host, port, workers, proxy_headers=True)
+
+
+def run_app(app: str, host: str, port: int, workers: int, **options) -> None:
+    """``uvicorn.run`` for an app factory's import string, with ``TCP_NODELAY`` on every connection.
 
     uvicorn (0.54) binds the workers' shared socket with protocol 0; accepted
     connections inherit it and asyncio then skips ``TCP_NODELAY`` (it checks
     ``proto == IPPROTO_TCP``), so each response waits for the client's delayed
     ACK: about 40 ms per keep-alive request on Linux (uvicorn issue 3149,
     found by bench/bench_ingest.py). The socket is re-wrapped as TCP here.
+    One worker is unaffected.
     """
     import socket
 
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
-    config = uvicorn.Config("central.server:app_from_env", factory=True, host=host, port=port, workers=workers,
-                            log_level="warning", access_log=False, proxy_headers=True)
+    config = uvicorn.Config(app, factory=True, host=host, port=port, workers=workers, log_level="warning",
+                            access_log=False, **options)
     if config.workers > 1:
         bound = config.bind_socket()
         sock = socket.socket(bound.family, bound.type, socket.IPPROTO_TCP, fileno=bound.detach())
