@@ -88,8 +88,13 @@ def _payload(images: dict[str, bytes]):
     return payload
 
 
-def bulk_load(services, count: int, template: dict, seed: int = 1) -> dict:
-    """``count`` dossier rows (and one event each) over ``SITES`` mairies, inserted with Core in batches."""
+def bulk_load(services, count: int, template: dict, agent_rows: int, seed: int = 1) -> dict:
+    """``count`` dossier rows (and one event each) over ``SITES`` mairies, inserted with Core in batches.
+
+    The agent's mairie (site 0) gets ``agent_rows`` of them whatever ``count``
+    is, so its queue holds the same number of dossiers on the small and the
+    big database and the ratio measures the table's size, not a fuller page.
+    """
     from sqlalchemy import insert
 
     from central.enrollment import slug
@@ -116,7 +121,7 @@ def bulk_load(services, count: int, template: dict, seed: int = 1) -> dict:
     while done < count:
         rows, events = [], []
         for _ in range(min(BATCH, count - done)):
-            s = rng.randrange(SITES)
+            s = 0 if done + len(rows) < agent_rows else rng.randrange(1, SITES)
             counters[s] += 1
             received = now - timedelta(seconds=rng.uniform(3600, 730 * 86400))
             created = received - timedelta(minutes=rng.uniform(1, 600))
@@ -237,7 +242,7 @@ def measure_size(backend: str, db_url: str | None, count: int, args, template: d
         with central_service(data_dir, db_url, args.workers, args.nodelay_fix) as server:
             services = build_services(load_config(env={}, data_dir=str(data_dir), db_url=db_url))
             try:
-                loaded = bulk_load(services, count, template)
+                loaded = bulk_load(services, count, template, min(args.agent_rows, count // 2))
                 kiosks = enroll_kiosks(server.base_url, data_dir, db_url, 2, [site_name(0)])
                 real = []
                 for i in range(args.real):
@@ -307,6 +312,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--dossiers", type=int, default=100_000, help="rows of the big database (default 100,000)")
     parser.add_argument("--small", type=int, default=1_000, help="rows of the baseline database (default 1,000)")
+    parser.add_argument("--agent-rows", type=int, default=500,
+                        help="dossiers of the agent's mairie in both databases (default 500: 100,000 / 200 mairies)")
     parser.add_argument("--real", type=int, default=5, help="dossiers delivered through the API (default 5)")
     parser.add_argument("--repeat", type=int, default=60, help="timed requests per page (default 60)")
     parser.add_argument("--workers", type=int, default=2, help="server processes (default 2)")

@@ -131,6 +131,16 @@ def _verify(data_dir: Path, db_url: str | None, sent: dict[str, str]) -> dict:
             "hash_mismatch": sum(1 for i, h in sent.items() if hashes.get(i, h) != h), "staged_left": staged}
 
 
+def _pg_sessions(db_url: str | None) -> int | None:
+    """Connections PostgreSQL has accepted on this database so far (a pool that churns opens many)."""
+    if not db_url:
+        return None
+    import psycopg
+
+    with psycopg.connect(db_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+        return conn.execute("SELECT sessions FROM pg_stat_database WHERE datname = current_database()").fetchone()[0]
+
+
 def run_backend(backend: str, db_url: str | None, args) -> dict:
     """One backend end to end: service, kiosks, packages, baseline, timed ingest, verification."""
     import httpx
@@ -168,7 +178,10 @@ def run_backend(backend: str, db_url: str | None, args) -> dict:
             if db_url:
                 cpu["postgres"] = postgres_pids
             _timed(kiosks, warmup, upload, {})
+            sessions = _pg_sessions(db_url)
             ingest = _timed(kiosks, work, upload, cpu)
+            if sessions is not None:
+                ingest["pg_connections_opened"] = _pg_sessions(db_url) - sessions - 1
             for k in kiosks:
                 k.client.close()
         check = _verify(data_dir, db_url, sent)
@@ -196,6 +209,8 @@ def print_report(res: dict) -> None:
     print(f"    25,000 dossiers in {res['projected_25000_min']} min (goal < {GOAL_S // 60} min: "
           f"{'met' if res['goal_met'] else 'MISSED'}); cores busy during ingest {i['cores']}, "
           f"during raw {b['cores']}")
+    print(f"    CPU per dossier (ms) during ingest {i['cpu_ms_per_dossier']}, during raw {b['cpu_ms_per_dossier']}"
+          + (f"; PostgreSQL connections opened {i['pg_connections_opened']}" if "pg_connections_opened" in i else ""))
     ok = c["missing"] == c["unexpected"] == c["duplicates"] == c["hash_mismatch"] == c["staged_left"] == 0
     print(f"    check: {c['stored']} stored / {c['sent']} sent, missing {c['missing']}, duplicates {c['duplicates']}, "
           f"hash mismatches {c['hash_mismatch']}, staged uploads left {c['staged_left']} -> {'OK' if ok else 'FAILED'}")
