@@ -114,20 +114,11 @@ def _spawn(argv: list[str], log: Path, env: dict[str, str] | None = None) -> sub
 
 
 @contextmanager
-def central_service(data_dir: Path, db_url: str | None, workers: int, nodelay_fix: bool = False) -> Iterator[Server]:
-    """The service on a free port, answering ``/healthz``, stopped on exit.
-
-    As shipped it is ``kiosk-central serve``. With ``nodelay_fix`` it is this
-    module's ``serve`` command: the same steps, but the listening socket of
-    the worker processes is bound as TCP (see :func:`run_uvicorn`).
-    """
+def central_service(data_dir: Path, db_url: str | None, workers: int) -> Iterator[Server]:
+    """``kiosk-central serve`` on a free port, answering ``/healthz``, stopped on exit."""
     port = free_port()
-    common = ["--port", str(port), "--data-dir", str(data_dir), "--workers", str(workers)]
-    common += ["--db", db_url] if db_url else []
-    if nodelay_fix:
-        argv = [str(BIN / "python"), str(Path(__file__).resolve()), "serve"] + common
-    else:
-        argv = [str(BIN / "kiosk-central"), "serve"] + common
+    argv = [str(BIN / "kiosk-central"), "serve", "--port", str(port), "--data-dir", str(data_dir),
+            "--workers", str(workers)] + (["--db", db_url] if db_url else [])
     log = data_dir.parent / f"serve-{port}.log"
     # Plain HTTP on loopback: the console's cookies must not be Secure-only here.
     server = Server(_spawn(argv, log, {"KIOSK_CENTRAL_SECURE_COOKIES": "0"}), f"http://127.0.0.1:{port}", log)
@@ -139,16 +130,10 @@ def central_service(data_dir: Path, db_url: str | None, workers: int, nodelay_fi
 
 
 @contextmanager
-def sink_server(workers: int, log_dir: Path, nodelay_fix: bool = False) -> Iterator[Server]:
-    """The baseline: ``sink_app`` under uvicorn with the service's worker count, settings and socket."""
+def sink_server(workers: int, log_dir: Path) -> Iterator[Server]:
+    """The baseline: ``sink_app`` run by the service's own runner, with its worker count, settings and socket."""
     port = free_port()
-    if nodelay_fix:
-        argv = [str(BIN / "python"), str(Path(__file__).resolve()), "sink", "--port", str(port),
-                "--workers", str(workers)]
-    else:
-        argv = [str(BIN / "python"), "-m", "uvicorn", "--factory", "_central_server:sink_app",
-                "--app-dir", str(Path(__file__).resolve().parent), "--host", "127.0.0.1", "--port", str(port),
-                "--workers", str(workers), "--log-level", "warning", "--no-access-log"]
+    argv = [str(BIN / "python"), str(Path(__file__).resolve()), "sink", "--port", str(port), "--workers", str(workers)]
     log = log_dir / f"sink-{port}.log"
     server = Server(_spawn(argv, log), f"http://127.0.0.1:{port}", log)
     try:
@@ -158,38 +143,19 @@ def sink_server(workers: int, log_dir: Path, nodelay_fix: bool = False) -> Itera
         server.stop()
 
 
-def run_uvicorn(app: str, port: int, workers: int, **options) -> None:
-    """The service's own runner (``central.server.run_app``), which sets ``TCP_NODELAY`` with several workers."""
-    from central.server import run_app
-
-    options.pop("factory", None)
-    run_app(app, "127.0.0.1", port, workers, **options)
-
-
 def _main(argv: list[str] | None = None) -> int:
-    """``serve``: ``kiosk-central serve``'s steps with :func:`run_uvicorn`; ``sink``: the baseline app."""
+    """``sink``: serve the baseline app through ``central.server.run_app`` (TCP_NODELAY with several workers)."""
     import argparse
 
+    from central.server import run_app
+
     parser = argparse.ArgumentParser()
-    parser.add_argument("command", choices=["serve", "sink"])
+    parser.add_argument("command", choices=["sink"])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--data-dir")
-    parser.add_argument("--db")
     args = parser.parse_args(argv)
-    if args.command == "sink":
-        sys.path.insert(0, str(Path(__file__).resolve().parent))
-        run_uvicorn("_central_server:sink_app", args.port, args.workers, factory=True)
-        return 0
-    from central.config import load_config
-    from central.context import build_services
-
-    config = load_config(data_dir=args.data_dir, db_url=args.db)
-    build_services(config).close()  # migrate once, before the workers start
-    os.environ["KIOSK_CENTRAL_DATA"] = str(config.data_dir)
-    if config.db_url:
-        os.environ["KIOSK_CENTRAL_DB"] = config.db_url
-    run_uvicorn("central.server:app_from_env", args.port, args.workers, factory=True, proxy_headers=True)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    run_app("_central_server:sink_app", "127.0.0.1", args.port, args.workers)
     return 0
 
 

@@ -239,7 +239,7 @@ def measure_size(backend: str, db_url: str | None, count: int, args, template: d
     scratch = scratch_dir(f"bench-console-{backend}-{count}-", args.scratch)
     data_dir = scratch / "central"
     try:
-        with central_service(data_dir, db_url, args.workers, args.nodelay_fix) as server:
+        with central_service(data_dir, db_url, args.workers) as server:
             services = build_services(load_config(env={}, data_dir=str(data_dir), db_url=db_url))
             try:
                 loaded = bulk_load(services, count, template, min(args.agent_rows, count // 2))
@@ -319,8 +319,6 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--workers", type=int, default=2, help="server processes (default 2)")
     parser.add_argument("--backends", default="sqlite,postgresql", help="comma-separated: sqlite, postgresql")
     parser.add_argument("--quick", action="store_true", help="10,000 against 1,000 rows, fewer requests")
-    parser.add_argument("--nodelay-fix", action="store_true",
-                        help="serve through _central_server.run_uvicorn (TCP_NODELAY on the workers' connections)")
     parser.add_argument("--scratch", default="/tmp", help="where the data directories go (default /tmp)")
     parser.add_argument("--keep", action="store_true", help="keep the data directories")
     args = parser.parse_args(argv)

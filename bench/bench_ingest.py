@@ -148,7 +148,7 @@ def run_backend(backend: str, db_url: str | None, args) -> dict:
     scratch = scratch_dir(f"bench-ingest-{backend}-", args.scratch)
     data_dir = scratch / "central"
     try:
-        with central_service(data_dir, db_url, args.workers, args.nodelay_fix) as server:
+        with central_service(data_dir, db_url, args.workers) as server:
             sites = [f"Mairie de Bench {i:03d}" for i in range(max(1, args.kiosks // 2))]
             kiosks = enroll_kiosks(server.base_url, data_dir, db_url, args.kiosks, sites)
             template = template_dossier()
@@ -160,7 +160,7 @@ def run_backend(backend: str, db_url: str | None, args) -> dict:
             dossier_mb = next(iter(work.values()))[0].wire_bytes / MB
 
             # Baseline: the same requests to a server that discards them, same client threads.
-            with sink_server(args.workers, scratch, args.nodelay_fix) as sink:
+            with sink_server(args.workers, scratch) as sink:
                 sinks = {k.device_id: httpx.Client(base_url=sink.base_url, timeout=120.0) for k in kiosks}
 
                 def raw(kiosk: BenchKiosk, built: BuiltPackage) -> None:
@@ -190,7 +190,7 @@ def run_backend(backend: str, db_url: str | None, args) -> dict:
             shutil.rmtree(scratch, ignore_errors=True)
     rate = ingest["dossiers_per_s"]
     return {
-        "backend": backend, "kiosks": args.kiosks, "workers": args.workers, "nodelay_fix": args.nodelay_fix, "dossier_mb": round(dossier_mb, 3),
+        "backend": backend, "kiosks": args.kiosks, "workers": args.workers, "dossier_mb": round(dossier_mb, 3),
         "ingest": ingest, "raw_http": baseline,
         "ratio_ingest_over_raw": round(rate / baseline["dossiers_per_s"], 2) if baseline["dossiers_per_s"] else None,
         "projected_25000_min": round(GOAL_DOSSIERS / rate / 60, 1) if rate else None,
@@ -202,7 +202,7 @@ def run_backend(backend: str, db_url: str | None, args) -> dict:
 def print_report(res: dict) -> None:
     i, b, c = res["ingest"], res["raw_http"], res["check"]
     print(f"[{res['backend']}] {i['dossiers']} dossiers of {res['dossier_mb']} MB from {res['kiosks']} kiosks, "
-          f"{res['workers']} workers{' (TCP_NODELAY fix)' if res['nodelay_fix'] else ''}: {i['dossiers_per_s']} dossiers/s, {i['mb_per_s']} MB/s, "
+          f"{res['workers']} workers: {i['dossiers_per_s']} dossiers/s, {i['mb_per_s']} MB/s, "
           f"latency p50 {i['p50_ms']} ms p95 {i['p95_ms']} ms, errors {i['errors']}")
     print(f"    raw HTTP transfer of the same bytes: {b['dossiers_per_s']} dossiers/s, {b['mb_per_s']} MB/s "
           f"(p50 {b['p50_ms']} ms); ingest / raw = {res['ratio_ingest_over_raw']}")
@@ -225,9 +225,6 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--workers", type=int, default=2, help="server processes (default 2)")
     parser.add_argument("--backends", default="sqlite,postgresql", help="comma-separated: sqlite, postgresql")
     parser.add_argument("--quick", action="store_true", help="10 kiosks, 100 dossiers: a smoke run under a minute")
-    parser.add_argument("--nodelay-fix", action="store_true",
-                        help="serve through _central_server.run_uvicorn (workers' socket bound as TCP, so TCP_NODELAY "
-                             "is set) instead of kiosk-central serve; the baseline likewise")
     parser.add_argument("--scratch", default="/tmp",
                         help="where the service's data directory goes (default /tmp, the real disk; /dev/shm "
                              "shows what fsync costs)")
