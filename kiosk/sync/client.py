@@ -13,7 +13,6 @@ service's clock offset and retries once.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -148,6 +147,3 @@ class CentralClient:
             raise PermanentSyncError(f"acknowledgement refused: {exc}") from exc
         return ack
 
-
-def ack_json(ack: dict[str, Any]) -> str:
-    return json.dumps(ack, sort_keys=True)

@@ -207,8 +207,8 @@ def test_a_tampered_manifest_or_wrong_key_signature_is_refused(services, client,
     dossier_id, _ = capture(kiosk)
     manifest, _ = package_of(kiosk, dossier_id)
     signature = sign_manifest(manifest, kiosk.key)
-    forged = dict(manifest, flags=[])  # drop the flags the kiosk raised, keep the signature
-    forged["flags"] = ["paper_stamp"] if manifest["flags"] != ["paper_stamp"] else []
+    # change the flags the kiosk raised (what the agent looks at first), keep the signature
+    forged = dict(manifest, flags=[] if manifest["flags"] else ["paper_stamp"])
     r = put_json(client, kiosk, f"{API}/packages/{dossier_id}", {"manifest": forged, "signature": signature})
     assert r.status_code == 401 and r.json()["error"] == "bad_signature"
     other = SigningKey.generate()
