@@ -128,6 +128,7 @@ def cmd_sync(args) -> int:
 
     from kiosk.provision import central_client
     from kiosk.runtime import open_outbox
+    from kiosk.sdnotify import Watchdog
     from kiosk.selftest import load_summary
     from kiosk.sync.worker import SyncWorker
 
@@ -138,14 +139,14 @@ def cmd_sync(args) -> int:
     client = central_client(cfg)
     with open_outbox(cfg) as outbox:
         worker = SyncWorker(outbox, client, cfg.sync.device_id, base_s=cfg.sync.retry_base_s,
-                            selftest=lambda: load_summary(cfg),
+                            selftest=lambda: load_summary(cfg), watchdog=Watchdog(),
                             max_s=cfg.sync.retry_max_s, heartbeat_s=cfg.sync.heartbeat_s,
                             retention_s=cfg.sync.retention_days * 86400)
         if args.once:
             outbox.requeue_interrupted()
             report = worker.run_once()
             print(json.dumps({**report, **outbox.counts()}))
-            return 0 if report["failed"] == 0 else 1
+            return 0 if report["failed"] == report["corrupt"] == 0 else 1
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())

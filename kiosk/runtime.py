@@ -14,7 +14,9 @@ from kiosk.config import KioskConfig
 from kiosk.controller import Controller
 from kiosk.directory import create_directory
 from kiosk.hal import Devices, create_devices
+from kiosk.provision import load_device_key
 from kiosk.sync.outbox import Outbox
+from kiosk.sync.protocol import DeviceSigner
 from kiosk.sync.seal import development_recipient, recipient_key
 
 log = logging.getLogger("kiosk.runtime")
@@ -36,7 +38,14 @@ def open_outbox(config: KioskConfig, recover: bool = False) -> Outbox:
         from kiosk.errors import ConfigError
 
         raise ConfigError("this kiosk is not provisioned: no queue.recipient_public_key (provisioning sets it)")
-    return Outbox(config.data_dir, key, config.queue.min_free_bytes, recover=recover)
+    return Outbox(config.data_dir, key, config.queue.min_free_bytes, recover=recover, signer=device_signer(config))
+
+
+def device_signer(config: KioskConfig) -> DeviceSigner | None:
+    """The enrolled device's signer, or None before provisioning (then packages are signed at upload)."""
+    if not config.sync.provisioned:
+        return None
+    return DeviceSigner(config.sync.device_id, load_device_key(config))
 
 
 @dataclass

@@ -30,6 +30,8 @@ class Package:
 
     manifest: dict[str, Any]
     parts: list[Callable[[], bytes]]  # read lazily: a package is never all in memory at once
+    #: The device's signature made at submit; None for a dossier queued before this kiosk was provisioned.
+    signature: str | None = None
 
 
 class CentralClient:
@@ -125,19 +127,22 @@ class CentralClient:
     def heartbeat(self, payload: dict[str, Any]) -> dict[str, Any]:
         return self._json("POST", f"{API}/heartbeat", payload)
 
-    def upload(self, package: Package) -> dict[str, Any]:
-        """Deliver a package, sending only the parts the service lacks; return its verified ack."""
+    def upload(self, package: Package, progress: Callable[[], None] = lambda: None) -> dict[str, Any]:
+        """Deliver a package, sending only the parts the service lacks; return its verified ack.
+
+        ``progress`` is called after each request (the sync worker pings its watchdog there)."""
         if self.key is None or self.service_key is None:
             raise PermanentSyncError("this kiosk is not provisioned")
         manifest = package.manifest
         dossier_id = manifest["id"]
-        signature = sign_manifest(manifest, self.key)
+        signature = package.signature or sign_manifest(manifest, self.key)
         state = self._json("PUT", f"{API}/packages/{dossier_id}", {"manifest": manifest, "signature": signature})
         if not state.get("complete"):
             for index in state.get("missing", []):
                 response = self._send("PUT", f"{API}/packages/{dossier_id}/parts/{index}", package.parts[index](),
                                       content_type="application/octet-stream")
                 self._raise_for(response)
+                progress()
             ack = self._json("POST", f"{API}/packages/{dossier_id}/commit")
         else:
             ack = state["ack"]

@@ -27,13 +27,13 @@ def export_queue(outbox: Outbox, device_id: str, key: SigningKey, dest: Path) ->
     dest = Path(dest)
     make_dir_durably(dest)
     exported = []
-    for queued in outbox.list(states=(State.QUEUED, State.UPLOADING), limit=1_000_000):
+    for queued in outbox.list(states=(State.QUEUED, State.UPLOADING)):
         package = outbox.package(queued.id, device_id)
         folder = dest / queued.id
         make_dir_durably(folder)
         for index, read in enumerate(package.parts):
             write_durably(folder / f"p{index:03d}.sealed", read())
-        body = {"manifest": package.manifest, "signature": sign_manifest(package.manifest, key)}
+        body = {"manifest": package.manifest, "signature": package.signature or sign_manifest(package.manifest, key)}
         write_durably(folder / PACKAGE_FILE, json.dumps(body, sort_keys=True).encode())  # last: marks it complete
         exported.append(queued.number)
     return exported

@@ -9,9 +9,15 @@ Patterns of SQLite-backed queues (litequeue, persist-queue), hardened:
 * the sealed parts and a manifest are written durably (temporary name,
   fsync, rename, fsync the directory) *before* the row commits, so a row
   never points at a missing file;
-* at start-up, rows left ``UPLOADING`` go back to ``QUEUED``, and a blob
-  directory with a complete manifest but no row (the process died between
-  the files and the commit) is adopted rather than lost.
+* at the app's start, a blob directory with a complete manifest but no row
+  (the process died between the files and the commit) is adopted rather
+  than lost; at the sync worker's start, rows it left ``UPLOADING`` go
+  back to ``QUEUED``.
+
+A provisioned kiosk also signs the package's wire manifest (every part's
+size and hash) with its device key at submit, so what the service later
+verifies was fixed at capture time, and ``verify()`` notices a manifest
+altered on the card since.
 
 Only non-personal metadata is readable here: id, number, site, times,
 sizes, hashes, flags, and the receipt's non-personal content for reprints.
@@ -35,7 +41,7 @@ from kiosk.dossier import Dossier
 from kiosk.errors import DiskFull, QueueError
 from kiosk.ids import dossier_number
 from kiosk.sync.durable import fsync_dir, make_dir_durably, write_durably
-from kiosk.sync.protocol import build_manifest, canonical, package_sha256
+from kiosk.sync.protocol import DeviceSigner, build_manifest, canonical, package_sha256, verify_manifest
 from kiosk.sync.seal import seal
 
 SCHEMA = """
@@ -94,12 +100,17 @@ MANIFEST = "manifest.json"
 
 class Outbox:
     def __init__(self, data_dir: Path, recipient: PublicKey, min_free_bytes: int = 0,
-                 clock: Callable[[], float] = time.time, recover: bool = True):
+                 clock: Callable[[], float] = time.time, recover: bool = True,
+                 signer: DeviceSigner | None = None):
         """``recover`` only in the process that submits (the app), at its start: a tool that
-        merely reads the queue must never clean up under a running kiosk's feet."""
+        merely reads the queue must never clean up under a running kiosk's feet.
+
+        ``signer``: the enrolled device's key. Without it (``--simulate`` before
+        provisioning) the manifest is signed when the package is uploaded or exported."""
         self.data_dir = Path(data_dir)
         self.blobs = self.data_dir / "blobs"
         self.recipient = recipient
+        self.signer = signer
         self.min_free_bytes = min_free_bytes
         self._clock = clock
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -184,6 +195,9 @@ class Outbox:
                 "content_sha256": hashlib.sha256(plain_parts[0][1]).hexdigest(),
                 "receipt": receipt_for(number),
             }
+            if self.signer is not None:
+                wire = self._wire(manifest, self.signer.device_id)
+                manifest["wire"], manifest["signature"] = wire, self.signer.sign(wire)
             write_durably(directory / MANIFEST, json.dumps(manifest, sort_keys=True).encode())
             self._insert(manifest)
         except OSError as exc:
@@ -194,6 +208,16 @@ class Outbox:
             raise QueueError(f"cannot record the dossier: {exc}") from exc
         return number
 
+    #: What the row keeps of the manifest file (the rest has columns of its own).
+    _KEPT = ("parts", "content_sha256", "status_stub", "wire", "signature")
+
+    @staticmethod
+    def _wire(manifest: dict[str, Any], device_id: str) -> dict[str, Any]:
+        return build_manifest(dossier_id=manifest["id"], number=manifest["number"], created_at=manifest["created_at"],
+                              site_id=manifest["site_id"], kiosk_code=manifest["kiosk_code"], device_id=device_id,
+                              flags=manifest["flags"], parts=manifest["parts"],
+                              status_stub=manifest.get("status_stub", ""))
+
     def _insert(self, manifest: dict[str, Any]) -> None:
         now = self._clock()
         self._db.execute("BEGIN IMMEDIATE")
@@ -202,7 +226,7 @@ class Outbox:
                 "INSERT INTO dossiers(id, number, state, created_at, site_id, kiosk_code, flags, manifest, receipt, updated_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING",
                 (manifest["id"], manifest["number"], int(State.QUEUED), manifest["created_at"], manifest["site_id"],
-                 manifest["kiosk_code"], json.dumps(manifest["flags"]), json.dumps({k: manifest[k] for k in ("parts", "content_sha256", "status_stub") if k in manifest}),
+                 manifest["kiosk_code"], json.dumps(manifest["flags"]), json.dumps({k: manifest[k] for k in self._KEPT if k in manifest}),
                  json.dumps(manifest["receipt"], ensure_ascii=False), now),
             )
             self._db.execute("COMMIT")
@@ -212,10 +236,12 @@ class Outbox:
 
     # -- recovery and integrity ---------------------------------------------------
     def recover(self) -> dict[str, int]:
-        """Put interrupted uploads back in line, adopt complete orphans, clear half-written files."""
-        report = {"requeued": 0, "adopted": 0, "discarded": 0}
-        cur = self._db.execute("UPDATE dossiers SET state = ? WHERE state = ?", (int(State.QUEUED), int(State.UPLOADING)))
-        report["requeued"] = cur.rowcount
+        """Adopt complete orphans and clear half-written files, at the app's start.
+
+        Rows left ``UPLOADING`` are not touched: they belong to the sync
+        process, which may be uploading right now and puts its own
+        interrupted uploads back in line when it starts (``requeue_interrupted``)."""
+        report = {"adopted": 0, "discarded": 0}
         known = {row[0] for row in self._db.execute("SELECT id FROM dossiers")}
         for directory in sorted(p for p in self.blobs.iterdir() if p.is_dir()):
             for tmp in directory.glob(".*.tmp"):
@@ -242,14 +268,35 @@ class Outbox:
         return True
 
     def verify(self) -> list[str]:
-        """Check every waiting dossier's parts; mark mismatches CORRUPT (kept aside) and return their ids."""
-        corrupt = []
-        for q in self.list(states=(State.QUEUED, State.UPLOADING)):
-            if not self._parts_intact(self.blobs / q.id, q.manifest["parts"]):
-                self._db.execute("UPDATE dossiers SET state = ?, last_error = ?, updated_at = ? WHERE id = ?",
-                                 (int(State.CORRUPT), "sealed part does not match its hash", self._clock(), q.id))
-                corrupt.append(q.id)
-        return corrupt
+        """Check every waiting dossier's parts and signed manifest; mark failures CORRUPT (kept aside),
+        return their ids."""
+        return [q.id for q in self.list(states=(State.QUEUED, State.UPLOADING)) if self.set_aside_if_damaged(q)]
+
+    def set_aside_if_damaged(self, q: QueuedDossier) -> str:
+        """Mark ``q`` CORRUPT if its files or signed manifest no longer match; return the problem, or ""."""
+        problem = self._damage(q)
+        if problem:
+            self._db.execute("UPDATE dossiers SET state = ?, last_error = ?, updated_at = ? WHERE id = ?",
+                             (int(State.CORRUPT), problem, self._clock(), q.id))
+        return problem
+
+    def _damage(self, q: QueuedDossier) -> str:
+        if not self._parts_intact(self.blobs / q.id, q.manifest["parts"]):
+            return "sealed part does not match its hash"
+        wire = q.manifest.get("wire")
+        if wire is None:
+            return ""
+        row = self._db.execute("SELECT site_id, kiosk_code FROM dossiers WHERE id = ?", (q.id,)).fetchone()
+        expected = self._wire({**q.manifest, "id": q.id, "number": q.number, "created_at": q.created_at,
+                               "site_id": row[0], "kiosk_code": row[1], "flags": q.flags}, wire.get("device_id", ""))
+        if wire != expected:
+            return "signed manifest does not match the queued dossier"
+        if self.signer is not None and wire["device_id"] == self.signer.device_id:
+            try:
+                verify_manifest(wire, q.manifest["signature"], self.signer.key.verify_key)
+            except ValueError:
+                return "manifest signature does not verify"
+        return ""
 
     # -- reading ------------------------------------------------------------------
     def _row(self, row) -> QueuedDossier:
@@ -268,14 +315,11 @@ class Outbox:
         row = self._db.execute(f"SELECT {self._COLUMNS} FROM dossiers WHERE number = ?", (number,)).fetchone()
         return self._row(row) if row else None
 
-    def list(self, states: tuple[State, ...] | None = None, limit: int = 1000) -> list[QueuedDossier]:
-        if states:
-            marks = ",".join("?" * len(states))
-            rows = self._db.execute(
-                f"SELECT {self._COLUMNS} FROM dossiers WHERE state IN ({marks}) ORDER BY id LIMIT ?",
-                (*[int(s) for s in states], limit))
-        else:
-            rows = self._db.execute(f"SELECT {self._COLUMNS} FROM dossiers ORDER BY id LIMIT ?", (limit,))
+    def list(self, states: tuple[State, ...] | None = None, limit: int | None = None) -> list[QueuedDossier]:
+        """Oldest first; every row unless ``limit`` (a listing that silently stopped would hide dossiers)."""
+        where = f"WHERE state IN ({','.join('?' * len(states))})" if states else ""
+        rows = self._db.execute(f"SELECT {self._COLUMNS} FROM dossiers {where} ORDER BY id LIMIT ?",
+                                (*[int(s) for s in states or ()], -1 if limit is None else limit))
         return [self._row(r) for r in rows]
 
     def counts(self) -> dict[str, int]:
@@ -352,18 +396,24 @@ class Outbox:
                 for q in self.list(states=(State.QUEUED, State.UPLOADING), limit=limit) if q.manifest.get("status_stub")]
 
     def package(self, dossier_id: str, device_id: str) -> "Package":
-        """The wire package of a queued dossier (``kiosk.sync.protocol``), parts read on demand."""
+        """The wire package of a queued dossier (``kiosk.sync.protocol``), parts read on demand.
+
+        It carries the signature made at submit when that manifest is exactly
+        the one rebuilt from the row for ``device_id``; otherwise (queued
+        before provisioning, or the kiosk was enrolled anew since) the
+        uploader signs it with the current key."""
         from kiosk.sync.client import Package
 
         q = self.get(dossier_id)
         if q is None:
             raise QueueError(f"no dossier {dossier_id}")
         row = self._db.execute("SELECT site_id, kiosk_code FROM dossiers WHERE id = ?", (dossier_id,)).fetchone()
-        manifest = build_manifest(dossier_id=q.id, number=q.number, created_at=q.created_at, site_id=row[0],
-                                  kiosk_code=row[1], device_id=device_id, flags=q.flags,
-                                  parts=q.manifest["parts"], status_stub=q.manifest.get("status_stub", ""))
+        manifest = self._wire({**q.manifest, "id": q.id, "number": q.number, "created_at": q.created_at,
+                               "site_id": row[0], "kiosk_code": row[1], "flags": q.flags}, device_id)
+        signature = q.manifest.get("signature") if q.manifest.get("wire") == manifest else None
         directory = self.blobs / dossier_id
-        return Package(manifest, [lambda f=p["file"]: (directory / f).read_bytes() for p in q.manifest["parts"]])
+        return Package(manifest, [lambda f=p["file"]: (directory / f).read_bytes() for p in q.manifest["parts"]],
+                       signature)
 
     def sealed_parts(self, dossier_id: str) -> list[bytes]:
         q = self.get(dossier_id)

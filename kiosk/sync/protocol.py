@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 from nacl.exceptions import BadSignatureError
@@ -125,6 +126,17 @@ def check_manifest(manifest: Any) -> dict[str, Any]:
 
 def sign_manifest(manifest: Mapping[str, Any], key: SigningKey) -> str:
     return key.sign(canonical(manifest)).signature.hex()
+
+
+@dataclass(frozen=True)
+class DeviceSigner:
+    """This kiosk's identity as enrolled: signs each package's manifest when the dossier is submitted."""
+
+    device_id: str
+    key: SigningKey
+
+    def sign(self, manifest: Mapping[str, Any]) -> str:
+        return sign_manifest(manifest, self.key)
 
 
 def verify_manifest(manifest: Mapping[str, Any], signature_hex: str, key: VerifyKey) -> None:

@@ -23,6 +23,7 @@ from typing import Any, Callable
 
 from kiosk import __version__
 from kiosk.errors import PermanentSyncError, RetryableSyncError
+from kiosk.sdnotify import Watchdog
 from kiosk.sync.client import CentralClient
 from kiosk.sync.outbox import Outbox, State
 
@@ -46,6 +47,7 @@ class SyncWorker:
     selftest: Callable[[], dict[str, Any] | None] = lambda: None
     clock: Callable[[], float] = time.time
     rng: random.Random = field(default_factory=random.Random)
+    watchdog: Watchdog = field(default_factory=lambda: Watchdog(env={}))
     _last_heartbeat: float = float("-inf")
     last_error: str = ""
 
@@ -70,12 +72,19 @@ class SyncWorker:
         return True
 
     def upload_one(self) -> str | None:
-        """Upload the next due dossier. Returns "sent", "failed", or None when nothing is due."""
+        """Upload the next due dossier. Returns "sent", "failed", "corrupt", or None when nothing is due."""
         queued = self.outbox.claim_next()
         if queued is None:
             return None
+        problem = self.outbox.set_aside_if_damaged(queued)
+        if problem:
+            # Never uploaded, never dropped: kept aside on the card and named in the next heartbeat.
+            self.last_error = f"dossier {queued.number} set aside: {problem}"
+            log.error("dossier set aside as corrupt", extra={"dossier": queued.id, "problem": problem})
+            self._last_heartbeat = float("-inf")
+            return "corrupt"
         try:
-            ack = self.client.upload(self.outbox.package(queued.id, self.device_id))
+            ack = self.client.upload(self.outbox.package(queued.id, self.device_id), progress=self.watchdog.ping)
         except (RetryableSyncError, PermanentSyncError) as exc:
             # A permanent refusal waits for a person (fleet view, ``kiosk queue retry``), with the longest delay.
             delay = self.max_s if isinstance(exc, PermanentSyncError) else backoff_s(
@@ -94,7 +103,7 @@ class SyncWorker:
 
     def run_once(self) -> dict[str, int]:
         """Drain what is due now (``kiosk sync --once``): stops at the first failure."""
-        report = {"sent": 0, "failed": 0, "purged": 0}
+        report = {"sent": 0, "failed": 0, "corrupt": 0, "purged": 0}
         while True:
             outcome = self.upload_one()
             if outcome is None:
@@ -109,7 +118,12 @@ class SyncWorker:
 
     def run_forever(self, stop: threading.Event, idle_s: float = 2.0) -> None:
         self.outbox.requeue_interrupted()
+        self.watchdog.ready()
         while not stop.is_set():
+            self.watchdog.ping()
             report = self.run_once()
+            counts = self.outbox.counts()
+            self.watchdog.status(f"{counts['queued'] + counts['uploading']} waiting, {counts['corrupt']} corrupt"
+                                 + (f", last error: {self.last_error[:120]}" if self.last_error else ""))
             if report["sent"] == 0:
-                stop.wait(idle_s)
+                stop.wait(min(idle_s, self.watchdog.interval_s) if self.watchdog.enabled else idle_s)

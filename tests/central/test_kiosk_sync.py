@@ -105,3 +105,26 @@ def test_unreachable_service_is_retryable_for_the_client(services, client, tmp_p
     down = CentralClient(httpx.Client(base_url="http://127.0.0.1:9", timeout=1), kiosk.device_id, kiosk.key)
     with pytest.raises(RetryableSyncError):
         down.heartbeat({})
+
+
+def test_a_damaged_dossier_is_set_aside_reported_and_never_sent(services, client, tmp_path):
+    """A sealed part altered on the card: not uploaded, not dropped, named in the fleet view; the rest goes."""
+    kiosk = enroll_kiosk(services, client, tmp_path / "kiosk")
+    damaged, healthy = capture(kiosk)[0], capture(kiosk)[0]
+    with outbox_of(kiosk) as outbox:
+        part = outbox.blobs / damaged / "p001.sealed"
+        data = bytearray(part.read_bytes())
+        data[100] ^= 0xFF
+        part.write_bytes(bytes(data))
+        worker = SyncWorker(outbox, kiosk.central, kiosk.device_id)
+        report = worker.run_once()
+        assert report["corrupt"] == 1 and report["sent"] == 1
+        q = outbox.get(damaged)
+        assert q.state is State.CORRUPT and "does not match" in q.last_error
+        assert part.exists()  # kept aside for a technician, not deleted
+        assert outbox.get(healthy).state is State.ACKNOWLEDGED
+        assert worker.run_once() == {"sent": 0, "failed": 0, "corrupt": 0, "purged": 0}  # never retried
+    with services.db() as db:
+        assert db.get(Dossier, damaged) is None and db.get(Dossier, healthy) is not None
+    view = [k for k in fleet(services) if k.device_id == kiosk.device_id][0]
+    assert view.corrupt == [damaged] and view.queue["corrupt"] == 1

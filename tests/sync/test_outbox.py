@@ -122,15 +122,17 @@ def test_half_written_blob_directories_are_discarded_at_start(tmp_path, key):
     reopened.close()
 
 
-def test_interrupted_uploads_go_back_to_the_queue_at_start(tmp_path, key):
+def test_interrupted_uploads_go_back_to_the_queue_when_the_sync_worker_starts(tmp_path, key):
     ob = Outbox(tmp_path / "data", key.public_key)
     d = make_dossier()
     ob.submit(d, receipt)
     ob._db.execute("UPDATE dossiers SET state = ?", (int(State.UPLOADING),))
     ob.close()
-    reopened = Outbox(tmp_path / "data", key.public_key)
-    assert reopened.get(d.id).state is State.QUEUED
-    reopened.close()
+    app = Outbox(tmp_path / "data", key.public_key)  # the app restarting leaves the sync process's upload alone
+    assert app.get(d.id).state is State.UPLOADING
+    assert app.requeue_interrupted() == 1  # what the sync worker does at its start
+    assert app.get(d.id).state is State.QUEUED
+    app.close()
 
 
 def test_a_tampered_sealed_part_is_kept_aside_as_corrupt(outbox):
@@ -174,3 +176,14 @@ def test_a_reader_of_the_queue_never_cleans_up_under_a_running_kiosk(tmp_path, k
     reader = Outbox(tmp_path / "data", key.public_key, recover=False)
     assert in_progress.exists()
     reader.close()
+
+
+def test_the_listing_names_every_dossier_however_many(outbox):
+    """``kiosk queue list`` is how an outside check compares both ends: it must not stop at a page."""
+    outbox._db.execute("PRAGMA synchronous=OFF")  # speed only: this test is about counting
+    for i in range(1205):
+        outbox._insert({"id": f"id-{i:05d}", "number": f"K01-{i:05d}-X", "created_at": "2026-11-22T09:00:00+00:00",
+                        "site_id": "demo", "kiosk_code": "K01", "flags": [], "parts": [], "receipt": {}})
+    assert len(outbox.list()) == 1205
+    assert len(outbox.list(states=(State.QUEUED,))) == 1205
+    assert [q.id for q in outbox.list(limit=2)] == ["id-00000", "id-00001"]
