@@ -113,8 +113,10 @@ class Outbox:
         self.signer = signer
         self.min_free_bytes = min_free_bytes
         self._clock = clock
+        self.damaged = self.data_dir / "damaged"
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.blobs.mkdir(exist_ok=True)
+        # Durable on its own, not only because SQLite happens to fsync the data directory.
+        make_dir_durably(self.blobs)
         self.db_path = self.data_dir / "queue.db"
         self._db = sqlite3.connect(self.db_path, isolation_level=None, timeout=30, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -241,7 +243,7 @@ class Outbox:
         Rows left ``UPLOADING`` are not touched: they belong to the sync
         process, which may be uploading right now and puts its own
         interrupted uploads back in line when it starts (``requeue_interrupted``)."""
-        report = {"adopted": 0, "discarded": 0}
+        report = {"adopted": 0, "discarded": 0, "set_aside": 0}
         known = {row[0] for row in self._db.execute("SELECT id FROM dossiers")}
         for directory in sorted(p for p in self.blobs.iterdir() if p.is_dir()):
             for tmp in directory.glob(".*.tmp"):
@@ -249,7 +251,19 @@ class Outbox:
             if directory.name in known:
                 continue
             manifest_file = directory / MANIFEST
-            manifest = json.loads(manifest_file.read_bytes()) if manifest_file.exists() else None
+            try:
+                manifest = json.loads(manifest_file.read_bytes()) if manifest_file.exists() else None
+                if manifest is not None and not all(
+                        isinstance(p, dict) and isinstance(p.get("file"), str) and isinstance(p.get("sha256"), str)
+                        for p in manifest["parts"]):
+                    raise ValueError("malformed part list")
+            except (ValueError, AttributeError, KeyError, TypeError):
+                # The write order never leaves a bad manifest under its final name: the card is damaged.
+                # Kept aside for a technician (and named in the heartbeat), never deleted, never a reason
+                # for the kiosk not to start.
+                self._set_aside_orphan(directory)
+                report["set_aside"] += 1
+                continue
             if manifest and self._parts_intact(directory, manifest["parts"]):
                 self._insert(manifest)
                 report["adopted"] += 1
@@ -258,6 +272,16 @@ class Outbox:
                 fsync_dir(self.blobs)
                 report["discarded"] += 1
         return report
+
+    def _set_aside_orphan(self, directory: Path) -> None:
+        make_dir_durably(self.damaged)
+        directory.rename(self.damaged / directory.name)
+        fsync_dir(self.damaged)
+        fsync_dir(self.blobs)
+
+    def damaged_orphans(self) -> list[str]:
+        """Blob directories set aside at recovery because their manifest could not be read."""
+        return sorted(p.name for p in self.damaged.iterdir()) if self.damaged.exists() else []
 
     @staticmethod
     def _parts_intact(directory: Path, parts: list[dict[str, Any]]) -> bool:

@@ -56,7 +56,8 @@ class SyncWorker:
             "software_version": __version__, "queue": self.outbox.counts(),
             "oldest_queued_age_s": int(self.outbox.oldest_waiting_age_s()),
             "free_bytes": shutil.disk_usage(self.outbox.data_dir).free,
-            "corrupt": [q.id for q in self.outbox.list(states=(State.CORRUPT,), limit=50)],
+            "corrupt": ([q.id for q in self.outbox.list(states=(State.CORRUPT,), limit=50)]
+                        + self.outbox.damaged_orphans())[:50],
             "selftest": self.selftest(), "captured": self.outbox.waiting_stubs(),
             "last_error": self.last_error,
         }

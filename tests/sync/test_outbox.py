@@ -187,3 +187,22 @@ def test_the_listing_names_every_dossier_however_many(outbox):
     assert len(outbox.list()) == 1205
     assert len(outbox.list(states=(State.QUEUED,))) == 1205
     assert [q.id for q in outbox.list(limit=2)] == ["id-00000", "id-00001"]
+
+
+@pytest.mark.parametrize("damage", [b"\0" * 100, b'{"parts": 3}', b"[]", b'{"parts": [{"file": 1}]}'])
+def test_an_orphan_with_an_unreadable_manifest_is_set_aside_and_the_kiosk_still_starts(tmp_path, key, damage):
+    """Only a damaged card makes this (the write order never does): keep it for a technician, start anyway."""
+    ob = Outbox(tmp_path / "data", key.public_key)
+    kept = make_dossier(1)
+    ob.submit(kept, receipt)
+    ob.close()
+    orphan = tmp_path / "data" / "blobs" / "0190000000007000800000000000000f"
+    orphan.mkdir()
+    (orphan / "manifest.json").write_bytes(damage)
+    (orphan / "p000.sealed").write_bytes(b"sealed bytes")
+    reopened = Outbox(tmp_path / "data", key.public_key)
+    assert not orphan.exists()
+    assert (tmp_path / "data" / "damaged" / orphan.name / "p000.sealed").read_bytes() == b"sealed bytes"
+    assert reopened.damaged_orphans() == [orphan.name]
+    assert reopened.get(kept.id).state is State.QUEUED
+    reopened.close()
