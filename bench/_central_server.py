@@ -7,10 +7,12 @@ starts and stops those processes, makes a fresh database per run, enrolls
 kiosks the way a technician does (a one-time token, then ``POST /enroll``),
 and builds realistic sealed packages from the kiosk's own dossier model.
 
-It also holds ``sink_app``: the baseline server, a bare Starlette app that
-reads each request's body and throws it away, served by the same uvicorn
-with the same number of workers. Its throughput is "raw HTTP transfer" on
-this machine; the service's figure is compared with it.
+It also holds the baseline servers, bare Starlette apps served by the same
+uvicorn with the same number of workers: ``sink_app`` reads each request's
+body and throws it away (its throughput is "raw HTTP transfer" on this
+machine), and ``store_app`` stores each body durably the way any upload
+service would (temporary file, fsync, rename, fsync the directory), so a
+figure can be compared with plain transfer and with plain durable storage.
 
 Nothing here is imported by the service or the kiosk: bench code only.
 """
@@ -30,12 +32,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = REPO / ".venv" / "bin"
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
+
+if TYPE_CHECKING:
+    from kiosk.dossier import Dossier
 
 #: Where the benchmarks' own PostgreSQL lives: apart from the tests' one (port 54329, fsync off).
 PG_ENV = {"KIOSK_PG_FSYNC": "on", "KIOSK_PG_DIR": "/tmp/kiosk-pg-bench", "KIOSK_PG_PORT": "54330"}
@@ -58,6 +63,40 @@ def _sink_app():
 def sink_app():
     """uvicorn factory (``_central_server:sink_app``): each worker builds its own."""
     return _sink_app()
+
+
+#: Where ``store_app`` keeps bodies; set by ``store_server`` for the process it starts.
+STORE_DIR_ENV = "BENCH_STORE_DIR"
+
+
+def _store_durably(root: Path, path: str, body: bytes) -> None:
+    """What a plain storage upload does: temporary file, fsync, rename, fsync the directory."""
+    from kiosk.sync.durable import write_durably
+
+    target = root.joinpath(*[p for p in path.split("/") if p not in ("", ".", "..")])
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_durably(target, body, concurrent=True)
+
+
+def _store_app(root: Path):
+    """A Starlette app that reads every body whole and stores it durably under its path, off the event loop."""
+    from starlette.applications import Starlette
+    from starlette.concurrency import run_in_threadpool
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    async def store(request):
+        body = await request.body()
+        if request.method == "PUT":
+            await run_in_threadpool(_store_durably, root, request.url.path, body)
+        return JSONResponse({})
+
+    return Starlette(routes=[Route("/{path:path}", store, methods=["GET", "PUT", "POST"])])
+
+
+def store_app():
+    """uvicorn factory (``_central_server:store_app``): the directory comes from ``store_server``."""
+    return _store_app(Path(os.environ[STORE_DIR_ENV]))
 
 
 # -- processes -------------------------------------------------------------------------
@@ -143,19 +182,35 @@ def sink_server(workers: int, log_dir: Path) -> Iterator[Server]:
         server.stop()
 
 
+@contextmanager
+def store_server(workers: int, log_dir: Path, store_dir: Path) -> Iterator[Server]:
+    """The durable-upload baseline: ``store_app`` writing into ``store_dir``, run like ``sink_server``."""
+    port = free_port()
+    store_dir.mkdir(parents=True, exist_ok=True)
+    argv = [str(BIN / "python"), str(Path(__file__).resolve()), "store", "--port", str(port), "--workers", str(workers)]
+    log = log_dir / f"store-{port}.log"
+    server = Server(_spawn(argv, log, {STORE_DIR_ENV: str(store_dir)}), f"http://127.0.0.1:{port}", log)
+    try:
+        _wait_http(server.base_url + "/ping", server.proc)
+        yield server
+    finally:
+        server.stop()
+
+
 def _main(argv: list[str] | None = None) -> int:
-    """``sink``: serve the baseline app through ``central.server.run_app`` (TCP_NODELAY with several workers)."""
+    """``sink`` or ``store``: serve a baseline app through ``central.server.run_app`` (TCP_NODELAY with several
+    workers)."""
     import argparse
 
     from central.server import run_app
 
     parser = argparse.ArgumentParser()
-    parser.add_argument("command", choices=["sink"])
+    parser.add_argument("command", choices=["sink", "store"])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args(argv)
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    run_app("_central_server:sink_app", "127.0.0.1", args.port, args.workers)
+    run_app(f"_central_server:{args.command}_app", "127.0.0.1", args.port, args.workers)
     return 0
 
 
@@ -317,6 +372,26 @@ def attachment_size(name: str) -> int:
     return next(size for prefix, size in SIZES.items() if name.startswith(prefix))
 
 
+def new_dossier(template: dict, site_id: str, kiosk_code: str, number: str | None = None,
+                size: Callable[[str], int] = attachment_size,
+                payload: Callable[[str], bytes] | None = None) -> Dossier:
+    """A fresh :class:`kiosk.dossier.Dossier` from ``template`` (new UUIDv7, now), as a session hands it over.
+
+    Attachments are random bytes of ``size(name)`` (or ``payload(name)``);
+    ``number`` None leaves the number to the outbox, as on a kiosk.
+    """
+    from kiosk.dossier import Dossier
+    from kiosk.ids import uuid7
+
+    d = Dossier.from_json(json.dumps(template))
+    d.id, d.number = str(uuid7()), number
+    d.site_id, d.kiosk_code = site_id, kiosk_code
+    d.created_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    for name, att in list(d.attachments.items()):
+        d.attach(name, att.media_type, payload(name) if payload else os.urandom(size(name)))
+    return d
+
+
 @dataclass
 class BuiltPackage:
     package: object  # kiosk.sync.client.Package, parts already sealed in memory
@@ -334,21 +409,16 @@ def build_package(kiosk: BenchKiosk, template: dict, person: dict | None = None,
     service checks at commit. ``payload(name)`` gives other plaintext (real
     images, for pages that show them).
     """
-    from kiosk.dossier import Dossier
-    from kiosk.ids import dossier_number, uuid7
+    from kiosk.ids import dossier_number
     from kiosk.sync.client import Package
     from kiosk.sync.protocol import build_manifest, canonical
     from kiosk.sync.seal import recipient_key, seal
 
     kiosk.counter += 1
-    d = Dossier.from_json(json.dumps(template))
-    d.id, d.number = str(uuid7()), dossier_number(kiosk.kiosk_code, kiosk.counter)
-    d.site_id, d.kiosk_code = kiosk.site_id, kiosk.kiosk_code
-    d.created_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    d = new_dossier(template, kiosk.site_id, kiosk.kiosk_code, dossier_number(kiosk.kiosk_code, kiosk.counter),
+                    payload=payload)
     if person and d.predemande:
         d.predemande = {**d.predemande, "person": {**d.predemande["person"], **person}}
-    for name, att in list(d.attachments.items()):
-        d.attach(name, att.media_type, payload(name) if payload else os.urandom(attachment_size(name)))
     recipient = recipient_key(kiosk.sealing_public_key)
     plain = [d.to_json()] + [bytes(att.data) for _, att in sorted(d.attachments.items())]
     sealed = [seal(p, recipient) for p in plain]
