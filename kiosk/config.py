@@ -69,18 +69,42 @@ class PredemandeConfig:
 
 @dataclass(frozen=True)
 class HalConfig:
+    """Which backend drives each device, and what the Raspberry Pi backends need to find theirs.
+
+    See ``docs/hardware.md`` for wiring and ``docs/configuration.md`` for the file.
+    """
+
     default: str = "sim"
     backends: Mapping[str, str] = field(default_factory=dict)
+    # Fingerprint sensor on the UART (R503 / R307 class).
     serial_port: str = "/dev/serial0"
     serial_baud: int = 57600
+    #: Raise the sensor's line rate to this at open (system parameter 4), 0 to keep ``serial_baud``.
+    #: The image upload is bound by the line: 36,864 bytes take 6.4 s at 57600 baud, 3.2 s at 115200.
+    fingerprint_fast_baud: int = 115200
+    #: The sensor's 32-bit handshake password (0 on a sensor out of the box).
+    fingerprint_password: int = 0
+    #: The simulated sensor's model: ``r503`` (192x192 image, LED ring) or ``r307`` (256x288, no ring).
+    sim_fingerprint_model: str = "r503"
+    # Receipt printer (USB ESC/POS).
     printer_usb_vendor: int = 0x0416
     printer_usb_product: int = 0x5011
+    #: A python-escpos capabilities profile (``python -m escpos.cli ...``); decides native QR and code pages.
     printer_profile: str = "default"
     printer_width_chars: int = 32
+    #: How the receipt's QR code is printed: ``native`` (the printer's ``GS ( k`` command), ``image``
+    #: (a raster image, for printers without it), ``auto`` (native where the profile says it is supported).
+    printer_qr: str = "auto"
+    # Camera.
     camera_preview_size: tuple[int, int] = (640, 480)
     camera_still_size: tuple[int, int] = (2028, 1520)
+    #: The V4L2 device of the ``opencv`` backend: an index (``0`` is ``/dev/video0``) or a path.
+    camera_device: str = "0"
     sim_camera_dir: str = ""  # a folder of images to play as the camera feed
-    gpio_led_pin: int = 17
+    # Status light (an RGB LED, common cathode) and "call an agent" button, BCM numbering.
+    gpio_led_pin: int = 17  # red
+    gpio_led_green_pin: int = 22
+    gpio_led_blue_pin: int = 23
     gpio_button_pin: int = 27
 
     def backend_for(self, device: str) -> str:

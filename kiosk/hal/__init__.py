@@ -29,15 +29,16 @@ from kiosk.hal.scanner import CodeScanner
 BACKENDS: dict[str, dict[str, str]] = {
     "camera": {
         "sim": "kiosk.hal.sim.camera:SimCamera",
-        "picamera2": "kiosk.hal.pi.camera:Picamera2Camera",
-        "opencv": "kiosk.hal.pi.camera:OpenCVCamera",
+        "picamera2": "kiosk.hal.pi.picamera2_camera:Picamera2Camera",
+        "opencv": "kiosk.hal.opencv_camera:OpenCVCamera",
     },
     "scanner": {
         "pyzbar": "kiosk.hal.pyzbar_scanner:PyzbarScanner",
+        "zxing": "kiosk.hal.zxing_scanner:ZxingScanner",
     },
     "fingerprint": {
         "sim": "kiosk.hal.sim.fingerprint:SimFingerprintSensor",
-        "r503": "kiosk.hal.pi.fingerprint:AdafruitFingerprintSensor",
+        "r503": "kiosk.hal.r503_fingerprint:R503Sensor",
     },
     "printer": {
         "sim": "kiosk.hal.sim.printer:SimPrinter",
@@ -45,7 +46,7 @@ BACKENDS: dict[str, dict[str, str]] = {
     },
     "indicator": {
         "sim": "kiosk.hal.sim.indicator:SimIndicator",
-        "gpio": "kiosk.hal.pi.indicator:GpioIndicator",
+        "gpio": "kiosk.hal.gpio_indicator:GpioIndicator",
     },
 }
 
