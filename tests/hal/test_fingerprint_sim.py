@@ -1,4 +1,4 @@
-"""The simulated sensor plays a script of fingers; the shared quality function, not the simulator, judges each image."""
+"""The simulated sensor plays a script of fingers through the real backend and library; the shared quality function judges each image."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from PIL import Image
 
 from kiosk.errors import SensorTimeout, SensorUnavailable
 from kiosk.fingerprint_quality import assess_print, measure_print
-from kiosk.hal.sim.fingerprint import (OUTCOMES, TEMPLATE_BYTES, SimFingerprintSensor, fake_template, script_file,
-                                       write_script_file)
+from kiosk.hal.sim.fingerprint import OUTCOMES, SimFingerprintSensor, script_file, write_script_file
+from kiosk.hal.sim.r503_emulator import TEMPLATE_BYTES, crop_to, MODELS, template_of
 from kiosk.hal.sim.prints import CONDITIONS, HEIGHT, WIDTH, render_print
 
 EXPECTED_FEEDBACK = {"good": None, "no_finger": "no_finger", "too_light": "too_light",
@@ -61,16 +61,25 @@ def test_a_good_finger_gives_a_kept_reading_with_a_lossless_image_and_a_template
     reading = sensor.read()
     assert reading.ok and reading.feedback is None
     img = Image.open(io.BytesIO(reading.image))
-    assert (img.format, img.mode, img.size) == ("PNG", "L", (256, 288))
+    assert (img.format, img.mode, img.size) == ("PNG", "L", (192, 192))  # the R503's window
     assert 70 <= reading.quality <= 100
     assert len(reading.template) == TEMPLATE_BYTES
 
 
-def test_the_png_holds_exactly_the_pixels_the_verdict_was_made_on(sensor):
+def test_the_png_holds_exactly_the_pixels_the_sensor_uploaded(sensor):
     reading = sensor.read()
     pixels = np.asarray(Image.open(io.BytesIO(reading.image)))
+    assert np.array_equal(pixels, sensor.emulator.uploaded_images[-1])
     assert assess_print(pixels) == (reading.quality, reading.feedback)
-    assert fake_template(pixels) == reading.template
+    assert template_of(pixels) == reading.template  # the template the emulated sensor made of this image
+
+
+def test_an_r307_gives_its_larger_image(hal_config, sim_dir):
+    from dataclasses import replace
+
+    with SimFingerprintSensor(replace(hal_config, sim_fingerprint_model="r307"), sim_dir) as s:
+        reading = s.read()
+    assert Image.open(io.BytesIO(reading.image)).size == (256, 288)
 
 
 @pytest.mark.parametrize("outcome", ["too_light", "too_wet", "too_dry"])
@@ -82,22 +91,30 @@ def test_a_poor_finger_is_a_reading_with_feedback_and_its_image(sensor, outcome)
     assert reading.image is not None and reading.template is None
 
 
-def test_no_finger_is_a_reading_without_an_image(sensor):
+def test_a_touch_without_a_print_is_a_reading_without_an_image(sensor):
     sensor.script("no_finger")
     reading = sensor.read()
     assert (reading.ok, reading.feedback, reading.image, reading.quality) == (False, "no_finger", None, 0)
 
 
-def test_an_unplugged_sensor_raises_sensor_unavailable(sensor):
+def test_a_lost_command_raises_sensor_unavailable_and_the_next_reading_reconnects(sensor):
     sensor.script("unplugged")
     with pytest.raises(SensorUnavailable):
         sensor.read()
+    assert sensor.read().ok
 
 
 def test_a_finger_that_never_comes_raises_sensor_timeout(sensor):
     sensor.script("timeout")
     with pytest.raises(SensorTimeout):
-        sensor.read(timeout_s=3)
+        sensor.read(timeout_s=0.3)
+    assert sensor.read().ok  # the citizen came back
+
+
+def test_a_reply_damaged_on_the_line_is_retried(sensor):
+    sensor.script("corrupt")
+    assert sensor.read().ok
+    assert sensor.pending == []
 
 
 def test_the_script_is_played_in_order_then_fingers_are_good(sensor):
@@ -109,14 +126,13 @@ def test_the_script_is_played_in_order_then_fingers_are_good(sensor):
 def test_unknown_outcomes_are_refused(sensor):
     with pytest.raises(ValueError):
         sensor.script("sticky")
-    assert set(OUTCOMES) == set(CONDITIONS) | {"unplugged", "timeout"}
+    assert set(OUTCOMES) == set(CONDITIONS) | {"unplugged", "timeout", "corrupt"}
 
 
-def test_guidance_records_the_light_mode(sensor):
+def test_guidance_drives_the_emulated_led_ring(sensor):
     sensor.guide("place")
     sensor.guide("retry")
-    assert sensor.led_mode == "retry"
-    assert sensor.led_history == ["place", "retry"]
+    assert sensor.led_history == [(1, 0x60, 2, 0), (2, 0x30, 1, 3)]  # blue breathing, then red flashing 3 times
     with pytest.raises(ValueError):
         sensor.guide("disco")
 
@@ -143,6 +159,7 @@ def test_a_malformed_script_file_is_ignored_with_a_warning(sensor, sim_dir, capl
     assert "sticky" in caplog.text
 
 
-def test_the_self_test_passes_and_reports_a_quality(sensor):
+def test_the_self_test_reports_the_parameters_the_sensor_answered(sensor):
     result = sensor.self_test()
-    assert result.ok and "quality" in result.detail
+    assert result.ok
+    assert "115200 baud" in result.detail and "system id 0x0009" in result.detail
