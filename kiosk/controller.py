@@ -208,11 +208,15 @@ class Controller:
         s = self.session
 
         def work() -> FingerReading:
-            self.devices.fingerprint.guide("place")
+            sensor = self.devices.fingerprint
+            sensor.guide("place")
             try:
-                return self.devices.fingerprint.read(timeout_s=10.0)
-            finally:
-                self.devices.fingerprint.guide("idle")
+                reading = sensor.read(timeout_s=10.0)
+            except Exception:
+                sensor.guide("idle")
+                raise
+            sensor.guide("ok" if reading.ok else "retry")
+            return reading
 
         def apply(result, error) -> None:
             if isinstance(error, SensorTimeout):

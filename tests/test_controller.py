@@ -147,3 +147,26 @@ def test_a_refused_pre_demande_left_in_view_is_not_looked_up_again_and_again(kio
     kiosk.devices.camera.show(QrScene("A1B2C3D4E5"))
     scan(kiosk, 2)
     assert s.step is Step.CONFIRM
+
+
+def test_the_sensor_ring_invites_then_says_kept_or_try_again(kiosk):
+    sensor = kiosk.devices.fingerprint
+    sensor.script("good", "too_wet")
+    assert kiosk.controller.finger_job().work().ok
+    assert not kiosk.controller.finger_job().work().ok
+    place, ok, retry = (1, 0x60, 2, 0), (2, 0x20, 3, 1), (2, 0x30, 1, 3)  # blue breathing, purple flash, red x3
+    assert sensor.led_history[-4:] == [place, ok, place, retry]
+
+
+def test_a_sensor_that_stops_answering_fails_the_attempt_without_a_long_wait(kiosk):
+    import time
+
+    from kiosk.errors import SensorUnavailable
+
+    kiosk.devices.fingerprint.emulator.unplug()
+    start = time.monotonic()
+    with pytest.raises(SensorUnavailable):
+        kiosk.controller.finger_job().work()
+    assert time.monotonic() - start < 3.0  # one reply timeout, one reconnection at the known rate
+    kiosk.devices.fingerprint.emulator.plug()
+    assert kiosk.controller.finger_job().work().ok

@@ -55,8 +55,8 @@ IMAGE_SIZES = {256 * 288 // 2: (256, 288), 192 * 192 // 2: (192, 192)}
 
 #: guide mode -> AuraLedConfig (control, speed, colour, cycles). Control: 1 breathing, 2 flashing,
 #: 3 on, 4 off. Colour: 1 red, 2 blue, 3 purple. The ring says "put your finger here" (blue,
-#: breathing), "got it" (purple, steady), "try again" (red, three flashes), and goes dark between.
-LED_MODES = {"idle": (4, 0, 0, 0), "place": (1, 0x60, 2, 0), "ok": (3, 0, 3, 0), "retry": (2, 0x30, 1, 3)}
+#: breathing), "got it" (one purple flash), "try again" (red, three flashes), and goes dark between.
+LED_MODES = {"idle": (4, 0, 0, 0), "place": (1, 0x60, 2, 0), "ok": (2, 0x20, 3, 1), "retry": (2, 0x30, 1, 3)}
 
 #: Img2Tz refusals -> the advice when our own analysis of the pixels found nothing to say.
 _SENSOR_FEEDBACK = {_IMAGE_MESSY: "too_wet", _FEATURE_FAIL: "too_light", _INVALID_IMAGE: "too_light"}
@@ -195,9 +195,16 @@ class R503Sensor(FingerprintSensor):
 
     # --- connection ---------------------------------------------------------
     def _bauds_to_try(self) -> list[int]:
-        configured = [self.baud, self.hal_config.serial_baud, self.hal_config.fingerprint_fast_baud]
-        order = [b for b in configured if b] + list(STANDARD_BAUDS)
-        return list(dict.fromkeys(order))
+        """Every plausible rate at the first connection; afterwards only the one that worked.
+
+        The sensor keeps its rate across power cycles, so a reconnection at
+        the last good rate is right, and costs one timeout, not five, when the
+        sensor is really gone.
+        """
+        if self.baud:
+            return [self.baud]
+        configured = [self.hal_config.serial_baud, self.hal_config.fingerprint_fast_baud]
+        return list(dict.fromkeys([b for b in configured if b] + list(STANDARD_BAUDS)))
 
     def _connect(self) -> Any:
         """Handshake at each plausible rate, then move to the fast one; the library object, or an error."""
@@ -343,11 +350,19 @@ class R503Sensor(FingerprintSensor):
         return unpack_nibbles(data, width, height)
 
     def guide(self, mode: str) -> None:
+        """Light the ring; never raises for the sensor's sake: guidance is a help, the screen says it too.
+
+        A sensor that is not connected now is left alone (no reconnection
+        for a light); the next :meth:`read` reconnects and reports.
+        """
         if mode not in LED_MODES:
             raise ValueError(f"unknown guide mode {mode!r}; choose from {sorted(LED_MODES)}")
-        if not self.has_led_ring or not self.is_open:
+        if not self.has_led_ring or not self.is_open or self._finger is None:
             return
-        self._set_led(mode)
+        try:
+            self._set_led(mode)
+        except SensorUnavailable as exc:
+            log.warning("fingerprint ring not lit: %s", exc)
 
     def _set_led(self, mode: str) -> None:
         control, speed, colour, cycles = LED_MODES[mode]
