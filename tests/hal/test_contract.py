@@ -161,8 +161,23 @@ def test_scanner_reads_accented_payloads(scanner_backend, hal_config, sim_dir, r
 
 
 # --- fingerprint ---------------------------------------------------------------
-def test_a_reading_is_plain_values_with_a_lossless_greyscale_image(fingerprint_backend, hal_config, sim_dir):
-    with _opened(_device("fingerprint", fingerprint_backend, hal_config, sim_dir)) as sensor:
+@pytest.fixture
+def fingerprint_config(fingerprint_backend, hal_config):
+    """The R503 backend reads the emulated sensor when no sensor is wired here (as the sim backend always does)."""
+    from dataclasses import replace
+    from pathlib import Path
+
+    from kiosk.hal.sim.r503_emulator import SensorEmulator
+
+    if fingerprint_backend != "r503" or Path(hal_config.serial_port).exists():
+        yield hal_config
+        return
+    with SensorEmulator() as emulator:
+        yield replace(hal_config, serial_port=emulator.port)
+
+
+def test_a_reading_is_plain_values_with_a_lossless_greyscale_image(fingerprint_backend, fingerprint_config, sim_dir):
+    with _opened(_device("fingerprint", fingerprint_backend, fingerprint_config, sim_dir)) as sensor:
         reading = sensor.read(timeout_s=10)
     assert isinstance(reading, FingerReading)
     assert reading.ok == (reading.feedback is None)
@@ -173,8 +188,8 @@ def test_a_reading_is_plain_values_with_a_lossless_greyscale_image(fingerprint_b
         assert 0 <= reading.quality <= 100
 
 
-def test_guidance_accepts_every_mode(fingerprint_backend, hal_config, sim_dir):
-    with _opened(_device("fingerprint", fingerprint_backend, hal_config, sim_dir)) as sensor:
+def test_guidance_accepts_every_mode(fingerprint_backend, fingerprint_config, sim_dir):
+    with _opened(_device("fingerprint", fingerprint_backend, fingerprint_config, sim_dir)) as sensor:
         for mode in ("idle", "place", "ok", "retry"):
             sensor.guide(mode)
 
