@@ -47,6 +47,7 @@ _ACK, _DATA, _END_DATA = 0x07, 0x02, 0x08
 _GENIMG, _IMG2TZ, _UPCHAR, _UPIMAGE, _SETSYSPARA = 0x01, 0x02, 0x08, 0x0A, 0x0E
 _OK, _NO_FINGER, _IMAGE_FAIL, _IMAGE_MESSY, _FEATURE_FAIL, _WRONG_PASSWORD = 0x00, 0x02, 0x03, 0x06, 0x07, 0x13
 _INVALID_IMAGE = 0x15
+_MAX_JUNK_BYTES = 64
 
 #: Rates the sensors accept (9600 x N); the handshake tries them in this order after the configured ones.
 STANDARD_BAUDS = (57600, 115200, 9600, 19200, 38400)
@@ -110,9 +111,7 @@ def _checked_library_class() -> type:
             return code
 
         def _read_packet(self) -> tuple[int, bytes]:
-            head = self._uart.read(9)
-            if not head:
-                raise _NoReply("no answer")
+            head = self._resync()
             if len(head) < 9:
                 raise _CorruptPacket(f"a packet cut short after {len(head)} bytes")
             start, address, kind, length = struct.unpack(">HIBH", head)
@@ -125,6 +124,23 @@ def _checked_library_class() -> type:
             if received != (sum(head[6:9]) + sum(payload)) & 0xFFFF:
                 raise _CorruptPacket("a wrong checksum")
             return kind, payload
+
+        def _resync(self) -> bytes:
+            """Up to a packet's 9 header bytes, starting at its start code.
+
+            A sensor sends a lone 0x55 when it powers up; that, or the tail of
+            an abandoned upload, is skipped instead of failing the next reply.
+            """
+            skipped = 0
+            while True:
+                first = self._uart.read(1)
+                if not first:
+                    raise _NoReply("no answer")
+                if first == b"\xef":
+                    return first + self._uart.read(8)
+                skipped += 1
+                if skipped > _MAX_JUNK_BYTES:
+                    raise _CorruptPacket(f"{skipped} bytes without a start code")
 
         def _get_packet(self, expected: int) -> list[int]:
             kind, payload = self._read_packet()

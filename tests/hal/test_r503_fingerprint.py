@@ -168,3 +168,10 @@ def test_a_reading_that_times_out_turns_the_ring_off(emulator, hal_config):
         with pytest.raises(SensorTimeout):
             s.read(timeout_s=0.2)
     assert emulator.led_history[:2] == [(1, 0x60, 2, 0), (4, 0, 0, 0)]
+
+
+def test_the_byte_a_sensor_sends_at_power_up_does_not_fail_the_next_reply(emulator, hal_config):
+    with sensor_on(emulator, hal_config) as s:
+        emulator.power_cycle()
+        assert s.read().ok
+    assert emulator.commands.count(GENIMG) == 1  # skipped, not retried

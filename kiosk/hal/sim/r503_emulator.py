@@ -216,6 +216,12 @@ class SensorEmulator:
     def plug(self) -> None:
         self.plugged = True
 
+    def power_cycle(self) -> None:
+        """Lose power and come back: buffers emptied, and the lone 0x55 a sensor sends when it is ready."""
+        self._image = self._template = None
+        self._absent = False
+        self._send(bytes([MODULE_OK]))
+
     # --- lifecycle ----------------------------------------------------------
     def start(self) -> str:
         if self._thread is not None:
