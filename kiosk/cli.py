@@ -156,17 +156,19 @@ def cmd_sync(args) -> int:
 
 
 def cmd_selftest(args) -> int:
-    from kiosk.selftest import run_selftest, save_summary
+    """Probe every device; the table for a technician (French unless told), or JSON for scripts. 0 only if all work."""
+    from kiosk.i18n import Translator
+    from kiosk.selftest import format_table, run_selftest, save_summary
 
     cfg = _config(args)
-    results = run_selftest(cfg)
+    limit = {} if args.timeout is None else {"timeout_s": args.timeout}
+    results = run_selftest(cfg, print_test_page=args.print_page, **limit)
     save_summary(cfg, results)
-    ok = all(r["ok"] for r in results)
+    ok = all(r.ok for r in results)
     if args.json:
-        print(json.dumps({"ok": ok, "devices": results}, ensure_ascii=False))
+        print(json.dumps({"ok": ok, "devices": [r.as_dict() for r in results]}, ensure_ascii=False))
     else:
-        for r in results:
-            print(f"{'OK  ' if r['ok'] else 'FAIL'} {r['device']:<12} {r['backend']:<10} {r['detail']}")
+        print(format_table(results, Translator(args.lang or cfg.session.default_language), cfg.site.kiosk_code))
     return 0 if ok else 1
 
 
@@ -224,9 +226,15 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--once", action="store_true", help="drain what is due, then exit")
     sp.set_defaults(func=cmd_sync)
 
-    sp = sub.add_parser("selftest", help="exercise every device")
+    from kiosk.i18n import LANGUAGES  # the translation table only: the devices load when the command runs
+
+    sp = sub.add_parser("selftest", help="exercise every device; exit 1 if any fails")
     simulate(sp)
-    sp.add_argument("--json", action="store_true")
+    sp.add_argument("--json", action="store_true", help="one JSON object with English keys, for scripts")
+    sp.add_argument("--print", dest="print_page", action="store_true", help="also print a test ticket")
+    sp.add_argument("--lang", choices=LANGUAGES, help="language of the table (default: session.default_language)")
+    sp.add_argument("--timeout", type=float, metavar="S",
+                    help="seconds each device has to answer before it is reported hung (default 15)")
     sp.set_defaults(func=cmd_selftest)
 
     sp = sub.add_parser("reprint", help="reprint the receipt of a queued dossier")

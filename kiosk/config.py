@@ -106,6 +106,8 @@ class HalConfig:
     gpio_led_green_pin: int = 22
     gpio_led_blue_pin: int = 23
     gpio_button_pin: int = 27
+    #: gpiozero's pin factory on the Pi (``lgpio``: Debian's python3-lgpio, the only one that works on a Pi 5).
+    gpio_pin_factory: str = "lgpio"
 
     def backend_for(self, device: str) -> str:
         if device not in DEVICES:

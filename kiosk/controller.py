@@ -112,10 +112,12 @@ class Controller:
 
     def _on_change(self, session: Session) -> None:
         light = Light.READY
-        if session.step in (Step.LOOKING_UP, Step.SUBMITTING, Step.PRINTING):
+        if session.out_of_service:
+            light = Light.FAULT  # the kiosk takes nobody: a technician's job, seen from across the hall
+        elif session.step in (Step.LOOKING_UP, Step.SUBMITTING, Step.PRINTING):
             light = Light.BUSY
-        elif session.step is Step.RECEIPT_FAILED or session.out_of_service:
-            light = Light.ATTENTION
+        elif session.step is Step.RECEIPT_FAILED:
+            light = Light.ATTENTION  # a citizen waits for an agent
         if light is self._light:
             return
         try:

@@ -117,7 +117,7 @@ def test_a_full_disk_closes_the_kiosk_to_new_citizens(kiosk):
     s = kiosk.controller.session
     s.start()
     assert s.step is Step.WELCOME and s.message.key == "summary.error.disk_full"
-    assert kiosk.devices.indicator.light.value == "attention"
+    assert kiosk.devices.indicator.light.value == "fault"  # out of service: for a technician
 
 
 def test_a_late_photo_after_back_does_not_land_on_the_previous_document(kiosk):

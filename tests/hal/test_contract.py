@@ -8,7 +8,10 @@ exercised against at least one backend.
 
 from __future__ import annotations
 
+import contextlib
 import io
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -81,7 +84,21 @@ def indicator_backend(request):
 
 @pytest.fixture(params=[(d, n) for d in BACKENDS for n in sorted(BACKENDS[d])], ids=lambda p: f"{p[0]}-{p[1]}")
 def any_device(request, hal_config, sim_dir):
-    return _device(*request.param, hal_config, sim_dir)
+    device, name = request.param
+    with _emulated_sensor_line(device, name, hal_config) as config:
+        yield _device(device, name, config, sim_dir)
+
+
+@contextlib.contextmanager
+def _emulated_sensor_line(device: str, name: str, hal_config):
+    """The R503 backend reads the emulated sensor when no sensor is wired here (as the sim backend always does)."""
+    from kiosk.hal.sim.r503_emulator import SensorEmulator
+
+    if (device, name) != ("fingerprint", "r503") or Path(hal_config.serial_port).exists():
+        yield hal_config
+        return
+    with SensorEmulator() as emulator:
+        yield replace(hal_config, serial_port=emulator.port)
 
 
 # --- every device --------------------------------------------------------------
@@ -163,17 +180,8 @@ def test_scanner_reads_accented_payloads(scanner_backend, hal_config, sim_dir, r
 # --- fingerprint ---------------------------------------------------------------
 @pytest.fixture
 def fingerprint_config(fingerprint_backend, hal_config):
-    """The R503 backend reads the emulated sensor when no sensor is wired here (as the sim backend always does)."""
-    from dataclasses import replace
-    from pathlib import Path
-
-    from kiosk.hal.sim.r503_emulator import SensorEmulator
-
-    if fingerprint_backend != "r503" or Path(hal_config.serial_port).exists():
-        yield hal_config
-        return
-    with SensorEmulator() as emulator:
-        yield replace(hal_config, serial_port=emulator.port)
+    with _emulated_sensor_line("fingerprint", fingerprint_backend, hal_config) as config:
+        yield config
 
 
 def test_a_reading_is_plain_values_with_a_lossless_greyscale_image(fingerprint_backend, fingerprint_config, sim_dir):
