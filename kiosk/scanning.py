@@ -1,15 +1,35 @@
 """From a camera frame to a pré-demande number: the decode pipeline, shared by the live scanner and ``kiosk decode``.
 
-A frame is first decoded as it is. Only when nothing is found, two cheap
-second chances follow, each aimed at a common failure at the kiosk: a
-contrast stretch for a code shown on a dim phone screen or a grey
-photocopy, and a 2x enlarged, sharpened centre crop for a code held too far
-away and slightly out of focus. A large picture (a still, a phone photo)
-is also tried at half size: ZBar misses codes whose modules are tens of
-pixels wide when the sensor noise breaks their flat areas into edges. The pipeline stops at the first attempt that
-finds a code, so a good frame costs one decode. (ZBar binarises locally and
-already reads most low-contrast frames as they are; the stretch is for
-decoders that do not, and costs nothing when the first attempt succeeds.)
+A frame is first decoded as it is. Only when nothing is found do second
+chances follow, each aimed at a failure the benchmark (``bench/bench_decode.py``)
+measured and each kept because it reads frames the others do not:
+
+* the region of interest, the preview's framing guide in the middle of the
+  frame, enlarged twice (bicubic): a code held far away (70 to 100 px)
+  or tilted gets two pixels per module where it had one;
+* the same enlargement sharpened, for a code held too far (40 to 70 px)
+  that is also a little out of focus (the v2 camera's fixed focus, a hand
+  that moves): it reads no more of the benchmark's 70 to 300 px codes,
+  but some of these, which nothing else reads;
+* for a large picture (a still, a phone photo), a half-size copy instead:
+  ZBar misses codes whose modules are tens of pixels wide when sensor
+  noise breaks their flat areas into edges.
+
+The pipeline stops at the first attempt that finds a code, so a good frame
+costs one decode. A whole-frame contrast stretch was measured too and read
+no frame the others missed with the default scanner (zxing-cpp binarises
+each neighbourhood against its own average, and the ``chain`` scanner asks
+ZBar for a second opinion where zxing located a code); it is kept as a
+function (:func:`stretch_contrast`) for ``bench/`` and for decoders that
+binarise globally, not as an attempt.
+
+Codes on a phone screen (low contrast, moiré, glare) need nothing more in
+the frame: the scanner's local binarisation reads them, and a code lost
+under a reflection is read on a later frame, once the hand has moved.
+That is the other half of robustness, across frames: the live loop
+decodes every preview frame, and :class:`Debouncer` lets frames without a
+number pass without breaking the run, so one good frame in a few is
+enough.
 
 A code alone is not a number: its payload must hold a pré-demande number
 (:meth:`kiosk.predemande.NumberFormat.number_from_qr`). The live scanner
@@ -22,7 +42,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 from PIL import Image, ImageFilter, ImageOps
@@ -31,10 +51,17 @@ from kiosk.errors import NotAPredemande
 
 UNREADABLE = "identify.error.unreadable"
 NOT_PREDEMANDE = "identify.error.not_predemande"
-LARGE_FRAME_PX = 1000  # wider than this (a still, a phone photo), a half-size attempt is added
+LARGE_FRAME_PX = 1000  # wider than this (a still, a phone photo), a half-size attempt replaces the enlargements
+#: Share of the frame's width and height the enlarged region of interest keeps: about the preview's
+#: framing guide (a square 0.62 of the height, :class:`kiosk.screens.widgets.CameraPreview`). 0.65 and
+#: 0.7 read no more benchmark frames and cost 3 to 5 ms more on a frame without a code.
+GUIDE_SHARE = 0.6
 
 #: Short English reasons for ``kiosk decode``, by message key.
 REASONS = {UNREADABLE: "no code found", NOT_PREDEMANDE: "not a pré-demande number"}
+
+#: Given a frame, the frames to decode in turn until one holds a code.
+Attempts = Callable[[np.ndarray], Iterable[np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -56,20 +83,29 @@ def stretch_contrast(luma: np.ndarray, low: float = 2.0, high: float = 98.0) -> 
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
-def enlarge_centre(luma: np.ndarray, factor: int = 2) -> np.ndarray:
-    """The middle ``1/factor`` of the frame enlarged ``factor`` times, then sharpened: a small, far code gets bigger modules.
+def enlarge_centre(luma: np.ndarray, factor: int = 2, share: float = GUIDE_SHARE) -> np.ndarray:
+    """The middle ``share`` of the frame (the framing guide) enlarged ``factor`` times, bicubic.
 
-    Bicubic enlargement alone adds nothing ZBar can use; followed by an
-    unsharp mask it restores the module edges that a slightly out-of-focus,
-    small code had lost (a 40 px code under a 0.8 px blur goes from never
-    read to read, on the simulator's frames).
+    Bicubic rather than bilinear: on the benchmark it reads a few more
+    small, tilted codes. Not sharpened: sharpening amplifies the sensor
+    noise and the moiré of phone screens, and loses more frames than it
+    gains; :func:`sharpen` is a separate, later attempt.
     """
     h, w = luma.shape
-    ch, cw = h // factor, w // factor
+    ch, cw = max(1, int(h * share)), max(1, int(w * share))
     top, left = (h - ch) // 2, (w - cw) // 2
     crop = Image.fromarray(np.ascontiguousarray(luma[top:top + ch, left:left + cw], dtype=np.uint8))
-    enlarged = crop.resize((cw * factor, ch * factor), Image.BICUBIC)
-    return np.asarray(enlarged.filter(ImageFilter.UnsharpMask(radius=2, percent=150, threshold=0)))
+    return np.asarray(crop.resize((cw * factor, ch * factor), Image.BICUBIC))
+
+
+def sharpen(luma: np.ndarray) -> np.ndarray:
+    """A 3x3 sharpening of an enlarged frame: restores the module edges a small, slightly soft code had lost.
+
+    A 40 px code under a 0.8 px blur goes from never read to read (ZBar and
+    zxing alike). The 3x3 kernel costs half what an unsharp mask of the
+    same effect does (5 ms against 12 on a 768x576 frame here).
+    """
+    return np.asarray(Image.fromarray(np.ascontiguousarray(luma, dtype=np.uint8)).filter(ImageFilter.SHARPEN))
 
 
 def reduce_half(luma: np.ndarray) -> np.ndarray:
@@ -79,25 +115,31 @@ def reduce_half(luma: np.ndarray) -> np.ndarray:
     return ((blocks.sum(axis=(1, 3)) + 2) // 4).astype(np.uint8)
 
 
-def _attempts(luma: np.ndarray):
+def frame_attempts(luma: np.ndarray) -> Iterator[np.ndarray]:
+    """The pipeline's attempts, computed only when the one before found nothing."""
     yield luma
     if luma.shape[1] > LARGE_FRAME_PX:
         yield reduce_half(luma)
-    yield stretch_contrast(luma)
-    yield enlarge_centre(luma)
+        return
+    enlarged = enlarge_centre(luma)
+    yield enlarged
+    yield sharpen(enlarged)
 
 
 def decode_number(luma: np.ndarray, scanner, number_format, *, second_chances: bool = True,
+                  attempts: Attempts = frame_attempts,
                   clock: Callable[[], float] = time.perf_counter) -> DecodeResult:
     """Find a pré-demande number in an ``(h, w)`` uint8 frame with ``scanner`` (a :class:`CodeScanner`).
 
-    A frame with no code costs all three attempts (about 70 ms on a PC, several
-    times that on a Pi 4): a live loop short of time can pass
-    ``second_chances=False`` on some of its frames.
+    A 640x480 frame with no code costs every attempt: about 10 ms with the
+    ``chain`` scanner on the 2-core development machine, 40 to 70 ms with
+    ``pyzbar`` alone. A live loop short of time can pass
+    ``second_chances=False`` on some of its frames; ``attempts`` replaces
+    the pipeline (the benchmark compares variants with it).
     """
     start = clock()
     payloads: list[str] = []
-    for frame in (_attempts(luma) if second_chances else (luma,)):
+    for frame in (attempts(luma) if second_chances else (luma,)):
         payloads = scanner.decode(frame)
         if payloads:
             break

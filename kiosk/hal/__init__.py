@@ -35,6 +35,7 @@ BACKENDS: dict[str, dict[str, str]] = {
     "scanner": {
         "pyzbar": "kiosk.hal.pyzbar_scanner:PyzbarScanner",
         "zxing": "kiosk.hal.zxing_scanner:ZxingScanner",
+        "chain": "kiosk.hal.chain_scanner:ChainScanner",
     },
     "fingerprint": {
         "sim": "kiosk.hal.sim.fingerprint:SimFingerprintSensor",
@@ -51,8 +52,8 @@ BACKENDS: dict[str, dict[str, str]] = {
 }
 
 ALIASES: dict[str, dict[str, str]] = {
-    "sim": {"scanner": "pyzbar"},
-    "pi": {"camera": "picamera2", "scanner": "pyzbar", "fingerprint": "r503", "printer": "usb", "indicator": "gpio"},
+    "sim": {"scanner": "chain"},
+    "pi": {"camera": "picamera2", "scanner": "chain", "fingerprint": "r503", "printer": "usb", "indicator": "gpio"},
 }
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from kiosk.config import HalConfig
 from kiosk.errors import BackendUnavailable, CameraUnavailable, HalError, PrinterNotFound, SensorUnavailable
 from kiosk.hal import BACKENDS, create_devices, load_backend
 from kiosk.hal.indicator import Light
@@ -33,12 +34,11 @@ def _portable(device: str, name: str) -> bool:
 def _device(device: str, name: str, hal_config, sim_dir):
     """An instantiated (closed) backend, or a skip saying why it cannot run here."""
     try:
-        cls = load_backend(device, name)
-    except BackendUnavailable as exc:
+        return load_backend(device, name)(hal_config, sim_dir)
+    except BackendUnavailable as exc:  # a module that does not import, or a library it finds missing at construction
         if _portable(device, name):
-            raise  # a simulator or a portable backend that does not import is a bug, not a missing board
+            raise  # a simulator or a portable backend that does not load is a bug, not a missing board
         pytest.skip(str(exc))
-    return cls(hal_config, sim_dir)
 
 
 def _opened(dev):
@@ -51,6 +51,27 @@ def _opened(dev):
         dev.close()
         pytest.skip(f"no {dev.backend_name} printer attached here")
     return dev
+
+
+@pytest.fixture(scope="module")
+def recorded_feed(tmp_path_factory) -> str:
+    """A video of the simulated camera's QR scene at still size, for the ``opencv`` camera: no /dev/video here.
+
+    The real OpenCV reads it through the same ``VideoCapture`` a webcam
+    uses, so the camera contract runs against the library, not a fake.
+    """
+    from kiosk.hal.sim.camera import SimCamera
+    from tests.hal.recordings import record_scene
+
+    config = HalConfig(default="sim")
+    folder = tmp_path_factory.mktemp("feed")
+    with SimCamera(config, folder, fps=None, rng=np.random.default_rng(1)) as lens:
+        return str(record_scene(folder / "feed.avi", lens, config.camera_still_size))
+
+
+@pytest.fixture
+def hal_config(recorded_feed) -> HalConfig:
+    return HalConfig(default="sim", camera_device=recorded_feed)
 
 
 def _every(device: str):

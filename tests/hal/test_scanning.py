@@ -10,7 +10,7 @@ from PIL import Image
 
 from kiosk.hal.sim.camera import QrScene, SimCamera
 from kiosk.hal.sim.scenes import empty_frame, qr_frame
-from kiosk.scanning import (NOT_PREDEMANDE, UNREADABLE, Debouncer, decode_image_file, decode_number,
+from kiosk.scanning import (GUIDE_SHARE, NOT_PREDEMANDE, UNREADABLE, Debouncer, decode_image_file, decode_number,
                             enlarge_centre, stretch_contrast)
 
 NUMBER = "A1B2C3D4E5"
@@ -63,9 +63,9 @@ def test_the_contrast_stretch_maps_ink_and_paper_to_black_and_white(rng):
     assert np.percentile(stretched, 2) <= 2 and np.percentile(stretched, 98) >= 253
 
 
-def test_the_enlarged_crop_keeps_the_frame_size(rng):
+def test_the_enlarged_crop_is_the_framing_guide_at_twice_the_size(rng):
     frame = qr_frame(NUMBER, rng=rng)
-    assert enlarge_centre(frame).shape == frame.shape
+    assert enlarge_centre(frame).shape == (2 * int(480 * GUIDE_SHARE), 2 * int(640 * GUIDE_SHARE))
 
 
 # --- picture files (``kiosk decode``) --------------------------------------------
@@ -184,3 +184,99 @@ def test_a_large_photo_of_a_code_is_read_at_half_size(tmp_path, scanner, number_
     assert scanner.decode(frame) == []  # ZBar alone misses modules 38 px wide under sensor noise
     Image.fromarray(frame).save(tmp_path / "phone.png")
     assert decode_image_file(tmp_path / "phone.png", scanner, number_format)["number"] == NUMBER
+
+
+# --- the kiosk's scanner (zxing-cpp, ZBar as second opinion) on hard frames -------------
+RECAP_URL = f"https://predemande.example/recap?numero={NUMBER}&v=2"
+
+
+@pytest.fixture
+def chain(hal_config, sim_dir):
+    from kiosk.errors import BackendUnavailable
+    from kiosk.hal.chain_scanner import ChainScanner
+
+    scanner = ChainScanner(hal_config, sim_dir)
+    try:
+        scanner.open()
+    except BackendUnavailable as exc:
+        pytest.skip(str(exc))
+    yield scanner
+    scanner.close()
+
+
+@pytest.mark.parametrize("payload", [NUMBER, RECAP_URL])
+@pytest.mark.parametrize("effects", [
+    dict(code_px=160, angle_deg=8, screen=True, contrast=0.3),  # a phone: moiré, grey black, grey white
+    dict(code_px=160, angle_deg=-12, screen=True, contrast=0.45, glare=0.6),  # a phone under the lamp
+    dict(code_px=160, tilt_deg=50, angle_deg=10),  # the sheet leaning away: a trapezoid
+    dict(code_px=140, shadow=0.7, angle_deg=20),  # a hand's shadow across the code
+    dict(code_px=100, jpeg_quality=20, angle_deg=5),  # a webcam's MJPG
+    dict(code_px=120, brightness=0.4, noise=12),  # a dim corner, a noisy sensor
+], ids=["phone", "phone-glare", "tilted", "shadow", "jpeg", "dim"])
+def test_codes_as_the_kiosk_camera_sees_them_are_read(effects, payload, chain, number_format):
+    frame = qr_frame(payload, rng=np.random.default_rng(3), **effects)
+    assert decode_number(frame, chain, number_format).number == NUMBER
+
+
+def test_a_phone_screen_code_that_zbar_alone_misses_is_read(chain, scanner, number_format):
+    frame = qr_frame(NUMBER, code_px=160, angle_deg=8, screen=True, contrast=0.3, rng=np.random.default_rng(3))
+    assert decode_number(frame, scanner, number_format).number is None  # pyzbar, the former default
+    assert decode_number(frame, chain, number_format).number == NUMBER
+
+
+def test_a_small_tilted_code_is_read_only_in_the_enlarged_region_of_interest(chain, number_format):
+    frame = qr_frame(RECAP_URL, code_px=79, tilt_deg=48.5, angle_deg=-21.4, rng=np.random.default_rng(1))
+    assert chain.decode(frame) == []
+    assert decode_number(frame, chain, number_format, second_chances=False).number is None
+    assert decode_number(frame, chain, number_format).number == NUMBER
+
+
+def test_a_code_that_is_not_a_pre_demande_is_never_a_number_even_on_a_phone(chain, number_format):
+    frame = qr_frame("WIFI:S:Mairie-Invites;T:WPA;P:bienvenue2024;;", code_px=150, screen=True, contrast=0.4,
+                     rng=np.random.default_rng(2))
+    result = decode_number(frame, chain, number_format)
+    assert (result.number, result.error) == (None, NOT_PREDEMANDE)
+
+
+def test_a_frame_without_a_code_costs_less_than_a_frame_at_30_fps(chain, number_format, rng):
+    frames = [empty_frame(rng=rng, noise=8) for _ in range(9)]
+    decode_number(frames[0], chain, number_format)  # warm up
+    times = sorted(decode_number(f, chain, number_format).ms for f in frames)
+    assert times[4] < 1000 / 30  # median; about 10 ms on the 2-core development machine
+
+
+def test_the_live_loop_reads_a_code_under_glare_once_the_reflection_moves_off_it(hal_config, sim_dir, chain,
+                                                                                 number_format):
+    debouncer = Debouncer(clock=Clock())
+    glare = dict(code_px=200, glare=1.3)
+    with SimCamera(hal_config, sim_dir, fps=None, rng=np.random.default_rng(0)) as camera:
+        camera.show(QrScene(NUMBER, glare_at=(0.0, 0.0), **glare))  # the lamp's reflection on the code's middle
+        under_glare = [decode_number(camera.preview_frame(), chain, number_format).number for _ in range(3)]
+        camera.show(QrScene(NUMBER, glare_at=(-0.2, 0.1), **glare))  # the hand tilts the sheet a little
+        accepted = [debouncer.feed(decode_number(camera.preview_frame(), chain, number_format).number)
+                    for _ in range(2)]
+    assert under_glare == [None] * 3
+    assert accepted == [None, NUMBER]
+
+
+def test_the_pipeline_reads_more_hard_frames_than_either_decoder_alone(chain, scanner, number_format):
+    rng = np.random.default_rng(5)
+    frames = []
+    for i in range(24):
+        effects = dict(code_px=int(rng.integers(70, 140)), angle_deg=float(rng.uniform(-40, 40)),
+                       tilt_deg=float(rng.uniform(-50, 50)), blur=float(rng.choice([0, 0.8, 1.5])),
+                       contrast=float(rng.choice([1.0, 0.5, 0.35])), glare=float(rng.choice([0, 0, 0.9])))
+        frames.append(qr_frame(NUMBER if i % 2 else RECAP_URL, rng=rng, **effects))
+
+    def reads(decode) -> int:
+        return sum(decode(f) == NUMBER for f in frames)
+
+    def plain(scanner_):
+        def first_number(frame):
+            payloads = scanner_.decode(frame)
+            return number_format.number_from_qr(payloads[0]) if payloads else None
+        return first_number
+
+    pipeline = reads(lambda f: decode_number(f, chain, number_format).number)
+    assert pipeline > reads(plain(chain.first))  # zxing-cpp alone
+    assert pipeline > reads(plain(scanner))  # ZBar alone

@@ -6,6 +6,7 @@ A scene is a small value (:class:`QrScene`, :class:`DocumentScene`,
 process, by writing ``<sim_dir>/camera/scene.json``::
 
     {"type": "qr", "payload": "AB12CD34EF", "code_px": 120, "angle_deg": 20, "blur": 1.0}
+    {"type": "qr", "payload": "AB12CD34EF", "screen": true, "contrast": 0.4, "glare": 0.6}
     {"type": "document", "kind": "proof_of_address", "blur": 6}
     {"type": "image", "path": "/home/me/recap.jpg"}
     {"type": "folder", "path": "/home/me/frames", "frames_per_image": 10}
@@ -45,7 +46,12 @@ IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".t
 
 @dataclass(frozen=True)
 class QrScene:
-    """A QR code held up to the camera. ``code_px``, ``angle_deg`` and ``blur`` are at preview resolution."""
+    """A QR code held up to the camera. ``code_px``, ``angle_deg`` and ``blur`` are at preview resolution.
+
+    The other fields are :func:`kiosk.hal.sim.scenes.qr_frame`'s effects:
+    perspective (``tilt_deg``), position (``centre``), a shadow, a lamp's
+    glare, a phone screen, JPEG loss.
+    """
 
     payload: str
     code_px: int = 200
@@ -53,6 +59,18 @@ class QrScene:
     blur: float = 0.0
     brightness: float = 1.0
     contrast: float = 1.0
+    noise: float = 4.0
+    tilt_deg: float = 0.0
+    centre: tuple[float, float] = (0.5, 0.5)
+    shadow: float = 0.0
+    glare: float = 0.0
+    glare_at: tuple[float, float] = (0.18, -0.15)
+    screen: bool = False
+    jpeg_quality: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("centre", "glare_at"):  # JSON lists in the control file
+            object.__setattr__(self, name, tuple(getattr(self, name)))
 
 
 @dataclass(frozen=True)
@@ -214,12 +232,32 @@ class SimCamera(Camera):
         return self._render(scene, self.preview_size, still=False)
 
     def capture_still(self) -> np.ndarray:
+        return self._render(self._still_scene(self._current()), self.still_size, still=True)
+
+    def picture(self, size: tuple[int, int], *, still: bool = False) -> np.ndarray:
+        """The scene as an ``(h, w, 3)`` uint8 RGB picture of any ``size``, for simulated camera libraries' buffers.
+
+        ``still=False`` is a frame of the live stream (paced at ``fps``, and
+        the next picture of a folder feed), ``still=True`` what
+        :meth:`capture_still` would photograph. The field of view is the
+        same at every size: a code is ``code_px`` wide at the preview size
+        and proportionally wider in a larger picture. Raises
+        :class:`CameraUnavailable` when closed or unplugged, as the frames do.
+        """
         scene = self._current()
+        if still:
+            scene = self._still_scene(scene)
+        else:
+            self._pace()
+            self._frame += 1
+        return self._render(scene, tuple(size), still=True)
+
+    def _still_scene(self, scene: Scene) -> Scene:
         if scene is self._default and isinstance(scene, QrScene):
             # Left to itself, the simulated kiosk shows the demo QR to the scanner and a sheet of
             # paper to the document camera, so a person can click through a whole capture.
-            scene = DocumentScene()
-        return self._render(scene, self.still_size, still=True)
+            return DocumentScene()
+        return scene
 
     def _current(self) -> Scene:
         if not self.is_open:
@@ -244,8 +282,11 @@ class SimCamera(Camera):
         scale = size[0] / self.preview_size[0]
         if isinstance(scene, QrScene):
             luma = scenes.qr_frame(scene.payload, size=size, code_px=int(scene.code_px * scale),
-                                   angle_deg=scene.angle_deg, blur=scene.blur * scale, brightness=scene.brightness,
-                                   contrast=scene.contrast, rng=self._rng)
+                                   angle_deg=scene.angle_deg, blur=scene.blur * scale, noise=scene.noise,
+                                   brightness=scene.brightness, contrast=scene.contrast, rng=self._rng,
+                                   tilt_deg=scene.tilt_deg, centre=scene.centre, shadow=scene.shadow,
+                                   glare=scene.glare, glare_at=scene.glare_at, screen=scene.screen,
+                                   jpeg_quality=scene.jpeg_quality)
             return scenes.to_rgb(luma) if still else luma
         if isinstance(scene, DocumentScene):
             blur = scene.blur * size[0] / self.still_size[0]

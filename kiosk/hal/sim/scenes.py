@@ -14,6 +14,7 @@ or ``(h, w, 3)`` as NumPy has them.
 from __future__ import annotations
 
 import functools
+import io
 
 import numpy as np
 import qrcode
@@ -21,6 +22,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 PAPER = 236  # grey level of white paper under the kiosk light
 DESK = 112  # grey level of the desk / background
+SCREEN_PIXELS_ACROSS_CODE = 280  # a recap's code on a phone: about 4 cm of a 450 ppi screen
 
 #: Titles printed on synthetic documents, by the kind of document shown.
 DOCUMENT_TITLES = {
@@ -99,12 +101,41 @@ def qr_frame(
     brightness: float = 1.0,
     contrast: float = 1.0,
     rng: np.random.Generator | None = None,
+    *,
+    tilt_deg: float = 0.0,
+    centre: tuple[float, float] = (0.5, 0.5),
+    shadow: float = 0.0,
+    glare: float = 0.0,
+    glare_at: tuple[float, float] = (0.18, -0.15),
+    screen: bool = False,
+    jpeg_quality: int = 0,
 ) -> np.ndarray:
     """A QR code of ``code_px`` pixels across, on a paper patch, held at ``angle_deg`` over a grey desk.
 
     Returns the ``(h, w)`` uint8 luminance plane a camera's low-resolution
     stream gives. ``contrast`` below 1 flattens paper and ink (a glossy phone
     screen, a grey photocopy); ``blur`` is a Gaussian radius in pixels.
+
+    The keyword-only effects are what the kiosk's own camera meets, each off
+    by default (and none draws from ``rng``, so frames made before they
+    existed are unchanged):
+
+    * ``tilt_deg``: the sheet's top edge leans away from the lens, so the
+      code is a trapezoid (perspective), not a square;
+    * ``centre``: where the code's centre is, as fractions of the frame
+      (people do not hold it in the middle of the guide);
+    * ``shadow``: depth (0..1) of a soft-edged shadow, a hand or the kiosk's
+      hood, whose edge runs across the code: half the code is darker;
+    * ``glare``: strength (about 0.5..1.5) of a lamp's reflection on glossy
+      paper or glass, a bright spot that clips part of the code to white,
+      ``glare_at`` from the code's centre in code widths (it moves when the
+      sheet moves);
+    * ``screen``: the code is shown on a phone: a dark phone body around a
+      lit screen, whose pixel grid, finer than the sensor's, beats with it
+      into moiré; combine with ``contrast`` below 1 for the reflections
+      that lift an emissive screen's black;
+    * ``jpeg_quality``: 1..95, the frame went through a JPEG encoder (a USB
+      webcam's MJPG stream, a photo sent by messaging).
     """
     rng = _rng(rng)
     w, h = size
@@ -112,20 +143,134 @@ def qr_frame(
     n = modules.shape[0]
     code_px = max(n, int(code_px))
     quiet = max(4 * code_px / n, 0.12 * code_px)  # the quiet zone a printed code has, at least four modules
-    patch_px = int(round(code_px + 2 * quiet))
-
-    code = Image.fromarray(np.where(modules, 28, PAPER).astype(np.uint8)).resize((code_px, code_px), Image.NEAREST)
-    patch = Image.new("L", (patch_px, patch_px), PAPER)
-    offset = (patch_px - code_px) // 2
-    patch.paste(code, (offset, offset))
+    ink, paper = (40, 222) if screen else (28, PAPER)
+    code = Image.fromarray(np.where(modules, ink, paper).astype(np.uint8)).resize((code_px, code_px), Image.NEAREST)
+    if screen:
+        patch = _phone(code, quiet, paper)
+    else:
+        patch_px = int(round(code_px + 2 * quiet))
+        patch = Image.new("L", (patch_px, patch_px), paper)
+        offset = (patch_px - code_px) // 2
+        patch.paste(code, (offset, offset))
     mask = Image.new("L", patch.size, 255)
+    if tilt_deg:
+        patch, mask = _tilt(patch, tilt_deg), _tilt(mask, tilt_deg)
     if angle_deg:
         patch = patch.rotate(angle_deg, resample=Image.BILINEAR, expand=True, fillcolor=0)
         mask = mask.rotate(angle_deg, resample=Image.BILINEAR, expand=True, fillcolor=0)
 
+    cx, cy = int(round(centre[0] * w)), int(round(centre[1] * h))
     frame = Image.fromarray(np.clip(_background(size), 0, 255).astype(np.uint8))
-    frame.paste(patch, ((w - patch.width) // 2, (h - patch.height) // 2), mask)
-    return _finish(np.asarray(frame, dtype=np.float32), blur, noise, brightness, contrast, rng)
+    frame.paste(patch, (cx - patch.width // 2, cy - patch.height // 2), mask)
+    grey = np.asarray(frame, dtype=np.float32)
+    if screen:
+        region = Image.new("L", size, 0)
+        region.paste(mask, (cx - patch.width // 2, cy - patch.height // 2), mask)
+        screen_mask = np.asarray(region, dtype=np.float32) / 255.0
+        grid = _pixel_grid(size, (cx, cy), angle_deg, pitch=code_px / SCREEN_PIXELS_ACROSS_CODE)
+        grey = grey * (1.0 - screen_mask * grid)
+    if shadow:
+        grey = grey * _shadow(size, (cx, cy), code_px, shadow)
+    if glare:
+        grey = grey + _glare(size, (cx, cy), code_px, glare, glare_at)
+    out = _finish(grey, blur, noise, brightness, contrast, rng)
+    return _jpeg(out, jpeg_quality) if jpeg_quality else out
+
+
+def _perspective_coeffs(dst: list[tuple[float, float]], src: list[tuple[float, float]]) -> list[float]:
+    """PIL's eight PERSPECTIVE coefficients, which map an output point to the input point it samples."""
+    rows, rhs = [], []
+    for (x, y), (u, v) in zip(dst, src):
+        rows.append([x, y, 1, 0, 0, 0, -u * x, -u * y])
+        rows.append([0, 0, 0, x, y, 1, -v * x, -v * y])
+        rhs += [u, v]
+    return np.linalg.solve(np.array(rows, dtype=np.float64), np.array(rhs, dtype=np.float64)).tolist()
+
+
+def _tilt(img: Image.Image, tilt_deg: float, distance: float = 2.5) -> Image.Image:
+    """The picture on a plane turned ``tilt_deg`` about its horizontal axis, seen by a pinhole ``distance`` sides away.
+
+    The far edge comes out narrower and both edges closer together: the
+    trapezoid a sheet makes when it is not held square to the lens.
+    """
+    w, h = img.size
+    t = np.radians(tilt_deg)
+    d = distance * max(w, h)
+
+    def project(x: float, y: float) -> tuple[float, float]:
+        y0 = y - h / 2
+        z = d - y0 * np.sin(t)  # y0 < 0 is the top edge: farther away for a positive tilt
+        return (x - w / 2) * d / z, y0 * np.cos(t) * d / z
+
+    corners = [(0, 0), (w, 0), (w, h), (0, h)]
+    projected = [project(x, y) for x, y in corners]
+    xs, ys = [p[0] for p in projected], [p[1] for p in projected]
+    left, top = min(xs), min(ys)
+    out_w, out_h = int(np.ceil(max(xs) - left)), int(np.ceil(max(ys) - top))
+    dst = [(x - left, y - top) for x, y in projected]
+    coeffs = _perspective_coeffs(dst, corners)
+    return img.transform((out_w, out_h), Image.PERSPECTIVE, coeffs, resample=Image.BILINEAR, fillcolor=0)
+
+
+def _phone(code: Image.Image, quiet: float, lit: int) -> Image.Image:
+    """A phone held up with the code on its screen: a near-black body, the lit screen, the code on it."""
+    c = code.width
+    screen_w = int(round(c + 2 * quiet))
+    screen_h = int(round(screen_w * 1.9))
+    rim = max(3, int(round(0.07 * screen_w)))
+    body = Image.new("L", (screen_w + 2 * rim, screen_h + 3 * rim), 18)
+    lit_screen = Image.new("L", (screen_w, screen_h), lit)
+    lit_screen.paste(code, ((screen_w - c) // 2, int(round(0.38 * screen_h - c / 2))))
+    body.paste(lit_screen, (rim, int(1.5 * rim)))
+    return body
+
+
+def _pixel_grid(size: tuple[int, int], centre: tuple[int, int], angle_deg: float, pitch: float,
+                depth: float = 0.35) -> np.ndarray:
+    """How much light a phone screen's dark gaps between its pixels take, where the sensor samples it.
+
+    At scanning distance a screen pixel (``pitch``) is smaller than a sensor
+    pixel: the sensor samples the grid too coarsely and it aliases into
+    bands and checks (moiré) that wander across the code's modules.
+    """
+    w, h = size
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    x -= centre[0]
+    y -= centre[1]
+    a = np.radians(angle_deg)
+    u = x * np.cos(a) - y * np.sin(a)
+    v = x * np.sin(a) + y * np.cos(a)
+    k = np.float32(2 * np.pi / pitch)
+    return depth * (0.5 + 0.25 * np.cos(k * u) + 0.25 * np.cos(k * v))
+
+
+def _shadow(size: tuple[int, int], centre: tuple[int, int], code_px: int, depth: float) -> np.ndarray:
+    """Light reaching each pixel (1 = all) when a soft shadow's edge crosses the code at an angle."""
+    w, h = size
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    a = np.radians(60.0)
+    distance = (x - centre[0]) * np.cos(a) + (y - centre[1]) * np.sin(a) + 0.15 * code_px
+    softness = max(2.0, 0.08 * code_px)
+    return 1.0 - depth / (1.0 + np.exp(-distance / softness))
+
+
+def _glare(size: tuple[int, int], centre: tuple[int, int], code_px: int, strength: float,
+           at: tuple[float, float]) -> np.ndarray:
+    """A lamp's reflection: a bright spot on the code that can clip modules to white."""
+    w, h = size
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    gx, gy = centre[0] + at[0] * code_px, centre[1] + at[1] * code_px
+    sigma = 0.16 * code_px
+    return strength * 255.0 * np.exp(-((x - gx) ** 2 + (y - gy) ** 2) / (2 * sigma * sigma))
+
+
+def _jpeg(grey: np.ndarray, quality: int) -> np.ndarray:
+    """The frame after a JPEG round trip: 8x8 blocks, ringing at edges, flattened fine detail."""
+    buf = io.BytesIO()
+    Image.fromarray(grey).save(buf, format="JPEG", quality=int(quality))
+    buf.seek(0)
+    with Image.open(buf) as img:
+        return np.asarray(img.convert("L"))
 
 
 def empty_frame(size: tuple[int, int] = (640, 480), rng: np.random.Generator | None = None,
