@@ -1,9 +1,9 @@
 """The code scanner on ZBar, through pyzbar's bindings: QR codes only, in a luminance frame.
 
-ZBar is the default because it is packaged everywhere (``libzbar0``) and
-does better than zxing-cpp on very low contrast (REFERENCE.md); zxing-cpp is
-faster and better on blur and skew, and may join as a second backend once
-``bench/`` has measured both on the kiosk's own frames.
+ZBar is no longer the kiosk's first decoder: on the benchmark's frames
+zxing-cpp reads more, several times faster (``bench/bench_decode.py``).
+It is the second opinion of :mod:`kiosk.hal.chain_scanner`, on the regions
+where zxing-cpp located a code it could not read, and a backend of its own.
 
 ``pyzbar.decode()`` is not used: it cannot set ``ZBAR_CFG_BINARY``, and
 without it ZBar guesses a character set for a QR code's bytes and often

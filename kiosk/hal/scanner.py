@@ -10,7 +10,7 @@ from kiosk.hal.base import Device
 
 
 class CodeScanner(Device):
-    """Backends: ``pyzbar`` (default, also used by ``sim`` and ``pi``); ``zxing`` may follow.
+    """Backends: ``chain`` (zxing-cpp, then ZBar on what it located: the default of ``sim`` and ``pi``), ``zxing``, ``pyzbar``.
 
     A decoder is software, but it sits behind a facade like a device because
     which one runs is a per-unit choice, measured in ``bench/``.
