@@ -229,6 +229,7 @@ class SensorEmulator:
         master, slave = os.openpty()
         tty.setraw(slave)  # no line discipline: 0x0A, 0x0D and 0x11 must pass untouched
         self._set_speed(slave, self.baud)
+        os.set_blocking(master, False)
         self._master, self._slave = master, slave
         self.port = os.ttyname(slave)
         self._stop.clear()
@@ -239,7 +240,7 @@ class SensorEmulator:
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout=5)
+            self._thread.join()  # every wait in the thread is bounded by the stop flag
             self._thread = None
         for fd in (self._master, self._slave):
             if fd is not None:
@@ -316,7 +317,18 @@ class SensorEmulator:
             delay = self._line_free_at - now
             if delay > 0:
                 time.sleep(delay)
-        os.write(self._master, data)
+        self._write_all(data)
+
+    def _write_all(self, data: bytes) -> None:
+        """Write without ever blocking past :meth:`stop`: a host that stopped reading must not hang the thread."""
+        view = memoryview(data)
+        while view and not self._stop.is_set():
+            _, writable, _ = select.select([], [self._master], [], 0.05)
+            if writable:
+                try:
+                    view = view[os.write(self._master, view):]
+                except BlockingIOError:
+                    continue
 
     def _ack(self, code: int, extra: bytes = b"") -> None:
         self._send(packet(ACK, bytes([code]) + extra, self.address))
