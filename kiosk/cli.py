@@ -33,9 +33,28 @@ def cmd_run(args) -> int:
         log.info("kiosk starting", extra={"version": __version__, "backends": json.dumps(kiosk.devices.backends)})
         os.environ.setdefault("KIVY_NO_ARGS", "1")  # Kivy must not parse the kiosk's own arguments
         from kiosk.app import run_app  # Kivy only when there is a window to show
+        from kiosk.sdnotify import Watchdog
 
-        run_app(kiosk, fullscreen=args.fullscreen, size=size)
+        run_app(kiosk, fullscreen=args.fullscreen, size=size, on_heartbeat=_ui_heartbeat(Watchdog()))
     return 0
+
+
+def _ui_heartbeat(watchdog):
+    """What the Kivy main loop calls once a second: READY=1 the first time, then WATCHDOG=1.
+
+    Called from the loop itself, so systemd hears from the UI only while it
+    is responsive: a frozen loop stops the pings and kiosk-ui.service's
+    ``WatchdogSec=`` restarts it. Outside systemd both are no-ops.
+    """
+    started = []
+
+    def beat() -> None:
+        if not started:
+            watchdog.ready("showing the welcome screen")
+            started.append(True)
+        watchdog.ping()
+
+    return beat
 
 
 def cmd_decode(args) -> int:

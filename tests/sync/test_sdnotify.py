@@ -109,3 +109,21 @@ def test_the_unit_verifies(unit, tmp_path):
     (tmp_path / unit).write_text(text)
     result = subprocess.run(["systemd-analyze", "verify", str(tmp_path / unit)], capture_output=True, text=True)
     assert result.returncode == 0 and "kiosk" not in result.stderr, result.stderr
+
+
+def test_the_ui_is_ready_at_its_first_heartbeat_then_pings_from_its_loop(systemd_socket):
+    from kiosk.cli import _ui_heartbeat
+
+    env, receive = systemd_socket
+    now = [0.0]
+    dog = Watchdog(env={**env, "WATCHDOG_USEC": "30000000", "WATCHDOG_PID": str(os.getpid())}, clock=lambda: now[0])
+    beat = _ui_heartbeat(dog)
+    assert receive(wait=False) is None  # nothing before the loop runs
+    beat()
+    assert receive().startswith("READY=1")
+    assert receive() == "WATCHDOG=1"
+    now[0] = 1.0
+    beat()  # the loop's next second: within half the period, not sent
+    now[0] = 15.0
+    beat()
+    assert [receive(), receive(wait=False)] == ["WATCHDOG=1", None]
