@@ -11,15 +11,82 @@ after the session is wiped.
 
 from __future__ import annotations
 
+import functools
 import re
 import textwrap
+import unicodedata
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Union
 
 from kiosk.i18n import Translator
 
-#: Code page pinned for the printer: CP858 is CP850 with the euro sign, and holds every French accent.
-CODEPAGE = "CP858"
+#: What French needs on paper: the accents, the ligatures, guillemets, the euro sign and the
+#: typographic marks of our texts. A printer's code page is chosen on how many of these it has
+#: (``kiosk.hal.escpos_printer.french_codepage``); the tests print every one of them.
+FRENCH_CHARACTERS = "àâæçéèêëîïôœùûüÿÀÂÆÇÉÈÊËÎÏÔŒÙÛÜŸ«»€’…–—°"
+
+#: How a character the code page lacks is spelled instead (python-escpos would print "?").
+#: Accented letters not listed lose their accent (NFKD), which French readers accept on capitals.
+SPELLED_OUT = {
+    "œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "Ÿ": "Y", "ß": "ss", "ø": "o", "Ø": "O", "ł": "l", "Ł": "L",
+    "đ": "d", "Đ": "D", "ı": "i", "€": "EUR", "«": '"', "»": '"', "“": '"', "”": '"', "„": '"', "‘": "'",
+    "’": "'", "‚": ",", "…": "...", "–": "-", "—": "-", "‐": "-", "‑": "-", "−": "-", "°": "o", "×": "x",
+    "\u00a0": " ", "\u202f": " ", "\u2009": " ", "\u2007": " ",
+}
+#: What stands for a character that has no spelling in the code page at all (never "?", which reads as a fault).
+UNPRINTABLE = "_"
+
+
+@dataclass(frozen=True)
+class PrintFormat:
+    """How one printer prints: columns, code page, QR code. Chosen once per printer from its
+    python-escpos profile and the configuration (``kiosk.hal.escpos_printer.print_format``).
+
+    ``qr`` is ``native`` (the printer's ``GS ( k`` command), ``image`` (a raster image, for
+    printers without it) or ``none`` (a printer that can do neither: the number is printed large
+    anyway). ``paper_dots`` is the printable width, to centre an image.
+    ``spelled_out`` lists the :data:`FRENCH_CHARACTERS` the code page lacks.
+    """
+
+    width: int = 32
+    codepage: str = "CP1252"  # python-escpos's name for it, sent as ESC t n with the profile's n
+    codec: str = "cp1252"  # the same table as a Python codec, to know what it can print
+    qr: str = "native"
+    paper_dots: int = 384
+    spelled_out: str = ""
+
+
+@functools.lru_cache(maxsize=4096)
+def _in_codepage(ch: str, codec: str) -> bool:
+    if ch < "\x80":
+        return ch >= " "
+    try:
+        return len(ch.encode(codec)) == 1
+    except UnicodeEncodeError:
+        return False
+
+
+def printable(text: str, codec: str) -> str:
+    """``text`` as a printer in ``codec`` can print it: what the code page lacks is spelled out.
+
+    ``œ`` becomes ``oe``, ``€`` ``EUR``, ``Ÿ`` ``Y``, ``Ł`` ``L``: python-escpos would print
+    ``?`` for each, which a citizen reads as a fault. Control characters become spaces. Apply
+    it before wrapping: a spelling may be longer than the character.
+    """
+    out: list[str] = []
+    for ch in text:
+        if _in_codepage(ch, codec):
+            out.append(ch)
+            continue
+        if ch < " " or ch == "\x7f":
+            out.append(" ")
+            continue
+        spelled = SPELLED_OUT.get(ch)
+        if spelled is None:
+            spelled = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
+        out.append("".join(c if _in_codepage(c, codec) else SPELLED_OUT.get(c, UNPRINTABLE) for c in spelled)
+                   or UNPRINTABLE)
+    return "".join(out)
 
 
 def mask_predemande(number: str) -> str:
@@ -75,91 +142,129 @@ def _wrap(text: str, width: int) -> list[str]:
     return [line.replace(_NBSP, " ") for line in textwrap.wrap(glued, width=width)] or [""]
 
 
-def text_lines(receipt: Receipt, width: int = 32) -> list[str]:
-    """The receipt as plain lines: the layout below prints these, and previews show them."""
+def paper_lines(text: str, fmt: PrintFormat, width: int | None = None) -> list[str]:
+    """``text`` made printable in ``fmt``'s code page, then wrapped to the paper (or ``width``) columns."""
+    return _wrap(printable(text, fmt.codec), width or fmt.width)
+
+
+# --- the layout, once: what is printed and what previews show come from the same blocks ----------
+@dataclass(frozen=True)
+class _Text:
+    lines: tuple[str, ...]
+    align: str = "left"
+    bold: bool = False
+    size: str = "normal"  # "normal", "tall" (double height), "large" (double width and height)
+
+
+@dataclass(frozen=True)
+class _Blank:
+    lines: int = 1
+
+
+@dataclass(frozen=True)
+class _Qr:
+    payload: str
+
+
+_Block = Union[_Text, _Blank, _Qr]
+
+
+def _blocks(receipt: Receipt, fmt: PrintFormat) -> list[_Block]:
     t = Translator(receipt.language)
-    out: list[str] = []
-    out += _wrap(receipt.mairie, width)
-    out += _wrap(receipt.address, width)
-    out.append("")
+    width = fmt.width
+
+    def wrap(text: str, w: int = width) -> tuple[str, ...]:
+        return tuple(paper_lines(text, fmt, w))
+
+    def items(texts, w: int = width) -> tuple[str, ...]:
+        out: list[str] = []
+        for item in texts:
+            wrapped = wrap(item, w - 2)
+            out += ["- " + wrapped[0]] + ["  " + line for line in wrapped[1:]]
+        return tuple(out)
+
+    blocks: list[_Block] = [
+        _Text(wrap(receipt.mairie), "center", bold=True),
+        _Text(wrap(receipt.address), "center"),
+        _Blank(),
+    ]
     if receipt.reprint:
-        out.append(t("receipt.reprint"))
-    out += _wrap(t("receipt.heading"), width)
-    out.append(f"{t('receipt.date')} : {receipt.printed_at}")
-    out.append(f"{t('receipt.predemande')} : {receipt.predemande_masked}")
-    out.append("")
-    out.append(t("receipt.dossier_number"))
-    out.append(receipt.dossier_number)
-    out.append("")
-    out += _wrap(t("receipt.originals"), width)
-    for item in receipt.originals:
-        wrapped = _wrap(item, width - 2)
-        out.append("- " + wrapped[0])
-        out += ["  " + w for w in wrapped[1:]]
+        blocks.append(_Text(wrap(t("receipt.reprint")), "center", bold=True, size="tall"))
+    blocks += [
+        _Text(wrap(t("receipt.heading")), "center", bold=True),
+        _Text(wrap(f"{t('receipt.date')} : {receipt.printed_at}")
+              + wrap(f"{t('receipt.predemande')} : {receipt.predemande_masked}")),
+        _Blank(),
+        _Text(wrap(t("receipt.dossier_number")), "center"),
+        _Text(wrap(receipt.dossier_number, width // 2), "center", bold=True, size="large"),
+    ]
+    if fmt.qr != "none":
+        blocks.append(_Qr(receipt.qr_payload()))
+    blocks += [_Blank(), _Text(wrap(t("receipt.originals")) + items(receipt.originals))]
     if receipt.fees:
-        out += _wrap(receipt.fees, width)
+        blocks.append(_Text(wrap(receipt.fees)))
     for flag in receipt.flags:
-        out += _wrap("! " + flag, width)
-    out.append("")
-    out += _wrap(t("receipt.next_steps"), width)
-    out += _wrap(receipt.opening_hours, width)
+        blocks.append(_Text(wrap("! " + flag), bold=True))
+    blocks += [_Blank(), _Text(wrap(t("receipt.next_steps")) + wrap(receipt.opening_hours))]
+    return blocks
+
+
+def text_lines(receipt: Receipt, fmt: PrintFormat = PrintFormat()) -> list[str]:
+    """The receipt as plain lines, exactly as :func:`layout` prints them: for previews and tests."""
+    out: list[str] = []
+    for block in _blocks(receipt, fmt):
+        if isinstance(block, _Text):
+            out += block.lines
+        elif isinstance(block, _Blank):
+            out += [""] * block.lines
     return out
 
 
-def layout(receipt: Receipt, p, width: int = 32) -> None:
-    """Send the receipt to a python-escpos printer object ``p`` (any transport).
+def start_job(p, fmt: PrintFormat) -> None:
+    """Reset the printer and select the code page: the first thing every job sends.
 
-    The dossier number is printed large and as a QR code (native command:
-    no ``center=True`` with it) for the agent's desk scanner.
+    ``ESC @`` puts the printer back on its code page 0, but python-escpos
+    remembers the page it last selected on this connection and would not
+    send ``ESC t`` again: the second receipt would print its accents in the
+    wrong table. Forgetting it makes the selection go out with every job.
     """
-    t = Translator(receipt.language)
     p.hw("INIT")
-    p.charcode(CODEPAGE)
-    p.set(align="center", bold=True)
-    for line in _wrap(receipt.mairie, width):
-        p.textln(line)
-    p.set(align="center", bold=False)
-    for line in _wrap(receipt.address, width):
-        p.textln(line)
-    p.ln()
-    if receipt.reprint:
-        p.set(align="center", bold=True, double_height=True)
-        p.textln(t("receipt.reprint"))
-    # python-escpos 3 sends nothing for double_height=False: only normal_textsize=True resets the size.
-    p.set(align="center", bold=True, normal_textsize=True)
-    for line in _wrap(t("receipt.heading"), width):
-        p.textln(line)
-    p.set(align="left", bold=False)
-    p.textln(f"{t('receipt.date')} : {receipt.printed_at}")
-    p.textln(f"{t('receipt.predemande')} : {receipt.predemande_masked}")
-    p.ln()
-    p.set(align="center", bold=False)
-    p.textln(t("receipt.dossier_number"))
-    p.set(align="center", bold=True, double_height=True, double_width=True)
-    p.textln(receipt.dossier_number)
-    p.set(align="center", bold=False, normal_textsize=True)
-    p.qr(receipt.qr_payload(), size=6, native=True)
-    p.ln()
-    p.set(align="left")
-    for line in _wrap(t("receipt.originals"), width):
-        p.textln(line)
-    for item in receipt.originals:
-        wrapped = _wrap(item, width - 2)
-        p.textln("- " + wrapped[0])
-        for w in wrapped[1:]:
-            p.textln("  " + w)
-    if receipt.fees:
-        for line in _wrap(receipt.fees, width):
-            p.textln(line)
-    for flag in receipt.flags:
-        p.set(bold=True)
-        for line in _wrap("! " + flag, width):
-            p.textln(line)
-        p.set(bold=False)
-    p.ln()
-    for line in _wrap(t("receipt.next_steps"), width):
-        p.textln(line)
-    for line in _wrap(receipt.opening_hours, width):
-        p.textln(line)
+    p.magic.encoding = None
+    p.charcode(fmt.codepage)
+
+
+def print_qr(p, payload: str, fmt: PrintFormat, size: int = 6) -> None:
+    """The QR code as ``fmt`` says: the printer's own command, or a raster image centred on the paper.
+
+    The native command is centred by the alignment already set (python-escpos
+    refuses ``center=True`` with it); an image is padded to the paper width,
+    as not every printer applies ``ESC a`` to raster images.
+    """
+    if fmt.qr == "native":
+        p.qr(payload, size=size, native=True)
+    elif fmt.qr == "image":
+        p.qr(payload, size=size, native=False, image_arguments={"center": True})
+
+
+def layout(receipt: Receipt, p, fmt: PrintFormat = PrintFormat()) -> None:
+    """Send the receipt to a python-escpos printer object ``p`` (any transport), as ``fmt`` says.
+
+    The dossier number is printed large and as a QR code for the agent's
+    desk scanner. Every text goes through :func:`printable` for the chosen
+    code page before it is wrapped.
+    """
+    start_job(p, fmt)
+    for block in _blocks(receipt, fmt):
+        if isinstance(block, _Text):
+            # python-escpos 3 sends nothing for double_height=False: only normal_textsize=True resets the size.
+            p.set(align=block.align, bold=block.bold, normal_textsize=block.size == "normal",
+                  double_height=block.size in ("tall", "large"), double_width=block.size == "large")
+            for line in block.lines:
+                p.textln(line)
+        elif isinstance(block, _Blank):
+            p.ln(block.lines)
+        else:
+            p.set(align="center", bold=False, normal_textsize=True)
+            print_qr(p, block.payload, fmt)
     p.ln(2)
     p.cut()

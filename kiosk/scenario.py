@@ -188,8 +188,8 @@ class Runner:
     def do_network(self, state):
         self.c.directory.offline = state == "offline"
 
-    def do_printer(self, paper):
-        self.devices.printer.set_paper(paper)
+    def do_printer(self, state):
+        self.devices.printer.set_state(state)  # paper (ok, near_end, out), unplugged or busy
 
     def do_sensor(self, state):
         if state == "unplugged":

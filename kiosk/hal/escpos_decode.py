@@ -26,11 +26,16 @@ a command we did not expect in our layout is a finding, not noise.
 
 The line's attributes (bold, size, alignment) are those in force when its
 first character was received, which is how our layout uses them.
+
+:func:`split_jobs` follows the same command structure to cut a stream into
+tickets where the printer's cutter would: the simulated printer
+(``kiosk.hal.sim.usb_printer``) files its jobs with it.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Union
@@ -158,10 +163,14 @@ class _Mode:
 
 
 class _Reader:
-    def __init__(self, data: bytes, codepages: dict[int, str]):
+    """One pass over a job. With ``read_text=False`` only the command structure is followed (no code page needed)."""
+
+    def __init__(self, data: bytes, codepages: dict[int, str], *, read_text: bool = True):
         self.data = data
         self.pos = 0
         self.codepages = codepages
+        self.read_text = read_text
+        self.cut_ends: list[int] = []  # the offset just past each cut command
         self.mode = _Mode()
         self.out = Decoded()
         self.line: list[str] = []
@@ -182,6 +191,8 @@ class _Reader:
 
     # --- printing ---------------------------------------------------------
     def add_text(self, raw: bytes, offset: int) -> None:
+        if not self.read_text:
+            return
         codec = self.codepages.get(self.mode.codepage)
         if codec is None:
             raise EscposDecodeError(f"text in unknown code page {self.mode.codepage} "
@@ -208,7 +219,7 @@ class _Reader:
             self.line, self.line_mode = [], None
         elif cmd == ord("t"):
             n = self.byte("ESC t")
-            if n not in self.codepages:
+            if self.read_text and n not in self.codepages:
                 raise EscposDecodeError(f"unknown code page {n} (pass codepages=codepages_for_profile(...))", start)
             m.codepage = n
         elif cmd in (ord("E"), ord("G")):
@@ -262,6 +273,7 @@ class _Reader:
                 raise EscposDecodeError(f"bad cut mode {mode}", start)
             self.flush(always=False)
             self.out.items.append(Cut(partial=mode in (1, 49, 66, 98, 104)))
+            self.cut_ends.append(self.pos)
         elif cmd == ord("("):
             fn_class = self.byte("GS (")
             if fn_class != ord("k"):
@@ -343,6 +355,32 @@ def decode(data: bytes, codepages: dict[int, str] | None = None) -> Decoded:
 
 def decode_file(path: Path | str, codepages: dict[int, str] | None = None) -> Decoded:
     return decode(Path(path).read_bytes(), codepages)
+
+
+_CUT = re.compile(rb"\x1dV(?:[\x00\x01\x30\x31]|[\x41\x42\x61\x62\x67\x68].)", re.DOTALL)
+
+
+def split_jobs(data: bytes) -> tuple[list[bytes], bytes]:
+    """``(jobs, rest)``: each complete job (up to and including its cut) in ``data``, and what follows the last cut.
+
+    What a printer with a cutter does with its input, and what the simulated
+    printer files each ticket by. The command structure is followed, so the
+    bytes of a cut inside an image or a QR code's data do not cut. Past a
+    command this decoder does not know (which a real printer would still
+    print), the cut's bytes are searched for as they are.
+    """
+    data = bytes(data)
+    reader = _Reader(data, {}, read_text=False)
+    try:
+        reader.run()
+        ends = reader.cut_ends
+    except EscposDecodeError as exc:
+        ends = reader.cut_ends + [m.end() for m in _CUT.finditer(data, exc.offset)]
+    jobs, start = [], 0
+    for end in ends:
+        jobs.append(data[start:end])
+        start = end
+    return jobs, data[start:]
 
 
 # --- preview ------------------------------------------------------------------

@@ -9,7 +9,12 @@ from kiosk.readings import PrinterStatus
 
 
 class ReceiptPrinter(Device):
-    """Backends: ``sim`` (ESC/POS bytes to files), ``usb`` (python-escpos ``Usb``).
+    """Backends: ``usb`` (python-escpos ``Usb`` over pyusb), ``sim`` (the same backend on a simulated
+    USB printer that files each job's ESC/POS bytes).
+
+    Besides printing receipts, an ESC/POS backend prints a technician's test
+    ticket with ``print_test_page()`` (``kiosk selftest --print``); its
+    ``self_test()`` only reads the status and prints nothing.
 
     Errors: :class:`kiosk.errors.PaperOut`, :class:`kiosk.errors.PrinterNotFound`,
     :class:`kiosk.errors.PrinterError`.

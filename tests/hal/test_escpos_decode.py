@@ -7,9 +7,9 @@ import pytest
 from escpos.printer import Dummy
 from PIL import Image
 
-from kiosk.hal.escpos_decode import (Cut, EscposDecodeError, QrCode, codepages_for_profile, decode, decode_file,
-                                     render_png)
-from kiosk.receipt import layout, text_lines
+from kiosk.hal.escpos_decode import (Cut, EscposDecodeError, QrCode, codepages_for_profile, decode,
+                                     decode_file, render_png, split_jobs)
+from kiosk.receipt import PrintFormat, layout, text_lines
 
 
 @pytest.fixture
@@ -72,6 +72,31 @@ def test_the_qr_code_is_sent_with_the_printers_native_command(printed):
     assert (qr.module_size, qr.model, qr.align) == (6, 2, "center")
 
 
+def test_the_preview_lines_are_the_printed_lines_in_a_code_page_without_oe(receipt):
+    from dataclasses import replace
+
+    fmt = PrintFormat(codepage="CP858", codec="cp858")
+    boersch = replace(receipt, mairie="Mairie de Bœrsch", fees="Œuvre : 25 €")
+    p = Dummy()
+    layout(boersch, p, fmt)
+    printed = decode(p.output).lines
+    assert [line for line in printed if line] == [line for line in text_lines(boersch, fmt) if line]
+    assert printed[0] == "Mairie de Boersch" and "OEuvre : 25 €" in printed
+
+
+def test_a_qr_code_sent_as_an_image_is_kept_as_a_raster_that_scans(receipt, scanner):
+    from kiosk.hal.escpos_printer import escpos_profile
+
+    p = Dummy(profile=escpos_profile("default", 384))
+    layout(receipt, p, PrintFormat(qr="image"))
+    printed = decode(p.output)
+    assert printed.qr_payloads == [] and len(printed.images) == 1
+    bitmap = printed.images[0]
+    assert bitmap.shape[1] == 384 and bitmap[:, :100].sum() == 0  # padded to the paper, centred
+    assert scanner.decode(np.where(bitmap, 0, 255).astype(np.uint8)) == [receipt.dossier_number]
+    assert [line for line in printed.lines if line] == [line for line in text_lines(receipt) if line]
+
+
 def test_the_preview_png_shows_a_qr_code_that_decodes_to_the_dossier_number(printed, receipt, tmp_path, scanner):
     path = render_png(printed, tmp_path / "receipt.png")
     img = Image.open(path)
@@ -125,6 +150,23 @@ def test_a_raster_image_is_kept_as_a_bitmap():
     p.image(img)
     (bitmap,) = decode(p.output).images
     assert bitmap.shape == (4, 16) and bitmap[0, 0] and bitmap.sum() == 1
+
+
+def test_jobs_split_at_each_cut_and_what_follows_waits():
+    first, second = b"\x1b@one\n\x1bd\x06\x1dVA\x00", b"\x1b@two\n\x1dV\x00"
+    assert split_jobs(first + second + b"\x1b@thr") == ([first, second], b"\x1b@thr")
+    assert split_jobs(b"no cut yet\n") == ([], b"no cut yet\n")
+
+
+def test_the_bytes_of_a_cut_inside_an_image_do_not_cut():
+    image = b"\x1dv0\x00\x02\x00\x01\x00\x1dV"  # a 16 x 1 raster whose two bytes read "GS V"
+    job = b"\x1b@" + image + b"\n\x1dV\x00"
+    assert split_jobs(job) == ([job], b"")
+
+
+def test_past_an_unknown_command_a_cut_still_ends_the_job():
+    job = b"\x1b@\x1bp\x00\x19\xfa\x1dVA\x00"  # a drawer kick the decoder does not read
+    assert split_jobs(job + b"rest") == ([job], b"rest")
 
 
 def test_status_requests_are_understood_and_counted():

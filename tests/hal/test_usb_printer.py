@@ -1,156 +1,131 @@
-"""The USB printer's logic, on a stand-in for python-escpos's ``Usb`` (no USB printer is attached here).
+"""What the USB printer backend decides before it sends a byte: profile, code page, QR code, width, status replies.
 
-The stand-in is a python-escpos ``Dummy`` that answers status queries with
-scripted bytes and can fail to open, injected through ``UsbPrinter``'s
-``connect`` argument: the backend's own code runs unpatched. These tests
-need pyusb (for its error classes) and skip without it.
+The printer talking back (status, paper, cable, busy) is in
+``test_usb_printer_device.py``, on the simulated USB printer.
 """
 
 from __future__ import annotations
 
-import errno
+from dataclasses import replace
 
 import pytest
-from escpos.exceptions import DeviceNotFoundError
-from escpos.printer import Dummy
 
-from kiosk.errors import PaperOut, PrinterError, PrinterNotFound
-from kiosk.hal.escpos_decode import decode
-from kiosk.hal.escpos_printer import UsbPrinter, online_from_reply, paper_from_reply
-from kiosk.readings import PrinterStatus
+from kiosk.config import HalConfig
+from kiosk.errors import ConfigError
+from kiosk.hal.escpos_printer import (UsbPrinter, escpos_profile, french_codepage, load_profile, online_from_reply,
+                                      paper_from_reply, print_format)
+from kiosk.receipt import FRENCH_CHARACTERS, PrintFormat, printable
 
-usb_core = pytest.importorskip("usb.core")
-
-ONLINE, OFFLINE = b"\x12", b"\x1a"  # DLE EOT 1 replies: bit 3 set when offline
-PAPER_OK, PAPER_NEAR_END, PAPER_OUT = b"\x12", b"\x1e", b"\x72"  # DLE EOT 4 replies
+pytest.importorskip("usb.core")
 
 
-class FakeUsb(Dummy):
-    """A python-escpos printer object that answers status queries with scripted replies."""
-
-    def __init__(self, online=ONLINE, paper=PAPER_OK, absent=False, write_error=None):
-        super().__init__()
-        self.replies = {b"\x10\x04\x01": online, b"\x10\x04\x04": paper}
-        self.absent = absent
-        self.write_error = write_error
-        self.opened = self.closed = 0
-        self._last_query = b""
-
-    def open(self):
-        self.opened += 1
-        if self.absent:
-            raise DeviceNotFoundError("Unable to open USB printer on (1046, 20497)")
-
-    def close(self):
-        self.closed += 1
-
-    def _raw(self, msg):
-        if msg in self.replies:
-            self._last_query = msg
-            return
-        if self.write_error is not None:
-            raise self.write_error
-        super()._raw(msg)
-
-    def _read(self):
-        reply = self.replies[self._last_query]
-        if isinstance(reply, Exception):
-            raise reply
-        return reply
+def config(**settings) -> HalConfig:
+    return replace(HalConfig(default="sim"), **settings)
 
 
-def usb_printer(hal_config, fake):
-    return UsbPrinter(hal_config, None, connect=lambda: fake)
+# --- status replies -------------------------------------------------------------------------------
+@pytest.mark.parametrize("reply, online", [(b"\x12", True), (b"\x1a", False), (b"\x16", True), (b"", None),
+                                           (None, None), (b"\xff", None)])
+def test_dle_eot_1_reads_online_offline_or_unknown(reply, online):
+    assert online_from_reply(reply) is online
 
 
-@pytest.mark.parametrize("online_reply, paper_reply, expected", [
-    (ONLINE, PAPER_OK, PrinterStatus(True, "ok")),
-    (ONLINE, PAPER_NEAR_END, PrinterStatus(True, "near_end")),
-    (ONLINE, PAPER_OUT, PrinterStatus(True, "out")),
-    (OFFLINE, PAPER_OK, PrinterStatus(False, "ok")),
-    (b"", b"", PrinterStatus(None, None)),  # no answer is unknown, not "paper ok"
-    (b"\xff", b"\x00", PrinterStatus(None, None)),  # not status bytes
+@pytest.mark.parametrize("reply, paper", [(b"\x12", "ok"), (b"\x1e", "near_end"), (b"\x72", "out"),
+                                          (b"\x7e", "out"), (b"", None), (b"\x13", None), (b"\x00", None)])
+def test_dle_eot_4_reads_paper_or_unknown_never_ok_by_default(reply, paper):
+    assert paper_from_reply(reply) == paper
+
+
+# --- the profile --------------------------------------------------------------------------------------
+def test_an_unknown_profile_is_a_config_error_naming_close_matches():
+    with pytest.raises(ConfigError, match="'POS-5890'"):
+        load_profile("pos5890")
+
+
+def test_the_profile_is_checked_when_the_printer_is_built_so_the_kiosk_stops_at_start():
+    with pytest.raises(ConfigError, match="TM-T20II"):
+        UsbPrinter(config(printer_profile="TM-T20"), None)
+
+
+@pytest.mark.parametrize("mode", ["yes", "NATIVE", ""])
+def test_printer_qr_accepts_only_native_image_and_auto(mode):
+    with pytest.raises(ConfigError, match="printer_qr"):
+        print_format(config(printer_qr=mode))
+
+
+def test_a_width_wider_than_the_profiles_paper_is_refused():
+    with pytest.raises(ConfigError, match="32 columns"):
+        print_format(config(printer_profile="POS-5890", printer_width_chars=48))
+
+
+# --- the code page ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("profile, page", [("default", "CP1252"), ("POS-5890", "CP1252"), ("TM-T20II", "CP1252"),
+                                           ("T-1", "CP858"), ("TM-U220", "CP437")])
+def test_the_code_page_is_the_profiles_best_for_french(profile, page):
+    name, codec, _ = french_codepage(load_profile(profile))
+    assert name == page
+
+
+def test_cp1252_holds_all_of_french_and_cp858_lacks_the_ligature_oe():
+    assert french_codepage(load_profile("default"))[2] == ""
+    assert {"œ", "Œ", "Ÿ"} <= set(french_codepage(load_profile("T-1"))[2])
+
+
+@pytest.mark.parametrize("codec", ["cp1252", "cp858", "cp850", "cp437"])
+def test_what_a_code_page_lacks_is_spelled_out_never_a_question_mark(codec):
+    text = printable(FRENCH_CHARACTERS + " Łódź Øresund 1 µs ☃", codec)
+    assert "?" not in text
+    text.encode(codec)  # every character left is in the code page
+
+
+def test_spellings_are_the_ones_a_french_reader_expects():
+    assert printable("Bœrsch, 25 €, L’HAŸ-LES-ROSES", "cp858") == "Boersch, 25 €, L'HAY-LES-ROSES"
+    assert printable("25 €", "cp850") == "25 EUR"  # CP850 is CP858 before the euro
+    assert printable("ÉCOLE À L'ÎLE", "cp437") == "ÉCOLE A L'ILE"  # CP437 has É but no À nor Î
+
+
+def test_a_code_page_listed_twice_is_sent_under_its_epson_number():
+    from escpos.printer import Dummy
+
+    p = Dummy(profile=escpos_profile("POS-5890", 384))
+    p.charcode("CP1252")
+    assert p.output == b"\x1bt\x10"  # 16, not the clone's 71
+
+
+# --- the QR code and the paper ----------------------------------------------------------------------
+@pytest.mark.parametrize("profile, setting, mode", [
+    ("default", "auto", "native"), ("TM-T20II", "auto", "native"),
+    ("POS-5890", "auto", "image"),  # the profile says it has no QR command
+    ("POS-5890", "native", "native"), ("default", "image", "image"),  # the technician knows better
+    ("TM-U220", "auto", "none"),  # an impact printer: neither
 ])
-def test_status_replies_map_to_online_and_paper(hal_config, online_reply, paper_reply, expected):
-    with usb_printer(hal_config, FakeUsb(online_reply, paper_reply)) as printer:
-        assert printer.status() == expected
+def test_the_qr_code_is_native_where_the_profile_supports_it_else_an_image(profile, setting, mode):
+    assert print_format(config(printer_profile=profile, printer_qr=setting)).qr == mode
 
 
-def test_a_printer_that_times_out_on_status_reads_as_unknown(hal_config):
-    timeout = usb_core.USBTimeoutError("Operation timed out", error_code=-7, errno=errno.ETIMEDOUT)
-    with usb_printer(hal_config, FakeUsb(timeout, timeout)) as printer:
-        assert printer.status() == PrinterStatus(None, None)
+def test_the_paper_width_comes_from_the_profile_or_from_the_columns():
+    assert print_format(config(printer_profile="TM-T20II", printer_width_chars=48)).paper_dots == 576
+    assert print_format(config(printer_profile="default", printer_width_chars=32)).paper_dots == 384
 
 
-def test_the_reply_parsers_refuse_what_is_not_a_status_byte():
-    assert online_from_reply(None) is None and paper_from_reply(b"") is None
-    assert online_from_reply(b"\x16") is True  # other bits (drawer) do not matter
-    assert paper_from_reply(b"\x13") is None  # bit 0 is always clear in a real reply
+def test_the_default_configuration_prints_in_the_default_format():
+    assert print_format(HalConfig()) == PrintFormat()
 
 
-def test_a_receipt_goes_through_the_shared_layout(hal_config, receipt):
-    fake = FakeUsb()
-    with usb_printer(hal_config, fake) as printer:
-        printer.print_receipt(receipt)
-    decoded = decode(fake.output)
-    assert decoded.qr_payloads == [receipt.dossier_number]
-    assert decoded.lines[0] == "Mairie de Saint-Étienne"
-    assert decoded.cut
-    assert decoded.status_requests == 0  # queries are answered, not printed, by the stand-in
+def test_python_escpos_knows_the_paper_width_so_it_prints_no_notice_on_stdout(capsys):
+    from escpos.printer import Dummy
+    from PIL import Image
+
+    p = Dummy(profile=escpos_profile("default", 384))
+    p.image(Image.new("1", (8, 8), 1))
+    assert capsys.readouterr().out == ""
 
 
-def test_paper_out_raises_before_anything_is_sent(hal_config, receipt):
-    fake = FakeUsb(paper=PAPER_OUT)
-    with usb_printer(hal_config, fake) as printer:
-        with pytest.raises(PaperOut):
-            printer.print_receipt(receipt)
-    assert fake.output == b""
-
-
-def test_unknown_status_does_not_block_printing(hal_config, receipt):
-    fake = FakeUsb(online=b"", paper=b"")
-    with usb_printer(hal_config, fake) as printer:
-        printer.print_receipt(receipt)
-    assert decode(fake.output).cut
-
-
-def test_an_absent_printer_lets_the_kiosk_start_and_is_retried(hal_config, receipt):
-    fake = FakeUsb(absent=True)
-    printer = usb_printer(hal_config, fake)
-    printer.open()  # no exception: the receipt is optional, the kiosk must start
-    assert printer.status() == PrinterStatus(False, None)
-    with pytest.raises(PrinterNotFound):
-        printer.print_receipt(receipt)
-    fake.absent = False  # plugged in
-    assert printer.status() == PrinterStatus(True, "ok")
-    printer.print_receipt(receipt)
-    assert fake.opened >= 3
-    printer.close()
-    assert fake.closed == 1
-
-
-def test_a_printer_unplugged_while_printing_raises_printer_not_found_and_reconnects(hal_config, receipt):
-    gone = usb_core.USBError("No such device", error_code=-4, errno=errno.ENODEV)
-    fake = FakeUsb(write_error=gone)
-    with usb_printer(hal_config, fake) as printer:
-        with pytest.raises(PrinterNotFound):
-            printer.print_receipt(receipt)
-        assert fake.closed == 1  # the stale handle was released
-        fake.write_error = None
-        printer.print_receipt(receipt)
-
-
-def test_other_usb_failures_are_printer_errors(hal_config, receipt):
-    pipe = usb_core.USBError("Pipe error", error_code=-9, errno=errno.EPIPE)
-    with usb_printer(hal_config, FakeUsb(write_error=pipe)) as printer:
-        with pytest.raises(PrinterError) as caught:
-            printer.print_receipt(receipt)
-    assert not isinstance(caught.value, PrinterNotFound)
-
-
+# --- the transport ------------------------------------------------------------------------------------
 def test_the_real_usb_transport_is_built_from_the_configuration(hal_config):
     from kiosk.hal.escpos_printer import _open_usb
 
     usb = _open_usb(hal_config)
     assert usb.usb_args == {"idVendor": hal_config.printer_usb_vendor, "idProduct": hal_config.printer_usb_product}
     assert usb.timeout == UsbPrinter.write_timeout_ms
+    assert (usb.in_ep, usb.out_ep) == (0x82, 0x01)

@@ -11,7 +11,7 @@ finger without touching the code:
 =====================================  ==========================================
 ``camera/scene.json``                  what is in front of the camera
 ``fingerprint/script.json``            the next outcomes of the sensor, in order
-``printer/paper``                      ``ok``, ``near_end``, ``out``, ``unplugged``
+``printer/paper``                      ``ok``, ``near_end``, ``out``, ``unplugged``, ``busy``
 ``printer/receipt-NNNN.bin``           (output) each printed job, raw ESC/POS
 ``indicator/state``                    (output) the light currently shown
 =====================================  ==========================================

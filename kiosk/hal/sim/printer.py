@@ -1,35 +1,38 @@
-"""The simulated receipt printer: python-escpos's real bytes, kept in files instead of on paper.
+"""The simulated receipt printer: the real USB backend, python-escpos and pyusb, on a simulated USB printer.
 
-Each job is laid out by the same code as on a real printer (the shared
-:class:`~kiosk.hal.escpos_printer.EscposPrinterBase`) onto python-escpos's
-``Dummy`` transport, and written whole to
-``<sim_dir>/printer/receipt-NNNN.bin`` (self-test pages to
-``selftest-NNNN.bin``). Read them back with :mod:`kiosk.hal.escpos_decode`,
-or see them with ``render_png``.
+:class:`SimPrinter` is :class:`~kiosk.hal.escpos_printer.UsbPrinter`
+unchanged, connected to a :class:`~kiosk.hal.sim.usb_printer.SimulatedUsbPrinter`
+through its pyusb backend instead of libusb: every status request and every
+byte of every receipt crosses python-escpos's ``Usb`` class and pyusb, as on
+the Pi, with the configured ids and profile.
 
-The paper is a state, ``ok``, ``near_end``, ``out`` or ``unplugged``, set by
-:meth:`SimPrinter.set_paper` / :meth:`SimPrinter.unplug` or, from outside
-the process, by writing one of those words to ``<sim_dir>/printer/paper``
-(removing the file puts paper back in)::
+Each job is written whole, as the printer received it, to
+``<sim_dir>/printer/receipt-NNNN.bin`` (test tickets to
+``selftest-NNNN.bin``). Read them back with :mod:`kiosk.hal.escpos_decode`
+(``codepages_for_profile`` for a profile other than ``default``), or see
+them with ``render_png``.
+
+The printer's state is one of :data:`STATES`: the paper (``ok``,
+``near_end``, ``out``), ``unplugged``, or ``busy`` (held by another driver,
+as ``usblp`` does). Set it with :meth:`SimPrinter.set_paper`,
+:meth:`~SimPrinter.unplug`, :meth:`~SimPrinter.plug`,
+:meth:`~SimPrinter.set_busy`, :meth:`~SimPrinter.set_state` or, from outside the process, by writing one
+of those words to ``<sim_dir>/printer/paper`` (removing the file puts it
+back plugged in, with paper)::
 
     echo out > var/kiosk/sim/printer/paper
 """
 
 from __future__ import annotations
 
-import logging
-import re
 from pathlib import Path
 from typing import Any
 
-from kiosk.hal.escpos_printer import EscposPrinterBase
-from kiosk.hal.sim.control import ControlFile, write_atomic
-from kiosk.readings import PrinterStatus
+from kiosk.hal.escpos_printer import UsbPrinter
+from kiosk.hal.sim.control import write_atomic
+from kiosk.hal.sim.usb_printer import STATES, SimulatedUsbPrinter
 
-log = logging.getLogger(__name__)
-
-STATES = ("ok", "near_end", "out", "unplugged")
-_JOB = re.compile(r"^(receipt|selftest)-(\d+)\.bin$")
+__all__ = ["STATES", "SimPrinter", "paper_file", "write_paper_file"]
 
 
 def paper_file(sim_dir: Path) -> Path:
@@ -43,85 +46,72 @@ def write_paper_file(sim_dir: Path, state: str) -> Path:
     return write_atomic(paper_file(sim_dir), (state + "\n").encode("ascii"))
 
 
-class SimPrinter(EscposPrinterBase):
+class SimPrinter(UsbPrinter):
+    """The USB backend on the simulated printer (``hal.printer_usb_vendor``/``_product``, ``hal.printer_profile``).
+
+    ``device`` replaces the simulated printer, e.g. one without a near-end
+    sensor; by default it files its jobs under ``<sim_dir>/printer`` and
+    follows the ``paper`` control file there.
+    """
+
     backend_name = "sim"
 
-    def __init__(self, hal_config, sim_dir: Path) -> None:
-        super().__init__(hal_config, sim_dir)
-        self.profile = hal_config.printer_profile
+    def __init__(self, hal_config, sim_dir: Path, *, device: SimulatedUsbPrinter | None = None) -> None:
         self.out_dir = Path(sim_dir) / "printer"
-        self._control = ControlFile(paper_file(sim_dir))
-        self._state = "ok"
-        self._kind = "receipt"
-        self.last_job_path: Path | None = None
+        self.device = device or SimulatedUsbPrinter(hal_config.printer_usb_vendor, hal_config.printer_usb_product,
+                                                    self.out_dir, control=paper_file(sim_dir))
+        super().__init__(hal_config, sim_dir, usb_backend=self.device.backend)
+        self.profile = hal_config.printer_profile
 
-    # --- the paper and the cable ------------------------------------------
+    def describe(self) -> str:
+        return f"simulated {super().describe()}"
+
+    # --- the paper, the cable and the driver ---------------------------------------------------
     @property
     def state(self) -> str:
-        changed, text = self._control.poll()
-        if changed:
-            word = (text or "ok").strip().lower() or "ok"
-            if word in STATES:
-                self._state = word
-            else:
-                log.warning("ignoring %s: %r is not one of %s", self._control.path, word, STATES)
-        return self._state
+        return self.device.state
+
+    def set_state(self, state: str) -> None:
+        """Any word of :data:`STATES`, as written to the control file (``unplugged``, ``busy`` included)."""
+        self.device.set_state(state)
 
     def set_paper(self, state: str) -> None:
-        if state not in STATES or state == "unplugged":
-            raise ValueError(f"paper is one of ok, near_end, out; not {state!r}")
-        self._state = state
+        """``ok``, ``near_end`` or ``out``: the paper only (an unplugged printer stays unplugged)."""
+        self.device.set_paper(state)
 
     def unplug(self) -> None:
-        self._state = "unplugged"
+        self.device.unplug()
 
     def plug(self) -> None:
-        if self._state == "unplugged":
-            self._state = "ok"
+        self.device.plug()
 
-    # --- the facade -------------------------------------------------------
+    def set_busy(self, busy: bool = True) -> None:
+        """Another driver (``usblp``, CUPS, ipp-usb) holds the printer, or lets it go."""
+        self.device.busy = busy
+
+    # --- the facade -------------------------------------------------------------------------------
     def _open(self) -> None:
         self.out_dir.mkdir(parents=True, exist_ok=True)
-
-    def status(self) -> PrinterStatus:
-        state = self.state
-        if not self.is_open or state == "unplugged":
-            return PrinterStatus(online=False, paper=None)
-        return PrinterStatus(online=True, paper=state)
-
-    def _escpos(self) -> Any:
-        from escpos.printer import Dummy
-
-        return Dummy(profile=self.profile)
+        super()._open()
 
     def _job_done(self, p: Any) -> None:
-        path = self.out_dir / f"{self._kind}-{self._next_number():04d}.bin"
-        self.last_job_path = write_atomic(path, p.output)
+        self.device.tear_off()  # a model without a cutter never sent GS V: its ticket is torn off here
 
-    def _self_test(self) -> str:
-        self._kind = "selftest"
+    def print_test_page(self) -> str:
+        """Print the test ticket; returns the file it was filed as (``selftest-NNNN.bin``)."""
+        self.device.job_label = "selftest"
         try:
-            detail = super()._self_test()
+            super().print_test_page()
         finally:
-            self._kind = "receipt"
-        return f"{detail}: {self.last_job_path}"
+            self.device.job_label = "receipt"
+        return str(self.device.last_job_path)
 
-    # --- what came out ----------------------------------------------------
-    def _numbered(self) -> list[tuple[int, str, Path]]:
-        if not self.out_dir.is_dir():
-            return []
-        found = []
-        for path in self.out_dir.iterdir():
-            m = _JOB.match(path.name)
-            if m:
-                found.append((int(m.group(2)), m.group(1), path))
-        return sorted(found)
-
-    def _next_number(self) -> int:
-        """One past the highest job on disk: numbering survives a restart, with no counter to keep."""
-        jobs = self._numbered()
-        return jobs[-1][0] + 1 if jobs else 1
+    # --- what came out ------------------------------------------------------------------------------
+    @property
+    def last_job_path(self) -> Path | None:
+        """The last ticket printed (receipt or test ticket), ``None`` before any."""
+        return self.device.last_job_path
 
     def jobs(self) -> list[Path]:
-        """The receipts printed so far (self-test pages excluded), oldest first."""
-        return [path for _, kind, path in self._numbered() if kind == "receipt"]
+        """The receipts printed so far (test tickets excluded), oldest first."""
+        return self.device.jobs("receipt")
