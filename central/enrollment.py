@@ -47,8 +47,21 @@ def site_by_name(db: Session, name: str, create: bool = False) -> Site | None:
     return site
 
 
+def new_token() -> str:
+    """128 random bits, URL-safe, never starting with ``-``.
+
+    A technician types ``kiosk provision --token TOKEN``; a token starting
+    with a dash (1 in 64 of ``token_urlsafe``) is read by the shell tools
+    as an option and the enrollment fails for no visible reason.
+    """
+    while True:
+        token = secrets.token_urlsafe(16)
+        if not token.startswith("-"):
+            return token
+
+
 def create_token(services: Services, site_name: str, created_by: str, ttl: timedelta = TOKEN_TTL) -> str:
-    token = secrets.token_urlsafe(16)
+    token = new_token()
     with services.db() as db, db.begin():
         site = site_by_name(db, site_name, create=True)
         db.add(EnrollmentToken(token_hash=_hash(token), site_id=site.id, created_by=created_by,

@@ -393,3 +393,11 @@ def test_guessing_a_birth_date_is_stopped_after_a_few_tries(services, client, tm
         assert r.status_code == 404
     right = client.get(f"{API}/status", params={"number": dossier.number, "birth_date": dossier.birth_date.isoformat()})
     assert right.status_code == 429 and right.json()["error"] == "too_many_attempts"
+
+
+def test_enrollment_tokens_never_start_with_a_dash_that_the_command_line_would_take_for_an_option():
+    from central.enrollment import new_token
+
+    tokens = [new_token() for _ in range(3000)]  # about 47 would start with "-" if drawn plainly
+    assert not [t for t in tokens if t.startswith("-")]
+    assert len(set(tokens)) == len(tokens) and all(len(t) == 22 for t in tokens)
