@@ -80,7 +80,7 @@ class HalConfig:
     serial_port: str = "/dev/serial0"
     serial_baud: int = 57600
     #: Raise the sensor's line rate to this at open (system parameter 4), 0 to keep ``serial_baud``.
-    #: The image upload is bound by the line: 36,864 bytes take 6.4 s at 57600 baud, 3.2 s at 115200.
+    #: The image upload is bound by the line: 36,864 bytes take 7.0 s at 57600 baud, 3.7 s at 115200.
     fingerprint_fast_baud: int = 115200
     #: The sensor's 32-bit handshake password (0 on a sensor out of the box).
     fingerprint_password: int = 0

@@ -16,8 +16,9 @@ tested against the emulator (:mod:`kiosk.hal.sim.r503_emulator`):
 - a short read raises a bare ``RuntimeError``: no answer and a wrong
   password are told apart, and both become :class:`SensorUnavailable`.
 
-The line rate bounds every attempt: an R307 image is 36,864 bytes, 6.4 s at
-the 57600 baud the sensors ship with, 3.2 s at 115200. At open the sensor is
+The line rate bounds every attempt: an R307 image is 36,864 bytes, 7.0 s at
+the 57600 baud the sensors ship with, 3.7 s at 115200 (framing included;
+``bench/bench_fingerprint.py``). At open the sensor is
 asked to switch to ``hal.fingerprint_fast_baud`` (system parameter 4, which
 the sensor keeps across power cycles, so the handshake tries the configured
 rate, then the fast one, then the other standard ones).

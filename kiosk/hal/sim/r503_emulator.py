@@ -23,7 +23,7 @@ What the emulator does not fake:
   (``termios``); when it differs from the sensor's own baud rate the
   emulator drops what it received, as a UART would read framing errors.
   With ``pace=True`` replies leave no faster than the line allows (10 bits
-  per byte), which is what makes an image upload take 6.4 s at 57600 baud.
+  per byte), which is what makes an R307 image upload take 7 s at 57600 baud.
 - **The images.** An image is a print rendered for the scripted condition
   (:mod:`kiosk.hal.sim.prints`), cropped to the model's window and sent as
   the sensors do: 4 bits per pixel, two pixels per byte, high nibble first.
