@@ -24,3 +24,16 @@ class Camera(Device):
     @abstractmethod
     def capture_still(self) -> np.ndarray:
         """A full-resolution ``(h, w, 3)`` uint8 RGB still of what is under the camera."""
+
+
+#: A covered lens or a dead sensor gives a frame with less spread than this (grey levels).
+UNIFORM_STD = 2.0
+
+
+def frame_spread(luma: np.ndarray) -> float:
+    """How much a self-test frame varies; raises when it is flat, as through a covered lens or from a dead sensor."""
+    spread = float(luma.std())
+    if spread < UNIFORM_STD:
+        h, w = luma.shape[:2]
+        raise RuntimeError(f"uniform {w}x{h} frame (level {luma.mean():.0f}): lens covered or sensor dead")
+    return spread

@@ -26,13 +26,11 @@ from pathlib import Path
 import numpy as np
 
 from kiosk.errors import BackendUnavailable, CameraUnavailable
-from kiosk.hal.camera import Camera
+from kiosk.hal.camera import Camera, frame_spread
 
 #: Frames read and dropped after switching the device's size: the first ones come from the old
 #: mode's buffers or before the exposure settled.
 SETTLE_FRAMES = 2
-#: A covered lens or a dead sensor gives a frame with less spread than this (grey levels).
-UNIFORM_STD = 2.0
 
 
 def _import_cv2():
@@ -153,10 +151,7 @@ class OpenCVCamera(Camera):
 
     def _self_test(self) -> str:
         luma = self.preview_frame()
-        spread = float(luma.std())
-        if spread < UNIFORM_STD:
-            raise RuntimeError(f"uniform {luma.shape[1]}x{luma.shape[0]} frame (level {luma.mean():.0f}): "
-                               "lens covered or sensor dead")
+        spread = frame_spread(luma)
         return f"{self.device}: preview {luma.shape[1]}x{luma.shape[0]}, spread {spread:.0f} grey levels"
 
     # --- frames -----------------------------------------------------------

@@ -47,6 +47,20 @@ def scanner(hal_config, sim_dir):
 
 
 @pytest.fixture
+def chain(hal_config, sim_dir):
+    """The kiosk's default scanner: zxing-cpp, then ZBar on the regions it located."""
+    from kiosk.hal.chain_scanner import ChainScanner
+
+    s = ChainScanner(hal_config, sim_dir)
+    try:
+        s.open()
+    except BackendUnavailable as exc:
+        pytest.skip(str(exc))
+    yield s
+    s.close()
+
+
+@pytest.fixture
 def receipt() -> Receipt:
     return Receipt(
         mairie="Mairie de Saint-Étienne",

@@ -7,21 +7,11 @@ import pytest
 
 from kiosk.errors import BackendUnavailable
 from kiosk.hal import ALIASES, resolve
-from kiosk.hal.chain_scanner import ChainScanner
 from kiosk.hal.sim.scenes import empty_frame, qr_frame
 
 NUMBER = "A1B2C3D4E5"
 
 
-@pytest.fixture
-def chain(hal_config, sim_dir):
-    scanner = ChainScanner(hal_config, sim_dir)
-    try:
-        scanner.open()
-    except BackendUnavailable as exc:
-        pytest.skip(str(exc))
-    yield scanner
-    scanner.close()
 
 
 def test_a_code_zxing_reads_is_read(chain, rng):

@@ -190,18 +190,6 @@ def test_a_large_photo_of_a_code_is_read_at_half_size(tmp_path, scanner, number_
 RECAP_URL = f"https://predemande.example/recap?numero={NUMBER}&v=2"
 
 
-@pytest.fixture
-def chain(hal_config, sim_dir):
-    from kiosk.errors import BackendUnavailable
-    from kiosk.hal.chain_scanner import ChainScanner
-
-    scanner = ChainScanner(hal_config, sim_dir)
-    try:
-        scanner.open()
-    except BackendUnavailable as exc:
-        pytest.skip(str(exc))
-    yield scanner
-    scanner.close()
 
 
 @pytest.mark.parametrize("payload", [NUMBER, RECAP_URL])

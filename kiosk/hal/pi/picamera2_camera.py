@@ -40,7 +40,7 @@ from typing import Any, Callable
 import numpy as np
 
 from kiosk.errors import BackendUnavailable, CameraUnavailable
-from kiosk.hal.camera import Camera
+from kiosk.hal.camera import Camera, frame_spread
 
 APT_HINT = ("picamera2 is not installed (on the Pi: sudo apt install python3-picamera2, "
             "and a venv with --system-site-packages)")
@@ -52,8 +52,6 @@ FRAME_TIMEOUT_S = 2.0
 STILL_TIMEOUT_S = 10.0
 #: Frames dropped after switching to the still configuration, for exposure and focus to settle.
 STILL_SETTLE_FRAMES = 3
-#: A covered lens or a dead sensor gives a frame with less spread than this (grey levels).
-UNIFORM_STD = 2.0
 #: What picamera2 and libcamera raise when the camera is missing or stops: RuntimeError (most),
 #: OSError (device nodes, and TimeoutError from a capture's wait), IndexError (no camera at all).
 CAMERA_ERRORS = (RuntimeError, OSError, IndexError)
@@ -157,9 +155,7 @@ class Picamera2Camera(Camera):
         w, h = self.preview_size
         if luma.shape != (h, w):
             raise RuntimeError(f"preview frame is {luma.shape[1]}x{luma.shape[0]}, configured {w}x{h}")
-        spread = float(luma.std())
-        if spread < UNIFORM_STD:
-            raise RuntimeError(f"uniform {w}x{h} frame (level {luma.mean():.0f}): lens covered or sensor dead")
+        spread = frame_spread(luma)
         focus = "continuous autofocus" if self.autofocus else "fixed focus"
         return f"{self.model}, {focus}: preview {w}x{h}, spread {spread:.0f} grey levels"
 
