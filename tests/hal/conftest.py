@@ -33,17 +33,22 @@ def number_format() -> NumberFormat:
     return NumberFormat.from_pattern("[A-Z0-9]{10}")
 
 
-@pytest.fixture
-def scanner(hal_config, sim_dir):
-    from kiosk.hal.pyzbar_scanner import PyzbarScanner
-
-    s = PyzbarScanner(hal_config, sim_dir)
+def _opened_scanner(cls, hal_config, sim_dir):
+    """An open scanner of ``cls``, closed afterwards; a skip when its library is missing here."""
+    s = cls(hal_config, sim_dir)
     try:
         s.open()
     except BackendUnavailable as exc:
         pytest.skip(str(exc))
     yield s
     s.close()
+
+
+@pytest.fixture
+def scanner(hal_config, sim_dir):
+    from kiosk.hal.pyzbar_scanner import PyzbarScanner
+
+    yield from _opened_scanner(PyzbarScanner, hal_config, sim_dir)
 
 
 @pytest.fixture
@@ -51,13 +56,7 @@ def chain(hal_config, sim_dir):
     """The kiosk's default scanner: zxing-cpp, then ZBar on the regions it located."""
     from kiosk.hal.chain_scanner import ChainScanner
 
-    s = ChainScanner(hal_config, sim_dir)
-    try:
-        s.open()
-    except BackendUnavailable as exc:
-        pytest.skip(str(exc))
-    yield s
-    s.close()
+    yield from _opened_scanner(ChainScanner, hal_config, sim_dir)
 
 
 @pytest.fixture
