@@ -25,7 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from kiosk.config import HalConfig  # noqa: E402
 from kiosk.hal.r503_fingerprint import R503Sensor  # noqa: E402
-from kiosk.hal.sim.r503_emulator import PACKET_SIZES, SensorEmulator, image_bytes  # noqa: E402
+from kiosk.hal.r503_protocol import PACKET_SIZES  # noqa: E402
+from kiosk.hal.sim.r503_emulator import SensorEmulator, image_bytes  # noqa: E402
 
 FRAMING = 11  # EF01, address (4), type, length (2), checksum (2)
 ACK_BYTES = 12

@@ -28,7 +28,7 @@ import numpy as np
 from PIL import Image
 
 from kiosk.config import KioskConfig
-from kiosk.errors import DirectoryUnavailable, HalError, KioskError, NotAPredemande, PrinterError, QueueError, SensorTimeout
+from kiosk.errors import DirectoryUnavailable, KioskError, NotAPredemande, PrinterError, QueueError, SensorTimeout
 from kiosk.hal import Devices
 from kiosk.hal.indicator import Light
 from kiosk.i18n import Translator, euros

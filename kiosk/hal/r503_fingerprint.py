@@ -26,6 +26,7 @@ rate, then the fast one, then the other standard ones).
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import struct
@@ -39,21 +40,17 @@ from PIL import Image
 from kiosk.errors import BackendUnavailable, SensorTimeout, SensorUnavailable
 from kiosk.fingerprint_quality import assess_print
 from kiosk.hal.fingerprint import FingerprintSensor
+from kiosk.hal.r503_protocol import (ACK, BROADCAST, DATA, END_DATA, FEATURE_FAIL, HEADER_BYTES, IMAGE_FAIL,
+                                     IMAGE_MESSY, IMAGE_SIZES, INVALID_IMAGE, NO_FINGER, OK, START, UPCHAR, UPIMAGE,
+                                     WRONG_PASSWORD, checksum, unpack_nibbles)
 from kiosk.readings import FingerReading
 
 log = logging.getLogger(__name__)
 
-_START = 0xEF01
-_ACK, _DATA, _END_DATA = 0x07, 0x02, 0x08
-_GENIMG, _IMG2TZ, _UPCHAR, _UPIMAGE, _SETSYSPARA = 0x01, 0x02, 0x08, 0x0A, 0x0E
-_OK, _NO_FINGER, _IMAGE_FAIL, _IMAGE_MESSY, _FEATURE_FAIL, _WRONG_PASSWORD = 0x00, 0x02, 0x03, 0x06, 0x07, 0x13
-_INVALID_IMAGE = 0x15
 _MAX_JUNK_BYTES = 64
 
 #: Rates the sensors accept (9600 x N); the handshake tries them in this order after the configured ones.
 STANDARD_BAUDS = (57600, 115200, 9600, 19200, 38400)
-#: Image upload size -> (width, height): 4-bit pixels, two per byte.
-IMAGE_SIZES = {256 * 288 // 2: (256, 288), 192 * 192 // 2: (192, 192)}
 
 #: guide mode -> AuraLedConfig (control, speed, colour, cycles). Control: 1 breathing, 2 flashing,
 #: 3 on, 4 off. Colour: 1 red, 2 blue, 3 purple. The ring says "put your finger here" (blue,
@@ -61,7 +58,7 @@ IMAGE_SIZES = {256 * 288 // 2: (256, 288), 192 * 192 // 2: (192, 192)}
 LED_MODES = {"idle": (4, 0, 0, 0), "place": (1, 0x60, 2, 0), "ok": (2, 0x20, 3, 1), "retry": (2, 0x30, 1, 3)}
 
 #: Img2Tz refusals -> the advice when our own analysis of the pixels found nothing to say.
-_SENSOR_FEEDBACK = {_IMAGE_MESSY: "too_wet", _FEATURE_FAIL: "too_light", _INVALID_IMAGE: "too_light"}
+_SENSOR_FEEDBACK = {IMAGE_MESSY: "too_wet", FEATURE_FAIL: "too_light", INVALID_IMAGE: "too_light"}
 
 
 class _NoReply(Exception):
@@ -76,15 +73,6 @@ class _PasswordRefused(Exception):
     pass
 
 
-def unpack_nibbles(data: bytes, width: int, height: int) -> np.ndarray:
-    """The sensor's 4-bit upload as an ``(height, width)`` uint8 image, each level ``n`` as ``17 n`` (0..255)."""
-    raw = np.frombuffer(data, dtype=np.uint8)
-    grey = np.empty(raw.size * 2, dtype=np.uint8)
-    grey[0::2] = raw >> 4
-    grey[1::2] = raw & 0x0F
-    return (grey * 17).reshape(height, width)
-
-
 def png_bytes(image: np.ndarray) -> bytes:
     """Lossless, 8-bit grey: what the dossier keeps of a fingerprint."""
     buf = io.BytesIO()
@@ -92,6 +80,7 @@ def png_bytes(image: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
+@functools.cache
 def _checked_library_class() -> type:
     """``Adafruit_Fingerprint`` with its packet reception replaced by one that checks what it reads.
 
@@ -107,27 +96,27 @@ def _checked_library_class() -> type:
     class CheckedFingerprint(adafruit_fingerprint.Adafruit_Fingerprint):
         def verify_password(self) -> int:
             code = super().verify_password()
-            if code == _WRONG_PASSWORD:
+            if code == WRONG_PASSWORD:
                 raise _PasswordRefused()
             return code
 
         def _read_packet(self) -> tuple[int, bytes]:
             head = self._resync()
-            if len(head) < 9:
+            if len(head) < HEADER_BYTES:
                 raise _CorruptPacket(f"a packet cut short after {len(head)} bytes")
-            start, address, kind, length = struct.unpack(">HIBH", head)
-            if start != _START or address != 0xFFFFFFFF or length < 2:
+            address, kind, length = struct.unpack(">IBH", head[2:HEADER_BYTES])
+            if head[:2] != START or address != BROADCAST or length < 2:
                 raise _CorruptPacket(f"a malformed header {head.hex()}")
             rest = self._uart.read(length)
             if len(rest) < length:
                 raise _CorruptPacket(f"a packet cut short: {len(rest)} of {length} bytes")
             payload, received = rest[:-2], struct.unpack(">H", rest[-2:])[0]
-            if received != (sum(head[6:9]) + sum(payload)) & 0xFFFF:
+            if received != checksum(head[6:HEADER_BYTES] + payload):
                 raise _CorruptPacket("a wrong checksum")
             return kind, payload
 
         def _resync(self) -> bytes:
-            """Up to a packet's 9 header bytes, starting at its start code.
+            """Up to a packet's header bytes, starting at its start code.
 
             A sensor sends a lone 0x55 when it powers up; that, or the tail of
             an abandoned upload, is skipped instead of failing the next reply.
@@ -137,15 +126,15 @@ def _checked_library_class() -> type:
                 first = self._uart.read(1)
                 if not first:
                     raise _NoReply("no answer")
-                if first == b"\xef":
-                    return first + self._uart.read(8)
+                if first == START[:1]:
+                    return first + self._uart.read(HEADER_BYTES - 1)
                 skipped += 1
                 if skipped > _MAX_JUNK_BYTES:
                     raise _CorruptPacket(f"{skipped} bytes without a start code")
 
         def _get_packet(self, expected: int) -> list[int]:
             kind, payload = self._read_packet()
-            if kind != _ACK:
+            if kind != ACK:
                 raise _CorruptPacket(f"packet type {kind:#04x} where an acknowledgement was due")
             if not payload:
                 raise _CorruptPacket("an empty acknowledgement")
@@ -159,17 +148,17 @@ def _checked_library_class() -> type:
             out = bytearray()
             while True:
                 kind, payload = self._read_packet()
-                if kind not in (_DATA, _END_DATA):
+                if kind not in (DATA, END_DATA):
                     raise _CorruptPacket(f"packet type {kind:#04x} inside an upload")
                 out += payload
-                if kind == _END_DATA:
+                if kind == END_DATA:
                     return bytes(out)
 
         def upload(self, instruction: list[int]) -> bytes | int:
             """Send an upload command; the data, or the refusal's confirmation code."""
             self._send_packet(instruction)
             code = self._get_packet(12)[0]
-            return self.read_data() if code == _OK else code
+            return self.read_data() if code == OK else code
 
     return CheckedFingerprint
 
@@ -331,9 +320,9 @@ class R503Sensor(FingerprintSensor):
         deadline = time.monotonic() + timeout_s
         while True:
             code = self._command(lambda f: f.get_image(), "wait for a finger")
-            if code == _OK:
+            if code == OK:
                 break
-            if code not in (_NO_FINGER, _IMAGE_FAIL):
+            if code not in (NO_FINGER, IMAGE_FAIL):
                 raise SensorUnavailable(f"GenImg answered {code:#04x}")
             if time.monotonic() >= deadline:
                 if self.has_led_ring:
@@ -346,8 +335,8 @@ class R503Sensor(FingerprintSensor):
             return FingerReading(ok=False, feedback=feedback, image=None, quality=0)
         code = self._command(lambda f: f.image_2_tz(1), "make a template")
         template = None
-        if code == _OK and feedback is None:
-            template = self._command(lambda f: f.upload([_UPCHAR, 1]), "upload the template")
+        if code == OK and feedback is None:
+            template = self._command(lambda f: f.upload([UPCHAR, 1]), "upload the template")
             if isinstance(template, int):
                 raise SensorUnavailable(f"UpChar answered {template:#04x}")
         elif feedback is None:
@@ -358,7 +347,7 @@ class R503Sensor(FingerprintSensor):
                              template=template)
 
     def _upload_image(self) -> np.ndarray:
-        data = self._command(lambda f: f.upload([_UPIMAGE]), "upload the image")
+        data = self._command(lambda f: f.upload([UPIMAGE]), "upload the image")
         if isinstance(data, int):
             raise SensorUnavailable(f"UpImage answered {data:#04x}")
         if len(data) not in IMAGE_SIZES:
@@ -385,6 +374,6 @@ class R503Sensor(FingerprintSensor):
         control, speed, colour, cycles = LED_MODES[mode]
         code = self._command(lambda f: f.set_led(color=colour, mode=control, speed=speed, cycles=cycles),
                              "light the ring")
-        if code != _OK:
+        if code != OK:
             self.has_led_ring = False  # an R307 has no ring: guidance is on screen only
             log.info("fingerprint sensor has no LED ring (AuraLedConfig answered %#04x)", code)

@@ -12,7 +12,7 @@ from PIL import Image
 from kiosk.errors import SensorTimeout, SensorUnavailable
 from kiosk.fingerprint_quality import assess_print, measure_print
 from kiosk.hal.sim.fingerprint import OUTCOMES, SimFingerprintSensor, script_file, write_script_file
-from kiosk.hal.sim.r503_emulator import TEMPLATE_BYTES, crop_to, MODELS, template_of
+from kiosk.hal.sim.r503_emulator import TEMPLATE_BYTES, template_of
 from kiosk.hal.sim.prints import CONDITIONS, HEIGHT, WIDTH, render_print
 
 EXPECTED_FEEDBACK = {"good": None, "no_finger": "no_finger", "too_light": "too_light",

@@ -17,9 +17,9 @@ import serial
 from PIL import Image
 
 from kiosk.errors import SensorUnavailable
-from kiosk.hal.r503_fingerprint import R503Sensor, unpack_nibbles
-from kiosk.hal.sim.r503_emulator import (GENIMG, SETSYSPARA, UPIMAGE, VFYPWD, SensorEmulator, image_bytes,
-                                         pack_nibbles, packet)
+from kiosk.hal.r503_fingerprint import R503Sensor
+from kiosk.hal.r503_protocol import GENIMG, SETSYSPARA, UPIMAGE, VFYPWD, pack_nibbles, packet, unpack_nibbles
+from kiosk.hal.sim.r503_emulator import SensorEmulator, image_bytes
 
 adafruit_fingerprint = pytest.importorskip("adafruit_fingerprint")
 

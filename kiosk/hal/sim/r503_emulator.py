@@ -5,14 +5,8 @@ The real backend (:mod:`kiosk.hal.r503_fingerprint`) and the real
 open ``/dev/serial0`` on a Raspberry Pi, so everything above the wire (the
 library, its defects, our work-arounds, the error mapping) is exercised.
 
-The wire format, from the sensors' user manuals::
-
-    EF 01 | address (4) | type | length (2, big-endian) | payload | checksum (2)
-
-``type`` is 01 (command), 02 (data), 07 (acknowledgement) or 08 (last data
-packet); ``length`` counts the payload and the checksum; the checksum is
-the low 16 bits of the sum of the type, the two length bytes and the
-payload. Commands implemented: VfyPwd 13, ReadSysPara 0F, SetSysPara 0E
+The wire format is in :mod:`kiosk.hal.r503_protocol`, shared with the
+backend. Commands implemented: VfyPwd 13, ReadSysPara 0F, SetSysPara 0E
 (4 baud, 5 security level, 6 packet size), GenImg 01, Img2Tz 02, UpImage
 0A, UpChar 08, TempleteNum 1D, AuraLedConfig 35 (R503 only), GetEcho 53,
 SoftReset 3D. Anything else is answered 01, as the sensors do.
@@ -59,22 +53,15 @@ from typing import Callable
 
 import numpy as np
 
+from kiosk.hal.r503_protocol import (ACK, AURA, BAD_REGISTER, BROADCAST, COMMAND, DATA, END_DATA, FEATURE_FAIL,
+                                     GENIMG, GETECHO, IMAGE_MESSY, IMG2TZ, INVALID_IMAGE, MODULE_OK, NO_FINGER, OK,
+                                     PACKET_ERROR, PACKET_SIZES, READSYSPARA, SETSYSPARA, SOFTRESET, START,
+                                     TEMPLATENUM, UPCHAR, UPCHAR_FAIL, UPIMAGE, UPLOAD_FAIL, VFYPWD, WRONG_PASSWORD,
+                                     checksum, pack_nibbles, packet)
 from kiosk.hal.sim.prints import CONDITIONS, HEIGHT, WIDTH, render_print
 
 log = logging.getLogger(__name__)
 
-START = b"\xef\x01"
-COMMAND, DATA, ACK, END_DATA = 0x01, 0x02, 0x07, 0x08
-
-# Instruction codes (the sensors' manuals; adafruit_fingerprint's constants).
-GENIMG, IMG2TZ, UPCHAR, UPIMAGE, SETSYSPARA, READSYSPARA = 0x01, 0x02, 0x08, 0x0A, 0x0E, 0x0F
-VFYPWD, TEMPLATENUM, AURA, SOFTRESET, GETECHO = 0x13, 0x1D, 0x35, 0x3D, 0x53
-
-# Confirmation codes.
-OK, PACKET_ERROR, NO_FINGER, IMAGE_FAIL, IMAGE_MESSY, FEATURE_FAIL = 0x00, 0x01, 0x02, 0x03, 0x06, 0x07
-UPLOAD_FAIL, WRONG_PASSWORD, BAD_REGISTER, MODULE_OK = 0x0F, 0x13, 0x1A, 0x55
-
-PACKET_SIZES = (32, 64, 128, 256)  # system parameter 6 (0..3)
 TEMPLATE_BYTES = 512
 BITS_PER_BYTE_ON_LINE = 10  # start bit, 8 data bits, stop bit
 
@@ -106,22 +93,6 @@ def check_outcomes(outcomes) -> None:
     bad = [o for o in outcomes if o not in OUTCOMES]
     if bad:
         raise ValueError(f"unknown fingerprint outcomes {bad}; choose from {OUTCOMES}")
-
-
-def checksum(body: bytes) -> int:
-    """Low 16 bits of the byte sum of type, length and payload."""
-    return sum(body) & 0xFFFF
-
-
-def packet(kind: int, payload: bytes, address: int = 0xFFFFFFFF) -> bytes:
-    body = bytes([kind]) + struct.pack(">H", len(payload) + 2) + payload
-    return START + struct.pack(">I", address) + body + struct.pack(">H", checksum(body))
-
-
-def pack_nibbles(image: np.ndarray) -> bytes:
-    """8-bit grey to the sensor's upload format: the high 4 bits of each pixel, two per byte, left pixel high."""
-    grey = np.asarray(image, dtype=np.uint8).reshape(-1)
-    return ((grey[0::2] & 0xF0) | (grey[1::2] >> 4)).astype(np.uint8).tobytes()
 
 
 def crop_to(image: np.ndarray, model: Model) -> np.ndarray:
@@ -156,7 +127,7 @@ class SensorEmulator:
             raise ValueError(f"unknown sensor model {model!r}; choose from {sorted(MODELS)}")
         self.model = MODELS[model]
         self.password = password
-        self.address = 0xFFFFFFFF
+        self.address = BROADCAST
         self.baud = baud
         self.packet_size_code = packet_size_code
         self.security_level = 3
@@ -425,7 +396,7 @@ class SensorEmulator:
 
     def _img2tz(self, args: bytes) -> None:
         if self._image is None:
-            self._ack(0x15)  # no valid image in the buffer
+            self._ack(INVALID_IMAGE)  # no valid image in the buffer
         elif self._condition == "good":
             self._template = template_of(self._image)
             self._ack(OK)
@@ -442,7 +413,7 @@ class SensorEmulator:
 
     def _up_char(self, args: bytes) -> None:
         if self._template is None:
-            self._ack(0x0D)  # error when uploading the template
+            self._ack(UPCHAR_FAIL)
             return
         self._ack(OK)
         self._send_data(self._template)
