@@ -358,8 +358,7 @@ class UsbPrinter(EscposPrinterBase):
 
     ``usb_backend`` is a pyusb backend to find the printer on instead of
     libusb: the simulator's (:mod:`kiosk.hal.sim.usb_printer`), on which the
-    real ``Usb`` class and pyusb run unmodified. ``connect`` replaces the
-    whole python-escpos object, for a transport of one's own.
+    real ``Usb`` class and pyusb run unmodified.
     """
 
     backend_name = "usb"
@@ -369,10 +368,10 @@ class UsbPrinter(EscposPrinterBase):
     in_ep, out_ep = 0x82, 0x01
 
     def __init__(self, hal_config, sim_dir: Path | None = None, *,
-                 connect: Callable[[], Any] | None = None, usb_backend: Any = None) -> None:
+                 usb_backend: Any = None) -> None:
         super().__init__(hal_config, sim_dir)
-        profile = escpos_profile(hal_config.printer_profile, self.format.paper_dots)
-        self._connect = connect or (lambda: _open_usb(hal_config, profile, usb_backend))
+        self._profile = escpos_profile(hal_config.printer_profile, self.format.paper_dots)
+        self._usb_backend = usb_backend
         self._p: Any = None
 
     def describe(self) -> str:
@@ -410,7 +409,7 @@ class UsbPrinter(EscposPrinterBase):
         """The connected printer object, connecting (again) if needed; :class:`PrinterNotFound` if absent."""
         if self._p is not None:
             return self._p
-        p = self._connect()
+        p = _open_usb(self.hal_config, self._profile, self._usb_backend)
         try:
             p.open()
         except RuntimeError as exc:  # python-escpos's "usb library not installed"
