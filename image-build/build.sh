@@ -97,12 +97,15 @@ cmd_payload() {
 	build_wheel "$dest" >/dev/null
 	install -m 0755 "$HERE/install-kiosk.sh" "$HERE/files/kiosk-update" "$HERE/files/kiosk-datafs" "$dest/"
 	install -m 0644 "$HERE/constraints.txt" "$HERE/files/kiosk.toml" "$dest/"
-	install -d "$dest/systemd/system.conf.d" "$dest/systemd/journald.conf.d" "$dest/udev" "$dest/docs"
+	install -d "$dest/systemd/system.conf.d" "$dest/systemd/journald.conf.d" "$dest/udev" "$dest/docs" \
+		"$dest/polkit" "$dest/modprobe.d"
 	# The application's units (systemd/), then the appliance's plumbing (image-build/files/systemd/).
 	install -m 0644 "$REPO"/systemd/*.service "$HERE"/files/systemd/* "$dest/systemd/"
 	install -m 0644 "$REPO"/systemd/system.conf.d/*.conf "$dest/systemd/system.conf.d/"
 	install -m 0644 "$REPO"/systemd/journald.conf.d/*.conf "$dest/systemd/journald.conf.d/"
 	install -m 0644 "$REPO"/systemd/udev/*.rules "$dest/udev/"
+	install -m 0644 "$REPO"/systemd/polkit/*.rules "$dest/polkit/"
+	install -m 0644 "$REPO"/systemd/modprobe.d/*.conf "$dest/modprobe.d/"
 	install -m 0644 "$REPO"/docs/*.md "$dest/docs/"
 	say "payload in $dest"
 }

@@ -11,7 +11,7 @@
 #     --find-links DIR      install offline from the wheels in DIR (an update bundle)
 #
 # It expects the payload that `image-build/build.sh payload DIR` writes beside it: the wheel,
-# constraints.txt, systemd/ (units and drop-ins), udev/, kiosk-update, kiosk-datafs, kiosk.toml,
+# constraints.txt, systemd/ (units and drop-ins), udev/, polkit/, modprobe.d/, kiosk-update, kiosk-datafs, kiosk.toml,
 # docs/. The Debian packages it relies on are in stage-kiosk/00-kiosk-packages/00-packages-nr.
 #
 # A release is /opt/kiosk/releases/<version>/venv, built with --system-site-packages so that
@@ -145,6 +145,11 @@ install -d -m 0755 /etc/systemd/system.conf.d /etc/systemd/journald.conf.d /etc/
 install -m 0644 "$HERE"/systemd/system.conf.d/*.conf /etc/systemd/system.conf.d/
 install -m 0644 "$HERE"/systemd/journald.conf.d/*.conf /etc/systemd/journald.conf.d/
 install -m 0644 "$HERE"/udev/*.rules /etc/udev/rules.d/
+# The maintenance screen may restart the kiosk's own two services (polkitd reads this rule), and
+# usblp must not take the printer away from libusb.
+install -d -m 0755 /etc/polkit-1/rules.d /etc/modprobe.d
+install -m 0644 "$HERE"/polkit/*.rules /etc/polkit-1/rules.d/
+install -m 0644 "$HERE"/modprobe.d/*.conf /etc/modprobe.d/
 # Offline enabling works in a chroot and in the image being built: it only writes symlinks.
 systemctl enable kiosk-update-recover.service kiosk-ui.service kiosk-sync.service kiosk-firstboot.service
 

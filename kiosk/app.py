@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import time
 from typing import Callable
 
 from kivy.app import App
@@ -33,14 +34,17 @@ from kivy.uix.modalview import ModalView
 
 from kiosk.errors import InvalidTransition
 from kiosk.i18n import Translator
+from kiosk.maintenance import RecentProblems
 from kiosk.memory import release_free_memory, tune_allocator
 from kiosk.screens import KV_DIR, KV_FILES, PHASES, SCREEN_FOR, TITLE_FOR, phase_of
 from kiosk.session import Step
-from kiosk.ui_jobs import JobRunner
+from kiosk.ui_jobs import JobRunner, Task
 
 log = logging.getLogger("kiosk.app")
 
 REFERENCE_SIZE = (800, 480)
+#: A PIN pad left alone this long goes away (the next citizen must see the welcome screen).
+PIN_IDLE_S = 60.0
 
 
 class KioskRoot(FloatLayout):
@@ -86,8 +90,10 @@ class KioskApp(App):
     progress_count = NumericProperty(9)
     progress_done = NumericProperty(0)
     progress_shown = BooleanProperty(False)
+    #: ``citizen``, or ``maintenance`` while a technician has the screen (the session waits at welcome).
+    mode = StringProperty("citizen")
 
-    def __init__(self, kiosk, **kw):
+    def __init__(self, kiosk, problems: RecentProblems | None = None, **kw):
         super().__init__(**kw)
         tune_allocator()  # before the job runner's thread exists
         if not any(isinstance(h, _LateTouch) for h in ExceptionManager.handlers):
@@ -105,6 +111,13 @@ class KioskApp(App):
         self._root: KioskRoot | None = None
         self._page_key = None
         self._events = []
+        #: The app's last warnings and errors, for the maintenance screen (attached to the "kiosk" logger by run_app).
+        self.problems = problems or RecentProblems()
+        self.pin_dialog = None
+        self._hold_event = None
+        self._last_touch = 0.0
+        #: Set when the app stops so that it can start again (a technician's restart, no systemd to do it).
+        self.restart_requested = False
 
     # -- building -------------------------------------------------------------------
     def build(self):
@@ -132,10 +145,16 @@ class KioskApp(App):
         sm.bind(size=self._size_screens)
         self.overlay = InactivityOverlay()
         self.cancel_dialog = CancelDialog()
+        from kiosk.screens.maintenance import PinDialog
+        from kiosk.technician_pin import PinGuard
+
+        m = self.kiosk.config.maintenance
+        self.pin_dialog = PinDialog(self, PinGuard(self.kiosk.config.technician_pin_file,
+                                                   max_failures=m.max_pin_failures, lockout_s=m.lockout_s))
         self.runner = JobRunner(self.session, post=lambda fn: Clock.schedule_once(lambda dt: fn()),
                                 on_error=self._job_error)
         self.session.subscribe(self._on_session)
-        Window.bind(on_touch_down=self._on_window_touch, size=self._on_resize)
+        Window.bind(on_touch_down=self._on_window_touch, on_touch_up=self._on_window_release, size=self._on_resize)
         self._events.append(Clock.schedule_interval(self._every_second, 1.0))
         self._on_session(self.session)
         return root
@@ -164,6 +183,10 @@ class KioskApp(App):
         if session.lang != self.t.lang:
             self.t = Translator(session.lang)
             self.title = self.t("app.title")
+        if self.mode == "maintenance":
+            self._title_maintenance()
+            self.screens["maintenance"].render()
+            return  # the citizen's screens wait behind; close_maintenance() shows the session again
         step = session.step
         self.header_title = self.t(TITLE_FOR[step])
         self.can_go_back = session.can_go_back()
@@ -212,10 +235,81 @@ class KioskApp(App):
             root.remove_widget(self.overlay)
 
     def _on_window_touch(self, window, touch) -> bool:
-        """Any touch tells the session the citizen is there; the touch that wakes the kiosk does nothing else."""
+        """Any touch tells the session the citizen is there; the touch that wakes the kiosk does nothing else.
+
+        On the welcome screen, a touch in the top-left corner starts the
+        maintenance gesture: held for ``maintenance.hold_s``, it asks for
+        the technician PIN (and that touch does not start a session).
+        """
+        self._last_touch = time.monotonic()
+        if self.mode == "citizen" and self.session.step is Step.WELCOME and self._in_corner(window, touch):
+            self._cancel_hold()
+            touch.ud["corner"] = True
+            self._hold_event = Clock.schedule_once(lambda dt: self._hold_fired(touch),
+                                                   self.kiosk.config.maintenance.hold_s)
         was_warning = self.session.warning
         self.session.touch()
         return was_warning
+
+    def _in_corner(self, window, touch) -> bool:
+        side = self.u * 90
+        return touch.x <= side and touch.y >= window.height - side
+
+    def _hold_fired(self, touch) -> None:
+        self._hold_event = None
+        if self.mode == "citizen" and self.session.step is Step.WELCOME and self.pin_dialog is not None:
+            touch.ud["maintenance"] = True  # the welcome screen must not start a session on its release
+            log.info("maintenance gesture: PIN asked")
+            self.pin_dialog.ask()
+
+    def _on_window_release(self, window, touch) -> None:
+        if touch.ud.get("corner"):
+            self._cancel_hold()
+
+    def _cancel_hold(self) -> None:
+        if self._hold_event is not None:
+            self._hold_event.cancel()
+            self._hold_event = None
+
+    # -- maintenance -----------------------------------------------------------------------
+    def run_task(self, name: str, work: Callable[[], object], on_done) -> None:
+        """Technician work on the job runner's single worker, so devices are never used by two threads."""
+        self.runner.submit(Task(name, work), on_done=on_done)
+
+    def _title_maintenance(self) -> None:
+        self.header_title = self.t("maintenance.title", kiosk=self.kiosk.config.site.kiosk_code)
+        self.can_go_back = False
+        self.progress_shown = False
+
+    def open_maintenance(self) -> None:
+        """Only from the welcome screen: nothing of a citizen is ever behind the maintenance screen."""
+        if self.session.step is not Step.WELCOME or self.mode == "maintenance":
+            return
+        self._last_touch = time.monotonic()
+        sm = self._root.ids.sm
+        old = self.screens.get(sm.current)
+        if old is not None:
+            old.deactivate()
+        self.mode = "maintenance"
+        self._title_maintenance()
+        sm.current = "maintenance"
+        self.screens["maintenance"].activate()
+
+    def close_maintenance(self) -> None:
+        if self.mode != "maintenance":
+            return
+        log.info("maintenance closed")
+        screen = self.screens["maintenance"]
+        screen.deactivate()
+        screen.forget()
+        self.mode = "citizen"
+        self._page_key = None
+        self._on_session(self.session)
+
+    def request_restart(self) -> None:
+        """Stop the app so that ``kiosk run`` starts it again (see :func:`run_app`)."""
+        self.restart_requested = True
+        self.stop()
 
     def _size_screens(self, sm, size) -> None:
         for screen in self.screens.values():
@@ -225,6 +319,11 @@ class KioskApp(App):
         self.u = scale_for(size)
 
     def _every_second(self, dt) -> None:
+        idle = time.monotonic() - self._last_touch
+        if self.mode == "maintenance" and idle > self.kiosk.config.maintenance.idle_exit_s:
+            self.close_maintenance()  # a technician who walked away leaves a locked kiosk, not an open screen
+        if self.pin_dialog is not None and self.pin_dialog.parent is not None and idle > PIN_IDLE_S:
+            self.pin_dialog.dismiss(animation=False)  # nor a PIN pad in the citizens' way
         self.session.tick()
         if self.overlay is not None and self.overlay.parent is not None:
             self.overlay.seconds = self.session.seconds_before_abandon
@@ -284,10 +383,16 @@ def configure_kivy(fullscreen: bool = False, size: tuple[int, int] = REFERENCE_S
 
 
 def run_app(kiosk, fullscreen: bool = False, size: tuple[int, int] = REFERENCE_SIZE,
-            on_heartbeat: Callable[[], None] | None = None) -> None:
-    """Show the kiosk on the screen until the app stops (the window is closed or the process is told to)."""
+            on_heartbeat: Callable[[], None] | None = None) -> bool:
+    """Show the kiosk on the screen until the app stops; True if it stopped to be started again."""
     configure_kivy(fullscreen, size)
-    app = KioskApp(kiosk)
-    if on_heartbeat is not None:
-        app.on_heartbeat = on_heartbeat
-    app.run()
+    problems = RecentProblems()
+    logging.getLogger("kiosk").addHandler(problems)
+    try:
+        app = KioskApp(kiosk, problems=problems)
+        if on_heartbeat is not None:
+            app.on_heartbeat = on_heartbeat
+        app.run()
+    finally:
+        logging.getLogger("kiosk").removeHandler(problems)
+    return app.restart_requested

@@ -25,21 +25,48 @@ def _config(args) -> KioskConfig:
 
 
 def cmd_run(args) -> int:
-    from kiosk.runtime import build_kiosk
+    """The touchscreen app: commissioning while the kiosk is not provisioned, the citizen's app after."""
+    from kiosk.sdnotify import Watchdog
 
     cfg = _config(args)
     size = tuple(int(x) for x in args.size.lower().split("x"))
-    with build_kiosk(cfg) as kiosk:
-        log.info("kiosk starting", extra={"version": __version__, "backends": json.dumps(kiosk.devices.backends)})
-        os.environ.setdefault("KIVY_NO_ARGS", "1")  # Kivy must not parse the kiosk's own arguments
-        from kiosk.app import run_app  # Kivy only when there is a window to show
-        from kiosk.sdnotify import Watchdog
+    os.environ.setdefault("KIVY_NO_ARGS", "1")  # Kivy must not parse the kiosk's own arguments
+    if not cfg.sync.provisioned:
+        from kiosk.commission_app import run_commissioning
 
-        run_app(kiosk, fullscreen=args.fullscreen, size=size, on_heartbeat=_ui_heartbeat(Watchdog()))
+        log.info("kiosk not provisioned: commissioning screen", extra={"version": __version__})
+        again = run_commissioning(cfg, fullscreen=args.fullscreen, size=size,
+                                  on_heartbeat=_ui_heartbeat(Watchdog(), "showing the commissioning screen"))
+    else:
+        from kiosk.runtime import build_kiosk
+
+        with build_kiosk(cfg) as kiosk:
+            log.info("kiosk starting", extra={"version": __version__, "backends": json.dumps(kiosk.devices.backends)})
+            from kiosk.app import run_app  # Kivy only when there is a window to show
+
+            again = run_app(kiosk, fullscreen=args.fullscreen, size=size, on_heartbeat=_ui_heartbeat(Watchdog()))
+    if again:
+        _start_again()
     return 0
 
 
-def _ui_heartbeat(watchdog):
+def _start_again() -> None:
+    """The app stopped to start afresh (enrolled, or a technician's restart).
+
+    Under systemd (``kiosk-ui.service``, ``Restart=always``) exiting is
+    enough. Elsewhere (a PC, the demo) the process replaces itself with the
+    same command, so the window comes back with the new configuration.
+    """
+    if os.environ.get("NOTIFY_SOCKET") or os.environ.get("INVOCATION_ID"):
+        log.warning("app stopping to be restarted by systemd")
+        return
+    log.warning("app starting again")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable, "-m", "kiosk", *sys.argv[1:]])
+
+
+def _ui_heartbeat(watchdog, status: str = "showing the welcome screen"):
     """What the Kivy main loop calls once a second: READY=1 the first time, then WATCHDOG=1.
 
     Called from the loop itself, so systemd hears from the UI only while it
@@ -50,7 +77,7 @@ def _ui_heartbeat(watchdog):
 
     def beat() -> None:
         if not started:
-            watchdog.ready("showing the welcome screen")
+            watchdog.ready(status)
             started.append(True)
         watchdog.ping()
 
@@ -157,7 +184,12 @@ def cmd_sync(args) -> int:
         return 2
     client = central_client(cfg)
     with open_outbox(cfg) as outbox:
+        from kiosk.sync.sync_status import SyncStatus, read_status
+
+        known = read_status(cfg.data_dir) or SyncStatus()
         worker = SyncWorker(outbox, client, cfg.sync.device_id, base_s=cfg.sync.retry_base_s,
+                            status=SyncStatus(known.last_contact_at, known.last_delivery_at,
+                                              central_url=cfg.directory.central_url),
                             selftest=lambda: load_summary(cfg), watchdog=Watchdog(),
                             max_s=cfg.sync.retry_max_s, heartbeat_s=cfg.sync.heartbeat_s,
                             retention_s=cfg.sync.retention_days * 86400)
@@ -189,6 +221,83 @@ def cmd_selftest(args) -> int:
     else:
         print(format_table(results, Translator(args.lang or cfg.session.default_language), cfg.site.kiosk_code))
     return 0 if ok else 1
+
+
+def cmd_pin(args) -> int:
+    """Set the technician PIN from a shell: asked twice on the terminal, or one line on stdin (``--stdin``)."""
+    import getpass
+
+    from kiosk.technician_pin import PinGuard, PinRefused
+
+    cfg = _config(args)
+    if args.stdin:
+        pin = sys.stdin.readline().strip()
+    else:
+        pin = getpass.getpass("Code technicien (6 à 8 chiffres) : ")
+        if getpass.getpass("Le même code, une seconde fois : ") != pin:
+            print("kiosk pin set: les deux codes sont différents / the two PINs differ", file=sys.stderr)
+            return 2
+    try:
+        PinGuard(cfg.technician_pin_file).set(pin)
+    except PinRefused as exc:
+        print(f"kiosk pin set: {exc.detail}", file=sys.stderr)
+        return 2
+    log.warning("technician PIN set from the command line")
+    print(json.dumps({"pin_file": str(cfg.technician_pin_file)}))
+    return 0
+
+
+def cmd_status(args) -> int:
+    """What the maintenance screen shows, for a technician over SSH: JSON, or lines to read."""
+    from kiosk.errors import ConfigError
+    from kiosk.maintenance import status_report
+
+    cfg = _config(args)
+    outbox = None
+    if cfg.sync.provisioned:  # before that there is no queue, and asking must not create one
+        from kiosk.runtime import open_outbox
+
+        try:
+            outbox = open_outbox(cfg)
+        except ConfigError as exc:
+            print(f"kiosk status: the queue cannot be opened: {exc.detail}", file=sys.stderr)
+    try:
+        report = status_report(cfg, outbox)
+    finally:
+        if outbox is not None:
+            outbox.close()
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False))
+        return 0
+    sync = report["sync"] or {}
+    queue = report.get("queue") or {}
+    lines = [f"version        {report['version']} ({report['release']})",
+             f"kiosk          {report['kiosk_code']}  {report['site']}  device {report['device_id'] or '-'}",
+             f"provisioned    {'yes' if report['provisioned'] else 'no'}",
+             f"central        {report['central_url']}"]
+    if "counts" in queue:
+        lines.append(f"queue          {queue['waiting']} waiting, {queue['counts']['acknowledged']} acknowledged, "
+                     f"{queue['counts']['corrupt']} corrupt; oldest {queue['oldest_waiting_age_s']} s; "
+                     f"{queue['free_bytes'] // 1_000_000} MB free{'' if queue['accepting'] else ' (REFUSING new sessions)'}")
+    if sync:
+        lines.append(f"sync           last contact {_ago(sync['last_contact_at'])}, last delivery "
+                     f"{_ago(sync['last_delivery_at'])}, last error: {sync['last_error'] or 'none'}")
+    else:
+        lines.append("sync           the sync worker has reported nothing yet")
+    selftest = report["selftest"]
+    if selftest:
+        bad = {k: v for k, v in selftest["devices"].items() if v != "ok"}
+        lines.append(f"self-test      {_ago(selftest['at'])}: " + ("all ok" if not bad else "; ".join(f"{k}: {v}" for k, v in bad.items())))
+    print("\n".join(lines))
+    return 0
+
+
+def _ago(at: float) -> str:
+    import time
+
+    if not at:
+        return "never"
+    return f"{int(time.time() - at)} s ago"
 
 
 def cmd_reprint(args) -> int:
@@ -255,6 +364,16 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--timeout", type=float, metavar="S",
                     help="seconds each device has to answer before it is reported hung (default 15)")
     sp.set_defaults(func=cmd_selftest)
+
+    sp = sub.add_parser("pin", help="the technician PIN that opens the maintenance screen")
+    sp.add_argument("action", choices=["set"])
+    sp.add_argument("--stdin", action="store_true", help="read the PIN from one line of standard input")
+    sp.set_defaults(func=cmd_pin)
+
+    sp = sub.add_parser("status", help="what the maintenance screen shows: version, queue, sync, self-test")
+    simulate(sp)
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(func=cmd_status)
 
     sp = sub.add_parser("reprint", help="reprint the receipt of a queued dossier")
     simulate(sp)

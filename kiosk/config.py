@@ -151,6 +151,24 @@ class SyncConfig:
 
 
 @dataclass(frozen=True)
+class MaintenanceConfig:
+    """The technician's side of the kiosk: the hidden gesture, the PIN's lockout, the services it restarts."""
+
+    #: Seconds the top-left corner of the welcome screen must be held to ask for the technician PIN.
+    hold_s: float = 5.0
+    #: The maintenance screen closes (and locks again) after this long without a touch.
+    idle_exit_s: float = 180.0
+    #: Wrong PINs in a row before the PIN pad locks, and for how long.
+    max_pin_failures: int = 5
+    lockout_s: float = 300.0
+    #: How services are restarted: ``systemctl`` on the appliance (allowed to the kiosk user by the
+    #: polkit rule in ``systemd/polkit``), ``none`` where no systemd manages the kiosk (a PC, the demo).
+    service_manager: str = "systemctl"
+    sync_unit: str = "kiosk-sync.service"
+    ui_unit: str = "kiosk-ui.service"
+
+
+@dataclass(frozen=True)
 class KioskConfig:
     data_dir: Path = Path("var/kiosk")
     site: SiteConfig = field(default_factory=SiteConfig)
@@ -160,6 +178,7 @@ class KioskConfig:
     directory: DirectoryConfig = field(default_factory=DirectoryConfig)
     queue: QueueConfig = field(default_factory=QueueConfig)
     sync: SyncConfig = field(default_factory=SyncConfig)
+    maintenance: MaintenanceConfig = field(default_factory=MaintenanceConfig)
     log_level: str = "INFO"
 
     @property
@@ -169,6 +188,10 @@ class KioskConfig:
     @property
     def device_key_file(self) -> Path:
         return self.data_dir / "keys" / "device.key"
+
+    @property
+    def technician_pin_file(self) -> Path:
+        return self.data_dir / "keys" / "technician-pin.json"
 
     @property
     def sim_dir(self) -> Path:
@@ -279,7 +302,10 @@ def simulated(cfg: KioskConfig) -> KioskConfig:
     """
     hal = dataclasses.replace(cfg.hal, default="sim", backends={})
     backend = "http" if cfg.sync.provisioned and cfg.directory.backend == "http" else "sim"
-    return dataclasses.replace(cfg, hal=hal, directory=dataclasses.replace(cfg.directory, backend=backend))
+    # No systemd runs a simulated kiosk's services: the maintenance screen says so rather than fail.
+    maintenance = dataclasses.replace(cfg.maintenance, service_manager="none")
+    return dataclasses.replace(cfg, hal=hal, directory=dataclasses.replace(cfg.directory, backend=backend),
+                               maintenance=maintenance)
 
 
 def validate(cfg: KioskConfig) -> None:
@@ -290,5 +316,9 @@ def validate(cfg: KioskConfig) -> None:
         raise ConfigError(f"default language {cfg.session.default_language!r} is not in {cfg.session.languages}")
     if cfg.site.region not in ("metropole", "guyane", "abroad"):
         raise ConfigError(f"site.region must be metropole, guyane or abroad, not {cfg.site.region!r}")
+    if cfg.maintenance.service_manager not in ("systemctl", "none"):
+        raise ConfigError(f"maintenance.service_manager must be systemctl or none, not {cfg.maintenance.service_manager!r}")
+    if cfg.maintenance.max_pin_failures < 1:
+        raise ConfigError("maintenance.max_pin_failures must be at least 1")
     if cfg.session.finger_attempts < 1:
         raise ConfigError("session.finger_attempts must be at least 1")

@@ -19,6 +19,7 @@ from nacl.signing import SigningKey
 from kiosk import __version__
 from kiosk.config import KioskConfig
 from kiosk.errors import ConfigError, PermanentSyncError
+from kiosk.i18n import LANGUAGES
 from kiosk.sync.client import CentralClient
 from kiosk.sync.durable import write_durably
 from kiosk.sync.protocol import PROTOCOL_VERSION
@@ -41,6 +42,9 @@ def render_provisioned(central_url: str, answer: dict[str, Any]) -> str:
         lines.append(f"address = {_toml_str(site['address'])}")
     if site.get("opening_hours"):
         lines.append(f"opening_hours = {_toml_str(site['opening_hours'])}")
+    language = site.get("default_language")
+    if language in LANGUAGES:  # a language this kiosk cannot show would stop it from starting
+        lines += ["", "[session]", f"default_language = {_toml_str(language)}"]
     lines += [
         "", "[directory]", 'backend = "http"', f"central_url = {_toml_str(central_url)}",
         "", "[queue]", f"recipient_public_key = {_toml_str(answer['sealing_public_key'])}",
@@ -63,11 +67,15 @@ def provision(config: KioskConfig, central_url: str, token: str, client: Central
     client = client or CentralClient.connect(central_url)
     info = client.service_info()
     if info.get("protocol") != PROTOCOL_VERSION:
-        raise PermanentSyncError(f"the central service speaks protocol {info.get('protocol')}, this kiosk {PROTOCOL_VERSION}")
+        error = PermanentSyncError(f"the central service speaks protocol {info.get('protocol')}, this kiosk {PROTOCOL_VERSION}")
+        error.code = "protocol"
+        raise error
     key = SigningKey.generate()
     answer = client.enroll(token.strip(), bytes(key.verify_key).hex(), socket.gethostname(), __version__)
     if answer.get("sealing_public_key") != info.get("sealing_public_key"):
-        raise PermanentSyncError("the service's keys changed during enrollment; try again")
+        error = PermanentSyncError("the service's keys changed during enrollment; try again")
+        error.code = "keys_changed"
+        raise error
     keys_dir = config.device_key_file.parent
     keys_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     write_durably(config.device_key_file, bytes(key).hex().encode())
@@ -86,3 +94,26 @@ def central_client(config: KioskConfig, timeout_s: float | None = None) -> Centr
                                  device_id=config.sync.device_id, key=load_device_key(config),
                                  service_key=VerifyKey(bytes.fromhex(config.sync.service_verify_key)))
 
+
+
+def commission(config: KioskConfig, central_url: str, token: str, pin: str | None,
+               client: CentralClient | None = None) -> tuple[dict[str, Any], bool]:
+    """The commissioning screen's job: store the technician PIN, then enroll.
+
+    The PIN goes first: once ``provisioned.toml`` exists the first-boot
+    service restarts the app, and a kiosk must never come up provisioned
+    but without a way into its maintenance screen. Returns the service's
+    answer; raises with ``pin_stored`` set on the error, so a retry does
+    not ask for the PIN again.
+    """
+    from kiosk.technician_pin import PinGuard
+
+    pin_stored = pin is None
+    try:
+        if pin is not None:
+            PinGuard(config.technician_pin_file).set(pin)
+            pin_stored = True
+        return provision(config, central_url, token, client), pin_stored
+    except BaseException as exc:
+        exc.pin_stored = pin_stored  # type: ignore[attr-defined]
+        raise

@@ -181,6 +181,35 @@ def run_selftest(config: KioskConfig, *, timeout_s: float = DEFAULT_TIMEOUT_S,
     return results
 
 
+class _Borrowed:
+    """An open device lent to a probe by the running app: opening and closing it stay the app's business."""
+
+    def __init__(self, device: Any) -> None:
+        self._device = device
+
+    def open(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._device, name)
+
+
+def selftest_devices(devices, *, timeout_s: float = DEFAULT_TIMEOUT_S,
+                     print_test_page: bool = False) -> list[ProbeResult]:
+    """The same probes on the devices the app already holds (the maintenance screen).
+
+    The app has the serial port and the printer open; a second opening from
+    the same process would fail or fight over them, so each device's
+    ``self_test()`` runs on the app's own instance, with the same time limit.
+    """
+    return [probe(device, devices.backends.get(device, "?"), lambda d=getattr(devices, device): _Borrowed(d),
+                  timeout_s=timeout_s, print_test_page=print_test_page and device == "printer")
+            for device in BACKENDS]
+
+
 def format_table(results: list[ProbeResult], t: Translator, kiosk_code: str = "") -> str:
     """The table a technician reads on the kiosk's console: device, backend, OK/ÉCHEC, detail; then a verdict."""
     header = (t("selftest.column.device"), t("selftest.column.backend"), t("selftest.column.result"),

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from kiosk.errors import KioskError
@@ -26,6 +27,18 @@ log = logging.getLogger("kiosk.ui_jobs")
 Post = Callable[[Callable[[], None]], None]
 #: Called on the UI thread with a job's ``(result, error)`` once it has been delivered to the session.
 Done = Callable[[Any, BaseException | None], None]
+
+
+@dataclass(frozen=True)
+class Task:
+    """Work that is not a citizen's job (technician screens): run on the same worker, nothing delivered
+    to the session; the caller's ``on_done`` gets the result."""
+
+    name: str
+    work: Callable[[], Any]
+
+    def deliver(self, session, result: Any, error: BaseException | None) -> None:
+        return None
 
 
 class JobRunner:

@@ -15,7 +15,7 @@ from kiosk.session import Step
 KV_DIR = Path(__file__).parent
 #: Loaded in this order: shared widget styles first.
 KV_FILES = ("widgets.kv", "root.kv", "welcome.kv", "identify.kv", "confirm.kv", "checklist.kv", "capture.kv",
-            "stamp.kv", "fingerprints.kv", "signature.kv", "summary.kv", "outcome.kv")
+            "stamp.kv", "fingerprints.kv", "signature.kv", "summary.kv", "outcome.kv", "maintenance.kv")
 
 SCREEN_FOR: dict[Step, str] = {
     Step.WELCOME: "welcome",
@@ -87,6 +87,7 @@ def screen_classes() -> dict[str, type]:
     from kiosk.screens.signature import SignatureScreen
     from kiosk.screens.stamp import StampScreen
     from kiosk.screens.summary import SummaryScreen
+    from kiosk.screens.maintenance import MaintenanceScreen
     from kiosk.screens.welcome import WelcomeScreen
 
     return {
@@ -94,4 +95,5 @@ def screen_classes() -> dict[str, type]:
         "questions": QuestionsScreen, "checklist": ChecklistScreen, "capture": CaptureScreen,
         "stamp": StampScreen, "fingerprints": FingerprintsScreen, "signature": SignatureScreen,
         "summary": SummaryScreen, "receipt_failed": ReceiptFailedScreen, "end": EndScreen,
+        "maintenance": MaintenanceScreen,  # no step shows it: the app opens it (gesture + PIN)
     }

@@ -30,6 +30,8 @@ class WelcomeScreen(KioskScreen):
         return super().on_touch_down(touch)
 
     def on_touch_up(self, touch):
+        if touch.ud.get("maintenance"):
+            return True  # the technician's held touch opened the PIN pad: no session for it
         if touch.ud.get("welcome") and self.collide_point(*touch.pos):
             self.session.start()
             return True

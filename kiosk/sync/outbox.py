@@ -346,6 +346,11 @@ class Outbox:
                                 (*[int(s) for s in states or ()], -1 if limit is None else limit))
         return [self._row(r) for r in rows]
 
+    def recent(self, limit: int = 10) -> list[QueuedDossier]:
+        """The newest dossiers first, whatever their state (the maintenance screen's reprint list)."""
+        rows = self._db.execute(f"SELECT {self._COLUMNS} FROM dossiers ORDER BY id DESC LIMIT ?", (limit,))
+        return [self._row(r) for r in rows]
+
     def counts(self) -> dict[str, int]:
         out = {s.name.lower(): 0 for s in State}
         for state, n in self._db.execute("SELECT state, COUNT(*) FROM dossiers GROUP BY state"):

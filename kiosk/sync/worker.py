@@ -26,6 +26,7 @@ from kiosk.errors import PermanentSyncError, RetryableSyncError
 from kiosk.sdnotify import Watchdog
 from kiosk.sync.client import CentralClient
 from kiosk.sync.outbox import Outbox, State
+from kiosk.sync.sync_status import SyncStatus, write_status
 
 log = logging.getLogger("kiosk.sync")
 
@@ -50,6 +51,18 @@ class SyncWorker:
     watchdog: Watchdog = field(default_factory=lambda: Watchdog(env={}))
     _last_heartbeat: float = float("-inf")
     last_error: str = ""
+    #: Written to ``<data>/sync-status.json`` when it changes (see :mod:`kiosk.sync.sync_status`).
+    status: SyncStatus = field(default_factory=SyncStatus)
+    _written: SyncStatus | None = None
+
+    def _note(self, status: SyncStatus) -> None:
+        self.status = status
+        if status != self._written:
+            try:
+                write_status(self.outbox.data_dir, status)
+                self._written = status
+            except OSError as exc:  # a full disk must not stop deliveries
+                log.warning("sync status not written", extra={"error": str(exc)})
 
     def heartbeat_payload(self) -> dict[str, Any]:
         return {
@@ -67,9 +80,11 @@ class SyncWorker:
             self.client.heartbeat(self.heartbeat_payload())
         except (RetryableSyncError, PermanentSyncError) as exc:
             self.last_error = str(exc)
+            self._note(self.status.failed(str(exc), self.clock()))
             log.warning("heartbeat failed", extra={"error": str(exc)})
             return False
         self._last_heartbeat = self.clock()
+        self._note(self.status.contact(self._last_heartbeat))
         return True
 
     def upload_one(self) -> str | None:
@@ -92,6 +107,7 @@ class SyncWorker:
                 queued.attempts, self.base_s, self.max_s, self.rng)
             self.outbox.release(queued.id, str(exc), delay)
             self.last_error = str(exc)
+            self._note(self.status.failed(str(exc), self.clock()))
             log.warning("upload failed", extra={"dossier": queued.id, "error": str(exc), "retry_in_s": round(delay)})
             return "failed"
         except BaseException:
@@ -99,6 +115,7 @@ class SyncWorker:
             raise
         self.outbox.acknowledge(queued.id, ack)
         self.last_error = ""
+        self._note(self.status.delivered(self.clock()))
         log.info("dossier delivered", extra={"dossier": queued.id, "number": queued.number})
         return "sent"
 

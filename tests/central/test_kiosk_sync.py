@@ -16,6 +16,7 @@ from kiosk.provision import central_client, provision
 from kiosk.sync.client import CentralClient
 from kiosk.sync.outbox import Outbox, State
 from kiosk.sync.seal import recipient_key
+from kiosk.sync.sync_status import read_status
 from kiosk.sync.worker import SyncWorker, backoff_s
 
 
@@ -51,6 +52,9 @@ def test_worker_drains_the_queue_and_keeps_the_acknowledgement(services, client,
         stored_acks = [outbox._db.execute("SELECT ack FROM dossiers WHERE id = ?", (i,)).fetchone()[0] for i in ids]
         assert all('"dossier-ack"' in a for a in stored_acks)
         assert worker.run_once()["sent"] == 0
+    status = read_status(kiosk.config.data_dir)  # what the maintenance screen will show
+    assert status.last_delivery_at > 0 and status.last_contact_at >= status.last_delivery_at
+    assert status.last_error == ""
     with services.db() as db:
         assert {d for d in ids if db.get(Dossier, d)} == set(ids)
     view = [k for k in fleet(services) if k.device_id == kiosk.device_id][0]

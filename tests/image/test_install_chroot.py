@@ -193,6 +193,10 @@ def test_the_units_are_enabled_and_verify_with_their_real_paths(debian):
     assert result.returncode == 0 and "kiosk" not in result.stderr, result.stderr
     assert (debian.path / "etc" / "systemd" / "system.conf.d" / "kiosk-watchdog.conf").exists()
     assert (debian.path / "etc" / "udev" / "rules.d" / "99-kiosk-devices.rules").exists()
+    # The maintenance screen's restart buttons: the rule, and the daemon that reads it (from the package list).
+    assert (debian.path / "etc" / "polkit-1" / "rules.d" / "50-kiosk-technician.rules").exists()
+    assert (debian.path / "usr" / "lib" / "polkit-1" / "polkitd").exists()
+    assert "blacklist usblp" in (debian.path / "etc" / "modprobe.d" / "kiosk-no-usblp.conf").read_text()
 
 
 def test_kiosk_update_sees_the_factory_release(debian):

@@ -754,7 +754,95 @@ def scenario_unavailable(d: Driver) -> Iterator[Wait]:
     yield from d.shoot("welcome_unavailable")
 
 
+def hold_corner(d: Driver, seconds: float) -> Iterator[Wait]:
+    """Press the top-left corner of the window and keep the finger there for ``seconds``."""
+    from kivy.tests.common import UnitTestTouch
+
+    touch = UnitTestTouch(8, d.Window.height - 8)
+    touch.touch_down()
+    yield d.seconds(seconds)
+    touch.touch_up()
+    yield d.frames(2)
+
+
+def type_pin(d: Driver, pad, pin: str) -> None:
+    from kiosk.screens.widgets import OK_KEY
+
+    for digit in [*pin, OK_KEY]:
+        d.tap(pad.ids.keypad.key_widget(digit), f"key {digit}")
+
+
+def scenario_maintenance(d: Driver) -> Iterator[Wait]:
+    """A technician: the hidden gesture, a wrong PIN, the right one, every section, and back to the citizens."""
+    from kiosk.session import Step
+
+    app = d.app
+    maintenance = d.screen("maintenance")
+    yield d.step_is(Step.WELCOME)
+    yield from hold_corner(d, 0.4)
+    d.assert_(app.pin_dialog.parent is None, "a short touch of the corner asks nothing")
+    d.assert_(d.session.step is Step.WELCOME, "nor does it start a session")
+    yield from hold_corner(d, MAINTENANCE_HOLD_S + 0.4)
+    d.assert_(app.pin_dialog.parent is not None, "held long enough, the corner asks for the PIN")
+    d.assert_(d.session.step is Step.WELCOME, "the held touch did not start a session")
+    pad = app.pin_dialog.ids.pad
+    yield from d.shoot("pin")
+    type_pin(d, pad, "111112")
+    yield d.until(lambda: "incorrect" in pad.message, "the wrong PIN's message")
+    yield from d.shoot("pin_wrong")
+    type_pin(d, pad, MAINTENANCE_PIN)
+    yield d.until(lambda: d.current() == "maintenance" and maintenance.report is not None, "the maintenance screen")
+    yield from d.shoot("maintenance_devices")
+
+    yield from d.tap_and_wait(maintenance.ids.action_main, lambda: maintenance.selftest_rows is not None,
+                              "the self-test", timeout=30)
+    d.assert_("OK" in maintenance.body and "ÉCHEC" not in maintenance.body, f"self-test: {maintenance.body}")
+    yield from d.shoot("maintenance_selftest")
+    printed = len(list((d.sim_dir / "printer").glob("*.bin")))
+    yield from d.tap_and_wait(maintenance.ids.action_other,
+                              lambda: len(list((d.sim_dir / "printer").glob("*.bin"))) > printed and not d.app.runner.busy,
+                              "the test ticket", timeout=30)
+    d.result["test_ticket"] = True
+
+    yield from d.tap_and_wait(maintenance.ids.tab_queue, lambda: "À envoyer : 1" in maintenance.body, "the queue")
+    yield from d.shoot("maintenance_queue")
+    yield from d.tap_and_wait(maintenance.ids.action_main, lambda: "dès maintenant" in maintenance.note, "retry")
+
+    yield from d.tap_and_wait(maintenance.ids.tab_network, lambda: "Service central" in maintenance.body, "network")
+    yield from d.tap_and_wait(maintenance.ids.action_main, lambda: "injoignable" in maintenance.note,
+                              "the connection test", timeout=20)
+    yield from d.shoot("maintenance_network")
+    yield from d.tap_and_wait(maintenance.ids.action_other, lambda: "Impossible de redémarrer" in maintenance.note,
+                              "restart refused without systemd")
+
+    yield from d.tap_and_wait(maintenance.ids.tab_problems, lambda: maintenance.section == "problems"
+                              and "Service central" not in maintenance.body, "the problems")
+    d.result["problems_body"] = maintenance.body
+    yield from d.shoot("maintenance_problems")
+    yield from d.tap_and_wait(maintenance.ids.tab_about, lambda: "Version du logiciel" in maintenance.body, "about")
+    yield from d.shoot("maintenance_about")
+
+    yield from d.tap_and_wait(maintenance.ids.tab_reprint, lambda: len(maintenance.ids.reprint_list.children) == 1
+                              and not app.runner.busy, "the reprint list")
+    yield from d.shoot("maintenance_reprint")
+    receipts = len(list((d.sim_dir / "printer").glob("receipt-*.bin")))
+    yield from d.tap_and_wait(maintenance.ids.reprint_list.children[0],
+                              lambda: "réimprimé" in maintenance.note, "the reprint", timeout=20)
+    d.result["reprint_note"] = maintenance.note
+    d.result["reprinted"] = len(list((d.sim_dir / "printer").glob("receipt-*.bin"))) - receipts
+
+    yield from d.tap_and_wait(maintenance.ids.quit_button, lambda: d.current() == "welcome", "back to welcome")
+    d.assert_(maintenance.report is None and maintenance.body == "", "nothing of the maintenance stays behind")
+    yield from d.shoot("welcome_after_maintenance")
+
+
+#: The maintenance scenario's short hold (the real default is 5 s) and its PIN.
+MAINTENANCE_HOLD_S = 1.0
+MAINTENANCE_PIN = "975310"
+
+
 SCENARIOS = {
+    "maintenance": scenario_maintenance,
     "online": scenario_online,
     "typed": scenario_typed,
     "offline": scenario_offline,
@@ -815,6 +903,14 @@ def main(argv: list[str] | None = None) -> int:
                                                              inactivity_abandon_s=abandon))
     if args.min_free_bytes is not None:
         cfg = cfg.with_overrides(queue=dataclasses.replace(cfg.queue, min_free_bytes=args.min_free_bytes))
+    if args.scenario == "maintenance":
+        from kiosk.scenario import load_scenario, run_scenario
+        from kiosk.technician_pin import PinGuard
+
+        cfg = cfg.with_overrides(maintenance=dataclasses.replace(cfg.maintenance, hold_s=MAINTENANCE_HOLD_S))
+        PinGuard(cfg.technician_pin_file).set(MAINTENANCE_PIN)
+        done = run_scenario(load_scenario(ROOT / "examples" / "scenarios" / "adult-renewal-cni.json"), cfg)
+        assert done["ok"], done  # one dossier in the queue, to reprint
     from kiosk.app import KioskApp, configure_kivy
 
     configure_kivy(fullscreen=False, size=size)

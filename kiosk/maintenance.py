@@ -1,0 +1,149 @@
+"""What the maintenance screen and ``kiosk status`` tell a technician, and the actions they offer.
+
+Everything here is plain Python over the configuration, the outbox and the
+files the sync worker leaves, so the screen is a thin view and the same
+facts come out of ``kiosk status`` over SSH. Each fact is gathered on its
+own: a queue that cannot be read does not hide the version or the network.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import subprocess
+import sys
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from kiosk import __version__
+from kiosk.config import KioskConfig
+from kiosk.errors import KioskError
+from kiosk.selftest import load_summary
+from kiosk.sync.sync_status import read_status
+
+log = logging.getLogger("kiosk.maintenance")
+
+
+class RecentProblems(logging.Handler):
+    """The app's last warnings and errors, kept in memory for the maintenance screen.
+
+    The journal is in RAM and read by root; the technician in front of the
+    kiosk has neither a shell nor a keyboard. Only the message and a few
+    safe fields are kept: logs never carry personal data (``kiosk.logs``).
+    """
+
+    def __init__(self, size: int = 30) -> None:
+        super().__init__(level=logging.WARNING)
+        self.records: deque[dict[str, Any]] = deque(maxlen=size)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        detail = getattr(record, "error", None) or getattr(record, "detail", None) or ""
+        self.records.append({"at": record.created, "level": record.levelname.lower(), "logger": record.name,
+                             "msg": record.getMessage(), "detail": str(detail)[:300]})
+
+    def newest_first(self) -> list[dict[str, Any]]:
+        return list(reversed(self.records))
+
+
+def release_name(prefix: str = sys.prefix) -> str:
+    """The installed release (``kiosk-update``'s ``releases/<version>/venv``), or ``development``."""
+    venv = Path(prefix).resolve()
+    return venv.parent.name if venv.parent.parent.name == "releases" else "development"
+
+
+def _safely(what: str, gather: Callable[[], Any]) -> Any:
+    try:
+        return gather()
+    except Exception as exc:  # one unreadable fact must not hide the others
+        log.warning("maintenance: could not read", extra={"what": what, "error": repr(exc)})
+        return {"error": f"{type(exc).__name__}: {exc}"}
+
+
+def queue_facts(outbox) -> dict[str, Any]:
+    counts = outbox.counts()
+    return {"counts": counts, "waiting": counts["queued"] + counts["uploading"],
+            "oldest_waiting_age_s": int(outbox.oldest_waiting_age_s()), "free_bytes": outbox.free_bytes(),
+            "accepting": outbox.accepting()}
+
+
+def status_report(config: KioskConfig, outbox=None, problems: RecentProblems | None = None) -> dict[str, Any]:
+    """Every fact the technician needs, as JSON-able data with English keys."""
+    sync = read_status(config.data_dir)
+    report: dict[str, Any] = {
+        "version": __version__, "release": release_name(),
+        "kiosk_code": config.site.kiosk_code, "site": config.site.name, "site_id": config.site.site_id,
+        "device_id": config.sync.device_id, "provisioned": config.sync.provisioned,
+        "central_url": config.directory.central_url,
+        "sync": None if sync is None else vars(sync).copy(),
+        "selftest": load_summary(config),
+        "disk": _safely("disk", lambda: {"free_bytes": shutil.disk_usage(config.data_dir).free}),
+    }
+    if outbox is not None:
+        report["queue"] = _safely("queue", lambda: queue_facts(outbox))
+    problems_list = problems.newest_first() if problems is not None else []
+    if sync is not None and sync.last_error:
+        problems_list = [{"at": sync.last_error_at, "level": "warning", "logger": "kiosk.sync",
+                          "msg": "sync", "detail": sync.last_error}, *problems_list]
+    report["problems"] = sorted(problems_list, key=lambda p: p["at"], reverse=True)
+    return report
+
+
+@dataclass(frozen=True)
+class CentralCheck:
+    reachable: bool
+    latency_ms: float = 0.0
+    error: str = ""
+    service_version: str = ""
+
+
+def check_central(client_factory: Callable[[], Any], clock: Callable[[], float] = time.monotonic) -> CentralCheck:
+    """One unsigned request to the service: can this kiosk reach it right now, and how fast."""
+    started = clock()
+    try:
+        info = client_factory().service_info()
+    except (KioskError, OSError) as exc:
+        return CentralCheck(False, error=getattr(exc, "detail", "") or str(exc))
+    return CentralCheck(True, latency_ms=(clock() - started) * 1000, service_version=str(info.get("version", "")))
+
+
+class ServiceUnavailable(KioskError):
+    message_key = "maintenance.restart.unavailable"
+
+
+@dataclass
+class ServiceControl:
+    """Restarting the kiosk's services through systemd (``--no-block``: the UI may be restarting itself).
+
+    On the appliance the kiosk user may restart its two units and nothing
+    else (``systemd/polkit/50-kiosk-technician.rules``). Where no systemd
+    manages the kiosk (``service_manager = "none"``: a PC, the demo), every
+    restart is refused plainly rather than pretending.
+    """
+
+    manager: str = "systemctl"
+    units: dict[str, str] = field(default_factory=lambda: {"sync": "kiosk-sync.service", "ui": "kiosk-ui.service"})
+    run: Callable[..., subprocess.CompletedProcess] = subprocess.run
+    timeout_s: float = 10.0
+
+    @classmethod
+    def from_config(cls, config: KioskConfig, **kw) -> "ServiceControl":
+        m = config.maintenance
+        return cls(m.service_manager, {"sync": m.sync_unit, "ui": m.ui_unit}, **kw)
+
+    def restart(self, which: str) -> str:
+        """Ask systemd to restart ``which`` (``sync`` or ``ui``); returns the unit. Raises ServiceUnavailable."""
+        unit = self.units[which]
+        if self.manager == "none":
+            raise ServiceUnavailable(f"no service manager here: restart {unit} by hand")
+        try:
+            done = self.run(["systemctl", "--no-block", "restart", unit], capture_output=True, text=True,
+                            timeout=self.timeout_s)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise ServiceUnavailable(f"systemctl failed: {exc}") from exc
+        if done.returncode != 0:
+            raise ServiceUnavailable(f"systemctl restart {unit}: {(done.stderr or '').strip()[:200]}")
+        log.info("maintenance: service restart asked", extra={"unit": unit})
+        return unit

@@ -1,0 +1,155 @@
+"""Commissioning ("mise en service"): what a blank kiosk shows until a technician enrolls it.
+
+A thin view over :class:`kiosk.commissioning.Commissioning`: the camera's
+picture while the scanner looks for the console's enrollment QR code, or
+two text fields for a USB keyboard; the PIN pad, twice; the enrollment
+running; then the mairie as the service knows it, and a restart.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from kivy.clock import Clock
+from kivy.properties import BooleanProperty, NumericProperty, StringProperty
+from kivy.uix.floatlayout import FloatLayout
+
+from kiosk.commissioning import Commissioning, Stage
+from kiosk.ui_jobs import Task
+
+log = logging.getLogger("kiosk.commissioning")
+
+SCAN_FPS = 6.0
+#: Seconds the result stays on screen before the app restarts into the citizen's welcome.
+RESTART_AFTER_S = 15
+
+
+class CommissioningView(FloatLayout):
+    stage = StringProperty(Stage.SCANNING.value)
+    message = StringProperty("")
+    level = StringProperty("info")
+    camera_problem = BooleanProperty(False)
+    summary = StringProperty("")
+    seconds_left = NumericProperty(RESTART_AFTER_S)
+
+    def __init__(self, kiosk_app, flow: Commissioning, **kw):
+        self.kiosk_app = kiosk_app
+        self.flow = flow
+        super().__init__(**kw)
+        self._poll_event = None
+        self._countdown = None
+        self._enrolling = False
+        self.ids.pad.on_pin = self._pin
+        flow.subscribe(self._changed)
+        self._changed(flow)
+
+    # -- the flow drives the view ------------------------------------------------------------
+    def _changed(self, flow) -> None:
+        t = self.kiosk_app.t
+        self.stage = flow.stage.value
+        notice = flow.notice
+        self.message = t(notice.key, **dict(notice.params)) if notice else ""
+        self.level = notice.level if notice else "info"
+        if flow.stage in (Stage.CHOOSE_PIN, Stage.REPEAT_PIN):
+            hint = t("commission.pin.choose" if flow.stage is Stage.CHOOSE_PIN else "commission.pin.repeat")
+            self.ids.pad.reset(hint, self.message, self.level)
+        if flow.stage is Stage.TYPING and not self.ids.url.text:
+            self.ids.url.text = flow.default_central_url
+        self._update_polling()
+        if flow.stage is Stage.ENROLLING and not self._enrolling:
+            self._enroll()
+        if flow.stage is Stage.DONE:
+            self._show_done(flow.answer)
+
+    def relabel(self) -> None:
+        """The language changed: say the same things in the other one."""
+        self._changed(self.flow)
+
+    # -- scanning --------------------------------------------------------------------------------
+    def _update_polling(self) -> None:
+        scanning = self.flow.stage is Stage.SCANNING and self.kiosk_app.camera is not None
+        if scanning and self._poll_event is None:
+            self._poll_event = Clock.schedule_interval(self._poll, 1.0 / SCAN_FPS)
+        elif not scanning and self._poll_event is not None:
+            self._poll_event.cancel()
+            self._poll_event = None
+
+    def _poll(self, dt) -> None:
+        runner = self.kiosk_app.runner
+        if runner.busy:
+            return
+        camera, scanner = self.kiosk_app.camera, self.kiosk_app.scanner
+
+        def work():
+            frame = camera.preview_frame()
+            return frame, scanner.decode(frame)
+
+        runner.submit(Task("scan", work), on_done=self._scanned)
+
+    def _scanned(self, result, error) -> None:
+        self.camera_problem = error is not None
+        if error is not None or self.flow.stage is not Stage.SCANNING:
+            return
+        frame, texts = result
+        self.ids.preview.show(frame)
+        for text in texts:
+            if self.flow.code_read(text):
+                log.info("enrollment code read")
+                break
+
+    # -- typing and the PIN -------------------------------------------------------------------------
+    def type_instead(self) -> None:
+        self.flow.type_instead()
+
+    def scan_instead(self) -> None:
+        self.flow.scan_instead()
+
+    def submit_typed(self) -> None:
+        self.flow.code_typed(self.ids.url.text, self.ids.token.text)
+
+    def _pin(self, pin: str) -> None:
+        if self.flow.stage in (Stage.CHOOSE_PIN, Stage.REPEAT_PIN):
+            self.flow.pin_entered(pin)
+
+    # -- enrolling ------------------------------------------------------------------------------------
+    def _enroll(self) -> None:
+        from kiosk.provision import commission
+
+        code, pin, config = self.flow.code, self.flow.take_pin(), self.kiosk_app.kiosk_config
+        self._enrolling = True
+        self.ids.token.text = ""  # a used or refused token has no business staying on screen
+        self.kiosk_app.runner.submit(Task("enroll", lambda: commission(config, code.central_url, code.token, pin)),
+                                     on_done=self._enrolled)
+
+    def _enrolled(self, result, error) -> None:
+        self._enrolling = False
+        if error is not None:
+            log.warning("enrollment failed", extra={"error": getattr(error, "detail", str(error))})
+            self.flow.enrollment_failed(error, getattr(error, "pin_stored", False))
+            return
+        answer, _ = result
+        log.warning("kiosk enrolled", extra={"kiosk_code": answer.get("kiosk_code"), "site": answer["site"].get("id")})
+        self.flow.enrolled(answer)
+
+    def _show_done(self, answer) -> None:
+        t, site = self.kiosk_app.t, answer["site"]
+        self.summary = t("commission.done.body", site=site.get("name", ""), address=site.get("address") or "-",
+                         hours=site.get("opening_hours") or "-", kiosk=answer.get("kiosk_code", ""))
+        if self._countdown is None:
+            self.seconds_left = RESTART_AFTER_S
+            self._countdown = Clock.schedule_interval(self._tick, 1.0)
+
+    def _tick(self, dt) -> None:
+        self.seconds_left -= 1
+        if self.seconds_left <= 0:
+            self.restart_now()
+
+    def restart_now(self) -> None:
+        if self._countdown is not None:
+            self._countdown.cancel()
+        self.kiosk_app.request_restart()
+
+    def stop(self) -> None:
+        for event in (self._poll_event, self._countdown):
+            if event is not None:
+                event.cancel()
