@@ -367,6 +367,7 @@ def configure_kivy(fullscreen: bool = False, size: tuple[int, int] = REFERENCE_S
 
     if "kivy.core.window" in sys.modules:
         log.warning("the window already exists: size and full-screen settings will not apply")
+
     Config.set("graphics", "width", str(int(size[0])))
     Config.set("graphics", "height", str(int(size[1])))
     Config.set("graphics", "fullscreen", "auto" if fullscreen else "0")

@@ -31,6 +31,8 @@ def cmd_run(args) -> int:
     cfg = _config(args)
     size = tuple(int(x) for x in args.size.lower().split("x"))
     os.environ.setdefault("KIVY_NO_ARGS", "1")  # Kivy must not parse the kiosk's own arguments
+    # Text fields (commissioning) use SDL2's clipboard, like the window, not X tools a kiosk lacks.
+    os.environ.setdefault("KIVY_CLIPBOARD", "sdl2")
     if not cfg.sync.provisioned:
         from kiosk.commission_app import run_commissioning
 

@@ -72,6 +72,8 @@ class CommissioningApp(App):
     def build(self):
         from kivy.core.window import Window
 
+        import kiosk.screens.maintenance  # noqa: F401  (PinPad, for the kv rules)
+        import kiosk.screens.widgets  # noqa: F401  (the shared widget classes, for the kv rules)
         from kiosk.app import scale_for
         from kiosk.screens.commissioning import CommissioningView
 

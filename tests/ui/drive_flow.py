@@ -49,6 +49,7 @@ def _prepare_environment(kivy_home: Path) -> None:
     os.environ["KIVY_NO_ARGS"] = "1"
     os.environ["KIVY_NO_FILELOG"] = "1"
     os.environ["KIVY_HOME"] = str(kivy_home)
+    os.environ["KIVY_CLIPBOARD"] = "sdl2"  # as kiosk-ui.service sets it (no xsel/xclip on a kiosk)
     os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
     if not os.environ.get("DISPLAY"):
         os.environ["SDL_VIDEODRIVER"] = "offscreen"

@@ -28,6 +28,14 @@ def _computed_keys() -> set[str]:
     keys |= {key for choices in CHOICES.values() for key, _ in choices}
     keys |= {f"finger.{f}" for f in SessionSettings().fingers}
     keys |= {f"signature.hint.{s}" for s in ("applicant", "parent", "applicant_or_parent")}
+    # The technician's screens: each reason a code or an enrollment is refused, each state of a dossier.
+    from kiosk.commissioning import _REFUSALS
+    from kiosk.sync.outbox import State
+
+    keys |= {f"commission.error.{r}" for r in ("not_enrollment", "version", "bad_url", "bad_token", "no_central",
+                                               "network", "refused", "unexpected")}
+    keys |= set(_REFUSALS.values()) | {"pin.error.format", "pin.error.weak", "pin.error.mismatch"}
+    keys |= {f"maintenance.state.{s.name.lower()}" for s in State}
     return keys
 
 

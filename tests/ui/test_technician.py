@@ -1,0 +1,59 @@
+"""The technician's screens, driven by touches: commissioning a blank kiosk, then its maintenance screen.
+
+Each runs the real Kivy app in its own process (``drive_commissioning.py``,
+``drive_flow.py maintenance``) on the simulated hardware; commissioning
+enrolls against a real ``kiosk-central serve``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kiosk.config import load_config
+from kiosk.technician_pin import PinGuard, Verdict
+from tests.chain import central_service, run
+from tests.ui.conftest import RESULTS, ROOT, SHOTS, assert_ok
+
+pytestmark = pytest.mark.ui
+
+
+def test_a_blank_kiosk_is_commissioned_on_its_screen(tmp_path):
+    with central_service(tmp_path) as (url, central_data):
+        token = run("kiosk-central", "token", "create", "--site", "demo-site", "--data-dir", central_data).stdout.strip()
+        kiosk_data = tmp_path / "kiosk"
+        result_file = RESULTS / "800x480_commissioning.json"
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
+        proc = subprocess.run([sys.executable, str(ROOT / "tests" / "ui" / "drive_commissioning.py"), "--central", url,
+                               "--token", token, "--data", str(kiosk_data), "--shots", str(SHOTS),
+                               "--result", str(result_file)], cwd=ROOT, env=env, capture_output=True, text=True,
+                              timeout=120)
+        assert result_file.exists(), proc.stderr[-3000:]
+        result = json.loads(result_file.read_text())
+        result["stderr_tail"] = proc.stderr[-3000:]
+        assert_ok(result)
+        status = json.loads(run("kiosk", "--data-dir", kiosk_data, "status", "--json").stdout)
+    assert result["stages"][-3:] == ["repeat_pin", "enrolling", "done"]
+    assert "choose_pin" in result["stages"][result["stages"].index("repeat_pin") + 1:], "a mismatch asks again"
+    assert "Mairie de démonstration" in result["summary"] and "Démoville" in result["summary"]
+    assert result["restart_requested"]
+    assert status["provisioned"] and status["central_url"] == url and status["kiosk_code"].startswith("K")
+    config = load_config(env={}, data_dir=kiosk_data)
+    assert PinGuard(config.technician_pin_file).check("975310").verdict is Verdict.OK
+    shots = {Path(p).stem.split("_", 3)[-1] for p in result["shots"]}
+    assert {"scan", "not_enrollment", "choose_pin", "pin_mismatch", "done"} <= shots
+
+
+def test_the_maintenance_screen_behind_the_corner_and_the_pin(ui_runs):
+    r = ui_runs.get("maintenance")
+    assert_ok(r)
+    assert r["test_ticket"] and r["reprinted"] == 1
+    assert r["steps"] == ["welcome"], "no citizen's session was started by the technician's touches"
+    assert r["queue"]["queued"] == 1, "maintenance changed nothing in the queue"
+    assert r["frame_gaps_over_100ms"] == 0, r["worst_gaps"]
