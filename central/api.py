@@ -158,7 +158,8 @@ async def enroll(request: Request) -> Response:
         site = db.get(Site, device.site_id)
     return JSONResponse(status_code=201, content={
         "device_id": device.id, "kiosk_code": device.kiosk_code,
-        "site": {"id": site.id, "name": site.name, "address": site.address, "opening_hours": site.opening_hours},
+        "site": {"id": site.id, "name": site.name, "address": site.address, "opening_hours": site.opening_hours,
+                 "default_language": site.default_language},
         "sealing_public_key": services.keys.sealing_public_hex, "verify_key": services.keys.verify_hex,
         "protocol": PROTOCOL_VERSION,
     })

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from central import __version__
 from central.config import load_config
 from central.context import build_services
+from kiosk.i18n import LANGUAGES
 
 
 def _services(args):
@@ -128,6 +129,39 @@ def cmd_user_create(args) -> int:
     return 0
 
 
+def cmd_site_list(args) -> int:
+    from dataclasses import asdict
+
+    from central.sites import list_sites
+
+    with _services(args).db() as db:
+        items = [asdict(row) for row in list_sites(db)]
+    if args.json:
+        json.dump(items, sys.stdout, indent=1, ensure_ascii=False)
+        print()
+    else:
+        for it in items:
+            print(f"{it['id']:<24} {it['name']:<30} {it['default_language']:<3} {it['kiosks']:>3} kiosks  "
+                  f"{it['address']} | {it['opening_hours']}")
+    return 0
+
+
+def cmd_site_set(args) -> int:
+    from central.enrollment import site_by_name
+    from central.sites import edit_site
+
+    with _services(args).db() as db, db.begin():
+        site = site_by_name(db, args.site)
+        if site is None:
+            print(f"no site {args.site!r} (kiosk-central site list shows them)", file=sys.stderr)
+            return 1
+        changed = edit_site(db, site, actor=args.by, role="cli", name=args.name, address=args.address,
+                            opening_hours=args.hours, default_language=args.language)
+        site_id = site.id
+    print(f"site {site_id}: " + (", ".join(changed) + " changed" if changed else "unchanged"), file=sys.stderr)
+    return 0
+
+
 def cmd_db_upgrade(args) -> int:
     _services(args)  # building the services migrates
     print("schema up to date", file=sys.stderr)
@@ -208,6 +242,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--full-name", default="")
     p.add_argument("--password-stdin", action="store_true")
     p.set_defaults(func=cmd_user_create)
+
+    site = sub.add_parser("site", help="the mairies' settings").add_subparsers(dest="action", required=True)
+    p = site.add_parser("list", parents=[common])
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_site_list)
+    p = site.add_parser("set", parents=[common], help="change what a mairie's kiosks print and speak first")
+    p.add_argument("site", help="site id or name")
+    p.add_argument("--name", help="a new name")
+    p.add_argument("--address", help="printed on the receipt (48 columns a line: keep it short)")
+    p.add_argument("--hours", help="opening hours, printed on the receipt")
+    p.add_argument("--language", choices=list(LANGUAGES), help="the language its kiosks greet in")
+    p.add_argument("--by", default="cli", help="who asked (recorded in the audit log)")
+    p.set_defaults(func=cmd_site_set)
 
     db = sub.add_parser("db", help="schema").add_subparsers(dest="action", required=True)
     p = db.add_parser("upgrade", parents=[common])

@@ -12,6 +12,7 @@ import re
 import secrets
 import unicodedata
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select, update
@@ -60,13 +61,28 @@ def new_token() -> str:
             return token
 
 
-def create_token(services: Services, site_name: str, created_by: str, ttl: timedelta = TOKEN_TTL) -> str:
+@dataclass(frozen=True)
+class IssuedToken:
+    """A token as it was made: what the console prints on the enrollment sheet."""
+
+    token: str
+    site_name: str  # the mairie's name, even when the technician typed its id
+    expires_at: datetime
+
+
+def issue_token(services: Services, site_name: str, created_by: str, ttl: timedelta = TOKEN_TTL) -> IssuedToken:
     token = new_token()
+    expires_at = datetime.now(timezone.utc) + ttl
     with services.db() as db, db.begin():
         site = site_by_name(db, site_name, create=True)
         db.add(EnrollmentToken(token_hash=_hash(token), site_id=site.id, created_by=created_by,
-                               expires_at=datetime.now(timezone.utc) + ttl))
-    return token
+                               expires_at=expires_at))
+        return IssuedToken(token, site.name, expires_at)
+
+
+def create_token(services: Services, site_name: str, created_by: str, ttl: timedelta = TOKEN_TTL) -> str:
+    """:func:`issue_token`'s token alone (the shell prints nothing else)."""
+    return issue_token(services, site_name, created_by, ttl).token
 
 
 def _next_kiosk_code(db: Session) -> str:

@@ -62,6 +62,8 @@ class Site(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     address: Mapped[str] = mapped_column(String(300), default="")
     opening_hours: Mapped[str] = mapped_column(String(300), default="")
+    #: The language a kiosk of this mairie greets citizens in ("fr" or "en"), sent when it enrolls.
+    default_language: Mapped[str] = mapped_column(String(8), default="fr", server_default="fr")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -28,12 +28,13 @@ from starlette.datastructures import Headers, MutableHeaders
 from jinja2 import Environment, FileSystemLoader
 from sqlalchemy import select
 
-from central import accounts, audit, enrollment, fleet, review, status
+from central import accounts, audit, enrollment, fleet, review, sites, status
 from central.accounts import Account
 from central.console.status_texts import texts
 from central.context import Services
 from central.ingest import read_attachment
 from central.models import DossierEvent, Role, Site
+from kiosk.enrollment_code import format_code
 from kiosk.sync.protocol import ProtocolError
 
 HERE = Path(__file__).parent
@@ -50,11 +51,12 @@ ACTION_LABELS = {
     "view_fingerprint": "Affichage d'une empreinte", "view_biometric": "Affichage photo ou signature",
     "view_document": "Affichage d'une pièce", "verdict": "Avis sur une pièce", "approve": "Validation",
     "return": "Renvoi", "create_user": "Création de compte", "create_token": "Jeton d'enrôlement",
-    "revoke_device": "Borne révoquée",
+    "revoke_device": "Borne révoquée", "edit_site": "Mairie modifiée",
 }
 NOTICES = {"verdict": "Avis enregistré.", "approved": "Dossier validé : il sera transmis à la préfecture.",
            "returned": "Dossier renvoyé.", "created": "Compte créé.", "revoked": "Borne révoquée.",
-           "password": "Mot de passe changé.", "out": "Vous êtes déconnecté(e)."}
+           "password": "Mot de passe changé.", "out": "Vous êtes déconnecté(e).",
+           "site": "Mairie enregistrée.", "unchanged": "Aucune modification : la mairie est inchangée."}
 AGENT_ROLES = (Role.AGENT.value, Role.SUPERVISOR.value)
 FLEET_ROLES = (Role.TECHNICIAN.value, Role.ADMIN.value, Role.SUPERVISOR.value)
 TOKEN_ROLES = (Role.TECHNICIAN.value, Role.ADMIN.value)
@@ -89,7 +91,8 @@ def _templates() -> Jinja2Templates:
                       lstrip_blocks=True)
     env.filters.update(dt=fr_datetime, duration=fr_duration)
     env.globals.update(ROLE_LABELS=ROLE_LABELS, STATE_LABELS=STATE_LABELS, ACTION_LABELS=ACTION_LABELS,
-                       VERDICTS=review.VERDICTS, FLAG_LABELS=review.FLAG_LABELS)
+                       VERDICTS=review.VERDICTS, FLAG_LABELS=review.FLAG_LABELS,
+                       LANGUAGE_LABELS=sites.LANGUAGE_LABELS)
     return Jinja2Templates(env=env)
 
 
@@ -457,16 +460,52 @@ def install(app: FastAPI) -> None:
             return _page(request, "tokens.html", account, 400, sites=_site_names(request),
                          error="Indiquez la mairie (1 à 200 caractères).", site=site[:200])
         services = _services(request)
-        token = enrollment.create_token(services, site, created_by=account.username)
+        issued = enrollment.issue_token(services, site, created_by=account.username)
         with services.db() as db, db.begin():
             audit.record(db, actor=account.username, role=account.role, action="create_token", detail=site,
                          ip=_ip(request))
         central_url = str(request.base_url).rstrip("/")
+        # The code carries the service's address with the token: a blank kiosk's camera needs nothing else.
         image = io.BytesIO()
-        qrcode.make(token, border=2, box_size=8).save(image)
+        qrcode.make(format_code(central_url, issued.token), border=4, box_size=8).save(image)
         qr = "data:image/png;base64," + base64.b64encode(image.getvalue()).decode()
-        return _page(request, "tokens.html", account, sites=_site_names(request), token=token, qr=qr, site=site,
-                     command=f"kiosk provision --central {central_url} --token {token}")
+        return _page(request, "tokens.html", account, sites=_site_names(request), token=issued.token, qr=qr,
+                     site=issued.site_name, expires_at=issued.expires_at,
+                     command=f"kiosk provision --central {central_url} --token {issued.token}")
+
+    # ---- the mairies' settings
+
+    def _sites_page(request: Request, account: Account, status_code: int = 200, failed: dict | None = None):
+        """``failed``: the site id, the refused form as typed and the :class:`sites.SiteError`."""
+        with _services(request).db() as db:
+            rows = sites.list_sites(db)
+        error = f"« {failed['name']} » n'est pas enregistrée. {failed['error']}" if failed else None
+        return _page(request, "sites.html", account, status_code, rows=rows, failed=failed or {}, error=error,
+                     limits={"name": sites.NAME_MAX, "address": sites.ADDRESS_MAX, "hours": sites.HOURS_MAX})
+
+    @app.get("/console/admin/sites")
+    def sites_page(request: Request):
+        return _sites_page(request, _account(request, TOKEN_ROLES))
+
+    @app.post("/console/admin/sites/{site_id}")
+    def edit_site(request: Request, site_id: str, name: str = Form(""), address: str = Form(""),
+                  opening_hours: str = Form(""), default_language: str = Form(""), csrf: str = Form("")):
+        account = _posted(request, TOKEN_ROLES, csrf)
+        try:
+            with _services(request).db() as db, db.begin():
+                site = db.get(Site, site_id[:64])
+                if site is None:
+                    raise review.NotFound("Cette mairie n'existe pas.")
+                current_name = site.name
+                changed = sites.edit_site(db, site, actor=account.username, role=account.role, ip=_ip(request),
+                                          name=name, address=address, opening_hours=opening_hours,
+                                          default_language=default_language)
+        except sites.SiteError as exc:
+            form = {"name": name[:sites.NAME_MAX], "address": address[:sites.ADDRESS_MAX],
+                    "opening_hours": opening_hours[:sites.HOURS_MAX], "default_language": default_language[:8]}
+            return _sites_page(request, account, 400, {"id": site_id, "name": current_name, "form": form,
+                                                       "field": exc.field, "error": str(exc)})
+        return _redirect(f"/console/admin/sites?ok={'site' if changed else 'unchanged'}#mairie-{quote(site_id)}")
 
     @app.get("/console/fleet")
     def fleet_page(request: Request):

@@ -1,0 +1,127 @@
+"""The mairies' settings: the name, address and opening hours a kiosk prints, the language it greets in.
+
+The console's *Mairies* page and ``kiosk-central site set`` both edit a
+mairie through :func:`edit_site`, which checks every value before changing
+any and writes the audit line in the caller's transaction. A kiosk receives
+these settings when it enrolls (``central.api``); one already in service
+keeps what it received until it is enrolled again.
+
+The receipt wraps the address and the hours to the printer's 48 columns and
+prints line breaks as spaces, so each value is kept on one line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from central import audit
+from central.enrollment import slug
+from central.models import Device, Site
+from kiosk.i18n import LANGUAGES
+
+NAME_MAX = 200
+ADDRESS_MAX = 300
+HOURS_MAX = 300
+LANGUAGE_LABELS = {"fr": "Français", "en": "Anglais"}
+#: How each setting is named in messages and in the audit log.
+FIELD_LABELS = {"name": "nom", "address": "adresse", "opening_hours": "horaires", "default_language": "langue"}
+
+
+class SiteError(ValueError):
+    """A value the mairie cannot take, with a French message and the field it concerns."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class SiteSummary:
+    id: str
+    name: str
+    address: str
+    opening_hours: str
+    default_language: str
+    kiosks: int  # enrolled and not revoked
+
+
+def list_sites(db: Session) -> list[SiteSummary]:
+    kiosks = (select(func.count(Device.id)).where(Device.site_id == Site.id, Device.revoked_at.is_(None))
+              .correlate(Site).scalar_subquery())
+    rows = db.execute(select(Site, kiosks)).all()
+    summaries = [SiteSummary(s.id, s.name, s.address, s.opening_hours, s.default_language, n) for s, n in rows]
+    return sorted(summaries, key=lambda s: (slug(s.name), s.name))  # "Trèbes" after "démonstration"
+
+
+def _one_line(text: str) -> str:
+    """Control characters and line breaks become spaces; runs of spaces become one."""
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+
+
+def _checked_name(db: Session, site: Site, value: str) -> str:
+    name = _one_line(value)
+    if not name:
+        raise SiteError("name", "Indiquez le nom de la mairie.")
+    if len(name) > NAME_MAX:
+        raise SiteError("name", f"Le nom fait au plus {NAME_MAX} caractères.")
+    # A mairie is found by its id or its name (``enrollment.site_by_name``): neither may point at another one.
+    taken = db.scalar(select(Site.id).where(or_(Site.name == name, Site.id == name), Site.id != site.id))
+    if taken is not None:
+        raise _name_taken(name)
+    return name
+
+
+def _name_taken(name: str) -> SiteError:
+    return SiteError("name", f"« {name} » désigne déjà une autre mairie.")
+
+
+def _checked_text(field: str, value: str, limit: int) -> str:
+    text = _one_line(value)
+    if len(text) > limit:
+        raise SiteError(field, f"Le champ « {FIELD_LABELS[field]} » fait au plus {limit} caractères.")
+    return text
+
+
+def _checked_language(value: str) -> str:
+    language = value.strip().lower()
+    if language not in LANGUAGES:
+        names = " ou ".join(f"{LANGUAGE_LABELS.get(code, code).lower()} ({code})" for code in LANGUAGES)
+        raise SiteError("default_language", f"Choisissez la langue parmi : {names}.")
+    return language
+
+
+def edit_site(db: Session, site: Site, *, actor: str, role: str, ip: str = "", name: str | None = None,
+              address: str | None = None, opening_hours: str | None = None,
+              default_language: str | None = None) -> list[str]:
+    """Set the given values (``None`` leaves one as it is) and audit the change as ``edit_site``.
+
+    Returns the fields that changed, empty when nothing did (and then no
+    audit line is written). Raises :class:`SiteError` before changing
+    anything when a value is refused.
+    """
+    wanted: dict[str, str] = {}
+    if name is not None:
+        wanted["name"] = _checked_name(db, site, name)
+    if address is not None:
+        wanted["address"] = _checked_text("address", address, ADDRESS_MAX)
+    if opening_hours is not None:
+        wanted["opening_hours"] = _checked_text("opening_hours", opening_hours, HOURS_MAX)
+    if default_language is not None:
+        wanted["default_language"] = _checked_language(default_language)
+    changed = {field: (getattr(site, field), value) for field, value in wanted.items()
+               if getattr(site, field) != value}
+    if not changed:
+        return []
+    for field, (_, value) in changed.items():
+        setattr(site, field, value)
+    try:
+        db.flush()
+    except IntegrityError:  # another mairie took the name since it was checked
+        raise _name_taken(wanted["name"]) from None
+    detail = " ; ".join(f"{FIELD_LABELS[field]} « {old} » → « {new} »" for field, (old, new) in changed.items())
+    audit.record(db, actor=actor, role=role, action="edit_site", detail=f"{site.id} : {detail}", ip=ip)
+    return list(changed)

@@ -1,0 +1,248 @@
+"""The mairies' settings: the migration, the console's *Mairies* page, the CLI, the enrollment answer and sheet."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import re
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+import zxingcpp
+from alembic import command
+from nacl.signing import SigningKey
+from PIL import Image
+from sqlalchemy import select, text
+
+from central.accounts import create_user
+from central.cli import main as cli
+from central.db import alembic_config
+from central.enrollment import create_token
+from central.models import AuditEntry, Device, EnrollmentToken, Site
+from kiosk.enrollment_code import parse_code
+from kiosk.sync.protocol import API
+from test_console import PASSWORD, login
+
+
+@pytest.fixture
+def people(services):
+    """Two mairies, an agent of the first, a supervisor, a technician and an administrator."""
+    with services.db() as db, db.begin():
+        db.add_all([Site(id="mairie-a", name="Mairie A"), Site(id="mairie-b", name="Mairie B")])
+        db.flush()
+        for username, role, site_id in (("agent.a", "agent", "mairie-a"), ("nadia", "supervisor", None),
+                                        ("hugo", "technician", None), ("aline", "admin", None)):
+            create_user(db, username, PASSWORD, role, site_id)
+
+
+def _site(services, site_id: str) -> Site:
+    with services.db() as db:
+        return db.get(Site, site_id)
+
+
+def _audit(services, action: str) -> list[AuditEntry]:
+    with services.db() as db:
+        return list(db.scalars(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)))
+
+
+def _form(csrf: str, **changes: str) -> dict[str, str]:
+    """The edit form of Mairie A as the page fills it, with ``changes``."""
+    return {"csrf": csrf, "name": "Mairie A", "address": "", "opening_hours": "", "default_language": "fr",
+            **changes}
+
+
+def _add_kiosk(services, site_id: str, code: str, revoked: bool = False) -> None:
+    with services.db() as db, db.begin():
+        db.add(Device(id=f"device-{code}", site_id=site_id, kiosk_code=code, public_key=code * 16,
+                      revoked_at=datetime.now(timezone.utc) if revoked else None))
+
+
+# -- the schema and the kiosk's answer -----------------------------------------------------------------
+
+def test_the_migration_gives_existing_mairies_french_and_goes_back(services):
+    def migrate(step, revision):
+        with services.engine.connect() as conn:
+            cfg = alembic_config(services.engine)
+            cfg.attributes["connection"] = conn
+            step(cfg, revision)
+            conn.commit()
+
+    migrate(command.downgrade, "0002")
+    with services.engine.begin() as conn:
+        conn.execute(text("INSERT INTO sites (id, name, address, opening_hours, created_at) "
+                          "VALUES ('ancienne', 'Mairie ancienne', '', '', CURRENT_TIMESTAMP)"))
+    migrate(command.upgrade, "head")
+    assert _site(services, "ancienne").default_language == "fr"
+    with services.db() as db, db.begin():
+        db.add(Site(id="nouvelle", name="Mairie nouvelle"))
+    assert _site(services, "nouvelle").default_language == "fr"
+
+
+def test_the_enrollment_answer_tells_the_kiosk_its_mairies_language(services, client):
+    token = create_token(services, "Mairie de Limoux", created_by="test")
+    with services.db() as db, db.begin():
+        site = db.get(Site, "mairie-de-limoux")
+        site.default_language, site.address = "en", "Place de la République, 11300 Limoux"
+    answer = client.post(f"{API}/enroll", json={"token": token,
+                                                "public_key": bytes(SigningKey.generate().verify_key).hex()})
+    assert answer.status_code == 201
+    assert answer.json()["site"] == {"id": "mairie-de-limoux", "name": "Mairie de Limoux",
+                                     "address": "Place de la République, 11300 Limoux", "opening_hours": "",
+                                     "default_language": "en"}
+
+
+# -- the console's page -------------------------------------------------------------------------------
+
+def test_the_page_lists_each_mairie_with_its_enrolled_kiosks(client, services, people):
+    _add_kiosk(services, "mairie-a", "K001")
+    _add_kiosk(services, "mairie-a", "K002")
+    _add_kiosk(services, "mairie-a", "K003", revoked=True)
+    with services.db() as db, db.begin():
+        db.get(Site, "mairie-b").default_language = "en"
+    login(client, "hugo")
+    assert '<a href="/console/admin/sites">Mairies</a>' in client.get("/console/fleet").text
+    page = client.get("/console/admin/sites")
+    assert page.status_code == 200
+    rows = re.findall(r"<tr><th scope=\"row\">.*?</tr>", page.text, re.S)
+    assert len(rows) == 2
+    assert "Mairie A" in rows[0] and "Français" in rows[0] and "<td>2</td>" in rows[0]  # not the revoked one
+    assert "Mairie B" in rows[1] and "Anglais" in rows[1] and "<td>0</td>" in rows[1]
+    for field in ("name", "address", "opening_hours", "default_language"):
+        assert f'<label for="{field}-mairie-a">' in page.text and f'id="{field}-mairie-a"' in page.text
+    assert "48 caractères par ligne" in page.text
+
+
+def test_a_technician_edits_a_mairie_and_the_change_is_audited(client, services, people):
+    csrf = login(client, "hugo")
+    done = client.post("/console/admin/sites/mairie-a", follow_redirects=False, data=_form(
+        csrf, address="  Place de la Mairie,\r\n11000 A  ", opening_hours="Lun.-ven. 8h30-12h", default_language="en"))
+    assert done.status_code == 303 and done.headers["location"] == "/console/admin/sites?ok=site#mairie-mairie-a"
+    site = _site(services, "mairie-a")
+    assert (site.name, site.address, site.opening_hours, site.default_language) == (
+        "Mairie A", "Place de la Mairie, 11000 A", "Lun.-ven. 8h30-12h", "en")
+    [entry] = _audit(services, "edit_site")
+    assert (entry.actor, entry.role) == ("hugo", "technician")
+    assert entry.detail == ("mairie-a : adresse «  » → « Place de la Mairie, 11000 A » ; "
+                            "horaires «  » → « Lun.-ven. 8h30-12h » ; langue « fr » → « en »")
+    assert "Mairie enregistrée." in client.get("/console/admin/sites?ok=site").text
+
+
+def test_saving_an_unchanged_mairie_writes_no_audit_line(client, services, people):
+    csrf = login(client, "aline")
+    done = client.post("/console/admin/sites/mairie-a", data=_form(csrf), follow_redirects=False)
+    assert done.headers["location"].startswith("/console/admin/sites?ok=unchanged")
+    assert _audit(services, "edit_site") == []
+
+
+def test_an_edit_without_the_sessions_csrf_token_is_refused(client, services, people):
+    login(client, "hugo")
+    for token in ("", "forged"):
+        refused = client.post("/console/admin/sites/mairie-a", data=_form(token, address="Ailleurs"))
+        assert refused.status_code == 403 and "Formulaire refusé" in refused.text
+    assert _site(services, "mairie-a").address == ""
+    assert _audit(services, "edit_site") == []
+
+
+@pytest.mark.parametrize("changes, field, message", [
+    ({"address": "x" * 301}, "address", "Le champ « adresse » fait au plus 300 caractères."),
+    ({"opening_hours": "x" * 301}, "opening_hours", "Le champ « horaires » fait au plus 300 caractères."),
+    ({"name": "   "}, "name", "Indiquez le nom de la mairie."),
+    ({"name": "Mairie B"}, "name", "« Mairie B » désigne déjà une autre mairie."),
+    ({"name": "mairie-b"}, "name", "« mairie-b » désigne déjà une autre mairie."),
+    ({"default_language": "de"}, "default_language", "Choisissez la langue parmi : français (fr) ou anglais (en)."),
+])
+def test_a_refused_value_keeps_the_form_and_changes_nothing(client, services, people, changes, field, message):
+    csrf = login(client, "hugo")
+    refused = client.post("/console/admin/sites/mairie-a", data={**_form(csrf, opening_hours="Lundi 9h-12h"),
+                                                                 **changes})
+    assert refused.status_code == 400 and message in refused.text
+    assert f'id="{field}-mairie-a"' in refused.text
+    assert re.search(rf'id="{field}-mairie-a"[^>]* aria-invalid="true"', refused.text)
+    if field != "opening_hours":
+        assert 'value="Lundi 9h-12h"' in refused.text  # what was typed is still there
+    site = _site(services, "mairie-a")
+    assert (site.name, site.opening_hours, site.default_language) == ("Mairie A", "", "fr")
+    assert _audit(services, "edit_site") == []
+
+
+def test_an_unknown_mairie_is_not_found(client, people):
+    csrf = login(client, "hugo")
+    assert client.post("/console/admin/sites/nulle-part", data=_form(csrf)).status_code == 404
+
+
+@pytest.mark.parametrize("username", ["agent.a", "nadia"])
+def test_agents_and_supervisors_cannot_see_or_edit_the_mairies(client, services, people, username):
+    csrf = login(client, username)
+    assert client.get("/console/admin/sites").status_code == 403
+    assert client.post("/console/admin/sites/mairie-a", data=_form(csrf, address="Ailleurs")).status_code == 403
+    assert _site(services, "mairie-a").address == ""
+    assert "/console/admin/sites" not in client.get("/console/password").text
+
+
+# -- the command line ----------------------------------------------------------------------------------
+
+def _cli(services, capsys, *args: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    where = ["--data-dir", str(services.config.data_dir)] + (["--db", services.config.db_url]
+                                                              if services.config.db_url else [])
+    code = cli([*args, *where])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_the_cli_sets_and_lists_a_mairie_audited_as_cli(services, capsys, people):
+    _add_kiosk(services, "mairie-b", "K009")
+    code, _, err = _cli(services, capsys, "site", "set", "Mairie B", "--address", "2 rue Haute, 11000 B",
+                        "--hours", "Mardi 9h-12h", "--language", "en")
+    assert code == 0 and "address, opening_hours, default_language changed" in err
+    code, out, _ = _cli(services, capsys, "site", "list", "--json")
+    listed = {s["id"]: s for s in json.loads(out)}
+    assert listed["mairie-b"] == {"id": "mairie-b", "name": "Mairie B", "address": "2 rue Haute, 11000 B",
+                                  "opening_hours": "Mardi 9h-12h", "default_language": "en", "kiosks": 1}
+    [entry] = _audit(services, "edit_site")
+    assert (entry.actor, entry.role) == ("cli", "cli") and entry.detail.startswith("mairie-b : adresse")
+    code, out, _ = _cli(services, capsys, "site", "list")
+    assert code == 0 and "mairie-b" in out and "2 rue Haute" in out
+
+
+def test_the_cli_refuses_an_unknown_mairie_and_an_overlong_address(services, capsys, people):
+    code, _, err = _cli(services, capsys, "site", "set", "Nulle part", "--address", "ici")
+    assert code == 1 and "no site 'Nulle part'" in err
+    code, _, err = _cli(services, capsys, "site", "set", "mairie-a", "--address", "x" * 301)
+    assert code == 1 and "300 caractères" in err
+    with pytest.raises(SystemExit):
+        _cli(services, capsys, "site", "set", "mairie-a", "--language", "de")
+    assert _audit(services, "edit_site") == []
+
+
+# -- the enrollment sheet ------------------------------------------------------------------------------
+
+def test_the_sheets_qr_code_holds_the_central_services_address_and_the_token(client, services, people):
+    csrf = login(client, "hugo")
+    page = client.post("/console/admin/tokens", data={"csrf": csrf, "site": "mairie-a"})
+    assert page.status_code == 200
+    token = re.search(r'<p class="token-value mono">([^<]+)</p>', page.text)[1]
+    png = base64.b64decode(re.search(r'src="data:image/png;base64,([^"]+)"', page.text)[1])
+    [decoded] = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
+    code = parse_code(decoded.text)
+    assert (code.central_url, code.token) == ("http://testserver", token)
+    assert f"kiosk provision --central http://testserver --token {token}" in page.text
+
+
+def test_the_sheet_names_the_mairie_and_its_expiry_and_prints_without_inline_script(client, services, people):
+    csrf = login(client, "hugo")
+    page = html.unescape(client.post("/console/admin/tokens", data={"csrf": csrf, "site": "mairie-a"}).text)
+    with services.db() as db:
+        expires_at = db.scalar(select(EnrollmentToken.expires_at))
+    assert timedelta(days=6, hours=23) < expires_at - datetime.now(timezone.utc) <= timedelta(days=7)
+    paris = expires_at.astimezone(ZoneInfo("Europe/Paris"))
+    assert "Mise en service d'une borne — Mairie A" in page  # the name, though the technician typed the id
+    assert f"jusqu'au <strong>{paris:%d/%m/%Y à %H:%M}</strong>" in page
+    assert "l'écran « Mise en service » s'affiche : présentez ce code QR devant la caméra." in page
+    assert '<body class="sheet-page">' in page
+    assert '<script src="/console/static/print.js" defer></script>' in page and "onclick" not in page
+    assert "window.print()" in client.get("/console/static/print.js").text
+    assert "@media print" in client.get("/console/static/console.css").text
