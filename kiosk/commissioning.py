@@ -27,6 +27,11 @@ from kiosk.errors import InvalidTransition, KioskError, PermanentSyncError, Retr
 from kiosk.technician_pin import PinRefused, check_new_pin
 
 
+#: Seconds the result stays on screen before the app restarts into the citizen's welcome
+#: (``kiosk-firstboot.service`` waits longer than this before restarting the app itself).
+RESTART_AFTER_S = 15
+
+
 class Stage(Enum):
     SCANNING = "scanning"
     TYPING = "typing"

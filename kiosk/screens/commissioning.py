@@ -14,14 +14,12 @@ from kivy.clock import Clock
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.floatlayout import FloatLayout
 
-from kiosk.commissioning import Commissioning, Stage
+from kiosk.commissioning import RESTART_AFTER_S, Commissioning, Stage
 from kiosk.ui_jobs import Task
 
 log = logging.getLogger("kiosk.commissioning")
 
 SCAN_FPS = 6.0
-#: Seconds the result stays on screen before the app restarts into the citizen's welcome.
-RESTART_AFTER_S = 15
 
 
 class CommissioningView(FloatLayout):

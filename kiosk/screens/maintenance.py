@@ -31,12 +31,18 @@ SECTIONS = ("devices", "queue", "network", "problems", "about", "reprint")
 DIGIT_ROWS = [["1", "2", "3"], ["4", "5", "6"], ["7", "8", "9"], [BACKSPACE, "0", OK_KEY]]
 
 
+def _span(seconds: float, lang: str = "fr") -> str:
+    """A duration as a technician reads it: 45 s, 12 min, 26 h, 3 j (3 d in English)."""
+    s = int(seconds)
+    return (f"{s} s" if s < 120 else f"{s // 60} min" if s < 7200 else f"{s // 3600} h" if s < 172800
+            else f"{s // 86400} {'j' if lang == 'fr' else 'd'}")
+
+
 def _when(t, at: float, now: float | None = None) -> str:
     if not at:
         return t("maintenance.never")
-    age = int((now or time.time()) - at)
-    span = f"{age} s" if age < 120 else f"{age // 60} min" if age < 7200 else f"{age // 3600} h"
-    return t("maintenance.ago", when=datetime.fromtimestamp(at).strftime("%d/%m %H:%M"), age=span)
+    return t("maintenance.ago", when=datetime.fromtimestamp(at).strftime("%d/%m %H:%M"),
+             age=_span((now or time.time()) - at, t.lang))
 
 
 def _size(n: int) -> str:
@@ -193,7 +199,7 @@ class MaintenanceScreen(KioskScreen):
                 self.body = "\n".join([
                     t("maintenance.queue.body", queued=c["queued"], uploading=c["uploading"],
                       acknowledged=c["acknowledged"], corrupt=c["corrupt"],
-                      oldest=f"{q['oldest_waiting_age_s'] // 60} min" if q["waiting"] else t("maintenance.none"),
+                      oldest=_span(q["oldest_waiting_age_s"], t.lang) if q["waiting"] else t("maintenance.none"),
                       free=_size(q["free_bytes"])),
                     "", t("maintenance.queue.accepting" if q["accepting"] else "maintenance.queue.full")])
         elif self.section == "network":

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.commissioning import RESTART_AFTER_S
+
 from .conftest import FILES, INSTALL_KIOSK, KIOSK_DATAFS, KIOSK_UPDATE, ROOT, STAGE, run
 
 SYSTEMD = ROOT / "systemd"
@@ -158,6 +160,10 @@ def test_first_boot_waits_for_provisioning_then_starts_sync_and_restarts_the_ui(
     command = one(unit, "Service", "ExecStart")
     assert command.startswith("/bin/sh -c '") and command.endswith("'")
     script = command[len("/bin/sh -c '"):-1].replace("/var/lib/kiosk/", f"{tmp_path}/")
+    # The pause before restarting the UI outlasts the commissioning screen's countdown (then shortened here).
+    pause = int(re.search(r"done; sleep (\d+);", script).group(1))
+    assert pause > RESTART_AFTER_S
+    script = script.replace(f"done; sleep {pause};", "done; sleep 1;")
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     fake = bin_dir / "systemctl"
