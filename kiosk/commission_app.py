@@ -58,6 +58,12 @@ class CommissioningApp(App):
 
     def __init__(self, config: KioskConfig, camera=None, scanner=None, **kw):
         super().__init__(**kw)
+        from kivy.base import ExceptionManager
+
+        from kiosk.app import _LateTouch
+
+        if not any(isinstance(h, _LateTouch) for h in ExceptionManager.handlers):
+            ExceptionManager.add_handler(_LateTouch())  # a late touch is logged, not a crash
         self.kiosk_config = config  # not ``config``: that is Kivy's own settings object
         self.t = Translator(config.session.default_language)
         self.camera, self.scanner = camera, scanner

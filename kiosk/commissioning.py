@@ -75,6 +75,8 @@ class Commissioning:
     def __init__(self, default_central_url: str = "", pin_already_set: bool = False) -> None:
         self.default_central_url = default_central_url
         self.stage = Stage.SCANNING
+        #: Where the code came from (scanning or typing): where a failed enrollment goes back to.
+        self._source = Stage.SCANNING
         self.notice: Notice | None = None
         self.code: EnrollmentCode | None = None
         #: Kept only between the PIN's second entry and the enrollment job that stores its hash.
@@ -125,6 +127,7 @@ class Commissioning:
             self._changed()
             return False
         self.notice = None
+        self._source = self.stage
         self.stage = Stage.ENROLLING if self._pin_chosen else Stage.CHOOSE_PIN
         self._changed()
         return True
@@ -159,10 +162,10 @@ class Commissioning:
         self._changed()
 
     def enrollment_failed(self, error: BaseException, pin_stored: bool) -> None:
-        """Back to reading a code, with the reason; a PIN already stored is not asked for again."""
+        """Back to reading a code (scanned or typed, as before), with the reason; a stored PIN is not asked again."""
         self._expect(Stage.ENROLLING)
         self._pin_chosen = self._pin_chosen or pin_stored
-        self.code, self.stage, self.notice = None, Stage.SCANNING, notice_for(error)
+        self.code, self.stage, self.notice = None, self._source, notice_for(error)
         self._changed()
 
 

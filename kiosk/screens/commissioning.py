@@ -96,14 +96,18 @@ class CommissioningView(FloatLayout):
                 break
 
     # -- typing and the PIN -------------------------------------------------------------------------
+    # A second touch on a button that is going away (the stage already moved on) does nothing.
     def type_instead(self) -> None:
-        self.flow.type_instead()
+        if self.flow.stage is Stage.SCANNING:
+            self.flow.type_instead()
 
     def scan_instead(self) -> None:
-        self.flow.scan_instead()
+        if self.flow.stage is Stage.TYPING:
+            self.flow.scan_instead()
 
     def submit_typed(self) -> None:
-        self.flow.code_typed(self.ids.url.text, self.ids.token.text)
+        if self.flow.stage is Stage.TYPING:
+            self.flow.code_typed(self.ids.url.text, self.ids.token.text)
 
     def _pin(self, pin: str) -> None:
         if self.flow.stage in (Stage.CHOOSE_PIN, Stage.REPEAT_PIN):

@@ -63,6 +63,14 @@ def test_a_failed_enrollment_goes_back_to_the_code_without_asking_the_stored_pin
     assert flow.code_read(CODE) and flow.stage is Stage.ENROLLING
 
 
+def test_a_typed_code_that_fails_goes_back_to_typing():
+    flow = Commissioning("https://central.example", pin_already_set=True)
+    flow.type_instead()
+    assert flow.code_typed("", TOKEN) and flow.stage is Stage.ENROLLING
+    flow.enrollment_failed(RetryableSyncError("central service unreachable"), pin_stored=True)
+    assert flow.stage is Stage.TYPING and flow.notice.key == "commission.error.network"
+
+
 def test_events_out_of_turn_are_refused():
     flow = Commissioning()
     with pytest.raises(InvalidTransition):
