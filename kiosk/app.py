@@ -43,8 +43,6 @@ from kiosk.ui_jobs import JobRunner, Task
 log = logging.getLogger("kiosk.app")
 
 REFERENCE_SIZE = (800, 480)
-#: A PIN pad left alone this long goes away (the next citizen must see the welcome screen).
-PIN_IDLE_S = 60.0
 
 
 class KioskRoot(FloatLayout):
@@ -67,7 +65,7 @@ def scale_for(size: tuple[float, float]) -> float:
     return max(0.6, min(w / REFERENCE_SIZE[0], h / REFERENCE_SIZE[1]))
 
 
-class _LateTouch(ExceptionHandler):
+class LateTouch(ExceptionHandler):
     """A touch that reaches a button after the session moved on (a double tap, a button still
     under the finger while the screen changes) is not a crash: the session refused it, log and go on.
     Anything else still ends the app, loudly, for the supervisor to restart it."""
@@ -77,6 +75,12 @@ class _LateTouch(ExceptionHandler):
             log.warning("late touch ignored", extra={"detail": inst.detail})
             return ExceptionManager.PASS
         return ExceptionManager.RAISE
+
+
+def install_late_touch_handler() -> None:
+    """Once per process (Kivy's exception manager is process-wide), whichever app runs."""
+    if not any(isinstance(h, LateTouch) for h in ExceptionManager.handlers):
+        ExceptionManager.add_handler(LateTouch())
 
 
 class KioskApp(App):
@@ -96,8 +100,7 @@ class KioskApp(App):
     def __init__(self, kiosk, problems: RecentProblems | None = None, **kw):
         super().__init__(**kw)
         tune_allocator()  # before the job runner's thread exists
-        if not any(isinstance(h, _LateTouch) for h in ExceptionManager.handlers):
-            ExceptionManager.add_handler(_LateTouch())
+        install_late_touch_handler()
         self.kiosk = kiosk
         self.controller = kiosk.controller
         self.session = kiosk.controller.session
@@ -252,12 +255,17 @@ class KioskApp(App):
         return was_warning
 
     def _in_corner(self, window, touch) -> bool:
+        """The top-left corner of the welcome screen itself, under the header: a touch there reaches the
+        welcome screen, which must then not start a session (``touch.ud["maintenance"]``)."""
+        sm = self._root.ids.sm
         side = self.u * 90
-        return touch.x <= side and touch.y >= window.height - side
+        return sm.x <= touch.x <= sm.x + side and sm.top - side <= touch.y <= sm.top
 
     def _hold_fired(self, touch) -> None:
         self._hold_event = None
-        if self.mode == "citizen" and self.session.step is Step.WELCOME and self.pin_dialog is not None:
+        if self.pin_dialog is None or self.pin_dialog.parent is not None:
+            return  # already asking: a second hold must not wipe what is being typed
+        if self.mode == "citizen" and self.session.step is Step.WELCOME:
             touch.ud["maintenance"] = True  # the welcome screen must not start a session on its release
             log.info("maintenance gesture: PIN asked")
             self.pin_dialog.ask()
@@ -322,7 +330,7 @@ class KioskApp(App):
         idle = time.monotonic() - self._last_touch
         if self.mode == "maintenance" and idle > self.kiosk.config.maintenance.idle_exit_s:
             self.close_maintenance()  # a technician who walked away leaves a locked kiosk, not an open screen
-        if self.pin_dialog is not None and self.pin_dialog.parent is not None and idle > PIN_IDLE_S:
+        if self.pin_dialog is not None and self.pin_dialog.parent is not None and idle > self.kiosk.config.maintenance.pin_idle_s:
             self.pin_dialog.dismiss(animation=False)  # nor a PIN pad in the citizens' way
         self.session.tick()
         if self.overlay is not None and self.overlay.parent is not None:

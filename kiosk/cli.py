@@ -37,8 +37,15 @@ def cmd_run(args) -> int:
         from kiosk.commission_app import run_commissioning
 
         log.info("kiosk not provisioned: commissioning screen", extra={"version": __version__})
-        again = run_commissioning(cfg, fullscreen=args.fullscreen, size=size,
-                                  on_heartbeat=_ui_heartbeat(Watchdog(), "showing the commissioning screen"))
+        marker = Path(cfg.maintenance.commissioning_marker) if cfg.maintenance.commissioning_marker else None
+        if marker is not None:
+            marker.touch()
+        try:
+            again = run_commissioning(cfg, fullscreen=args.fullscreen, size=size,
+                                      on_heartbeat=_ui_heartbeat(Watchdog(), "showing the commissioning screen"))
+        finally:
+            if marker is not None:
+                marker.unlink(missing_ok=True)
     else:
         from kiosk.runtime import build_kiosk
 
@@ -48,18 +55,19 @@ def cmd_run(args) -> int:
 
             again = run_app(kiosk, fullscreen=args.fullscreen, size=size, on_heartbeat=_ui_heartbeat(Watchdog()))
     if again:
-        _start_again()
+        _start_again(cfg)
     return 0
 
 
-def _start_again() -> None:
-    """The app stopped to start afresh (enrolled, or a technician's restart).
+def _start_again(cfg: KioskConfig) -> None:
+    """The app stopped to start afresh (commissioned, or a technician's restart).
 
-    Under systemd (``kiosk-ui.service``, ``Restart=always``) exiting is
-    enough. Elsewhere (a PC, the demo) the process replaces itself with the
-    same command, so the window comes back with the new configuration.
+    On the appliance (``maintenance.service_manager = "systemctl"``)
+    exiting is enough: kiosk-ui.service has ``Restart=always``. Elsewhere (a
+    PC, the demo) the process replaces itself with the same command, so the
+    window comes back with the new configuration.
     """
-    if os.environ.get("NOTIFY_SOCKET") or os.environ.get("INVOCATION_ID"):
+    if cfg.maintenance.service_manager == "systemctl":
         log.warning("app stopping to be restarted by systemd")
         return
     log.warning("app starting again")
@@ -186,12 +194,10 @@ def cmd_sync(args) -> int:
         return 2
     client = central_client(cfg)
     with open_outbox(cfg) as outbox:
-        from kiosk.sync.sync_status import SyncStatus, read_status
+        from kiosk.sync.status import SyncStatus, read_status
 
-        known = read_status(cfg.data_dir) or SyncStatus()
-        worker = SyncWorker(outbox, client, cfg.sync.device_id, base_s=cfg.sync.retry_base_s,
-                            status=SyncStatus(known.last_contact_at, known.last_delivery_at,
-                                              central_url=cfg.directory.central_url),
+        known = read_status(cfg.data_dir) or SyncStatus()  # what the last run knew, until this one knows better
+        worker = SyncWorker(outbox, client, cfg.sync.device_id, base_s=cfg.sync.retry_base_s, status=known,
                             selftest=lambda: load_summary(cfg), watchdog=Watchdog(),
                             max_s=cfg.sync.retry_max_s, heartbeat_s=cfg.sync.heartbeat_s,
                             retention_s=cfg.sync.retention_days * 86400)
@@ -232,6 +238,12 @@ def cmd_pin(args) -> int:
     from kiosk.technician_pin import PinGuard, PinRefused
 
     cfg = _config(args)
+    if cfg.data_dir.exists() and cfg.data_dir.stat().st_uid != os.geteuid():
+        # A PIN file owned by someone else (root) is one the app cannot read: the maintenance screen
+        # would stay locked. On the appliance: sudo -u kiosk kiosk pin set (docs/technician.md).
+        print(f"kiosk pin set: run it as the owner of {cfg.data_dir} (uid {cfg.data_dir.stat().st_uid})",
+              file=sys.stderr)
+        return 2
     if args.stdin:
         pin = sys.stdin.readline().strip()
     else:
@@ -297,9 +309,9 @@ def cmd_status(args) -> int:
 def _ago(at: float) -> str:
     import time
 
-    if not at:
-        return "never"
-    return f"{int(time.time() - at)} s ago"
+    from kiosk.maintenance import duration
+
+    return f"{duration(time.time() - at, 'en')} ago" if at else "never"
 
 
 def cmd_reprint(args) -> int:

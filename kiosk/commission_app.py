@@ -25,7 +25,6 @@ from kiosk.commissioning import Commissioning
 from kiosk.config import KioskConfig
 from kiosk.i18n import Translator
 from kiosk.screens import KV_DIR
-from kiosk.technician_pin import PinGuard
 from kiosk.ui_jobs import JobRunner
 
 log = logging.getLogger("kiosk.commissioning")
@@ -58,17 +57,13 @@ class CommissioningApp(App):
 
     def __init__(self, config: KioskConfig, camera=None, scanner=None, **kw):
         super().__init__(**kw)
-        from kivy.base import ExceptionManager
+        from kiosk.app import install_late_touch_handler
 
-        from kiosk.app import _LateTouch
-
-        if not any(isinstance(h, _LateTouch) for h in ExceptionManager.handlers):
-            ExceptionManager.add_handler(_LateTouch())  # a late touch is logged, not a crash
+        install_late_touch_handler()  # a late touch is logged, not a crash
         self.kiosk_config = config  # not ``config``: that is Kivy's own settings object
         self.t = Translator(config.session.default_language)
         self.camera, self.scanner = camera, scanner
-        self.flow = Commissioning(config.directory.central_url,
-                                  pin_already_set=PinGuard(config.technician_pin_file).is_set())
+        self.flow = Commissioning(config.directory.central_url, config.directory.allowed_central_urls)
         self.runner: JobRunner | None = None
         self.view = None
         self.on_heartbeat: Callable[[], None] = lambda: None

@@ -4,16 +4,24 @@ A kiosk fresh from the image has no site, no keys and no technician PIN.
 Its screen shows this flow instead of the citizen's welcome:
 
 1. read the enrollment code (the console's printed QR code, or typed with
-   a USB keyboard: the service's address and the token);
-2. choose the technician PIN, twice (before enrolling: once
-   ``provisioned.toml`` exists, the first-boot service restarts the app);
-3. enroll (a job: it needs the network) and show what the service
-   answered (the mairie, its address and hours as the receipt will print
-   them, the kiosk's code), then restart into the citizen's app.
+   a USB keyboard: the service's address and the token); a service the
+   image does not trust is refused before any request;
+2. enroll (a job: it needs the network). Nothing is written yet;
+3. show what the service answered (the mairie, its address and hours as
+   the receipt will print them, the kiosk's code) and ask the technician
+   to confirm it is the right mairie: a code held up by someone else, or
+   the wrong sheet, stops here;
+4. choose the technician PIN, twice;
+5. save the key, the PIN and the configuration (``provisioned.toml``
+   last), then restart into the citizen's app.
+
+Nothing is kept from an attempt that did not finish: a PIN chosen by a
+passer-by cannot survive to become the kiosk's.
 
 Like :mod:`kiosk.session`, this is a plain state machine the screen only
-shows: no Kivy, no network, no disk here; the screen runs the enrollment
-job (:func:`kiosk.provision.provision`) and reports back.
+shows: no Kivy, no network, no disk here; the screen runs the jobs
+(:func:`kiosk.provision.enroll`, :func:`kiosk.provision.save_enrollment`)
+and reports back.
 """
 
 from __future__ import annotations
@@ -22,10 +30,10 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Callable
 
-from kiosk.enrollment_code import EnrollmentCode, EnrollmentCodeError, parse_code
+from kiosk.enrollment_code import (EnrollmentCode, EnrollmentCodeError, check_central_url, check_token,
+                                   check_trusted, parse_code)
 from kiosk.errors import InvalidTransition, KioskError, PermanentSyncError, RetryableSyncError
 from kiosk.technician_pin import PinRefused, check_new_pin
-
 
 #: Seconds the result stays on screen before the app restarts into the citizen's welcome
 #: (``kiosk-firstboot.service`` waits longer than this before restarting the app itself).
@@ -35,9 +43,11 @@ RESTART_AFTER_S = 15
 class Stage(Enum):
     SCANNING = "scanning"
     TYPING = "typing"
+    ENROLLING = "enrolling"
+    CONFIRM_SITE = "confirm_site"
     CHOOSE_PIN = "choose_pin"
     REPEAT_PIN = "repeat_pin"
-    ENROLLING = "enrolling"
+    SAVING = "saving"
     DONE = "done"
 
 
@@ -49,21 +59,19 @@ class Notice:
 
 
 #: Refusals from the central service (``PermanentSyncError.code``) and what the screen says.
-_REFUSALS = {"bad_token": "commission.error.token", "protocol": "commission.error.protocol",
-             "key_in_use": "commission.error.retry", "keys_changed": "commission.error.retry"}
+REFUSALS = {"bad_token": "commission.error.token", "protocol": "commission.error.protocol",
+            "key_in_use": "commission.error.retry", "keys_changed": "commission.error.retry"}
 
 
 def notice_for(error: BaseException) -> Notice:
-    """What the technician is told when enrolling failed: a cause they can act on."""
+    """What the technician is told when a step failed: a cause they can act on."""
     if isinstance(error, EnrollmentCodeError):
         return Notice(f"commission.error.{error.reason}")
     if isinstance(error, RetryableSyncError):
         return Notice("commission.error.network")
     if isinstance(error, PermanentSyncError):
-        return Notice(_REFUSALS.get(getattr(error, "code", ""), "commission.error.refused"),
+        return Notice(REFUSALS.get(getattr(error, "code", ""), "commission.error.refused"),
                       params=(("detail", error.detail[:160]),))
-    if isinstance(error, PinRefused):
-        return Notice(error.message_key)
     if isinstance(error, KioskError):
         return Notice(error.message_key)
     return Notice("commission.error.unexpected", params=(("detail", f"{type(error).__name__}"),))
@@ -72,18 +80,18 @@ def notice_for(error: BaseException) -> Notice:
 class Commissioning:
     """The flow's state; every change is announced to subscribers, as the session does."""
 
-    def __init__(self, default_central_url: str = "", pin_already_set: bool = False) -> None:
+    def __init__(self, default_central_url: str = "", allowed: tuple[str, ...] = ()) -> None:
         self.default_central_url = default_central_url
+        self.allowed = allowed
         self.stage = Stage.SCANNING
         #: Where the code came from (scanning or typing): where a failed enrollment goes back to.
         self._source = Stage.SCANNING
         self.notice: Notice | None = None
         self.code: EnrollmentCode | None = None
-        #: Kept only between the PIN's second entry and the enrollment job that stores its hash.
-        self._pin: str | None = None
-        self._first_pin: str | None = None
-        self._pin_chosen = pin_already_set
+        #: The service's answer, shown for confirmation, then kept.
         self.answer: dict[str, Any] | None = None
+        self._first_pin: str | None = None
+        self._pin: str | None = None
         self._subscribers: list[Callable[["Commissioning"], None]] = []
 
     def subscribe(self, fn: Callable[["Commissioning"], None]) -> None:
@@ -97,6 +105,12 @@ class Commissioning:
         if self.stage not in stages:
             raise InvalidTransition(f"not possible while {self.stage.value}")
 
+    def _restart(self, stage: Stage, notice: Notice | None) -> None:
+        """Back to reading a code: everything of the attempt is dropped."""
+        self.code = self.answer = self._first_pin = self._pin = None
+        self.stage, self.notice = stage, notice
+        self._changed()
+
     # -- the code --------------------------------------------------------------------
     def type_instead(self) -> None:
         self._expect(Stage.SCANNING)
@@ -109,28 +123,49 @@ class Commissioning:
         self._changed()
 
     def code_read(self, text: str) -> bool:
-        """A QR code seen by the camera; False (and a notice) when it is not an enrollment code."""
+        """A QR code seen by the camera; False (and a notice) when it cannot be used."""
         self._expect(Stage.SCANNING)
         return self._take(lambda: parse_code(text, self.default_central_url))
 
     def code_typed(self, central_url: str, token: str) -> bool:
         self._expect(Stage.TYPING)
         url = central_url.strip() or self.default_central_url
-        return self._take(lambda: parse_code(token, url) if "kiosque:" in token else
-                          EnrollmentCode(*_checked(url, token)))
+        return self._take(lambda: parse_code(token, url) if token.strip().startswith("kiosque:") else
+                          EnrollmentCode(check_central_url(url), check_token(token)))
 
     def _take(self, parse: Callable[[], EnrollmentCode]) -> bool:
         try:
-            self.code = parse()
+            code = parse()
+            check_trusted(code.central_url, self.allowed)
         except EnrollmentCodeError as exc:
             self.notice = notice_for(exc)
             self._changed()
             return False
-        self.notice = None
-        self._source = self.stage
-        self.stage = Stage.ENROLLING if self._pin_chosen else Stage.CHOOSE_PIN
+        self.code, self.notice, self._source, self.stage = code, None, self.stage, Stage.ENROLLING
         self._changed()
         return True
+
+    # -- enrolling and confirming ----------------------------------------------------------
+    def enrolled(self, answer: dict[str, Any]) -> None:
+        self._expect(Stage.ENROLLING)
+        self.answer, self.stage, self.notice = answer, Stage.CONFIRM_SITE, None
+        self._changed()
+
+    def enrollment_failed(self, error: BaseException) -> None:
+        """Back to reading a code (scanned or typed, as before), with the reason."""
+        self._expect(Stage.ENROLLING)
+        self._restart(self._source, notice_for(error))
+
+    def site_confirmed(self) -> None:
+        self._expect(Stage.CONFIRM_SITE)
+        self.stage, self.notice = Stage.CHOOSE_PIN, None
+        self._changed()
+
+    def site_refused(self) -> None:
+        """Not this mairie: nothing is kept; the service holds an enrolled device to revoke."""
+        self._expect(Stage.CONFIRM_SITE)
+        kiosk = (self.answer or {}).get("kiosk_code", "")
+        self._restart(Stage.SCANNING, Notice("commission.error.wrong_site", params=(("kiosk", kiosk),)))
 
     # -- the PIN ----------------------------------------------------------------------
     def pin_entered(self, pin: str) -> None:
@@ -147,29 +182,22 @@ class Commissioning:
             self.stage, self.notice = Stage.CHOOSE_PIN, Notice("pin.error.mismatch")
         else:
             self._pin, self._first_pin = pin, None
-            self.stage, self.notice = Stage.ENROLLING, None
+            self.stage, self.notice = Stage.SAVING, None
         self._changed()
 
     def take_pin(self) -> str | None:
-        """The PIN to store, handed once to the enrollment job, then forgotten here."""
+        """The PIN to store, handed once to the saving job, then forgotten here."""
         pin, self._pin = self._pin, None
         return pin
 
-    # -- enrolling ---------------------------------------------------------------------
-    def enrolled(self, answer: dict[str, Any]) -> None:
-        self._expect(Stage.ENROLLING)
-        self.answer, self.stage, self.notice = answer, Stage.DONE, None
+    # -- saving -------------------------------------------------------------------------
+    def saved(self) -> None:
+        self._expect(Stage.SAVING)
+        self.stage, self.notice = Stage.DONE, None
         self._changed()
 
-    def enrollment_failed(self, error: BaseException, pin_stored: bool) -> None:
-        """Back to reading a code (scanned or typed, as before), with the reason; a stored PIN is not asked again."""
-        self._expect(Stage.ENROLLING)
-        self._pin_chosen = self._pin_chosen or pin_stored
-        self.code, self.stage, self.notice = None, self._source, notice_for(error)
+    def save_failed(self, error: BaseException) -> None:
+        """The card refused the files (full, read-only): say so; the PIN is chosen again for the retry."""
+        self._expect(Stage.SAVING)
+        self.stage, self.notice = Stage.CHOOSE_PIN, notice_for(error)
         self._changed()
-
-
-def _checked(url: str, token: str) -> tuple[str, str]:
-    from kiosk.enrollment_code import check_central_url, check_token
-
-    return check_central_url(url), check_token(token)

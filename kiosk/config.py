@@ -121,6 +121,9 @@ class DirectoryConfig:
     central_url: str = "http://127.0.0.1:8080"
     timeout_s: float = 4.0
     sim_offline: bool = False
+    #: The only services a blank kiosk may enroll with (an image built for one préfecture names its own);
+    #: empty: any service over https (plain http on this machine only). See kiosk.enrollment_code.
+    allowed_central_urls: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -158,6 +161,8 @@ class MaintenanceConfig:
     hold_s: float = 5.0
     #: The maintenance screen closes (and locks again) after this long without a touch.
     idle_exit_s: float = 180.0
+    #: The PIN pad goes away after this long without a touch (the next citizen must see the welcome screen).
+    pin_idle_s: float = 60.0
     #: Wrong PINs in a row before the PIN pad locks, and for how long.
     max_pin_failures: int = 5
     lockout_s: float = 300.0
@@ -166,6 +171,9 @@ class MaintenanceConfig:
     service_manager: str = "systemctl"
     sync_unit: str = "kiosk-sync.service"
     ui_unit: str = "kiosk-ui.service"
+    #: A file that exists while the app shows the commissioning screen (the image: in kiosk-ui's runtime
+    #: directory), so that kiosk-firstboot.service restarts the app only if it still shows it.
+    commissioning_marker: str = ""
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,28 @@ def check_central_url(url: str) -> str:
     return url
 
 
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+def check_trusted(url: str, allowed: tuple[str, ...] = ()) -> str:
+    """Refuse a service this kiosk must not enroll with, before any request is made.
+
+    Whoever holds a QR code up to a blank kiosk chooses the service it
+    enrolls with, and that service hands the kiosk the key its dossiers are
+    sealed to. So: only the services the image names (``allowed``, from
+    ``directory.allowed_central_urls``) when it names any, and never plain
+    ``http`` except on this machine (the demo), where nothing crosses a network.
+    """
+    url = check_central_url(url)
+    if allowed:
+        if url not in {a.rstrip("/") for a in allowed}:
+            raise EnrollmentCodeError("untrusted", f"{url} is not a central service this kiosk may enroll with")
+        return url
+    if urlsplit(url).scheme != "https" and urlsplit(url).hostname not in LOOPBACK:
+        raise EnrollmentCodeError("insecure", f"{url}: a central service is reached over https")
+    return url
+
+
 def parse_code(text: str, default_central_url: str = "") -> EnrollmentCode:
     """Read a scanned or typed code; a bare token takes ``default_central_url``.
 

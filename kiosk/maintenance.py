@@ -22,7 +22,7 @@ from kiosk import __version__
 from kiosk.config import KioskConfig
 from kiosk.errors import KioskError
 from kiosk.selftest import load_summary
-from kiosk.sync.sync_status import read_status
+from kiosk.sync.status import read_status
 
 log = logging.getLogger("kiosk.maintenance")
 
@@ -40,12 +40,21 @@ class RecentProblems(logging.Handler):
         self.records: deque[dict[str, Any]] = deque(maxlen=size)
 
     def emit(self, record: logging.LogRecord) -> None:
+        # Handler.handle() holds self.lock around emit(): read under the same lock.
         detail = getattr(record, "error", None) or getattr(record, "detail", None) or ""
         self.records.append({"at": record.created, "level": record.levelname.lower(), "logger": record.name,
                              "msg": record.getMessage(), "detail": str(detail)[:300]})
 
     def newest_first(self) -> list[dict[str, Any]]:
-        return list(reversed(self.records))
+        with self.lock:  # the worker reads while the UI thread logs
+            return list(reversed(self.records))
+
+
+def duration(seconds: float, lang: str = "fr") -> str:
+    """A duration as a technician reads it: 45 s, 12 min, 26 h, 3 j (3 d in English)."""
+    s = int(seconds)
+    return (f"{s} s" if s < 120 else f"{s // 60} min" if s < 7200 else f"{s // 3600} h" if s < 172800
+            else f"{s // 86400} {'j' if lang == 'fr' else 'd'}")
 
 
 def release_name(prefix: str = sys.prefix) -> str:

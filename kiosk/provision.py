@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import socket
+from dataclasses import dataclass, field
 from typing import Any
 
 from nacl.signing import SigningKey
@@ -61,8 +62,17 @@ def load_device_key(config: KioskConfig) -> SigningKey:
         raise ConfigError(f"no device key at {config.device_key_file}: provision this kiosk") from exc
 
 
-def provision(config: KioskConfig, central_url: str, token: str, client: CentralClient | None = None) -> dict[str, Any]:
-    """Enroll with ``token``; return the service's answer once both files are on disk."""
+@dataclass(frozen=True)
+class Enrollment:
+    """What the service granted, not yet on disk: the commissioning screen shows it before keeping it."""
+
+    central_url: str
+    answer: dict[str, Any]
+    key: SigningKey = field(repr=False)
+
+
+def enroll(central_url: str, token: str, client: CentralClient | None = None) -> Enrollment:
+    """Redeem ``token`` with a key pair made here; nothing is written (see :func:`save_enrollment`)."""
     central_url = central_url.rstrip("/")
     client = client or CentralClient.connect(central_url)
     info = client.service_info()
@@ -76,12 +86,34 @@ def provision(config: KioskConfig, central_url: str, token: str, client: Central
         error = PermanentSyncError("the service's keys changed during enrollment; try again")
         error.code = "keys_changed"
         raise error
+    return Enrollment(central_url, answer, key)
+
+
+def save_enrollment(config: KioskConfig, enrollment: Enrollment, technician_pin: str | None = None) -> None:
+    """The device key, then the technician PIN, then ``provisioned.toml``, each durably.
+
+    ``provisioned.toml`` goes last: its appearance is what makes the kiosk
+    provisioned (``load_config``, ``kiosk-firstboot.service``), so a kiosk
+    is never provisioned without its key, nor, from the commissioning
+    screen, without a way into its maintenance screen.
+    """
     keys_dir = config.device_key_file.parent
     keys_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    write_durably(config.device_key_file, bytes(key).hex().encode())
+    write_durably(config.device_key_file, bytes(enrollment.key).hex().encode())
     os.chmod(config.device_key_file, 0o600)
-    write_durably(config.provisioned_file, render_provisioned(central_url, answer).encode("utf-8"))
-    return answer
+    if technician_pin is not None:
+        from kiosk.technician_pin import PinGuard
+
+        PinGuard(config.technician_pin_file).set(technician_pin)
+    write_durably(config.provisioned_file,
+                  render_provisioned(enrollment.central_url, enrollment.answer).encode("utf-8"))
+
+
+def provision(config: KioskConfig, central_url: str, token: str, client: CentralClient | None = None) -> dict[str, Any]:
+    """``kiosk provision``: enroll with ``token``; return the service's answer once both files are on disk."""
+    enrollment = enroll(central_url, token, client)
+    save_enrollment(config, enrollment)
+    return enrollment.answer
 
 
 def central_client(config: KioskConfig, timeout_s: float | None = None) -> CentralClient:
@@ -95,25 +127,3 @@ def central_client(config: KioskConfig, timeout_s: float | None = None) -> Centr
                                  service_key=VerifyKey(bytes.fromhex(config.sync.service_verify_key)))
 
 
-
-def commission(config: KioskConfig, central_url: str, token: str, pin: str | None,
-               client: CentralClient | None = None) -> tuple[dict[str, Any], bool]:
-    """The commissioning screen's job: store the technician PIN, then enroll.
-
-    The PIN goes first: once ``provisioned.toml`` exists the first-boot
-    service restarts the app, and a kiosk must never come up provisioned
-    but without a way into its maintenance screen. Returns the service's
-    answer; raises with ``pin_stored`` set on the error, so a retry does
-    not ask for the PIN again.
-    """
-    from kiosk.technician_pin import PinGuard
-
-    pin_stored = pin is None
-    try:
-        if pin is not None:
-            PinGuard(config.technician_pin_file).set(pin)
-            pin_stored = True
-        return provision(config, central_url, token, client), pin_stored
-    except BaseException as exc:
-        exc.pin_stored = pin_stored  # type: ignore[attr-defined]
-        raise

@@ -96,7 +96,7 @@ class _Run:
         self.closed = threading.Event()
 
 
-def probe(device: str, backend: str, make: Callable[[], Any], *, timeout_s: float = DEFAULT_TIMEOUT_S,
+def probe(device: str, backend: str, make: Callable[[], Any], *, timeout_s: float | None = DEFAULT_TIMEOUT_S,
           print_test_page: bool = False) -> ProbeResult:
     """Load (``make()``), open, self-test, optionally print a test ticket, and close one device, within ``timeout_s``.
 
@@ -104,6 +104,7 @@ def probe(device: str, backend: str, make: Callable[[], Any], *, timeout_s: floa
     driver call keeps its thread, not the command, and the process can
     still exit. ``print_test_page`` calls the device's ``print_test_page()``
     after a successful self-test; a backend without it fails the row.
+    ``timeout_s=None`` runs it here, in the calling thread, without a limit.
     """
     run = _Run()
 
@@ -149,9 +150,13 @@ def probe(device: str, backend: str, make: Callable[[], Any], *, timeout_s: floa
             run.closed.set()
 
     started = time.monotonic()
-    thread = threading.Thread(target=work, name=f"selftest-{device}", daemon=True)
-    thread.start()
-    finished = run.closed.wait(timeout_s)
+    if timeout_s is None:
+        work()
+        finished = True
+    else:
+        thread = threading.Thread(target=work, name=f"selftest-{device}", daemon=True)
+        thread.start()
+        finished = run.closed.wait(timeout_s)
     seconds = time.monotonic() - started
     if not finished or run.result is None:
         return ProbeResult(device, backend, False, failure="timeout", stage=run.stage, timeout_s=timeout_s,
@@ -197,16 +202,18 @@ class _Borrowed:
         return getattr(self._device, name)
 
 
-def selftest_devices(devices, *, timeout_s: float = DEFAULT_TIMEOUT_S,
-                     print_test_page: bool = False) -> list[ProbeResult]:
-    """The same probes on the devices the app already holds (the maintenance screen).
+def selftest_devices(devices, *, print_test_page: bool = False) -> list[ProbeResult]:
+    """The same probes on the devices the app already holds (the maintenance screen), run in this thread.
 
     The app has the serial port and the printer open; a second opening from
     the same process would fail or fight over them, so each device's
-    ``self_test()`` runs on the app's own instance, with the same time limit.
+    ``self_test()`` runs on the app's own instance. And on the app's job
+    worker, without a time limit: a probe abandoned after a timeout would
+    keep using the device from another thread while the citizens' jobs use
+    it too. Each device's own calls are bounded by their read timeouts.
     """
     return [probe(device, devices.backends.get(device, "?"), lambda d=getattr(devices, device): _Borrowed(d),
-                  timeout_s=timeout_s, print_test_page=print_test_page and device == "printer")
+                  timeout_s=None, print_test_page=print_test_page and device == "printer")
             for device in BACKENDS]
 
 

@@ -95,10 +95,21 @@ class PinGuard:
 
     # -- checking ------------------------------------------------------------------------
     def locked_for(self) -> float:
+        """Seconds left locked, never more than one lockout.
+
+        A Pi has no battery clock: after a reboot without network its clock
+        may be far behind the lockout's start. A clock gone backwards
+        restarts the lockout from now (written down), rather than locking
+        the pad for years or opening it early.
+        """
         failures, last = self._failures()
         if failures < self.max_failures:
             return 0.0
-        return max(0.0, last + self.lockout_s - self.clock())
+        now = self.clock()
+        if now < last:
+            self._save_failures(failures, now)
+            last = now
+        return min(self.lockout_s, max(0.0, last + self.lockout_s - now))
 
     def check(self, pin: str) -> Check:
         if not self.is_set():

@@ -2,8 +2,9 @@
 
 A thin view over :class:`kiosk.commissioning.Commissioning`: the camera's
 picture while the scanner looks for the console's enrollment QR code, or
-two text fields for a USB keyboard; the PIN pad, twice; the enrollment
-running; then the mairie as the service knows it, and a restart.
+two text fields for a USB keyboard; the enrollment running; the mairie as
+the service knows it, to confirm; the PIN pad, twice; then a restart into
+the citizen's app.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ class CommissioningView(FloatLayout):
         super().__init__(**kw)
         self._poll_event = None
         self._countdown = None
-        self._enrolling = False
+        self._busy = False
+        self._enrollment = None
         self.ids.pad.on_pin = self._pin
         flow.subscribe(self._changed)
         self._changed(flow)
@@ -54,10 +56,14 @@ class CommissioningView(FloatLayout):
         if flow.stage is Stage.TYPING and not self.ids.url.text:
             self.ids.url.text = flow.default_central_url
         self._update_polling()
-        if flow.stage is Stage.ENROLLING and not self._enrolling:
+        if flow.answer is not None:
+            self._show_site(flow.answer)
+        if flow.stage is Stage.ENROLLING and not self._busy:
             self._enroll()
-        if flow.stage is Stage.DONE:
-            self._show_done(flow.answer)
+        elif flow.stage is Stage.SAVING and not self._busy:
+            self._save()
+        elif flow.stage is Stage.DONE:
+            self._start_countdown()
 
     def relabel(self) -> None:
         """The language changed: say the same things in the other one."""
@@ -113,30 +119,65 @@ class CommissioningView(FloatLayout):
         if self.flow.stage in (Stage.CHOOSE_PIN, Stage.REPEAT_PIN):
             self.flow.pin_entered(pin)
 
-    # -- enrolling ------------------------------------------------------------------------------------
+    # -- enrolling, confirming, saving -----------------------------------------------------------
     def _enroll(self) -> None:
-        from kiosk.provision import commission
+        from kiosk.provision import enroll
 
-        code, pin, config = self.flow.code, self.flow.take_pin(), self.kiosk_app.kiosk_config
-        self._enrolling = True
+        code = self.flow.code
+        self._busy = True
         self.ids.token.text = ""  # a used or refused token has no business staying on screen
-        self.kiosk_app.runner.submit(Task("enroll", lambda: commission(config, code.central_url, code.token, pin)),
+        self.ids.token._undo, self.ids.token._redo = [], []
+        self.kiosk_app.runner.submit(Task("enroll", lambda: enroll(code.central_url, code.token)),
                                      on_done=self._enrolled)
 
-    def _enrolled(self, result, error) -> None:
-        self._enrolling = False
+    def _enrolled(self, enrollment, error) -> None:
+        self._busy = False
+        if self.flow.stage is not Stage.ENROLLING:
+            return
         if error is not None:
             log.warning("enrollment failed", extra={"error": getattr(error, "detail", str(error))})
-            self.flow.enrollment_failed(error, getattr(error, "pin_stored", False))
+            self.flow.enrollment_failed(error)
             return
-        answer, _ = result
-        log.warning("kiosk enrolled", extra={"kiosk_code": answer.get("kiosk_code"), "site": answer["site"].get("id")})
-        self.flow.enrolled(answer)
+        log.info("enrolled, waiting for the technician's confirmation",
+                 extra={"kiosk_code": enrollment.answer.get("kiosk_code"), "site": enrollment.answer["site"].get("id")})
+        self._enrollment = enrollment  # the device key stays in memory until the technician confirms
+        self.flow.enrolled(enrollment.answer)
 
-    def _show_done(self, answer) -> None:
+    def confirm_site(self) -> None:
+        if self.flow.stage is Stage.CONFIRM_SITE:
+            self.flow.site_confirmed()
+
+    def refuse_site(self) -> None:
+        if self.flow.stage is Stage.CONFIRM_SITE:
+            log.warning("enrollment refused by the technician: wrong mairie",
+                        extra={"kiosk_code": (self.flow.answer or {}).get("kiosk_code")})
+            self._enrollment = None
+            self.flow.site_refused()
+
+    def _save(self) -> None:
+        from kiosk.provision import save_enrollment
+
+        enrollment, pin, config = self._enrollment, self.flow.take_pin(), self.kiosk_app.kiosk_config
+        self._busy = True
+        self.kiosk_app.runner.submit(Task("save", lambda: save_enrollment(config, enrollment, pin)),
+                                     on_done=self._saved)
+
+    def _saved(self, result, error) -> None:
+        self._busy = False
+        if error is not None:
+            log.error("commissioning could not be saved", extra={"error": getattr(error, "detail", str(error))})
+            self.flow.save_failed(error)
+            return
+        self._enrollment = None
+        log.warning("kiosk commissioned", extra={"kiosk_code": (self.flow.answer or {}).get("kiosk_code")})
+        self.flow.saved()
+
+    def _show_site(self, answer) -> None:
         t, site = self.kiosk_app.t, answer["site"]
         self.summary = t("commission.done.body", site=site.get("name", ""), address=site.get("address") or "-",
                          hours=site.get("opening_hours") or "-", kiosk=answer.get("kiosk_code", ""))
+
+    def _start_countdown(self) -> None:
         if self._countdown is None:
             self.seconds_left = RESTART_AFTER_S
             self._countdown = Clock.schedule_interval(self._tick, 1.0)
@@ -147,6 +188,8 @@ class CommissioningView(FloatLayout):
             self.restart_now()
 
     def restart_now(self) -> None:
+        if self.flow.stage is not Stage.DONE:
+            return
         if self._countdown is not None:
             self._countdown.cancel()
         self.kiosk_app.request_restart()
@@ -155,3 +198,4 @@ class CommissioningView(FloatLayout):
         for event in (self._poll_event, self._countdown):
             if event is not None:
                 event.cancel()
+        self._enrollment = None

@@ -19,11 +19,11 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.modalview import ModalView
 
 from kiosk.errors import KioskError
-from kiosk.maintenance import ServiceControl, check_central, status_report
+from kiosk.maintenance import ServiceControl, check_central, duration, status_report
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.widgets import BACKSPACE, OK_KEY, SecondaryButton
 from kiosk.selftest import save_summary, selftest_devices
-from kiosk.technician_pin import MAX_DIGITS, PinGuard, Verdict
+from kiosk.technician_pin import MAX_DIGITS, MIN_DIGITS, PinGuard, Verdict
 
 log = logging.getLogger("kiosk.maintenance")
 
@@ -31,18 +31,11 @@ SECTIONS = ("devices", "queue", "network", "problems", "about", "reprint")
 DIGIT_ROWS = [["1", "2", "3"], ["4", "5", "6"], ["7", "8", "9"], [BACKSPACE, "0", OK_KEY]]
 
 
-def _span(seconds: float, lang: str = "fr") -> str:
-    """A duration as a technician reads it: 45 s, 12 min, 26 h, 3 j (3 d in English)."""
-    s = int(seconds)
-    return (f"{s} s" if s < 120 else f"{s // 60} min" if s < 7200 else f"{s // 3600} h" if s < 172800
-            else f"{s // 86400} {'j' if lang == 'fr' else 'd'}")
-
-
 def _when(t, at: float, now: float | None = None) -> str:
     if not at:
         return t("maintenance.never")
     return t("maintenance.ago", when=datetime.fromtimestamp(at).strftime("%d/%m %H:%M"),
-             age=_span((now or time.time()) - at, t.lang))
+             age=duration((now or time.time()) - at, t.lang))
 
 
 def _size(n: int) -> str:
@@ -104,11 +97,19 @@ class PinDialog(ModalView):
         return locked > 0
 
     def submit(self, pin: str) -> None:
+        """Only a PIN that could be right is checked: an empty or short one (a double tap on OK) costs no try."""
         t = self.kiosk_app.t
+        if self.kiosk_app.runner.pending("pin"):
+            return
+        if len(pin) < MIN_DIGITS:
+            self.ids.pad.message, self.ids.pad.level = t("pin.error.format"), "error"
+            return
         self.ids.pad.message, self.ids.pad.level = t("pin.checking"), "info"
         self.kiosk_app.run_task("pin", lambda: self.guard.check(pin), self._checked)
 
     def _checked(self, check, error) -> None:
+        if self.parent is None:
+            return  # the pad was closed (Quitter, or left alone) while the PIN was checked: nothing opens
         t, pad = self.kiosk_app.t, self.ids.pad
         if error is not None:
             pad.message, pad.level = t("maintenance.failed", detail=getattr(error, "detail", str(error))), "error"
@@ -199,7 +200,7 @@ class MaintenanceScreen(KioskScreen):
                 self.body = "\n".join([
                     t("maintenance.queue.body", queued=c["queued"], uploading=c["uploading"],
                       acknowledged=c["acknowledged"], corrupt=c["corrupt"],
-                      oldest=_span(q["oldest_waiting_age_s"], t.lang) if q["waiting"] else t("maintenance.none"),
+                      oldest=duration(q["oldest_waiting_age_s"], t.lang) if q["waiting"] else t("maintenance.none"),
                       free=_size(q["free_bytes"])),
                     "", t("maintenance.queue.accepting" if q["accepting"] else "maintenance.queue.full")])
         elif self.section == "network":
@@ -233,6 +234,18 @@ class MaintenanceScreen(KioskScreen):
             button.number, button.label = number, label
             button.bind(on_release=lambda b: self.reprint(b.number))
             box.add_widget(button)
+
+    def main_action(self) -> None:
+        """The section's first button (what it does is named in the .kv's label for the same section)."""
+        action = {"devices": lambda: self.run_selftest(False), "queue": self.retry_queue,
+                  "network": self.check_network, "about": lambda: self.restart("ui")}.get(self.section)
+        if action is not None:  # a touch landing as the section changes does nothing
+            action()
+
+    def other_action(self) -> None:
+        action = {"devices": lambda: self.run_selftest(True), "network": lambda: self.restart("sync")}.get(self.section)
+        if action is not None:
+            action()
 
     def _say(self, key: str, level: str = "info", **params) -> None:
         self.note, self.note_level = self.t(key, **params), level

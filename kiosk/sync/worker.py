@@ -26,7 +26,7 @@ from kiosk.errors import PermanentSyncError, RetryableSyncError
 from kiosk.sdnotify import Watchdog
 from kiosk.sync.client import CentralClient
 from kiosk.sync.outbox import Outbox, State
-from kiosk.sync.sync_status import SyncStatus, write_status
+from kiosk.sync.status import SyncStatus, write_status
 
 log = logging.getLogger("kiosk.sync")
 
@@ -51,7 +51,7 @@ class SyncWorker:
     watchdog: Watchdog = field(default_factory=lambda: Watchdog(env={}))
     _last_heartbeat: float = float("-inf")
     last_error: str = ""
-    #: Written to ``<data>/sync-status.json`` when it changes (see :mod:`kiosk.sync.sync_status`).
+    #: Written to ``<data>/sync-status.json`` when it changes (see :mod:`kiosk.sync.status`).
     status: SyncStatus = field(default_factory=SyncStatus)
     _written: SyncStatus | None = None
 

@@ -16,7 +16,7 @@ from kiosk.provision import central_client, provision
 from kiosk.sync.client import CentralClient
 from kiosk.sync.outbox import Outbox, State
 from kiosk.sync.seal import recipient_key
-from kiosk.sync.sync_status import read_status
+from kiosk.sync.status import read_status
 from kiosk.sync.worker import SyncWorker, backoff_s
 
 

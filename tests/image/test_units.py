@@ -12,6 +12,7 @@ import re
 import shutil
 import stat
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -153,17 +154,25 @@ def test_every_device_the_udev_rules_open_to_the_kiosk_is_allowed_in_the_ui_unit
 
 # --- first boot ------------------------------------------------------------------------------------------
 
-def test_first_boot_waits_for_provisioning_then_starts_sync_and_restarts_the_ui(tmp_path):
+@pytest.mark.parametrize("still_commissioning", [True, False])
+def test_first_boot_waits_for_provisioning_then_starts_sync_and_restarts_the_ui(tmp_path, still_commissioning):
+    """Provisioned from a shell, the UI still shows commissioning: restarted. Commissioned on its screen,
+    the app restarted itself (its marker is gone): not restarted a second time."""
     unit = parse_unit(SYSTEMD / "kiosk-firstboot.service")
     assert one(unit, "Unit", "ConditionPathExists") == "!/var/lib/kiosk/provisioned.toml"
     assert one(unit, "Service", "Type") == "exec"  # a wait of days must not hold up the boot
     command = one(unit, "Service", "ExecStart")
     assert command.startswith("/bin/sh -c '") and command.endswith("'")
+    marker = tomllib.loads((FILES / "kiosk.toml").read_text())["maintenance"]["commissioning_marker"]
+    assert marker in command and marker.startswith("/run/kiosk-ui/")  # kiosk-ui.service's RuntimeDirectory
     script = command[len("/bin/sh -c '"):-1].replace("/var/lib/kiosk/", f"{tmp_path}/")
+    script = script.replace(marker, f"{tmp_path}/commissioning")
     # The pause before restarting the UI outlasts the commissioning screen's countdown (then shortened here).
     pause = int(re.search(r"done; sleep (\d+);", script).group(1))
     assert pause > RESTART_AFTER_S
     script = script.replace(f"done; sleep {pause};", "done; sleep 1;")
+    if still_commissioning:
+        (tmp_path / "commissioning").touch()
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     fake = bin_dir / "systemctl"
@@ -179,7 +188,8 @@ def test_first_boot_waits_for_provisioning_then_starts_sync_and_restarts_the_ui(
     finally:
         proc.kill()
     assert (tmp_path / "systemctl.log").read_text().splitlines() == [
-        "--no-block start kiosk-sync.service", "--no-block try-restart kiosk-ui.service"]
+        "--no-block start kiosk-sync.service",
+        *(["--no-block try-restart kiosk-ui.service"] if still_commissioning else [])]
 
 
 # --- the data partition is safe from the overlay ---------------------------------------------------------

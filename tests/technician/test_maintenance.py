@@ -20,7 +20,7 @@ from kiosk.maintenance import RecentProblems, ServiceControl, ServiceUnavailable
 from kiosk.selftest import selftest_devices
 from kiosk.sync.client import CentralClient
 from kiosk.sync.outbox import Outbox
-from kiosk.sync.sync_status import SyncStatus, read_status, write_status
+from kiosk.sync.status import SyncStatus, read_status, write_status
 from kiosk.sync.worker import SyncWorker
 
 

@@ -6,10 +6,10 @@ state stays there), or by hand::
     .venv/bin/python tests/ui/drive_commissioning.py --central URL --token TOKEN --data DIR
 
 The simulated camera first shows a pré-demande's QR code (refused: not an
-enrollment code), then the console's enrollment code; the PIN is typed on
-the keypad, wrongly repeated once, then twice the same; the kiosk enrolls
-and shows the mairie; "Redémarrer maintenant" stops the app to be started
-again. The result is one JSON object, as for ``drive_flow.py``.
+enrollment code), then the console's enrollment code; the kiosk enrolls and
+shows the mairie, confirmed with a touch; the PIN is typed on the keypad,
+wrongly repeated once, then twice the same; the files are saved and
+"Redémarrer maintenant" stops the app to be started again. The result is one JSON object, as for ``drive_flow.py``.
 """
 
 from __future__ import annotations
@@ -90,7 +90,11 @@ def scenario(d: CommissioningDriver, central_url: str, token: str) -> Iterator[W
     yield from d.shoot("not_enrollment")
 
     app.camera.show(QrScene(format_code(central_url, token), code_px=260))
-    yield d.until(lambda: flow.stage is Stage.CHOOSE_PIN, "the PIN's choice")
+    yield d.until(lambda: flow.stage is Stage.CONFIRM_SITE, "the mairie to confirm", timeout=30)
+    d.assert_(not app.kiosk_config.provisioned_file.exists(), "nothing is written before the confirmation")
+    yield from d.shoot("confirm_site")
+    d.result["summary"] = view.summary
+    yield from d.tap_and_wait(view.ids.confirm_button, lambda: flow.stage is Stage.CHOOSE_PIN, "the PIN's choice")
     yield from d.shoot("choose_pin")
     type_pin(PIN)
     yield d.until(lambda: flow.stage is Stage.REPEAT_PIN, "the PIN's repetition")
@@ -101,9 +105,9 @@ def scenario(d: CommissioningDriver, central_url: str, token: str) -> Iterator[W
     type_pin(PIN)
     yield d.until(lambda: flow.stage is Stage.REPEAT_PIN, "the PIN's repetition")
     type_pin(PIN)
-    yield d.until(lambda: flow.stage is Stage.DONE, "the enrollment", timeout=30)
+    yield d.until(lambda: flow.stage is Stage.DONE, "the files saved", timeout=30)
+    d.assert_(app.kiosk_config.provisioned_file.exists(), "provisioned once the PIN is chosen")
     yield from d.shoot("done")
-    d.result["summary"] = view.summary
     d.result["seconds_left"] = view.seconds_left
     d.result["reached_restart"] = True
     d.tap(view.ids.restart_button, "restart now")  # the app stops here, to be started again

@@ -2,13 +2,13 @@
 
 from kivy.base import ExceptionManager
 
-from kiosk.app import _LateTouch
+from kiosk.app import LateTouch
 from kiosk.errors import InvalidTransition
 
 
 def test_a_late_touch_refused_by_the_session_does_not_end_the_app():
-    assert _LateTouch().handle_exception(InvalidTransition("event not accepted in step end")) == ExceptionManager.PASS
+    assert LateTouch().handle_exception(InvalidTransition("event not accepted in step end")) == ExceptionManager.PASS
 
 
 def test_any_other_error_still_ends_the_app_for_the_supervisor():
-    assert _LateTouch().handle_exception(ValueError("a real bug")) == ExceptionManager.RAISE
+    assert LateTouch().handle_exception(ValueError("a real bug")) == ExceptionManager.RAISE

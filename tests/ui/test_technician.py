@@ -30,6 +30,7 @@ def test_a_blank_kiosk_is_commissioned_on_its_screen_then_maintained(tmp_path):
         kiosk_data = tmp_path / "kiosk"
         result_file = RESULTS / "800x480_commissioning.json"
         RESULTS.mkdir(parents=True, exist_ok=True)
+        result_file.unlink(missing_ok=True)  # a stale result must not pass for this run's
         env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
         proc = subprocess.run([sys.executable, str(ROOT / "tests" / "ui" / "drive_commissioning.py"), "--central", url,
                                "--token", token, "--data", str(kiosk_data), "--shots", str(SHOTS),
@@ -41,7 +42,8 @@ def test_a_blank_kiosk_is_commissioned_on_its_screen_then_maintained(tmp_path):
         assert_ok(result)
         status = json.loads(run("kiosk", "--data-dir", kiosk_data, "status", "--json").stdout)
         maintained = run_scenario("maintenance", "800x480", "--data", str(kiosk_data), prefix="800x480_maintenance")
-    assert result["stages"][-3:] == ["repeat_pin", "enrolling", "done"]
+    assert result["stages"][-3:] == ["repeat_pin", "saving", "done"]
+    assert result["stages"].index("confirm_site") < result["stages"].index("choose_pin"), "the mairie is confirmed first"
     assert "choose_pin" in result["stages"][result["stages"].index("repeat_pin") + 1:], "a mismatch asks again"
     assert "Mairie de démonstration" in result["summary"] and "Démoville" in result["summary"]
     assert result["restart_requested"]
@@ -49,11 +51,11 @@ def test_a_blank_kiosk_is_commissioned_on_its_screen_then_maintained(tmp_path):
     config = load_config(env={}, data_dir=kiosk_data)
     assert PinGuard(config.technician_pin_file).check("975310").verdict is Verdict.OK
     shots = {Path(p).stem.split("_", 3)[-1] for p in result["shots"]}
-    assert {"scan", "not_enrollment", "choose_pin", "pin_mismatch", "done"} <= shots
+    assert {"scan", "not_enrollment", "confirm_site", "choose_pin", "pin_mismatch", "done"} <= shots
 
     r = maintained
     assert_ok(r)
     assert "joignable (" in r["network_note"], "the commissioned kiosk reaches its central service"
     assert r["test_ticket"] and r["reprinted"] == 1
-    assert r["steps"] == ["welcome"], "no citizen's session was started by the technician's touches"
+    assert r["steps"] == ["welcome", "identify"], "only the last, short touch of the corner started a session"
     assert r["queue"]["queued"] == 1, "maintenance changed nothing in the queue"

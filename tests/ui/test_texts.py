@@ -29,12 +29,13 @@ def _computed_keys() -> set[str]:
     keys |= {f"finger.{f}" for f in SessionSettings().fingers}
     keys |= {f"signature.hint.{s}" for s in ("applicant", "parent", "applicant_or_parent")}
     # The technician's screens: each reason a code or an enrollment is refused, each state of a dossier.
-    from kiosk.commissioning import _REFUSALS
+    from kiosk.commissioning import REFUSALS
     from kiosk.sync.outbox import State
 
     keys |= {f"commission.error.{r}" for r in ("not_enrollment", "version", "bad_url", "bad_token", "no_central",
-                                               "network", "refused", "unexpected")}
-    keys |= set(_REFUSALS.values()) | {"pin.error.format", "pin.error.weak", "pin.error.mismatch"}
+                                               "untrusted", "insecure", "network", "refused", "unexpected",
+                                               "wrong_site")}
+    keys |= set(REFUSALS.values()) | {"pin.error.format", "pin.error.weak", "pin.error.mismatch"}
     keys |= {f"maintenance.state.{s.name.lower()}" for s in State}
     return keys
 

@@ -25,7 +25,6 @@ class SyncStatus:
     last_delivery_at: float = 0.0
     last_error: str = ""
     last_error_at: float = 0.0
-    central_url: str = ""
 
     def contact(self, now: float) -> "SyncStatus":
         return replace(self, last_contact_at=now, last_error="")
@@ -34,7 +33,10 @@ class SyncStatus:
         return replace(self, last_contact_at=now, last_delivery_at=now, last_error="")
 
     def failed(self, error: str, now: float) -> "SyncStatus":
-        return replace(self, last_error=error[:500], last_error_at=now)
+        """``last_error_at`` is when this error was first seen: the same error again changes nothing (and
+        the file is not rewritten at every retry)."""
+        error = error[:500]
+        return self if error == self.last_error else replace(self, last_error=error, last_error_at=now)
 
 
 def write_status(data_dir: Path, status: SyncStatus) -> None:
