@@ -160,7 +160,7 @@ class MaintenanceScreen(KioskScreen):
 
     def refresh(self) -> None:
         app = self.kiosk_app
-        self.kiosk_app.run_task("status", lambda: self._gather(app), self._gathered)
+        self._task("status", lambda: self._gather(app), self._gathered)
 
     def _gather(self, app) -> dict:
         report = status_report(self.config, app.kiosk.outbox, app.problems)
@@ -247,6 +247,18 @@ class MaintenanceScreen(KioskScreen):
         if action is not None:
             action()
 
+    def _task(self, name: str, work, on_done) -> None:
+        """Run ``work`` on the app's worker; its result is shown only if the screen is still open.
+
+        A result arriving after the technician left (a refresh, a slow
+        connection test) must not fill the closed screen again.
+        """
+        def deliver(result, error) -> None:
+            if self.kiosk_app.mode == "maintenance":
+                on_done(result, error)
+
+        self.kiosk_app.run_task(name, work, deliver)
+
     def _say(self, key: str, level: str = "info", **params) -> None:
         self.note, self.note_level = self.t(key, **params), level
 
@@ -260,7 +272,7 @@ class MaintenanceScreen(KioskScreen):
             save_summary(config, rows)  # the fleet view shows it with the next heartbeat
             return rows
 
-        self.kiosk_app.run_task("selftest", work, self._selftest_done)
+        self._task("selftest", work, self._selftest_done)
 
     def _selftest_done(self, rows, error) -> None:
         if error is not None:
@@ -275,7 +287,7 @@ class MaintenanceScreen(KioskScreen):
     def retry_queue(self) -> None:
         log.info("maintenance: queue retried")
         outbox = self.kiosk_app.kiosk.outbox
-        self.kiosk_app.run_task("retry", outbox.retry_now,
+        self._task("retry", outbox.retry_now,
                                 lambda n, e: self._done(e, "maintenance.queue.retried", count=n))
 
     def check_network(self) -> None:
@@ -284,7 +296,7 @@ class MaintenanceScreen(KioskScreen):
         self._say("maintenance.busy")
         log.info("maintenance: connection test")
         config = self.config
-        self.kiosk_app.run_task("network", lambda: check_central(lambda: central_client(config, timeout_s=5.0)),
+        self._task("network", lambda: check_central(lambda: central_client(config, timeout_s=5.0)),
                                 self._network_checked)
 
     def _network_checked(self, check, error) -> None:
@@ -300,13 +312,13 @@ class MaintenanceScreen(KioskScreen):
             log.info("maintenance: app restart asked")
             self.kiosk_app.request_restart()  # no systemd here: the app starts itself again
             return
-        self.kiosk_app.run_task("restart", lambda: self.services.restart(which),
+        self._task("restart", lambda: self.services.restart(which),
                                 lambda unit, e: self._done(e, "maintenance.restart.asked", unit=unit))
 
     def reprint(self, number: str) -> None:
         self._say("maintenance.busy")
         log.info("maintenance: receipt reprinted", extra={"number": number})
-        self.kiosk_app.run_task("reprint", lambda: self.controller.reprint(number),
+        self._task("reprint", lambda: self.controller.reprint(number),
                                 lambda receipt, e: self._done(e, "maintenance.reprint.done", number=number,
                                                               failed_key="maintenance.reprint.failed"))
 
