@@ -78,10 +78,15 @@ def test_a_preview_frame_is_the_luminance_plane_without_the_stride_padding(hal_c
     assert decode_number(frame, chain, number_format).number == NUMBER
 
 
+def show_plain(lens, tmp_path, rgb: tuple[int, int, int]) -> None:
+    """A card of one colour in front of the lens (through the simulator's picture scene)."""
+    path = tmp_path / f"plain-{'-'.join(map(str, rgb))}.png"
+    Image.new("RGB", (400, 300), rgb).save(path)
+    lens.show(ImageScene(str(path)))
+
+
 def test_a_still_is_full_resolution_rgb_although_picamera2_gives_bgr(bench, lens, tmp_path):
-    red = tmp_path / "red.png"
-    Image.new("RGB", (400, 300), (200, 30, 40)).save(red)
-    lens.show(ImageScene(str(red)))
+    show_plain(lens, tmp_path, (200, 30, 40))
     with bench.camera:
         still = bench.camera.capture_still()
         assert bench.picam2.camera_config["lores"]["format"] == "YUV420"  # back to scanning afterwards
@@ -137,9 +142,7 @@ def test_closing_stops_and_closes_picamera2_and_a_closed_camera_gives_no_frame(b
 
 
 def test_the_self_test_reports_a_covered_lens(bench, lens, tmp_path):
-    black = tmp_path / "black.png"
-    Image.new("RGB", (64, 48), (3, 3, 3)).save(black)
-    lens.show(ImageScene(str(black)))
+    show_plain(lens, tmp_path, (3, 3, 3))
     with bench.camera:
         result = bench.camera.self_test()
     assert not result.ok and "uniform" in result.detail

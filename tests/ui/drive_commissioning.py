@@ -15,11 +15,9 @@ wrongly repeated once, then twice the same; the files are saved and
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 import tempfile
-import time
 import traceback
 from pathlib import Path
 from types import SimpleNamespace
@@ -29,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.ui.drive_flow import Driver, Wait, _ErrorCollector, _prepare_environment  # noqa: E402
+from tests.ui.drive_flow import Driver, Wait, _prepare_environment, emit_result  # noqa: E402
 
 PIN = "975310"
 
@@ -38,18 +36,8 @@ class CommissioningDriver(Driver):
     """The citizen driver's touches, waits and screenshots, over the commissioning app."""
 
     def __init__(self, app, shots_dir: Path, prefix: str) -> None:
-        import logging
-
-        from kivy.clock import Clock
-        from kivy.core.window import Window
-
-        self.app, self.kiosk, self.shots_dir, self.prefix = app, None, shots_dir, prefix
-        self.shots_enabled, self.Clock, self.Window = True, Clock, Window
-        self.result = {"ok": False, "error": None, "shots": [], "stages": []}
-        self._gen, self._waiting, self._last_frame = None, None, None
-        self._started, self._gaps, self._skip_gap, self._shot_n = time.perf_counter(), [], False, 0
-        self.errors: list[str] = []
-        logging.getLogger("kiosk").addHandler(_ErrorCollector(self.errors))
+        self.kiosk = None
+        self._setup(app, shots_dir, prefix, {"stages": []})
         app.flow.subscribe(lambda f: self.result["stages"].append(f.stage.value))
 
     @property
@@ -58,12 +46,7 @@ class CommissioningDriver(Driver):
         return SimpleNamespace(step=flow.stage, message=flow.notice)
 
     def _finish(self, ok: bool) -> None:
-        self._gen = None
-        if ok and self.errors:
-            ok, self.result["error"] = False, "errors were logged:\n" + "\n".join(self.errors)
-        self.result["ok"] = ok
-        gaps = sorted(self._gaps, reverse=True)
-        self.result["max_gap_ms"] = round(gaps[0][0], 1) if gaps else None
+        self._verdict(ok)
         if not ok:
             self.Clock.schedule_once(lambda dt: self.app.stop(), 0.1)
 
@@ -159,11 +142,7 @@ def main(argv: list[str] | None = None) -> int:
             if dev is not None:
                 dev.close()
         shutil.rmtree(work, ignore_errors=True)
-    line = json.dumps(result, ensure_ascii=False)
-    if args.result:
-        Path(args.result).write_text(line, encoding="utf-8")
-    print(line, flush=True)
-    return 0 if result.get("ok") else 1
+    return emit_result(result, args.result)
 
 
 if __name__ == "__main__":

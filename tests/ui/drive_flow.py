@@ -99,19 +99,24 @@ class Driver:
     """Pumps a scenario (a generator of :class:`Wait`) from the Kivy clock, one step per frame."""
 
     def __init__(self, app, kiosk, shots_dir: Path, prefix: str, sim_dir: Path) -> None:
+        self.kiosk = kiosk
+        self.session = kiosk.controller.session
+        self.sim_dir = sim_dir
+        self._setup(app, shots_dir, prefix, {"numbers_shown": [], "steps": []})
+        self.session.subscribe(self._record_step)
+
+    def _setup(self, app, shots_dir: Path, prefix: str, result: dict) -> None:
+        """What any driven app needs: the clock and window, the result, the frame timing, the error log."""
         from kivy.clock import Clock
         from kivy.core.window import Window
 
         self.app = app
-        self.kiosk = kiosk
-        self.session = kiosk.controller.session
         self.shots_dir = shots_dir
         self.prefix = prefix
-        self.sim_dir = sim_dir
         self.shots_enabled = True
         self.Clock = Clock
         self.Window = Window
-        self.result: dict = {"ok": False, "error": None, "shots": [], "numbers_shown": [], "steps": []}
+        self.result: dict = {"ok": False, "error": None, "shots": [], **result}
         self._gen: Iterator[Wait] | None = None
         self._waiting: tuple[Wait, float] | None = None
         self._last_frame: float | None = None
@@ -119,7 +124,6 @@ class Driver:
         self._gaps: list[tuple[float, str]] = []
         self._skip_gap = False
         self._shot_n = 0
-        self.session.subscribe(self._record_step)
         self.errors: list[str] = []
         self._log_handler = _ErrorCollector(self.errors)
         logging.getLogger("kiosk").addHandler(self._log_handler)
@@ -200,7 +204,8 @@ class Driver:
             self.result["error"] = f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"
             self._finish(ok=False)
 
-    def _finish(self, ok: bool) -> None:
+    def _verdict(self, ok: bool) -> None:
+        """The run's outcome (an error the app logged fails it) and its frame timing."""
         self._gen = None
         if ok and self.errors:
             ok = False
@@ -213,6 +218,9 @@ class Driver:
         self.result["max_frame_gap_ms"] = self.result["max_gap_ms"]  # the name bench/bench_ui.py reads
         self.result["frame_gaps_over_100ms"] = sum(1 for g, _ in gaps if g > 100.0)
         self.result["worst_gaps"] = [(round(g, 1), step) for g, step in gaps[:5]]
+
+    def _finish(self, ok: bool) -> None:
+        self._verdict(ok)
         self.result.update(_memory())
         self.result["queue"] = self.kiosk.outbox.counts()
         self.result["queued_numbers"] = [q.number for q in self.kiosk.outbox.list()]
@@ -528,8 +536,6 @@ def sign(d: Driver, shots: bool) -> Iterator[Wait]:
 
 
 def submit(d: Driver, shots: bool, expect) -> Iterator[Wait]:
-    from kiosk.session import Step
-
     screen = d.screen("summary")
     # Send without the consent: the session asks for it.
     yield from d.tap_and_wait(screen.ids.send_button,
@@ -947,9 +953,14 @@ def main(argv: list[str] | None = None) -> int:
         kiosk.close()
         shutil.rmtree(work / "kivy-home", ignore_errors=True)
     result["scenario"] = args.scenario
+    return emit_result(result, args.result)
+
+
+def emit_result(result: dict, path: str | None) -> int:
+    """The run's result as one JSON line, on stdout and in ``path``; the exit status says whether it passed."""
     line = json.dumps(result, ensure_ascii=False)
-    if args.result:
-        Path(args.result).write_text(line, encoding="utf-8")
+    if path:
+        Path(path).write_text(line, encoding="utf-8")
     print(line, flush=True)
     return 0 if result.get("ok") else 1
 
