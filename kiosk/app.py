@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import time
 from typing import Callable
 
 from kivy.app import App
@@ -34,7 +33,7 @@ from kivy.uix.modalview import ModalView
 
 from kiosk.errors import InvalidTransition
 from kiosk.i18n import Translator
-from kiosk.maintenance import RecentProblems
+from kiosk.maintenance import MaintenanceAccess, RecentProblems
 from kiosk.memory import release_free_memory, tune_allocator
 from kiosk.screens import KV_DIR, KV_FILES, PHASES, SCREEN_FOR, TITLE_FOR, phase_of
 from kiosk.session import Step
@@ -94,8 +93,6 @@ class KioskApp(App):
     progress_count = NumericProperty(9)
     progress_done = NumericProperty(0)
     progress_shown = BooleanProperty(False)
-    #: ``citizen``, or ``maintenance`` while a technician has the screen (the session waits at welcome).
-    mode = StringProperty("citizen")
 
     def __init__(self, kiosk, problems: RecentProblems | None = None, **kw):
         super().__init__(**kw)
@@ -117,8 +114,9 @@ class KioskApp(App):
         #: The app's last warnings and errors, for the maintenance screen (attached to the "kiosk" logger by run_app).
         self.problems = problems or RecentProblems()
         self.pin_dialog = None
+        #: The technician's way in (kiosk.maintenance): the app only shows what it decides.
+        self.access = MaintenanceAccess(kiosk.config.maintenance)
         self._hold_event = None
-        self._last_touch = 0.0
         #: Set when the app stops so that it can start again (a technician's restart, no systemd to do it).
         self.restart_requested = False
 
@@ -186,7 +184,7 @@ class KioskApp(App):
         if session.lang != self.t.lang:
             self.t = Translator(session.lang)
             self.title = self.t("app.title")
-        if self.mode == "maintenance":
+        if self.access.is_open:
             self._title_maintenance()
             self.screens["maintenance"].render()
             return  # the citizen's screens wait behind; close_maintenance() shows the session again
@@ -244,8 +242,8 @@ class KioskApp(App):
         maintenance gesture: held for ``maintenance.hold_s``, it asks for
         the technician PIN (and that touch does not start a session).
         """
-        self._last_touch = time.monotonic()
-        if self.mode == "citizen" and self.session.step is Step.WELCOME and self._in_corner(window, touch):
+        self.access.touched()
+        if self.access.may_ask(self._at_welcome) and self._in_corner(window, touch):
             self._cancel_hold()
             touch.ud["corner"] = True
             self._hold_event = Clock.schedule_once(lambda dt: self._hold_fired(touch),
@@ -253,6 +251,10 @@ class KioskApp(App):
         was_warning = self.session.warning
         self.session.touch()
         return was_warning
+
+    @property
+    def _at_welcome(self) -> bool:
+        return self.session.step is Step.WELCOME
 
     def _in_corner(self, window, touch) -> bool:
         """The top-left corner of the welcome screen itself, under the header: a touch there reaches the
@@ -263,9 +265,7 @@ class KioskApp(App):
 
     def _hold_fired(self, touch) -> None:
         self._hold_event = None
-        if self.pin_dialog is None or self.pin_dialog.parent is not None:
-            return  # already asking: a second hold must not wipe what is being typed
-        if self.mode == "citizen" and self.session.step is Step.WELCOME:
+        if self.pin_dialog is not None and self.access.ask(self._at_welcome):  # never over the pad itself
             touch.ud["maintenance"] = True  # the welcome screen must not start a session on its release
             log.info("maintenance gesture: PIN asked")
             self.pin_dialog.ask()
@@ -291,26 +291,23 @@ class KioskApp(App):
 
     def open_maintenance(self) -> None:
         """Only from the welcome screen: nothing of a citizen is ever behind the maintenance screen."""
-        if self.session.step is not Step.WELCOME or self.mode == "maintenance":
+        if not self.access.open(self._at_welcome):
             return
-        self._last_touch = time.monotonic()
         sm = self._root.ids.sm
         old = self.screens.get(sm.current)
         if old is not None:
             old.deactivate()
-        self.mode = "maintenance"
         self._title_maintenance()
         sm.current = "maintenance"
         self.screens["maintenance"].activate()
 
     def close_maintenance(self) -> None:
-        if self.mode != "maintenance":
+        if not self.access.close():
             return
         log.info("maintenance closed")
         screen = self.screens["maintenance"]
         screen.deactivate()
         screen.forget()
-        self.mode = "citizen"
         self._page_key = None
         self._on_session(self.session)
 
@@ -327,11 +324,11 @@ class KioskApp(App):
         self.u = scale_for(size)
 
     def _every_second(self, dt) -> None:
-        idle = time.monotonic() - self._last_touch
-        if self.mode == "maintenance" and idle > self.kiosk.config.maintenance.idle_exit_s:
-            self.close_maintenance()  # a technician who walked away leaves a locked kiosk, not an open screen
-        if self.pin_dialog is not None and self.pin_dialog.parent is not None and idle > self.kiosk.config.maintenance.pin_idle_s:
-            self.pin_dialog.dismiss(animation=False)  # nor a PIN pad in the citizens' way
+        expired = self.access.expired()
+        if expired == "screen":
+            self.close_maintenance()
+        elif expired == "pad" and self.pin_dialog is not None:
+            self.pin_dialog.dismiss(animation=False)
         self.session.tick()
         if self.overlay is not None and self.overlay.parent is not None:
             self.overlay.seconds = self.session.seconds_before_abandon

@@ -118,6 +118,67 @@ def check_central(client_factory: Callable[[], Any], clock: Callable[[], float] 
     return CentralCheck(True, latency_ms=(clock() - started) * 1000, service_version=str(info.get("version", "")))
 
 
+class MaintenanceAccess:
+    """When the technician's side may open, and when it closes by itself. The app asks, then shows.
+
+    ``closed`` (the citizens' screens), ``asking`` (the PIN pad over the
+    welcome screen) or ``open`` (the maintenance screen). Only from the
+    welcome screen: nothing of a citizen is ever behind either. Left alone,
+    the pad goes away after ``pin_idle_s`` and the screen closes after
+    ``idle_exit_s``: a technician who walks away leaves a locked kiosk.
+    """
+
+    def __init__(self, settings, clock: Callable[[], float] = time.monotonic) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.state = "closed"
+        self._last_touch = clock()
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == "open"
+
+    def touched(self) -> None:
+        self._last_touch = self.clock()
+
+    def may_ask(self, at_welcome: bool) -> bool:
+        """May the corner gesture start, or, held long enough, bring the PIN pad (not over the pad itself)."""
+        return at_welcome and self.state == "closed"
+
+    def ask(self, at_welcome: bool) -> bool:
+        if not self.may_ask(at_welcome):
+            return False
+        self.state = "asking"
+        self.touched()
+        return True
+
+    def pad_closed(self) -> None:
+        if self.state == "asking":
+            self.state = "closed"
+
+    def open(self, at_welcome: bool) -> bool:
+        if not at_welcome or self.state == "open":
+            return False
+        self.state = "open"
+        self.touched()
+        return True
+
+    def close(self) -> bool:
+        if self.state != "open":
+            return False
+        self.state = "closed"
+        return True
+
+    def expired(self) -> str | None:
+        """``"screen"`` or ``"pad"`` when it has been left alone too long, else None."""
+        idle = self.clock() - self._last_touch
+        if self.state == "open" and idle > self.settings.idle_exit_s:
+            return "screen"
+        if self.state == "asking" and idle > self.settings.pin_idle_s:
+            return "pad"
+        return None
+
+
 class ServiceUnavailable(KioskError):
     message_key = "maintenance.restart.unavailable"
 

@@ -82,19 +82,21 @@ class PinDialog(ModalView):
         self.ids.pad.on_pin = self.submit
 
     def ask(self) -> None:
-        t = self.kiosk_app.t
-        self.ids.pad.reset(t("pin.hint"))
-        self._show_lock()
-        if not self.guard.is_set():
-            self.ids.pad.reset(t("pin.hint"), t("pin.not_set"), "error")
+        """Show the pad at once; whether a PIN is set or locked is read from the card on the worker."""
+        self.ids.pad.reset(self.kiosk_app.t("pin.hint"))
         self.open(animation=False)
+        guard = self.guard
+        self.kiosk_app.run_task("pin-state", lambda: (guard.is_set(), guard.locked_for()), self._state_read)
 
-    def _show_lock(self) -> bool:
-        locked = self.guard.locked_for()
-        if locked > 0:
-            self.ids.pad.reset(self.kiosk_app.t("pin.hint"),
-                               self.kiosk_app.t("pin.locked", minutes=max(1, round(locked / 60))), "error")
-        return locked > 0
+    def _state_read(self, state, error) -> None:
+        if error is not None or self.parent is None:
+            return
+        is_set, locked = state
+        t, pad = self.kiosk_app.t, self.ids.pad
+        if not is_set:
+            pad.message, pad.level = t("pin.not_set"), "error"
+        elif locked > 0:
+            pad.message, pad.level = t("pin.locked", minutes=max(1, round(locked / 60))), "error"
 
     def submit(self, pin: str) -> None:
         """Only a PIN that could be right is checked: an empty or short one (a double tap on OK) costs no try."""
@@ -107,8 +109,11 @@ class PinDialog(ModalView):
         self.ids.pad.message, self.ids.pad.level = t("pin.checking"), "info"
         self.kiosk_app.run_task("pin", lambda: self.guard.check(pin), self._checked)
 
+    def on_dismiss(self) -> None:
+        self.kiosk_app.access.pad_closed()
+
     def _checked(self, check, error) -> None:
-        if self.parent is None:
+        if self.kiosk_app.access.state != "asking":
             return  # the pad was closed (Quitter, or left alone) while the PIN was checked: nothing opens
         t, pad = self.kiosk_app.t, self.ids.pad
         if error is not None:
@@ -254,7 +259,7 @@ class MaintenanceScreen(KioskScreen):
         connection test) must not fill the closed screen again.
         """
         def deliver(result, error) -> None:
-            if self.kiosk_app.mode == "maintenance":
+            if self.kiosk_app.access.is_open:
                 on_done(result, error)
 
         self.kiosk_app.run_task(name, work, deliver)
