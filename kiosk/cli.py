@@ -264,7 +264,7 @@ def cmd_pin(args) -> int:
 def cmd_status(args) -> int:
     """What the maintenance screen shows, for a technician over SSH: JSON, or lines to read."""
     from kiosk.errors import ConfigError
-    from kiosk.maintenance import status_report
+    from kiosk.maintenance import size_text, status_report
 
     cfg = _config(args)
     outbox = None
@@ -292,7 +292,7 @@ def cmd_status(args) -> int:
     if "counts" in queue:
         lines.append(f"queue          {queue['waiting']} waiting, {queue['counts']['acknowledged']} acknowledged, "
                      f"{queue['counts']['corrupt']} corrupt; oldest {queue['oldest_waiting_age_s']} s; "
-                     f"{queue['free_bytes'] // 1_000_000} MB free{'' if queue['accepting'] else ' (REFUSING new sessions)'}")
+                     f"{size_text(queue['free_bytes'], 'en')} free{'' if queue['accepting'] else ' (REFUSING new sessions)'}")
     if sync:
         lines.append(f"sync           last contact {_ago(sync['last_contact_at'])}, last delivery "
                      f"{_ago(sync['last_delivery_at'])}, last error: {sync['last_error'] or 'none'}")

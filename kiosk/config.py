@@ -115,10 +115,16 @@ class HalConfig:
         return self.backends.get(device, self.default)
 
 
+#: Where ``kiosk-central serve`` listens by default: the demo's central service, on this machine.
+LOCAL_CENTRAL_URL = "http://127.0.0.1:8080"
+
+
 @dataclass(frozen=True)
 class DirectoryConfig:
     backend: str = "sim"
-    central_url: str = "http://127.0.0.1:8080"
+    #: Set by provisioning. Empty until then, so that a bare token asks for the address instead of
+    #: trying this machine; ``simulated()`` (the demo) uses the local central service.
+    central_url: str = ""
     timeout_s: float = 4.0
     sim_offline: bool = False
     #: The only services a blank kiosk may enroll with (an image built for one préfecture names its own);
@@ -310,10 +316,11 @@ def simulated(cfg: KioskConfig) -> KioskConfig:
     """
     hal = dataclasses.replace(cfg.hal, default="sim", backends={})
     backend = "http" if cfg.sync.provisioned and cfg.directory.backend == "http" else "sim"
+    central_url = cfg.directory.central_url or LOCAL_CENTRAL_URL
     # No systemd runs a simulated kiosk's services: the maintenance screen says so rather than fail.
     maintenance = dataclasses.replace(cfg.maintenance, service_manager="none")
-    return dataclasses.replace(cfg, hal=hal, directory=dataclasses.replace(cfg.directory, backend=backend),
-                               maintenance=maintenance)
+    return dataclasses.replace(cfg, hal=hal, maintenance=maintenance,
+                               directory=dataclasses.replace(cfg.directory, backend=backend, central_url=central_url))
 
 
 def validate(cfg: KioskConfig) -> None:

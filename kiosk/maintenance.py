@@ -57,6 +57,12 @@ def duration(seconds: float, lang: str = "fr") -> str:
             else f"{s // 86400} {'j' if lang == 'fr' else 'd'}")
 
 
+def size_text(n: int, lang: str = "fr") -> str:
+    """Free space as a technician reads it: 81.6 Go, 950 Mo (GB, MB in English)."""
+    g, m = ("Go", "Mo") if lang == "fr" else ("GB", "MB")
+    return f"{n / 1e9:.1f} {g}" if n >= 1e9 else f"{n / 1e6:.0f} {m}"
+
+
 def release_name(prefix: str = sys.prefix) -> str:
     """The installed release (``kiosk-update``'s ``releases/<version>/venv``), or ``development``."""
     venv = Path(prefix).resolve()

@@ -261,7 +261,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "maintenance.network.body": {"fr": "Service central : {url}\nDernier contact : {contact}\nDernier dossier envoyé : {delivery}\nDernière erreur : {error}", "en": "Central service: {url}\nLast contact: {contact}\nLast dossier sent: {delivery}\nLast error: {error}"},
     "maintenance.network.no_worker": {"fr": "Le service de synchronisation n'a encore rien signalé (il ne tourne pas encore).", "en": "The sync service has reported nothing yet (it is not running yet)."},
     "maintenance.network.check": {"fr": "Tester la connexion", "en": "Test the connection"},
-    "maintenance.network.reachable": {"fr": "Service central joignable ({ms} ms).", "en": "Central service reachable ({ms} ms)."},
+    "maintenance.network.reachable": {"fr": "Service central joignable ({ms} ms, version {version}).", "en": "Central service reachable ({ms} ms, version {version})."},
     "maintenance.network.unreachable": {"fr": "Service central injoignable : {error}", "en": "Central service unreachable: {error}"},
     "maintenance.restart_sync": {"fr": "Redémarrer la synchronisation", "en": "Restart sync"},
     "maintenance.restart_ui": {"fr": "Redémarrer l'application", "en": "Restart the app"},

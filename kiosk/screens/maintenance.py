@@ -19,7 +19,7 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.modalview import ModalView
 
 from kiosk.errors import KioskError
-from kiosk.maintenance import ServiceControl, check_central, duration, status_report
+from kiosk.maintenance import ServiceControl, check_central, duration, size_text, status_report
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.widgets import BACKSPACE, OK_KEY, SecondaryButton
 from kiosk.selftest import save_summary, selftest_devices
@@ -36,10 +36,6 @@ def _when(t, at: float, now: float | None = None) -> str:
         return t("maintenance.never")
     return t("maintenance.ago", when=datetime.fromtimestamp(at).strftime("%d/%m %H:%M"),
              age=duration((now or time.time()) - at, t.lang))
-
-
-def _size(n: int) -> str:
-    return f"{n / 1e9:.1f} Go" if n >= 1e9 else f"{n / 1e6:.0f} Mo"
 
 
 class PinPad(BoxLayout):
@@ -206,7 +202,7 @@ class MaintenanceScreen(KioskScreen):
                     t("maintenance.queue.body", queued=c["queued"], uploading=c["uploading"],
                       acknowledged=c["acknowledged"], corrupt=c["corrupt"],
                       oldest=duration(q["oldest_waiting_age_s"], t.lang) if q["waiting"] else t("maintenance.none"),
-                      free=_size(q["free_bytes"])),
+                      free=size_text(q["free_bytes"], t.lang)),
                     "", t("maintenance.queue.accepting" if q["accepting"] else "maintenance.queue.full")])
         elif self.section == "network":
             sync = r["sync"] or {"last_contact_at": 0, "last_delivery_at": 0, "last_error": ""}
@@ -308,7 +304,8 @@ class MaintenanceScreen(KioskScreen):
         if error is not None:
             self._say("maintenance.network.unreachable", "error", error=getattr(error, "detail", str(error)))
         elif check.reachable:
-            self._say("maintenance.network.reachable", ms=round(check.latency_ms))
+            self._say("maintenance.network.reachable", ms=round(check.latency_ms),
+                      version=check.service_version or "?")
         else:
             self._say("maintenance.network.unreachable", "error", error=check.error)
 

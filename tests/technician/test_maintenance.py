@@ -6,8 +6,6 @@ import json
 import logging
 import os
 import stat
-import subprocess
-import sys
 import threading
 
 import httpx
@@ -33,15 +31,18 @@ def test_the_worker_leaves_its_last_error_for_the_screen(tmp_path):
     assert status.last_contact_at == 0
 
 
-def test_the_status_file_is_rewritten_only_when_something_changes(tmp_path):
+def test_the_same_error_again_keeps_its_first_time_and_leaves_the_file_alone(tmp_path):
+    """Retrying against a service that stays down must not rewrite the card at every round."""
     down = CentralClient(httpx.Client(base_url="http://127.0.0.1:9", timeout=1), "dev", SigningKey.generate())
+    now = [5000.0]
     with Outbox(tmp_path, PrivateKey.generate().public_key) as outbox:
-        worker = SyncWorker(outbox, down, "dev", heartbeat_s=0, clock=lambda: 5000.0)
+        worker = SyncWorker(outbox, down, "dev", heartbeat_s=0, clock=lambda: now[0])
         worker.run_once()
-        first = (tmp_path / "sync-status.json").stat().st_mtime_ns
         os.utime(tmp_path / "sync-status.json", ns=(1, 1))
-        worker.run_once()  # the same error at the same time: nothing new to say
-        assert (tmp_path / "sync-status.json").stat().st_mtime_ns == 1 != first
+        now[0] += 60
+        worker.run_once()  # the same error, a minute later
+        assert (tmp_path / "sync-status.json").stat().st_mtime_ns == 1, "rewritten for nothing new"
+        assert read_status(tmp_path).last_error_at == 5000.0, "the error is dated from when it began"
 
 
 def test_the_report_gathers_queue_sync_and_problems_newest_first(tmp_path):

@@ -56,6 +56,7 @@ def test_a_blank_kiosk_is_commissioned_on_its_screen_then_maintained(tmp_path):
     r = maintained
     assert_ok(r)
     assert "joignable (" in r["network_note"], "the commissioned kiosk reaches its central service"
+    assert "version ?" not in r["network_note"], r["network_note"]  # the service said which version it runs
     assert r["test_ticket"] and r["reprinted"] == 1
     assert r["steps"] == ["welcome", "identify"], "only the last, short touch of the corner started a session"
     assert r["queue"]["queued"] == 1, "maintenance changed nothing in the queue"
