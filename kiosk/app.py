@@ -82,9 +82,54 @@ def install_late_touch_handler() -> None:
         ExceptionManager.add_handler(LateTouch())
 
 
-class KioskApp(App):
+class TouchApp(App):
+    """What the citizens' app and the commissioning app share: the unit ``u``, the translator ``t``,
+    the kv files, the heartbeat the systemd watchdog is fed from, and stopping to start again."""
+
     u = NumericProperty(1.0)
     t = ObjectProperty(Translator("fr"))
+
+    def __init__(self, lang: str, **kw):
+        super().__init__(**kw)
+        install_late_touch_handler()
+        self.t = Translator(lang)
+        #: Called from the main loop every second; systemd's watchdog is fed there.
+        self.on_heartbeat: Callable[[], None] = lambda: None
+        #: Set when the app stops so that it can start again (commissioned, a technician's restart).
+        self.restart_requested = False
+        self._events = []
+
+    def load_screens_kv(self, names) -> None:
+        """Load ``names`` from the screens' directory once per process; ``u`` follows the window's size."""
+        from kivy.core.window import Window
+
+        self.u = scale_for(Window.size)
+        Window.bind(size=self._on_resize)
+        for name in names:
+            path = str(KV_DIR / name)
+            if path not in Builder.files:
+                Builder.load_file(path)
+
+    def _on_resize(self, window, size) -> None:
+        self.u = scale_for(size)
+
+    def beat(self) -> None:
+        try:
+            self.on_heartbeat()
+        except Exception:
+            log.exception("heartbeat hook failed")
+
+    def request_restart(self) -> None:
+        """Stop the app so that ``kiosk run`` starts it again (see :func:`run_app`)."""
+        self.restart_requested = True
+        self.stop()
+
+    def on_stop(self):
+        for event in self._events:
+            event.cancel()
+
+
+class KioskApp(TouchApp):
     header_title = StringProperty("")
     can_go_back = BooleanProperty(False)
     #: Set by a screen while a photo or a finger is being taken: Back and Cancel wait for the result,
@@ -95,30 +140,23 @@ class KioskApp(App):
     progress_shown = BooleanProperty(False)
 
     def __init__(self, kiosk, problems: RecentProblems | None = None, **kw):
-        super().__init__(**kw)
+        super().__init__(kiosk.controller.session.lang, **kw)
         tune_allocator()  # before the job runner's thread exists
-        install_late_touch_handler()
         self.kiosk = kiosk
         self.controller = kiosk.controller
         self.session = kiosk.controller.session
-        self.t = Translator(self.session.lang)
         self.runner: JobRunner | None = None
-        #: Called from the main loop every second; systemd's watchdog will be fed here.
-        self.on_heartbeat: Callable[[], None] = lambda: None
         self.screens: dict = {}
         self.overlay: InactivityOverlay | None = None
         self.cancel_dialog: CancelDialog | None = None
         self._root: KioskRoot | None = None
         self._page_key = None
-        self._events = []
         #: The app's last warnings and errors, for the maintenance screen (attached to the "kiosk" logger by run_app).
         self.problems = problems or RecentProblems()
         self.pin_dialog = None
         #: The technician's way in (kiosk.maintenance): the app only shows what it decides.
         self.access = MaintenanceAccess(kiosk.config.maintenance)
         self._hold_event = None
-        #: Set when the app stops so that it can start again (a technician's restart, no systemd to do it).
-        self.restart_requested = False
 
     # -- building -------------------------------------------------------------------
     def build(self):
@@ -127,11 +165,7 @@ class KioskApp(App):
         from kiosk.screens import screen_classes
 
         self.title = self.t("app.title")
-        self.u = scale_for(Window.size)
-        for name in KV_FILES:
-            path = str(KV_DIR / name)
-            if path not in Builder.files:
-                Builder.load_file(path)
+        self.load_screens_kv(KV_FILES)
         root = self._root = KioskRoot()
         sm = root.ids.sm
         from kivy.uix.screenmanager import NoTransition
@@ -155,7 +189,7 @@ class KioskApp(App):
         self.runner = JobRunner(self.session, post=lambda fn: Clock.schedule_once(lambda dt: fn()),
                                 on_error=self._job_error)
         self.session.subscribe(self._on_session)
-        Window.bind(on_touch_down=self._on_window_touch, on_touch_up=self._on_window_release, size=self._on_resize)
+        Window.bind(on_touch_down=self._on_window_touch, on_touch_up=self._on_window_release)
         self._events.append(Clock.schedule_interval(self._every_second, 1.0))
         self._on_session(self.session)
         return root
@@ -167,8 +201,7 @@ class KioskApp(App):
         gc.freeze()
 
     def on_stop(self):
-        for event in self._events:
-            event.cancel()
+        super().on_stop()
         if self.runner is not None:
             self.runner.close(wait=True)
 
@@ -311,17 +344,9 @@ class KioskApp(App):
         self._page_key = None
         self._on_session(self.session)
 
-    def request_restart(self) -> None:
-        """Stop the app so that ``kiosk run`` starts it again (see :func:`run_app`)."""
-        self.restart_requested = True
-        self.stop()
-
     def _size_screens(self, sm, size) -> None:
         for screen in self.screens.values():
             screen.size = size
-
-    def _on_resize(self, window, size) -> None:
-        self.u = scale_for(size)
 
     def _every_second(self, dt) -> None:
         expired = self.access.expired()
@@ -332,10 +357,7 @@ class KioskApp(App):
         self.session.tick()
         if self.overlay is not None and self.overlay.parent is not None:
             self.overlay.seconds = self.session.seconds_before_abandon
-        try:
-            self.on_heartbeat()
-        except Exception:
-            log.exception("heartbeat hook failed")
+        self.beat()
 
     def _job_error(self, job_name: str, exc: BaseException) -> None:
         log.error("job left the session unchanged", extra={"job": job_name, "error": repr(exc)})

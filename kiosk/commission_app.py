@@ -16,15 +16,13 @@ from __future__ import annotations
 import logging
 from typing import Callable
 
-from kivy.app import App
 from kivy.clock import Clock
 from kivy.lang import Builder
-from kivy.properties import NumericProperty, ObjectProperty
+from kivy.properties import ObjectProperty
 
+from kiosk.app import TouchApp
 from kiosk.commissioning import Commissioning
 from kiosk.config import KioskConfig
-from kiosk.i18n import Translator
-from kiosk.screens import KV_DIR
 from kiosk.ui_jobs import JobRunner
 
 log = logging.getLogger("kiosk.commissioning")
@@ -50,55 +48,32 @@ def open_reader(config: KioskConfig):
     return opened[0], opened[1]
 
 
-class CommissioningApp(App):
-    u = NumericProperty(1.0)
-    t = ObjectProperty(Translator("fr"))
+class CommissioningApp(TouchApp):
     camera = ObjectProperty(None, allownone=True)
 
     def __init__(self, config: KioskConfig, camera=None, scanner=None, **kw):
-        super().__init__(**kw)
-        from kiosk.app import install_late_touch_handler
-
-        install_late_touch_handler()  # a late touch is logged, not a crash
+        super().__init__(config.session.default_language, **kw)
         self.kiosk_config = config  # not ``config``: that is Kivy's own settings object
-        self.t = Translator(config.session.default_language)
         self.camera, self.scanner = camera, scanner
         self.flow = Commissioning(config.directory.central_url, config.directory.allowed_central_urls)
         self.runner: JobRunner | None = None
         self.view = None
-        self.on_heartbeat: Callable[[], None] = lambda: None
-        self.restart_requested = False
-        self._events = []
 
     def build(self):
-        from kivy.core.window import Window
-
         import kiosk.screens.maintenance  # noqa: F401  (PinPad, for the kv rules)
         import kiosk.screens.widgets  # noqa: F401  (the shared widget classes, for the kv rules)
-        from kiosk.app import scale_for
         from kiosk.screens.commissioning import CommissioningView
 
         self.title = self.t("commission.title")
-        self.u = scale_for(Window.size)
-        Window.bind(size=lambda w, size: setattr(self, "u", scale_for(size)))
-        for name in KV:
-            path = str(KV_DIR / name)
-            if path not in Builder.files:
-                Builder.load_file(path)
+        self.load_screens_kv(KV)
         self.runner = JobRunner(None, post=lambda fn: Clock.schedule_once(lambda dt: fn()))
         root = Builder.load_string("CommissioningRoot:")
         self.view = CommissioningView(self, self.flow)
         root.add_widget(self.view)
         if self.camera is None:
             self.flow.type_instead()
-        self._events.append(Clock.schedule_interval(lambda dt: self._beat(), 1.0))
+        self._events.append(Clock.schedule_interval(lambda dt: self.beat(), 1.0))
         return root
-
-    def _beat(self) -> None:
-        try:
-            self.on_heartbeat()
-        except Exception:
-            log.exception("heartbeat hook failed")
 
     def toggle_language(self) -> None:
         self.t = self.t.other()
@@ -106,13 +81,8 @@ class CommissioningApp(App):
         if self.view is not None:
             self.view.relabel()
 
-    def request_restart(self) -> None:
-        self.restart_requested = True
-        self.stop()
-
     def on_stop(self):
-        for event in self._events:
-            event.cancel()
+        super().on_stop()
         if self.view is not None:
             self.view.stop()
         if self.runner is not None:
