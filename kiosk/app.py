@@ -35,7 +35,8 @@ from kiosk.errors import InvalidTransition
 from kiosk.i18n import Translator
 from kiosk.maintenance import MaintenanceAccess, RecentProblems
 from kiosk.memory import release_free_memory, tune_allocator
-from kiosk.screens import KV_DIR, KV_FILES, PHASES, SCREEN_FOR, TITLE_FOR, phase_of
+from kiosk import journey
+from kiosk.screens import KV_DIR, KV_FILES, SCREEN_FOR, header_title
 from kiosk.session import Step
 from kiosk.ui_jobs import JobRunner, Task
 
@@ -135,9 +136,10 @@ class KioskApp(TouchApp):
     #: Set by a screen while a photo or a finger is being taken: Back and Cancel wait for the result,
     #: so that it cannot land on another page (the session only knows the citizen, not the page).
     navigation_locked = BooleanProperty(False)
-    progress_count = NumericProperty(9)
+    progress_count = NumericProperty(8)
     progress_done = NumericProperty(0)
     progress_shown = BooleanProperty(False)
+    step_text = StringProperty("")
 
     def __init__(self, kiosk, problems: RecentProblems | None = None, **kw):
         super().__init__(kiosk.controller.session.lang, **kw)
@@ -222,12 +224,13 @@ class KioskApp(TouchApp):
             self.screens["maintenance"].render()
             return  # the citizen's screens wait behind; close_maintenance() shows the session again
         step = session.step
-        self.header_title = self.t(TITLE_FOR[step])
+        self.header_title = header_title(self.t, session)
         self.can_go_back = session.can_go_back()
-        phase = phase_of(step)
-        self.progress_count = len(PHASES)
-        self.progress_shown = phase is not None
-        self.progress_done = phase or 0
+        where = journey.position(session)
+        self.progress_shown = where is not None
+        if where is not None:
+            self.progress_done, self.progress_count = where[0] - 1, where[1]
+            self.step_text = self.t("common.step", index=where[0], count=where[1])
 
         if self._page_key is not None and self._page_key[2] != session.generation:
             for each in self.screens.values():
@@ -245,8 +248,10 @@ class KioskApp(TouchApp):
             sm.current = name
             screen.on_page(session)
             screen.activate()
-        elif key != self._page_key:
+        elif key[:3] != self._page_key[:3]:
             screen.on_page(session)
+        elif key != self._page_key:
+            screen.on_language(session)  # the same page in the other language: words change, not what was done
         else:
             screen.on_session(session)
         self._page_key = key

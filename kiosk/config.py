@@ -47,6 +47,11 @@ class SiteConfig:
     region: str = "metropole"
     #: Some mairies ask for a proof of address under 3 or 6 months; the national rule is 1 year.
     proof_of_address_max_months: int = 12
+    #: The mairie's own time zone (IANA name): a receipt printed in Cayenne shows Cayenne's time,
+    #: whatever the image's clock is set to.
+    timezone: str = "Europe/Paris"
+    #: The citizen's status page printed on the receipt; empty: the central service's ``/statut``.
+    status_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -323,6 +328,25 @@ def simulated(cfg: KioskConfig) -> KioskConfig:
                                directory=dataclasses.replace(cfg.directory, backend=backend, central_url=central_url))
 
 
+def site_zone(site: SiteConfig):
+    """The mairie's time zone as a ``tzinfo``; a name the system does not know is a configuration error."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(site.timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"site.timezone {site.timezone!r} is not a time zone this system knows "
+                          f"(an IANA name such as Europe/Paris or America/Cayenne)") from exc
+
+
+def status_page(cfg: "KioskConfig") -> str:
+    """Where the citizen follows their dossier: the configured page, else the central service's."""
+    if cfg.site.status_url:
+        return cfg.site.status_url
+    base = cfg.directory.central_url.rstrip("/")
+    return f"{base}/statut" if base else ""
+
+
 def validate(cfg: KioskConfig) -> None:
     from kiosk.predemande import NumberFormat  # local: config must not depend on the core at import
 
@@ -331,6 +355,7 @@ def validate(cfg: KioskConfig) -> None:
         raise ConfigError(f"default language {cfg.session.default_language!r} is not in {cfg.session.languages}")
     if cfg.site.region not in ("metropole", "guyane", "abroad"):
         raise ConfigError(f"site.region must be metropole, guyane or abroad, not {cfg.site.region!r}")
+    site_zone(cfg.site)
     if cfg.maintenance.service_manager not in ("systemctl", "none"):
         raise ConfigError(f"maintenance.service_manager must be systemctl or none, not {cfg.maintenance.service_manager!r}")
     if cfg.maintenance.max_pin_failures < 1:

@@ -27,7 +27,8 @@ from typing import Any, Callable
 import numpy as np
 from PIL import Image
 
-from kiosk.config import KioskConfig
+from kiosk import outcomes
+from kiosk.config import KioskConfig, site_zone, status_page
 from kiosk.errors import DirectoryUnavailable, KioskError, NotAPredemande, PrinterError, QueueError, SensorTimeout
 from kiosk.hal import Devices
 from kiosk.hal.indicator import Light
@@ -36,6 +37,7 @@ from kiosk.predemande import NumberFormat, PreDemande
 from kiosk.quality import QualityReport, assess
 from kiosk.readings import FingerReading
 from kiosk.receipt import Receipt, mask_predemande
+from kiosk.wording import requirement_condition, requirement_label
 from kiosk.scanning import Debouncer, decode_number
 from kiosk.session import Session, SessionSettings, Step
 from kiosk.sync.outbox import Outbox
@@ -74,6 +76,17 @@ class Job:
         return self.apply(result, error)
 
 
+#: The longer side of the picture shown back to the citizen once a photo is accepted.
+THUMBNAIL_PX = 360
+
+
+def thumbnail(rgb: np.ndarray, size: int = THUMBNAIL_PX) -> np.ndarray:
+    """A small RGB copy of a still, for the screen (personal data: the screen forgets it with the citizen)."""
+    img = Image.fromarray(rgb)
+    img.thumbnail((size, size))
+    return np.asarray(img.convert("RGB"))
+
+
 def encode_jpeg(rgb: np.ndarray, quality: int = JPEG_QUALITY) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(rgb).save(buf, format="JPEG", quality=quality, optimize=True)
@@ -93,7 +106,6 @@ class Controller:
         self.number_format: NumberFormat = self.settings.number_format
         self.session = Session(self.settings, clock, wall_clock)
         self.debouncer = Debouncer(clock=clock)
-        self.last_receipt: Receipt | None = None
         self._foreign_payload: str | None = None
         self._scan_generation = -1
         self._light: Light | None = None
@@ -188,18 +200,22 @@ class Controller:
 
     # -- documents ---------------------------------------------------------------
     def photo_job(self) -> Job:
+        """Take a still and assess it; its result also carries a small picture of an accepted photo, made
+        here on the worker, for the screen to show ("Photo acceptée") without decoding a JPEG itself."""
         s = self.session
 
-        def work() -> tuple[bytes, QualityReport]:
+        def work() -> tuple[bytes, QualityReport, np.ndarray | None]:
             still = self.devices.camera.capture_still()
             report = assess(still)
-            return (encode_jpeg(still) if report.acceptable else b""), report
+            if not report.acceptable:
+                return b"", report, None
+            return encode_jpeg(still), report, thumbnail(still)
 
         def apply(result, error) -> None:
             if error is not None:
                 s.report(getattr(error, "message_key", "error.camera"))
                 return None
-            image, report = result
+            image, report, _ = result
             s.document_captured(image, report)
             return None
 
@@ -233,29 +249,32 @@ class Controller:
 
     # -- submit and print --------------------------------------------------------
     def receipt_content(self, number: str) -> Receipt:
+        """What the receipt says, from the same account as the summary (:mod:`kiosk.outcomes`): the
+        originals to bring, and what is left for the desk, nothing more and nothing less."""
         s = self.session
         t = Translator(s.lang)
         site = self.config.site
+        items = outcomes.documents(s.checklist, s.not_applicable, s.dossier)
         originals = []
-        for req in s.checklist:
-            params = dict(req.params)
-            if req.amount_cents is not None:
-                params["amount"] = euros(req.amount_cents, s.lang)
-            line = t(req.label_key, **params)
-            if req.condition_key:
-                line += " (" + t("checklist.only_if", condition=t(req.condition_key)) + ")"
+        for req in outcomes.shown_at_desk(items):
+            line = requirement_label(t, req)
+            if req.conditional:
+                condition = requirement_condition(t, req)
+                line += " (" + condition[:1].lower() + condition[1:] + ")"
             originals.append(line)
-        flags = []
-        if s.dossier is not None and any(f.startswith(("finger_", "sensor_")) for f in s.dossier.flags):
-            flags.append(t("receipt.flagged"))
+        desk = [t("receipt.not_held", document=requirement_label(t, i.requirement))
+                for i in items if i.outcome is outcomes.Outcome.NOT_HELD]
+        desk += [t("receipt.finger_at_desk", finger=t(f"finger.{f.finger}"))
+                 for f in outcomes.fingers(s.fingers, s.dossier) if not f.taken]
         fees = s.stamp_fees_cents
-        now = self.wall_clock().astimezone()
+        now = self.wall_clock().astimezone(site_zone(site))
         return Receipt(
             mairie=site.name, address=site.address, opening_hours=site.opening_hours,
             printed_at=now.strftime("%d/%m/%Y %H:%M"), dossier_number=number,
             predemande_masked=mask_predemande(s.predemande_number or ""), originals=tuple(originals),
-            flags=tuple(flags), language=s.lang,
+            flags=tuple(desk), language=s.lang,
             fees=t("checklist.fees", amount=euros(fees, s.lang)) if fees else "",
+            status_url=status_page(self.config),
         )
 
     def submit_job(self) -> Job | None:
@@ -290,7 +309,6 @@ class Controller:
                 raise QueueError(f"no dossier {number}")
             receipt = Receipt.from_dict(queued.receipt)
             self.devices.printer.print_receipt(receipt)
-            self.last_receipt = receipt
             return number
 
         def apply(result, error) -> None:

@@ -21,12 +21,23 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-SCHEMA_VERSION = 1
+#: 2 added ``answers`` (each fact, its value and who gave it), ``conditional`` and ``not_applicable``
+#: (what the answers left open or ruled out) and the ``not_held`` document status. Readers accept 1 too.
+SCHEMA_VERSION = 2
+SUPPORTED_SCHEMAS = (1, 2)
 
 
 class DocumentStatus(StrEnum):
     CAPTURED = "captured"
     ORIGINAL_AT_DESK = "original_at_desk"
+    NOT_HELD = "not_held"  # a conditional document the citizen does not have: the agent decides
+
+
+class AnswerSource(StrEnum):
+    """Who said it: the online form, or the citizen at the kiosk."""
+
+    PREDEMANDE = "predemande"
+    CITIZEN = "citizen"
 
 
 class FingerStatus(StrEnum):
@@ -90,6 +101,15 @@ class FingerCapture:
 
 
 @dataclass
+class Answer:
+    """One fact the checklist rests on. ``value`` is ``None`` when the citizen said "I don't know"."""
+
+    question: str
+    value: Any
+    source: AnswerSource
+
+
+@dataclass
 class Stamp:
     requirement: str
     mode: StampMode
@@ -112,6 +132,9 @@ class Dossier:
     case: dict[str, Any]
     checklist: list[str]
     number: str | None = None  # the human number, given at submit
+    answers: list[Answer] = field(default_factory=list)
+    conditional: list[str] = field(default_factory=list)  # checklist items whose facts nobody could tell
+    not_applicable: list[str] = field(default_factory=list)  # documents an answer ruled out
     documents: list[DocumentCapture] = field(default_factory=list)
     stamps: list[Stamp] = field(default_factory=list)
     fingerprints: list[FingerCapture] = field(default_factory=list)
@@ -138,6 +161,9 @@ class Dossier:
             "predemande": self.predemande,
             "case": self.case,
             "checklist": list(self.checklist),
+            "answers": [{"question": a.question, "value": a.value, "source": a.source.value} for a in self.answers],
+            "conditional": list(self.conditional),
+            "not_applicable": list(self.not_applicable),
             "documents": [
                 {"requirement": d.requirement, "status": d.status.value, "attachment": d.attachment,
                  "quality": d.quality, "attempts": d.attempts}
@@ -166,7 +192,7 @@ class Dossier:
     def from_json(cls, raw: bytes | str, attachments: dict[str, bytes] | None = None) -> "Dossier":
         """Parse the JSON form; ``attachments`` (name → bytes) are checked against their hashes."""
         d = json.loads(raw)
-        if d.get("schema") != SCHEMA_VERSION:
+        if d.get("schema") not in SUPPORTED_SCHEMAS:
             raise ValueError(f"unsupported dossier schema {d.get('schema')!r}")
         atts: dict[str, Attachment] = {}
         for desc in d["attachments"]:
@@ -180,6 +206,8 @@ class Dossier:
             created_at=d["created_at"], language=d["language"], software_version=d.get("software_version", ""),
             predemande_number=d["predemande_number"], predemande_fetched=d["predemande_fetched"],
             predemande=d["predemande"], case=d["case"], checklist=list(d["checklist"]),
+            answers=[Answer(x["question"], x["value"], AnswerSource(x["source"])) for x in d.get("answers", [])],
+            conditional=list(d.get("conditional", [])), not_applicable=list(d.get("not_applicable", [])),
             documents=[DocumentCapture(x["requirement"], DocumentStatus(x["status"]), x["attachment"], x["quality"], x["attempts"]) for x in d["documents"]],
             stamps=[Stamp(x["requirement"], StampMode(x["mode"]), x["number"], x["amount_cents"]) for x in d["stamps"]],
             fingerprints=[FingerCapture(x["finger"], FingerStatus(x["status"]), x["attempts"], x["quality"], x["attachment"], x["template"]) for x in d["fingerprints"]],
@@ -212,4 +240,5 @@ class Dossier:
         self.documents.clear()
         self.stamps.clear()
         self.fingerprints.clear()
+        self.answers.clear()
         self.signature = None

@@ -28,6 +28,22 @@ class Translator:
         text = entry.get(self.lang) or entry["fr"]
         return text.format(**params) if params else text
 
+    def has(self, key: str) -> bool:
+        return key in self.table
+
+    def plural(self, key: str, count: int, **params: object) -> str:
+        """``key.one`` or ``key.other`` by the language's rule (French: 0 and 1 are singular), with
+        ``count``: "1 pièce", "2 pièces", never "pièce(s)"."""
+        one = count in (0, 1) if self.lang == "fr" else count == 1
+        return self(f"{key}.{'one' if one else 'other'}", count=count, **params)
+
+    def worded(self, key: str, audience: str | None, **params: object) -> str:
+        """``key`` as said to ``audience``: ``key.child`` to a parent applying for their child
+        ("Votre enfant a-t-il…") when the table has it, else ``key``."""
+        if audience == "child" and f"{key}.child" in self.table:
+            key = f"{key}.child"
+        return self(key, **params)
+
     def other(self) -> "Translator":
         return Translator("en" if self.lang == "fr" else "fr", self.table)
 

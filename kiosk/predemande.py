@@ -16,6 +16,9 @@ from typing import Any, Mapping
 
 from kiosk.errors import ConfigError, InvalidNumber, NotAPredemande
 
+#: Characters people confuse on a printed recap: each is read as its twin when the format cannot contain it.
+LOOKALIKES = {"O": "0", "0": "O", "I": "1", "1": "I"}
+
 _PATTERN = re.compile(r"^\[(?P<cls>[^\]]+)\]\{(?P<min>\d+)(?:,(?P<max>\d+))?\}$")
 
 
@@ -64,10 +67,36 @@ class NumberFormat:
     def regex(self) -> re.Pattern[str]:
         return re.compile(f"[{self.char_class}]{{{self.min_len},{self.max_len}}}")
 
-    @staticmethod
-    def normalise(text: str) -> str:
-        """Upper-case and drop the spaces and dashes people type or read aloud."""
-        return re.sub(r"[\s\-.]", "", text).upper()
+    def normalise(self, text: str) -> str:
+        """Upper-case, drop the spaces and dashes people type or read aloud, and put back the look-alike
+        of a character the format cannot contain (the letter O where only the digit 0 exists)."""
+        text = re.sub(r"[\s\-.]", "", text).upper()
+        return "".join(self._lookalike(c) or c for c in text)
+
+    def _lookalike(self, c: str) -> str | None:
+        twin = LOOKALIKES.get(c)
+        if twin is not None and not self._char.fullmatch(c) and self._char.fullmatch(twin):
+            return twin
+        return None
+
+    def corrections(self, typed: str) -> tuple[tuple[str, str], ...]:
+        """The look-alikes :meth:`normalise` replaced in ``typed``, as (typed, put instead), once each."""
+        seen: list[tuple[str, str]] = []
+        for c in re.sub(r"[\s\-.]", "", typed).upper():
+            twin = self._lookalike(c)
+            if twin is not None and (c, twin) not in seen:
+                seen.append((c, twin))
+        return tuple(seen)
+
+    def ambiguous(self, number: str) -> tuple[str, ...]:
+        """The characters of ``number`` whose look-alike the format allows too (``O`` and ``0`` both
+        exist in ``[A-Z0-9]``): what to check on the recap when a typed number is unknown."""
+        out: list[str] = []
+        for c in number:
+            twin = LOOKALIKES.get(c)
+            if twin is not None and self._char.fullmatch(twin) and c not in out:
+                out.append(c)
+        return tuple(out)
 
     def check(self, typed: str) -> Entry:
         text = self.normalise(typed)
@@ -156,9 +185,9 @@ FORM_SECTIONS = ("filiation", "contact")
 class PreDemande:
     """The fields of the online form the kiosk needs; the rest travels as ``extra``.
 
-    ``born_abroad_parents_abroad`` and ``hosted`` come from the état civil,
-    filiation and address sections of the form; ``None`` means the form did
-    not say and the checklist keeps the item as conditional.
+    ``born_abroad_parents_abroad``, ``hosted`` and ``alternating_residence``
+    come from the état civil, filiation and address sections of the form;
+    ``None`` means the form did not say, and the kiosk asks the citizen.
     """
 
     number: str
@@ -170,6 +199,8 @@ class PreDemande:
     address: str = ""
     hosted: bool | None = None
     born_abroad_parents_abroad: bool | None = None
+    #: For a minor: whether a judge set an alternating residence (the custody judgment depends on it).
+    alternating_residence: bool | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def age(self, today: date) -> int:
@@ -195,6 +226,7 @@ class PreDemande:
             "address": self.address,
             "hosted": self.hosted,
             "born_abroad_parents_abroad": self.born_abroad_parents_abroad,
+            "alternating_residence": self.alternating_residence,
             "extra": dict(self.extra),
         }
 
@@ -219,6 +251,7 @@ class PreDemande:
             address=d.get("address", ""),
             hosted=d.get("hosted"),
             born_abroad_parents_abroad=d.get("born_abroad_parents_abroad"),
+            alternating_residence=d.get("alternating_residence"),
             # Form sections the kiosk does not use itself still travel with the dossier to the agent.
             extra={**d.get("extra", {}), **{k: d[k] for k in FORM_SECTIONS if k in d}},
         )

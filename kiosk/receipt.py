@@ -101,14 +101,15 @@ class Receipt:
     mairie: str
     address: str
     opening_hours: str
-    printed_at: str  # already formatted for the language: "22/11/2026 14:05"
+    printed_at: str  # already formatted, in the mairie's time zone: "22/11/2026 14:05"
     dossier_number: str
     predemande_masked: str
     originals: tuple[str, ...]  # translated lines: what to show at the desk
-    flags: tuple[str, ...] = ()  # translated lines: what the agent will complete
+    flags: tuple[str, ...] = ()  # translated lines: what the agent will complete or decide at the desk
     language: str = "fr"
     reprint: bool = False
     fees: str = ""
+    status_url: str = ""  # the citizen's status page, where the dossier number is followed
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -116,6 +117,7 @@ class Receipt:
             "printed_at": self.printed_at, "dossier_number": self.dossier_number,
             "predemande_masked": self.predemande_masked, "originals": list(self.originals),
             "flags": list(self.flags), "language": self.language, "reprint": self.reprint, "fees": self.fees,
+            "status_url": self.status_url,
         }
 
     @classmethod
@@ -125,7 +127,7 @@ class Receipt:
             printed_at=d["printed_at"], dossier_number=d["dossier_number"],
             predemande_masked=d["predemande_masked"], originals=tuple(d["originals"]),
             flags=tuple(d.get("flags", ())), language=d.get("language", "fr"),
-            reprint=d.get("reprint", False), fees=d.get("fees", ""),
+            reprint=d.get("reprint", False), fees=d.get("fees", ""), status_url=d.get("status_url", ""),
         )
 
     def qr_payload(self) -> str:
@@ -139,7 +141,9 @@ _NBSP = "\u00a0"
 def _wrap(text: str, width: int) -> list[str]:
     """Wrap at ``width``, never at the space French puts before ``: ; ! ?`` (a lone ":" line reads as a fault)."""
     glued = re.sub(r" ([:;!?»])", _NBSP + r"\1", text).replace("« ", "«" + _NBSP)
-    return [line.replace(_NBSP, " ") for line in textwrap.wrap(glued, width=width)] or [""]
+    # Not at hyphens either: "Lundi-vendredi" and "14011*02-…" stay whole where they fit.
+    lines = textwrap.wrap(glued, width=width, break_on_hyphens=False)
+    return [line.replace(_NBSP, " ") for line in lines] or [""]
 
 
 def paper_lines(text: str, fmt: PrintFormat, width: int | None = None) -> list[str]:
@@ -192,8 +196,8 @@ def _blocks(receipt: Receipt, fmt: PrintFormat) -> list[_Block]:
         blocks.append(_Text(wrap(t("receipt.reprint")), "center", bold=True, size="tall"))
     blocks += [
         _Text(wrap(t("receipt.heading")), "center", bold=True),
-        _Text(wrap(f"{t('receipt.date')} : {receipt.printed_at}")
-              + wrap(f"{t('receipt.predemande')} : {receipt.predemande_masked}")),
+        _Text(wrap(t("receipt.date", date=receipt.printed_at))
+              + wrap(t("receipt.predemande", number=receipt.predemande_masked))),
         _Blank(),
         _Text(wrap(t("receipt.dossier_number")), "center"),
         _Text(wrap(receipt.dossier_number, width // 2), "center", bold=True, size="large"),
@@ -205,8 +209,17 @@ def _blocks(receipt: Receipt, fmt: PrintFormat) -> list[_Block]:
         blocks.append(_Text(wrap(receipt.fees)))
     for flag in receipt.flags:
         blocks.append(_Text(wrap("! " + flag), bold=True))
-    blocks += [_Blank(), _Text(wrap(t("receipt.next_steps")) + wrap(receipt.opening_hours))]
+    blocks += [_Blank(), _Text(wrap(t("receipt.next_steps")))]
+    if receipt.opening_hours:
+        blocks.append(_Text(wrap(t("receipt.hours", hours=receipt.opening_hours))))
+    if receipt.status_url:
+        # An address cut at the paper's edge still reads whole: wrapped on its own, at any character.
+        blocks.append(_Text(wrap(t("receipt.status")) + _chunks(printable(receipt.status_url, fmt.codec), width)))
     return blocks
+
+
+def _chunks(text: str, width: int) -> tuple[str, ...]:
+    return tuple(text[i:i + width] for i in range(0, len(text), width)) or ("",)
 
 
 def text_lines(receipt: Receipt, fmt: PrintFormat = PrintFormat()) -> list[str]:
@@ -266,5 +279,6 @@ def layout(receipt: Receipt, p, fmt: PrintFormat = PrintFormat()) -> None:
         else:
             p.set(align="center", bold=False, normal_textsize=True)
             print_qr(p, block.payload, fmt)
-    p.ln(2)
-    p.cut()
+    # Feed only to the cutter and cut there (GS V 66 0): no blank tail of paper under the text. The
+    # partial cut leaves the receipt hanging by a tab until the citizen takes it, not on the floor.
+    p.cut(feed=False)

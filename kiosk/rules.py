@@ -6,15 +6,20 @@ cites the source document it comes from: the seeds in ``shared/seeds/``
 the agency's slides) and, where the seeds are silent, the facts gathered in
 ``shared/REFERENCE.md``. Tests walk every situation of the seeds.
 
-Unknowns are kept honest: when the case does not say whether the birthplace
-registry is dematerialised, or whether the applicant was born abroad of
-parents born abroad, the item stays on the list as *conditional*, with its
-condition printed, rather than being dropped or demanded.
+A document that depends on a fact of the citizen's life (hosted or not,
+alternating residence, a birthplace registry on paper, born abroad of
+parents born abroad, a secure title held) names that fact as a
+:class:`Condition`. The kiosk asks the citizen about every such fact
+before the checklist (:func:`open_facts` says which ones matter); an
+answer of "no" drops the document (:func:`assess` keeps it as *not
+applicable*), "yes" makes it required, and "I don't know" keeps it on the
+list as *conditional*, with its condition printed, for the agent to decide
+at the desk, rather than being dropped or demanded.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Callable
 
@@ -69,6 +74,22 @@ class SecureDocument(StrEnum):
         return self in (SecureDocument.VALID, SecureDocument.EXPIRED_UNDER_5Y)
 
 
+class Fact(StrEnum):
+    """What only the citizen (or their pré-demande) can tell, and some documents depend on."""
+
+    SECURE_TITLE = "secure_title"  # holds a card or passport valid or expired less than 5 years
+    BIRTHPLACE_DEMATERIALISED = "birthplace_dematerialised"
+    BORN_ABROAD_PARENTS_ABROAD = "born_abroad_parents_abroad"
+    HOSTED = "hosted"
+    ALTERNATING_RESIDENCE = "alternating_residence"
+
+
+#: The order facts are asked in: each fact's relevance depends only on the facts before it
+#: (a secure title spares the birthplace and nationality questions), so a question's place never moves.
+FACT_ORDER = (Fact.SECURE_TITLE, Fact.BIRTHPLACE_DEMATERIALISED, Fact.BORN_ABROAD_PARENTS_ABROAD, Fact.HOSTED,
+              Fact.ALTERNATING_RESIDENCE)
+
+
 class Region(StrEnum):
     METROPOLE = "metropole"
     GUYANE = "guyane"
@@ -102,7 +123,8 @@ class Case:
     titles: frozenset[Title]
     motif: Motif
     age_band: AgeBand
-    secure_document: SecureDocument
+    #: ``None``: the citizen does not know (a title found in a drawer, its date unread).
+    secure_document: SecureDocument | None
     birthplace_dematerialised: bool | None = None
     born_abroad_parents_abroad: bool | None = None
     hosted: bool | None = False
@@ -115,12 +137,18 @@ class Case:
     def minor(self) -> bool:
         return self.age_band.minor
 
+    def fact(self, fact: Fact) -> bool | None:
+        """What the case says of ``fact``: ``None`` while nobody has said."""
+        if fact is Fact.SECURE_TITLE:
+            return None if self.secure_document is None else self.secure_document.proves_identity
+        return getattr(self, fact.value)
+
     def to_dict(self) -> dict:
         return {
             "titles": sorted(t.value for t in self.titles),
             "motif": self.motif.value,
             "age_band": self.age_band.value,
-            "secure_document": self.secure_document.value,
+            "secure_document": self.secure_document.value if self.secure_document is not None else None,
             "birthplace_dematerialised": self.birthplace_dematerialised,
             "born_abroad_parents_abroad": self.born_abroad_parents_abroad,
             "hosted": self.hosted,
@@ -135,7 +163,7 @@ class Case:
             titles=frozenset(Title(t) for t in d["titles"]),
             motif=Motif(d["motif"]),
             age_band=AgeBand(d["age_band"]),
-            secure_document=SecureDocument(d["secure_document"]),
+            secure_document=SecureDocument(d["secure_document"]) if d.get("secure_document") else None,
             birthplace_dematerialised=d.get("birthplace_dematerialised"),
             born_abroad_parents_abroad=d.get("born_abroad_parents_abroad"),
             hosted=d.get("hosted", False),
@@ -146,12 +174,23 @@ class Case:
 
 
 @dataclass(frozen=True)
+class Condition:
+    """A document applies only when ``fact`` is ``holds``; ``key`` says so to the citizen ("only if …")."""
+
+    fact: Fact
+    holds: bool
+    key: str
+
+
+@dataclass(frozen=True)
 class Requirement:
     """One line of the checklist.
 
     ``id`` is stable (it keys captures in the dossier); ``label_key`` points
-    into the translation table; ``condition_key``, when set, is the condition
-    the citizen must check themselves ("only if …").
+    into the translation table (a short title) and ``detail_key``, when set,
+    to the line beneath it; ``conditions`` are the message keys of what the
+    citizen could not tell and the document depends on ("only if …"): the
+    agent decides at the desk.
     """
 
     id: str
@@ -159,18 +198,32 @@ class Requirement:
     label_key: str
     source: Source
     amount_cents: int | None = None
-    condition_key: str | None = None
+    conditions: tuple[str, ...] = ()
     params: tuple[tuple[str, object], ...] = ()
+    detail_key: str | None = None
 
     @property
     def conditional(self) -> bool:
-        return self.condition_key is not None
+        return bool(self.conditions)
 
 
 @dataclass(frozen=True)
 class Rule:
+    """When the rule is considered at all (``applies``: the motif, the titles, the age), what it makes,
+    and the facts it depends on (``when``: all must hold)."""
+
     applies: Callable[[Case], bool]
-    make: Callable[[Case, int], Requirement | None]
+    make: Callable[[Case, int], Requirement]
+    when: tuple[Condition, ...] = ()
+
+
+@dataclass(frozen=True)
+class Assessed:
+    """A considered document and whether it applies: ``True``, ``False`` (an answer ruled it out) or
+    ``None`` (conditional: its ``requirement.conditions`` say on what)."""
+
+    requirement: Requirement
+    applies: bool | None
 
 
 # -- sources -----------------------------------------------------------------
@@ -212,40 +265,55 @@ S_SIGNER = Source(
 
 _RENEWALS = (Motif.RENEWAL, Motif.CHANGE_OF_ADDRESS, Motif.CHANGE_OF_CIVIL_STATUS)
 
+#: Labels and conditions worded for a parent applying for their child ("le passeport de votre enfant",
+#: "si votre enfant est né à l'étranger"): the rules choose them, as they choose the parent's proof of address.
+CHILD_WORDED = frozenset({
+    "doc.photo", "doc.previous_title", "doc.passport_held", "doc.secure_id_held", "doc.birth_certificate",
+    "doc.nationality_proof", "cond.secure_title", "cond.no_secure_title", "cond.birthplace_not_dematerialised",
+    "cond.born_abroad", "cond.hosted",
+})
 
-def _req(id: str, capture: Capture, label_key: str, source: Source, **kw) -> Callable[[Case, int], Requirement]:
-    return lambda case, months: Requirement(id, capture, label_key, source, **kw)
+# -- the conditions, one per fact and value --------------------------------------------
+HOSTED = Condition(Fact.HOSTED, True, "cond.hosted")
+ALTERNATING = Condition(Fact.ALTERNATING_RESIDENCE, True, "cond.alternating_residence")
+SECURE_TITLE = Condition(Fact.SECURE_TITLE, True, "cond.secure_title")
+NO_SECURE_TITLE = Condition(Fact.SECURE_TITLE, False, "cond.no_secure_title")
+REGISTRY_ON_PAPER = Condition(Fact.BIRTHPLACE_DEMATERIALISED, False, "cond.birthplace_not_dematerialised")
+BORN_ABROAD = Condition(Fact.BORN_ABROAD_PARENTS_ABROAD, True, "cond.born_abroad")
+
+
+def worded(case: Case, key: str) -> str:
+    """``key``, or its variant for a parent speaking for their child."""
+    return f"{key}.child" if case.minor and key in CHILD_WORDED else key
+
+
+def _req(id: str, capture: Capture, label_key: str, source: Source, detail: bool = True,
+         **kw) -> Callable[[Case, int], Requirement]:
+    """A requirement whose title (and the line beneath it, ``<label>.detail``) only depends on who applies."""
+    return lambda case, months: Requirement(id, capture, worded(case, label_key), source,
+                                            detail_key=f"{label_key}.detail" if detail else None, **kw)
 
 
 def _proof_of_address(case: Case, months: int) -> Requirement:
     label = "doc.proof_of_address_parent" if case.minor else "doc.proof_of_address"
-    return Requirement("proof_of_address", Capture.PHOTO, label, S_ADDRESS, params=(("months", months),))
+    return Requirement("proof_of_address", Capture.PHOTO, label, S_ADDRESS, params=(("months", months),),
+                       detail_key="doc.proof_of_address.detail")
 
 
 def _secure_id(case: Case, months: int) -> Requirement:
     """The other secure title the applicant holds, which spares the birth certificate."""
     label = "doc.passport_held" if Title.CNI in case.titles else "doc.secure_id_held"
-    return Requirement("secure_id", Capture.PHOTO, label, S_PASSPORT_HELD)
-
-
-def _conditional(id: str, label: str, source: Source, known: Callable[[Case], bool | None], condition: str):
-    """A requirement that applies when ``known(case)`` is true, and is listed with its condition when unknown."""
-
-    def make(case: Case, months: int) -> Requirement | None:
-        value = known(case)
-        if value is False:
-            return None
-        return Requirement(id, Capture.PHOTO, label, source, condition_key=None if value else condition)
-
-    return make
+    return Requirement("secure_id", Capture.PHOTO, worded(case, label), S_PASSPORT_HELD,
+                       detail_key="doc.secure_id_held.detail")
 
 
 def _cni_stamp(case: Case, months: int) -> Requirement:
     if case.region is Region.ABROAD:
-        return Requirement("fee.cni", Capture.PRESENCE, "doc.fee_consulate", S_FEE_ABROAD, amount_cents=2500)
-    if case.region is Region.GUYANE:
-        return Requirement("fiscal_stamp.cni", Capture.STAMP, "doc.fiscal_stamp_cni", S_STAMP_CNI_GUYANE, amount_cents=1250)
-    return Requirement("fiscal_stamp.cni", Capture.STAMP, "doc.fiscal_stamp_cni", S_STAMP_CNI, amount_cents=2500)
+        return Requirement("fee.cni", Capture.PRESENCE, "doc.fee_consulate", S_FEE_ABROAD, amount_cents=2500,
+                           detail_key="doc.fee_consulate.detail")
+    cents, source = (1250, S_STAMP_CNI_GUYANE) if case.region is Region.GUYANE else (2500, S_STAMP_CNI)
+    return Requirement("fiscal_stamp.cni", Capture.STAMP, "doc.fiscal_stamp_cni", source, amount_cents=cents,
+                       detail_key="doc.fiscal_stamp.detail")
 
 
 def passport_fee_cents(band: AgeBand) -> int:
@@ -260,50 +328,87 @@ def _passport_stamp(case: Case, months: int) -> Requirement:
     source = S_STAMP_PASSPORT_ADULT if case.age_band is AgeBand.ADULT else S_STAMP_PASSPORT_MINOR
     return Requirement(
         "fiscal_stamp.passport", Capture.STAMP, "doc.fiscal_stamp_passport", source,
-        amount_cents=passport_fee_cents(case.age_band),
+        amount_cents=passport_fee_cents(case.age_band), detail_key="doc.fiscal_stamp.detail",
     )
 
 
-def _needs_civil_status_proof(case: Case) -> bool:
-    """No secure title valid or expired under 5 years: identity rests on the civil status."""
-    return not case.secure_document.proves_identity
+def _always(case: Case) -> bool:
+    return True
 
 
 RULES: tuple[Rule, ...] = (
-    Rule(lambda c: True, _req("photo", Capture.PHOTO, "doc.photo", S_PHOTO)),
-    Rule(lambda c: True, _proof_of_address),
-    Rule(lambda c: c.hosted is not False, _conditional("host_attestation", "doc.host_attestation", S_HOSTED, lambda c: c.hosted, "cond.hosted")),
-    Rule(lambda c: c.hosted is not False, _conditional("host_id", "doc.host_id", S_HOSTED, lambda c: c.hosted, "cond.hosted")),
+    Rule(_always, _req("photo", Capture.PHOTO, "doc.photo", S_PHOTO)),
+    Rule(_always, _proof_of_address),
+    Rule(_always, _req("host_attestation", Capture.PHOTO, "doc.host_attestation", S_HOSTED), (HOSTED,)),
+    Rule(_always, _req("host_id", Capture.PHOTO, "doc.host_id", S_HOSTED), (HOSTED,)),
     Rule(lambda c: c.motif in _RENEWALS, _req("previous_title", Capture.PHOTO, "doc.previous_title", S_PREVIOUS)),
-    Rule(lambda c: c.motif not in _RENEWALS and c.secure_document.proves_identity, _secure_id),
+    Rule(lambda c: c.motif not in _RENEWALS, _secure_id, (SECURE_TITLE,)),
     Rule(lambda c: c.motif is Motif.LOSS and c.region is not Region.ABROAD,
          _req("loss_declaration", Capture.PHOTO, "doc.loss_declaration", S_LOSS)),
     Rule(lambda c: c.motif is Motif.THEFT, _req("theft_declaration", Capture.PHOTO, "doc.theft_declaration", S_THEFT)),
-    Rule(_needs_civil_status_proof,
-         _conditional("birth_certificate", "doc.birth_certificate", S_BIRTH,
-                      lambda c: None if c.birthplace_dematerialised is None else not c.birthplace_dematerialised,
-                      "cond.birthplace_not_dematerialised")),
-    Rule(_needs_civil_status_proof,
-         _conditional("nationality_proof", "doc.nationality_proof", S_NATIONALITY,
-                      lambda c: c.born_abroad_parents_abroad, "cond.born_abroad")),
+    # Identity rests on the civil status when no secure title valid or expired under 5 years proves it.
+    Rule(_always, _req("birth_certificate", Capture.PHOTO, "doc.birth_certificate", S_BIRTH),
+         (NO_SECURE_TITLE, REGISTRY_ON_PAPER)),
+    Rule(_always, _req("nationality_proof", Capture.PHOTO, "doc.nationality_proof", S_NATIONALITY),
+         (NO_SECURE_TITLE, BORN_ABROAD)),
     Rule(lambda c: c.minor, _req("parent_id", Capture.PHOTO, "doc.parent_id", S_PARENT_ID)),
-    Rule(lambda c: c.minor and c.alternating_residence is not False,
-         _conditional("custody_judgment", "doc.custody_judgment", S_CUSTODY, lambda c: c.alternating_residence, "cond.alternating_residence")),
-    Rule(lambda c: c.minor, _req("parent_presence", Capture.PRESENCE, "doc.parent_presence", S_PARENT_PRESENT)),
+    Rule(lambda c: c.minor, _req("custody_judgment", Capture.PHOTO, "doc.custody_judgment", S_CUSTODY),
+         (ALTERNATING,)),
+    Rule(lambda c: c.minor, _req("parent_presence", Capture.PRESENCE, "doc.parent_presence", S_PARENT_PRESENT,
+                                 detail=False)),
     Rule(lambda c: Title.CNI in c.titles and c.motif.replaces_lost_document, _cni_stamp),
     Rule(lambda c: Title.PASSPORT in c.titles, _passport_stamp),
 )
 
 
-def checklist(case: Case, proof_of_address_max_months: int = 12) -> tuple[Requirement, ...]:
-    """The documents for ``case``, in the order the citizen gathers them."""
+def _verdict(case: Case, when: tuple[Condition, ...]) -> tuple[bool | None, tuple[Condition, ...]]:
+    """Whether every condition holds: ``False`` as soon as one is known not to, else ``None`` with the
+    unknown ones, else ``True``."""
+    unknown = []
+    for cond in when:
+        value = case.fact(cond.fact)
+        if value is None:
+            unknown.append(cond)
+        elif value is not cond.holds:
+            return False, ()
+    return (None, tuple(unknown)) if unknown else (True, ())
+
+
+def assess(case: Case, proof_of_address_max_months: int = 12) -> tuple[Assessed, ...]:
+    """Every document the case's motif, titles and age call for, in the order the citizen gathers them,
+    with whether the case's facts make it apply (see :class:`Assessed`)."""
     out = []
     for rule in RULES:
-        if rule.applies(case):
-            req = rule.make(case, proof_of_address_max_months)
-            if req is not None:
-                out.append(req)
+        if not rule.applies(case):
+            continue
+        req = rule.make(case, proof_of_address_max_months)
+        applies, unknown = _verdict(case, rule.when)
+        if unknown:
+            req = replace(req, conditions=tuple(worded(case, c.key) for c in unknown))
+        out.append(Assessed(req, applies))
     return tuple(out)
+
+
+def checklist(case: Case, proof_of_address_max_months: int = 12) -> tuple[Requirement, ...]:
+    """The documents for ``case``: those that apply, and those still conditional."""
+    return tuple(a.requirement for a in assess(case, proof_of_address_max_months) if a.applies is not False)
+
+
+def open_facts(case: Case) -> tuple[Fact, ...]:
+    """The facts still unknown that a document of this case depends on, in :data:`FACT_ORDER`.
+
+    A fact is open when some document's conditions name it, that document is
+    not already ruled out by another fact, and the fact is unknown: asking
+    about anything else would be asking the citizen for nothing.
+    """
+    wanted: set[Fact] = set()
+    for rule in RULES:
+        if not rule.applies(case):
+            continue
+        applies, unknown = _verdict(case, rule.when)
+        if applies is None:
+            wanted |= {c.fact for c in unknown}
+    return tuple(f for f in FACT_ORDER if f in wanted)
 
 
 def fingerprints_required(case: Case, min_age: int = 12) -> bool:

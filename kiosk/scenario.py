@@ -15,16 +15,19 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from kiosk import outcomes
 from kiosk.config import KioskConfig
 from kiosk.errors import InvalidNumber, KioskError, NotAPredemande
+from kiosk.i18n import Translator
 from kiosk.runtime import Kiosk, build_kiosk
 from kiosk.session import Step
 from kiosk.signature import demo_strokes, render_strokes
+from kiosk.wording import summary_lines
 
 STEP_KEYS = {
-    "language", "scan", "type", "answer", "confirm", "begin_capture", "photo", "photos", "at_desk",
-    "stamp", "paper_stamp", "finger", "fingers", "finger_unavailable", "sign", "consent", "submit",
-    "retry_print", "finish", "idle", "tick", "cancel", "back", "network", "printer", "sensor",
+    "language", "scan", "type", "answer", "confirm", "begin_capture", "photo", "photos", "at_desk", "not_held",
+    "retake", "stamp", "paper_stamp", "finger", "fingers", "finger_unavailable", "continue", "sign", "consent",
+    "submit", "retry_print", "finish", "idle", "tick", "cancel", "back", "network", "printer", "sensor",
 }
 MAX_SCAN_FRAMES = 12
 
@@ -63,14 +66,22 @@ class Runner:
         self.messages: list[str] = []
         self.dossier_id: str | None = None
         self.flags: list[str] = []
+        self.documents: list[dict] = []
+        self.answers: list[dict] = []
+        self.summary: list[str] = []
         self.s.subscribe(self._observe)
 
     def _observe(self, session) -> None:
         if session.message and (not self.messages or self.messages[-1] != session.message.key):
             self.messages.append(session.message.key)
         if session.dossier is not None:
-            self.dossier_id = session.dossier.id
-            self.flags = list(session.dossier.flags)
+            d = session.dossier
+            self.dossier_id = d.id
+            self.flags = list(d.flags)
+            self.documents = [i.as_dict() for i in outcomes.documents(session.checklist, session.not_applicable, d)]
+            self.answers = [{"question": a.question, "value": a.value, "source": a.source.value} for a in d.answers]
+        if session.step is Step.SUMMARY:
+            self.summary = summary_lines(Translator(session.lang), session)
 
     def run_job(self, job) -> None:
         if job is not None:
@@ -108,11 +119,24 @@ class Runner:
             pass
 
     def do_answer(self, answers):
+        """Answers given in advance: each question is answered when it comes (see :meth:`do_confirm`)."""
+        if self.s.step is Step.CONFIRM:
+            self.s.confirm()
         for question, value in answers.items():
             self.s.answer(question, value)
 
     def do_confirm(self, _):
-        self.s.confirm()
+        """Confirm the pré-demande, then go through the questions, one page each, with the answers given."""
+        if self.s.step is Step.CONFIRM:
+            self.s.confirm()
+        while self.s.step is Step.QUESTIONS:
+            q = self.s.current_question
+            if q is not None and q not in self.s.answers:
+                asked = self.s.needed_questions()
+                raise ScenarioError(
+                    f"the scenario gives no answer to {q.value!r} (question {self.s.index + 1} of {len(asked)}: "
+                    f"{', '.join(x.value for x in asked)}); add it to the \"answer\" step")
+            self.s.next_question()
 
     def do_begin_capture(self, _):
         self.s.begin_capture()
@@ -123,6 +147,8 @@ class Runner:
         req = self.s.current_requirement
         self.devices.camera.show(DocumentScene(kind=req.id if req else "document", **(spec or {})))
         self.run_job(self.c.photo_job())
+        if self.s.reviewing:
+            self.s.document_kept()  # the citizen sees "Photo acceptée" and goes on
 
     def do_photos(self, _):
         while self.s.step is Step.CAPTURE:
@@ -133,6 +159,22 @@ class Runner:
 
     def do_at_desk(self, _):
         self.s.document_at_desk()
+
+    def do_not_held(self, _):
+        self.s.document_not_held()
+
+    def do_retake(self, spec):
+        """Take a photo, see it accepted, and ask for another one of the same document."""
+        from kiosk.hal.sim.camera import DocumentScene
+
+        req = self.s.current_requirement
+        self.devices.camera.show(DocumentScene(kind=req.id if req else "document", **(spec or {})))
+        self.run_job(self.c.photo_job())
+        self.s.retake()
+
+    def do_continue(self, _):
+        """"Continuer" on a page that waits for it: after the sensor failed."""
+        self.s.continue_without_sensor()
 
     def do_stamp(self, number):
         self.s.stamp_entered(number)
@@ -228,6 +270,10 @@ def run_scenario(scenario: dict[str, Any], config: KioskConfig) -> dict[str, Any
             "receipt": str(receipt) if receipt else None,
             "final_step": s.step.value,
             "flags": sorted(runner.flags) if queued else [],
+            "documents": runner.documents,
+            "answers": runner.answers,
+            "summary": runner.summary,
+            "receipt_text": _receipt_text(receipt),
             "messages": runner.messages,
             "queue": kiosk.outbox.counts(),
         }
@@ -237,8 +283,35 @@ def run_scenario(scenario: dict[str, Any], config: KioskConfig) -> dict[str, Any
     return result
 
 
+def _receipt_text(path) -> list[str]:
+    """The printed receipt's lines, read back from the simulated printer's ESC/POS bytes."""
+    if not path:
+        return []
+    from kiosk.hal.escpos_decode import decode_file
+
+    return decode_file(path).text.splitlines()
+
+
 def check_expectations(expect: dict[str, Any], result: dict[str, Any]) -> list[str]:
     out = []
+    documents = {d["key"]: d for d in result.get("documents", [])}
+    for key, want in expect.get("documents", {}).items():
+        want = {"outcome": want} if isinstance(want, str) or want is None else dict(want)
+        got = documents.get(key)
+        if got is None:
+            out.append(f"document {key!r} was not considered (got {sorted(documents)})")
+            continue
+        for field, value in want.items():
+            if got.get(field) != value:
+                out.append(f"document {key!r}: {field} {got.get(field)!r}, expected {value!r}")
+    for where, lines in (("summary", result.get("summary", [])), ("receipt", result.get("receipt_text", []))):
+        text = " ".join(" ".join(lines).split())
+        for wanted in expect.get(f"{where}_contains", []):
+            if " ".join(wanted.split()) not in text:
+                out.append(f"the {where} does not say {wanted!r}")
+        for unwanted in expect.get(f"{where}_lacks", []):
+            if " ".join(unwanted.split()) in text:
+                out.append(f"the {where} says {unwanted!r}")
     if "step" in expect and result["final_step"] != expect["step"]:
         out.append(f"final step {result['final_step']!r}, expected {expect['step']!r}")
     if "queue_state" in expect and result["queue_state"] != expect["queue_state"]:

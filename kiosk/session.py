@@ -24,27 +24,26 @@ from typing import Callable
 
 from kiosk import __version__
 from kiosk.dossier import (
-    DocumentCapture, DocumentStatus, Dossier, FingerCapture, FingerStatus, Flag, Stamp, StampMode,
+    Answer, AnswerSource, DocumentCapture, DocumentStatus, Dossier, FingerCapture, FingerStatus, Flag, Stamp,
+    StampMode,
 )
 from kiosk.errors import (
     DirectoryUnavailable, InvalidNumber, InvalidTransition, KioskError, NotAPredemande,
 )
 from kiosk.ids import uuid7
-from kiosk.predemande import Entry, Motif, NumberFormat, PreDemande, Title
+from kiosk.interview import Question, case_from, from_predemande, parse, questions, serialised
+from kiosk.predemande import Entry, NumberFormat, PreDemande
 from kiosk.quality import QualityReport
 from kiosk.readings import FingerReading
-from kiosk.rules import (
-    AgeBand, Capture, Case, Region, Requirement, SecureDocument, checklist, fingerprints_required, signer,
-    total_fees_cents,
-)
+from kiosk.rules import AgeBand, Capture, Case, Region, Requirement, assess, fingerprints_required, signer, total_fees_cents
 
 
 class Step(StrEnum):
     WELCOME = "welcome"
     IDENTIFY = "identify"
     LOOKING_UP = "looking_up"
-    CONFIRM = "confirm"  # the pré-demande was fetched: the citizen checks it
-    QUESTIONS = "questions"  # offline: a few questions replace the look-up
+    CONFIRM = "confirm"  # the pré-demande was fetched: the citizen checks it is theirs
+    QUESTIONS = "questions"  # one question per page: what the checklist needs and nobody has said yet
     CHECKLIST = "checklist"
     CAPTURE = "capture"
     STAMP = "stamp"
@@ -67,14 +66,6 @@ BUSY_STEPS = frozenset({Step.LOOKING_UP, Step.SUBMITTING, Step.PRINTING})
 
 STAMP_DIGITS = 16  # a dematerialised fiscal stamp's number
 STAMP_NUMBER = re.compile(rf"^\d{{{STAMP_DIGITS}}}$")
-
-
-class Question(StrEnum):
-    TITLES = "titles"
-    MOTIF = "motif"
-    AGE_BAND = "age_band"
-    SECURE_DOCUMENT = "secure_document"
-    BIRTHPLACE_DEMATERIALISED = "birthplace_dematerialised"
 
 
 @dataclass(frozen=True)
@@ -108,23 +99,14 @@ class SessionSettings:
         )
 
 
-@dataclass(frozen=True)
-class Progress:
-    """What the summary tells the citizen they have done."""
-
-    documents_captured: int
-    documents_at_desk: int
-    stamps_typed: int
-    stamps_paper: int
-    fingers_taken: int
-    fingers_asked: int
-
-
 @dataclass
 class Message:
     key: str
     params: dict = field(default_factory=dict)
-    level: str = "info"  # "info" or "error"
+    level: str = "info"  # "info", "ok" (an action succeeded) or "error"
+    #: When the words depend on a number ("Encore 1 caractère" / "Encore 3 caractères"): the key has
+    #: ``.one`` and ``.other`` forms (:func:`kiosk.wording.message_text`).
+    count: int | None = None
 
 
 @dataclass(frozen=True)
@@ -168,18 +150,24 @@ class Session:
         self.last_activity = self._clock()
         self.typed = ""
         self.predemande_number: str | None = None
+        self._typed_number = False
         self.predemande: PreDemande | None = None
         self.fetched = False
+        #: What the citizen answered (``None``: "I don't know"); kept on Back so their choice shows again.
         self.answers: dict[Question, object] = {}
         self.case: Case | None = None
         self.checklist: tuple[Requirement, ...] = ()
+        self.not_applicable: tuple[Requirement, ...] = ()  # ruled out by an answer: never asked for
         self.dossier: Dossier | None = None
-        self.index = 0  # within CAPTURE, STAMP, FINGERPRINTS
+        self.index = 0  # within QUESTIONS, CAPTURE, STAMP, FINGERPRINTS
         self.attempts = 0  # on the current page (document retakes, finger tries)
         self._best_finger: FingerReading | None = None
+        #: On a CAPTURE page: the photo was accepted and is shown; the citizen keeps it or takes it again.
+        self.reviewing = False
+        #: On the FINGERPRINTS page: the sensor failed, the remaining fingers are left for the desk.
+        self.sensor_down = False
         self.consent = False
         self.dossier_number: str | None = None
-        self.ended_at: float | None = None
 
     # -- helpers ---------------------------------------------------------------
     def _expect(self, *steps: Step) -> None:
@@ -191,15 +179,18 @@ class Session:
         self.warning = False
 
     def _go(self, step: Step, index: int = 0, remember: bool = True) -> None:
+        """To another page, which starts clean: no message, no retake count, nothing under review."""
         if remember and self.step not in BUSY_STEPS and self.step is not Step.WELCOME:
             self.page_stack.append(Page(self.step, self.index))
         self.step = step
         self.index = index
         self.attempts = 0
+        self.reviewing = False
+        self.sensor_down = False
         self.message = None
 
-    def _say(self, key: str, level: str = "info", **params) -> None:
-        self.message = Message(key, params, level)
+    def _say(self, key: str, level: str = "info", count: int | None = None, **params) -> None:
+        self.message = Message(key, params, level, count)
 
     def wipe(self, reason: str | None = None) -> None:
         """Forget the citizen: overwrite captures in memory, clear every field, back to Welcome."""
@@ -221,8 +212,9 @@ class Session:
 
     @property
     def page_token(self) -> tuple:
-        """Which citizen, step and page this is: a slow job's result is only delivered to the same page."""
-        return (self.generation, self.step, self.index)
+        """Which citizen, step and page this is: a slow job's result is only delivered to the same page
+        (a photo taken while the last one was shown for review belongs to no page)."""
+        return (self.generation, self.step, self.index, self.reviewing)
 
     def report(self, message_key: str) -> None:
         """A device could not do what was asked (camera gone…): tell the citizen, stay on the step."""
@@ -289,6 +281,10 @@ class Session:
         if not self.can_go_back():
             raise InvalidTransition(f"no way back from {self.step.value}")
         self._activity()
+        if self.step is Step.CAPTURE and self.reviewing:
+            self._drop_photo()  # the page before the photo shown is the same document, camera on
+            self._changed()
+            return
         if not self.page_stack:
             self.wipe()
             self._changed()
@@ -298,6 +294,7 @@ class Session:
         self.step, self.index = page.step, page.index
         self.attempts = 0  # a new visit of the page: retakes are counted afresh
         self._best_finger = None
+        self.reviewing = self.sensor_down = False
         self.consent = False  # given on the summary for what it shows: asked again after any change
         self.message = None
         self._changed()
@@ -308,7 +305,7 @@ class Session:
         if page.step in (Step.CONFIRM, Step.QUESTIONS, Step.IDENTIFY):
             if d is not None:
                 d.wipe()
-            self.dossier, self.case, self.checklist = None, None, ()
+            self.dossier, self.case, self.checklist, self.not_applicable = None, None, (), ()
             if page.step is Step.IDENTIFY:
                 self.predemande, self.predemande_number, self.fetched, self.answers = None, None, False, {}
             return
@@ -356,10 +353,14 @@ class Session:
         fmt = self.settings.number_format
         entry = fmt.check(text)
         normal = fmt.normalise(text)
+        # "The letter O is not in these numbers: we put the digit 0", when the format says so.
+        fixed = fmt.corrections(text)
+        note = {"typed": fixed[0][0], "instead": fixed[0][1]} if fixed else {}
+        suffix = ".lookalike" if fixed else ""
         if entry is Entry.PARTIAL:
-            self._say("identify.entry.partial", missing=fmt.min_len - len(normal))
+            self._say("identify.entry.partial" + suffix, count=fmt.min_len - len(normal), **note)
         elif entry is Entry.COMPLETE:
-            self._say("identify.entry.complete")
+            self._say("identify.entry.complete" + suffix, **note)
         elif entry is Entry.INVALID:
             self._say("identify.entry.invalid", "error", length=fmt.max_len)
         else:
@@ -377,7 +378,7 @@ class Session:
             self._say(exc.message_key, "error")
             self._changed()
             raise
-        return self._look_up(number)
+        return self._look_up(number, typed=True)
 
     def qr_decoded(self, payload: str) -> str:
         """A QR payload from the scanner; returns the number to look up, or raises :class:`NotAPredemande`."""
@@ -397,8 +398,9 @@ class Session:
         self._say("identify.error.unreadable", "error")
         self._changed()
 
-    def _look_up(self, number: str) -> str:
+    def _look_up(self, number: str, typed: bool = False) -> str:
         self.predemande_number = number
+        self._typed_number = typed
         self._go(Step.LOOKING_UP)
         self._say("identify.looking_up")
         self._changed()
@@ -425,72 +427,100 @@ class Session:
             if self.page_stack:
                 self.page_stack.pop()
             self.step = Step.IDENTIFY
+            key = error.message_key
+            if (key == "identify.error.unknown" and self._typed_number
+                    and self.settings.number_format.ambiguous(self.predemande_number or "")):
+                key = "identify.error.unknown_lookalike"  # O and 0, I and 1: the likeliest slip
             self.predemande_number = None
-            self._say(error.message_key, "error")
+            self._say(key, "error")
         self._changed()
 
     # -- confirm / questions -------------------------------------------------
     def today(self):
         return self._wall().date()
 
-    def needed_questions(self) -> list[Question]:
-        """What the citizen must still answer before the checklist can be computed."""
-        qs: list[Question] = []
-        if self.step is Step.QUESTIONS:
-            qs += [Question.TITLES, Question.MOTIF, Question.AGE_BAND]
-        qs.append(Question.SECURE_DOCUMENT)
-        secure = self.answers.get(Question.SECURE_DOCUMENT)
-        if secure is None or not SecureDocument(secure).proves_identity:
-            qs.append(Question.BIRTHPLACE_DEMATERIALISED)
-        return qs
+    def _from_form(self) -> dict[Question, object]:
+        return from_predemande(self.predemande, self.today())
 
-    def missing_questions(self) -> list[Question]:
-        return [q for q in self.needed_questions() if q not in self.answers]
+    def needed_questions(self) -> list[Question]:
+        """The questions this citizen is asked, one per page, in order (see :mod:`kiosk.interview`)."""
+        return questions(self._from_form(), self.answers, self.settings.region, self.applicant_age)
+
+    @property
+    def current_question(self) -> Question | None:
+        if self.step is not Step.QUESTIONS:
+            return None
+        asked = self.needed_questions()
+        return asked[self.index] if self.index < len(asked) else None
+
+    def known_case(self) -> Case | None:
+        """The case as far as it is known: the computed one, or the form's and answers' before the
+        checklist (enough to tell stamps and fingerprints); ``None`` before the title and age are known."""
+        if self.case is not None:
+            return self.case
+        return case_from({**self._from_form(), **self.answers}, self.settings.region, self.applicant_age)
+
+    @property
+    def audience(self) -> str | None:
+        """Who the screen speaks to: ``self`` (an adult applying for themself), ``child`` (a parent for
+        their child: "votre enfant"), or ``None`` while the age is not known yet."""
+        if self.predemande is not None:
+            return "child" if self.applicant_minor else "self"
+        band = self.answers.get(Question.AGE_BAND)
+        if band is None:
+            return None
+        return "child" if AgeBand(band).minor else "self"
+
+    def confirm(self) -> None:
+        """The citizen recognises the pré-demande as theirs (or their child's): on to the questions."""
+        self._expect(Step.CONFIRM)
+        self._activity()
+        self._next_question(0)
+        self._changed()
 
     def answer(self, question: Question | str, value) -> None:
-        """Record an answer. ``BIRTHPLACE_DEMATERIALISED`` takes ``None`` for "I don't know"."""
-        self._expect(Step.CONFIRM, Step.QUESTIONS)
+        """Record an answer to a question this citizen is asked; ``None`` is "I don't know" where allowed."""
+        self._expect(Step.QUESTIONS)
         self._activity()
         q = Question(question)
-        parsed = {
-            Question.TITLES: lambda v: frozenset(Title(t) for t in (v if isinstance(v, (list, tuple, set, frozenset)) else [v])),
-            Question.MOTIF: Motif,
-            Question.AGE_BAND: AgeBand,
-            Question.SECURE_DOCUMENT: SecureDocument,
-            Question.BIRTHPLACE_DEMATERIALISED: lambda v: None if v is None else bool(v),
-        }[q](value)
-        if q is Question.TITLES and not parsed:
-            raise InvalidTransition("at least one title")
-        self.answers[q] = parsed
+        if q not in self.needed_questions():
+            raise InvalidTransition(f"{q.value} is not asked of this citizen")
+        try:
+            self.answers[q] = parse(q, value)
+        except ValueError as exc:
+            raise InvalidTransition(f"not an answer to {q.value}: {exc}") from exc
         self.message = None
         self._changed()
 
-    def confirm(self) -> None:
-        """The citizen confirms the pré-demande (or has answered the questions): compute the checklist."""
-        self._expect(Step.CONFIRM, Step.QUESTIONS)
+    def next_question(self) -> None:
+        """"Continuer" under a question: the next question, or the checklist after the last."""
+        self._expect(Step.QUESTIONS)
         self._activity()
-        if self.missing_questions():
-            self._say("questions.incomplete", "error")
+        q = self.current_question
+        if q is not None and q not in self.answers:
+            self._say("questions.unanswered", "error")
             self._changed()
             return
-        a = self.answers
-        pd = self.predemande
-        if pd is not None:
-            titles, motif, age = pd.titles, pd.motif, pd.age(self.today())
-            band = AgeBand.of(age)
-            hosted, abroad = pd.hosted, pd.born_abroad_parents_abroad
+        self._next_question(self.index + 1)
+        self._changed()
+
+    def _next_question(self, index: int) -> None:
+        if index < len(self.needed_questions()):
+            self._go(Step.QUESTIONS, index)
         else:
-            titles, motif, band = a[Question.TITLES], a[Question.MOTIF], a[Question.AGE_BAND]
-            hosted, abroad, age = None, None, None
-        self.case = Case(
-            titles=titles, motif=motif, age_band=band,
-            secure_document=a[Question.SECURE_DOCUMENT],
-            birthplace_dematerialised=a.get(Question.BIRTHPLACE_DEMATERIALISED),
-            born_abroad_parents_abroad=abroad, hosted=hosted,
-            alternating_residence=None if band.minor else False,
-            region=self.settings.region, age=age,
-        )
-        self.checklist = checklist(self.case, self.settings.proof_of_address_max_months)
+            self._make_checklist()
+
+    def _make_checklist(self) -> None:
+        """Every question answered: the case, its documents, and the dossier that will hold them."""
+        asked = self.needed_questions()
+        from_form = self._from_form()
+        answered = {q: self.answers[q] for q in asked}
+        self.case = case_from({**from_form, **answered}, self.settings.region, self.applicant_age)
+        assert self.case is not None, "the form's questions come first"
+        assessed = assess(self.case, self.settings.proof_of_address_max_months)
+        self.checklist = tuple(a.requirement for a in assessed if a.applies is not False)
+        self.not_applicable = tuple(a.requirement for a in assessed if a.applies is False)
+        pd = self.predemande
         s = self.settings
         self.dossier = Dossier(
             id=str(uuid7()), site_id=s.site_id, kiosk_code=s.kiosk_code,
@@ -498,12 +528,15 @@ class Session:
             language=self.lang, predemande_number=self.predemande_number or "",
             predemande_fetched=self.fetched, predemande=pd.to_dict() if pd else None,
             case=self.case.to_dict(), checklist=[r.id for r in self.checklist],
+            answers=[Answer(q.value, serialised(v), AnswerSource.PREDEMANDE) for q, v in from_form.items()]
+                    + [Answer(q.value, serialised(v), AnswerSource.CITIZEN) for q, v in answered.items()],
+            conditional=[r.id for r in self.checklist if r.conditional],
+            not_applicable=[r.id for r in self.not_applicable],
             signer=signer(self.case).value, software_version=__version__,
         )
         if not self.fetched:
             self.dossier.flag(Flag.PREDEMANDE_NOT_FETCHED)
         self._go(Step.CHECKLIST)
-        self._changed()
 
     # -- documents ------------------------------------------------------------------
     @property
@@ -534,20 +567,6 @@ class Session:
     def applicant_minor(self) -> bool | None:
         age = self.applicant_age
         return None if age is None else AgeBand.of(age).minor
-
-    def progress(self) -> Progress:
-        d = self.dossier
-        docs = d.documents if d else []
-        stamps = d.stamps if d else []
-        fingers = d.fingerprints if d else []
-        typed = sum(1 for s in stamps if s.mode is StampMode.DEMATERIALISED)
-        return Progress(
-            documents_captured=sum(1 for x in docs if x.status is DocumentStatus.CAPTURED),
-            documents_at_desk=sum(1 for x in docs if x.status is DocumentStatus.ORIGINAL_AT_DESK),
-            stamps_typed=typed, stamps_paper=len(stamps) - typed,
-            fingers_taken=sum(1 for f in fingers if f.status in (FingerStatus.CAPTURED, FingerStatus.LOW_QUALITY)),
-            fingers_asked=len(self.fingers),
-        )
 
     @property
     def current_requirement(self) -> Requirement | None:
@@ -583,16 +602,22 @@ class Session:
                 self._best_finger = None
                 return
 
-    def _advance(self, count: int) -> None:
+    def _advance(self, count: int, then: str | None = None, level: str = "ok") -> None:
+        """The next page of this step, or the next step. ``then`` (the result of what was just done:
+        "finger read") is said on the next page of the same step only: a new step starts clean."""
         if self.index + 1 < count:
             self._go(self.step, self.index + 1)
             self._best_finger = None
+            if then:
+                self._say(then, level)
         else:
             self._after(self.step)
 
     def document_captured(self, image: bytes, quality: QualityReport, media_type: str = "image/jpeg") -> bool:
-        """A still was taken and assessed. Kept and moved on if acceptable, else a retake is asked."""
+        """A still was taken and assessed. Kept and shown for review if acceptable, else a retake is asked."""
         self._expect(Step.CAPTURE)
+        if self.reviewing:
+            raise InvalidTransition("a photo is already shown for review")
         self._activity()
         req = self.photo_requirements[self.index]
         assert self.dossier is not None
@@ -603,20 +628,65 @@ class Session:
             return False
         name = self.dossier.attach(f"documents/{req.id}", media_type, image)
         self.dossier.documents.append(DocumentCapture(req.id, DocumentStatus.CAPTURED, name, quality.as_dict(), self.attempts))
-        self._advance(len(self.photo_requirements))
+        self.reviewing = True
+        self._say("capture.accepted", "ok")
         self._changed()
         return True
 
+    def document_kept(self) -> None:
+        """The citizen saw the accepted photo and goes on to the next document."""
+        self._expect(Step.CAPTURE)
+        if not self.reviewing:
+            raise InvalidTransition("no photo to keep")
+        self._activity()
+        self._advance(len(self.photo_requirements))
+        self._changed()
+
+    def retake(self) -> None:
+        """The citizen wants another photo of the same document: the one shown is dropped."""
+        self._expect(Step.CAPTURE)
+        if not self.reviewing:
+            raise InvalidTransition("no photo to retake")
+        self._activity()
+        self._drop_photo()
+        self._changed()
+
+    def _drop_photo(self) -> None:
+        d = self.dossier
+        assert d is not None
+        req = self.photo_requirements[self.index].id
+        for doc in [x for x in d.documents if x.requirement == req]:
+            d.drop_attachment(doc.attachment)
+            d.documents.remove(doc)
+        self.reviewing = False
+        self.message = None
+
     def document_at_desk(self) -> None:
         """The citizen will show the original at the desk instead of photographing it."""
-        self._expect(Step.CAPTURE)
-        self._activity()
-        req = self.photo_requirements[self.index]
+        self._record_without_photo(DocumentStatus.ORIGINAL_AT_DESK)
         assert self.dossier is not None
-        self.dossier.documents.append(DocumentCapture(req.id, DocumentStatus.ORIGINAL_AT_DESK, None, {}, self.attempts))
         self.dossier.flag(Flag.ORIGINALS_ONLY)
         self._advance(len(self.photo_requirements))
         self._changed()
+
+    def document_not_held(self) -> None:
+        """"I don't have this document", for a document that only applies in a case the citizen could not
+        tell: nothing is asked for it, the agent decides at the desk."""
+        req = self.photo_requirements[self.index] if self.step is Step.CAPTURE else None
+        if req is not None and not req.conditional:
+            raise InvalidTransition(f"{req.id} is required: it can be shown at the desk, not skipped")
+        self._record_without_photo(DocumentStatus.NOT_HELD)
+        self._advance(len(self.photo_requirements))
+        self._changed()
+
+    def _record_without_photo(self, status: DocumentStatus) -> None:
+        self._expect(Step.CAPTURE)
+        if self.reviewing:
+            raise InvalidTransition("a photo is shown for review")
+        self._activity()
+        assert self.dossier is not None
+        req = self.photo_requirements[self.index]
+        self.dossier.documents.append(DocumentCapture(req.id, status, None, {}, self.attempts))
 
     # -- stamp --------------------------------------------------------------------
     def stamp_entered(self, text: str) -> bool:
@@ -651,7 +721,7 @@ class Session:
     # -- fingerprints ------------------------------------------------------------
     def finger_read(self, reading: FingerReading) -> None:
         """One attempt on the sensor. Up to ``finger_attempts`` tries; then the best image is kept and flagged."""
-        self._expect(Step.FINGERPRINTS)
+        self._expect_sensor()
         self._activity()
         finger = self.fingers[self.index]
         d = self.dossier
@@ -659,8 +729,7 @@ class Session:
         self.attempts += 1
         if reading.ok and reading.image:
             self._store_finger(finger, FingerStatus.CAPTURED, reading)
-            self._advance(len(self.fingers))
-            self._say("finger.lift")  # after moving on: moving clears the message
+            self._advance(len(self.fingers), then="finger.lift")
             self._changed()
             return
         if reading.image and (self._best_finger is None or (reading.quality or 0) > (self._best_finger.quality or 0)):
@@ -672,11 +741,15 @@ class Session:
             else:
                 d.fingerprints.append(FingerCapture(finger, FingerStatus.UNAVAILABLE, self.attempts))
                 d.flag(Flag.FINGER_UNAVAILABLE)
-            self._advance(len(self.fingers))
-            self._say("finger.flagged")
+            self._advance(len(self.fingers), then="finger.flagged", level="info")
         else:
             self._say(f"finger.feedback.{reading.feedback or 'no_finger'}", "error")
         self._changed()
+
+    def _expect_sensor(self) -> None:
+        self._expect(Step.FINGERPRINTS)
+        if self.sensor_down:
+            raise InvalidTransition("the sensor failed: the fingers are left for the desk")
 
     def _store_finger(self, finger: str, status: FingerStatus, reading: FingerReading) -> None:
         d = self.dossier
@@ -687,26 +760,36 @@ class Session:
 
     def finger_unavailable(self) -> None:
         """Exception path: this finger cannot be taken (injury, bandage); the agent decides."""
-        self._expect(Step.FINGERPRINTS)
+        self._expect_sensor()
         self._activity()
         assert self.dossier is not None
         self.dossier.fingerprints.append(FingerCapture(self.fingers[self.index], FingerStatus.UNAVAILABLE, self.attempts))
         self.dossier.flag(Flag.FINGER_UNAVAILABLE)
-        self._advance(len(self.fingers))
-        self._say("finger.flagged")
+        self._advance(len(self.fingers), then="finger.flagged", level="info")
         self._changed()
 
     def sensor_failed(self, error: KioskError) -> None:
-        """The sensor is gone: the remaining fingers are left to the agent at the desk."""
+        """The sensor is gone: the remaining fingers are left to the agent at the desk. The page stays,
+        with what happened and a way on (:meth:`continue_without_sensor`), so the citizen reads it."""
         self._expect(Step.FINGERPRINTS)
+        if self.sensor_down:
+            return
         self._activity()
         d = self.dossier
         assert d is not None
         for finger in self.fingers[self.index:]:
             d.fingerprints.append(FingerCapture(finger, FingerStatus.SENSOR_FAILED, self.attempts))
         d.flag(Flag.SENSOR_FAILED)
-        self._after(Step.FINGERPRINTS)
+        self.sensor_down = True
         self._say(error.message_key, "error")
+        self._changed()
+
+    def continue_without_sensor(self) -> None:
+        self._expect(Step.FINGERPRINTS)
+        if not self.sensor_down:
+            raise InvalidTransition("the sensor works")
+        self._activity()
+        self._after(Step.FINGERPRINTS)
         self._changed()
 
     # -- signature, summary, submit ---------------------------------------------

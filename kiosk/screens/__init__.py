@@ -54,26 +54,15 @@ TITLE_FOR: dict[Step, str] = {
     Step.END: "end.title",
 }
 
-#: The progress bar's segments; each step fills up to its phase.
-PHASES: tuple[tuple[Step, ...], ...] = (
-    (Step.IDENTIFY, Step.LOOKING_UP),
-    (Step.CONFIRM, Step.QUESTIONS),
-    (Step.CHECKLIST,),
-    (Step.CAPTURE,),
-    (Step.STAMP,),
-    (Step.FINGERPRINTS,),
-    (Step.SIGNATURE,),
-    (Step.SUMMARY, Step.SUBMITTING),
-    (Step.PRINTING, Step.RECEIPT_FAILED, Step.END),
-)
-
-
-def phase_of(step: Step) -> int | None:
-    """Index of ``step``'s segment in the progress bar; ``None`` on the welcome screen."""
-    for i, steps in enumerate(PHASES):
-        if step in steps:
-            return i
-    return None
+def header_title(t, session) -> str:
+    """The header's title for the session's step, worded for who is in front of the screen:
+    "Vérifiez la demande de Léa" to a parent, "Vérifiez votre pré-demande" to an adult."""
+    key = TITLE_FOR[session.step]
+    pd = session.predemande
+    if session.step is Step.CONFIRM and session.audience == "child" and pd is not None:
+        first = (pd.person.given_names.split() or [pd.person.surname])[0]
+        return t("confirm.title.child", name=first)
+    return t(key)
 
 
 def screen_classes() -> dict[str, type]:

@@ -7,6 +7,7 @@ A screen is a thin view. The app calls, on the UI thread:
   polling there);
 * :meth:`KioskScreen.on_page` when the page changes (a new step, the next
   document, another citizen, another language): rebuild what depends on it;
+* :meth:`KioskScreen.on_language` when only the language changed;
 * :meth:`KioskScreen.on_session` after every change of the session (a touch
   resets the inactivity timer, an answer is recorded): update in place,
   cheaply, without replacing widgets, since the change may come from the
@@ -20,8 +21,8 @@ from __future__ import annotations
 
 from kivy.uix.screenmanager import Screen
 
-from kiosk.i18n import Translator, euros
-from kiosk.rules import Requirement
+from kiosk.i18n import Translator
+from kiosk.wording import message_text
 
 
 class KioskScreen(Screen):
@@ -51,8 +52,8 @@ class KioskScreen(Screen):
         session = session or self.session
         msg = session.message
         if msg is not None:
-            label.text = self.t(msg.key, **msg.params)
-            label.level = msg.level if msg.level in ("info", "error") else "info"
+            label.text = message_text(self.t, msg, session.audience)
+            label.level = msg.level if msg.level in ("info", "error", "ok") else "info"
         elif fallback is not None:
             label.text = self.t(fallback[0])
             label.level = fallback[1]
@@ -73,20 +74,10 @@ class KioskScreen(Screen):
     def on_session(self, session) -> None:
         pass
 
+    def on_language(self, session) -> None:
+        """The citizen switched language on this page: re-word it (by default, as a new page; a screen
+        holding what the citizen did, strokes or digits, keeps it)."""
+        self.on_page(session)
+
     def forget(self) -> None:
         """The citizen is gone: drop whatever of theirs this screen still shows (names, pictures, strokes)."""
-
-
-def requirement_label(t: Translator, req: Requirement) -> str:
-    """The checklist line of ``req`` in ``t``'s language, with its amount formatted."""
-    params = dict(req.params)
-    if req.amount_cents is not None:
-        params["amount"] = euros(req.amount_cents, t.lang)
-    return t(req.label_key, **params)
-
-
-def requirement_condition(t: Translator, req: Requirement) -> str:
-    """"Seulement si : …" for a conditional item, else an empty string."""
-    if not req.condition_key:
-        return ""
-    return t("checklist.only_if", condition=t(req.condition_key))

@@ -5,11 +5,12 @@ from __future__ import annotations
 from kivy.uix.boxlayout import BoxLayout
 
 from kiosk.i18n import euros
-from kiosk.screens.base import KioskScreen, requirement_condition, requirement_label
+from kiosk.screens.base import KioskScreen
+from kiosk.wording import requirement_condition, requirement_detail, requirement_label
 
 
 class ChecklistItem(BoxLayout):
-    """One line: a bullet, the document, and "Seulement si : …" beneath when it depends on the case."""
+    """One line: a bullet, the document, the line beneath it, and "Seulement si : …" when it depends on the case."""
 
 
 class ChecklistScreen(KioskScreen):
@@ -28,8 +29,8 @@ class ChecklistScreen(KioskScreen):
             self._items.append(ChecklistItem())
         for item, req in zip(self._items, session.checklist):
             item.ids.label.text = requirement_label(t, req)
-            condition = requirement_condition(t, req)
-            item.ids.condition.text = condition
+            item.ids.detail.text = requirement_detail(t, req)
+            item.ids.condition.text = requirement_condition(t, req)
             item.requirement = req
             box.add_widget(item)
         fees = session.stamp_fees_cents

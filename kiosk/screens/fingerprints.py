@@ -9,12 +9,16 @@ from kiosk.screens.base import KioskScreen
 
 class FingerprintsScreen(KioskScreen):
     reading = BooleanProperty(False)
+    sensor_down = BooleanProperty(False)  # the sensor failed: what happened, and "Continuer"
     finger = StringProperty("")
     attempt = StringProperty("")
     progress = StringProperty("")
 
     def start(self) -> None:
         if self.reading:
+            return
+        if self.session.sensor_down:
+            self.session.continue_without_sensor()
             return
         self.reading = True
         self.on_session(self.session)
@@ -39,7 +43,8 @@ class FingerprintsScreen(KioskScreen):
         if finger is None:
             return
         t = self.t
-        self.finger = t("finger.place", finger=t(f"finger.{finger}"))
+        self.sensor_down = session.sensor_down
+        self.finger = t.worded("finger.place", session.audience, finger=t(f"finger.{finger}"))
         self.attempt = t("finger.attempt", attempt=min(session.attempts + 1, session.settings.finger_attempts),
                          max=session.settings.finger_attempts)
         self.progress = t("finger.progress", index=session.index + 1, count=len(session.fingers))

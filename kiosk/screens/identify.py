@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from kivy.clock import Clock
 from kivy.properties import BooleanProperty, StringProperty
 
@@ -11,10 +9,10 @@ from kiosk.errors import InvalidNumber
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.widgets import BACKSPACE, LETTER_ROWS, OK_KEY
 
-#: Camera frames asked for per second while scanning (each one is also decoded).
+#: Camera frames asked for per second while scanning (each one is also decoded). The same refused code
+#: still in view is not looked up again (the controller remembers it), so scanning never pauses: a
+#: different code is read at once, and its result replaces the last one's message.
 SCAN_FPS = 8.0
-#: After a failed look-up, the time to read the message before the scanner reads the same code again.
-PAUSE_AFTER_ERROR_S = 4.0
 
 
 class IdentifyScreen(KioskScreen):
@@ -26,7 +24,6 @@ class IdentifyScreen(KioskScreen):
         super().__init__(kiosk_app, **kw)
         self._poll_event = None
         self._generation: int | None = None
-        self._scan_from = 0.0
         self.ids.keyboard.on_key = self.key
         self.ids.keyboard.rows_spec = [list(LETTER_ROWS[0]), list(LETTER_ROWS[1]), list(LETTER_ROWS[2]),
                                        list(LETTER_ROWS[3]) + [BACKSPACE, OK_KEY]]
@@ -53,11 +50,7 @@ class IdentifyScreen(KioskScreen):
         # One frame at a time: a slow decoder lowers the frame rate instead of building a backlog.
         if self.runner.busy:
             return
-        if time.monotonic() < self._scan_from:
-            job = self.controller.preview_job()  # keep the picture alive, do not decode yet
-        else:
-            job = self.controller.scan_job()
-        self.runner.submit(job, on_done=self._frame_done)
+        self.runner.submit(self.controller.scan_job(), on_done=self._frame_done)
 
     def _frame_done(self, result, error) -> None:
         self.camera_problem = error is not None
@@ -99,12 +92,11 @@ class IdentifyScreen(KioskScreen):
             self.typing = False
             self.ids.preview.clear()
         self.camera_problem = False
-        failed = session.message is not None and session.message.level == "error"
-        self._scan_from = time.monotonic() + (PAUSE_AFTER_ERROR_S if failed else 0.0)
         self.on_session(session)
 
     def on_session(self, session) -> None:
-        self.typed = session.typed if self.typing else ""
+        # As the number will be read: upper case, look-alikes the format cannot hold already put right.
+        self.typed = session.settings.number_format.normalise(session.typed) if self.typing else ""
         kb = self.ids.keyboard
         kb.backspace_label = self.t("keyboard.backspace")
         kb.ok_label = self.t("keyboard.ok")

@@ -5,9 +5,12 @@ Kivy-free, so that the tests can check every text without a display.
 
 from __future__ import annotations
 
+from kiosk.interview import MAY_NOT_KNOW, Question
 from kiosk.predemande import Motif, Title
 from kiosk.rules import AgeBand, SecureDocument
-from kiosk.session import Question
+
+_YES_NO = [("common.yes", True), ("common.no", False)]
+_DONT_KNOW = ("common.dont_know", None)
 
 #: Each question's answers: (message key, value sent to ``Session.answer``), in the order shown.
 CHOICES: dict[Question, list[tuple[str, object]]] = {
@@ -17,19 +20,23 @@ CHOICES: dict[Question, list[tuple[str, object]]] = {
     Question.AGE_BAND: [(f"age.{b.value}", b.value) for b in (
         AgeBand.ADULT, AgeBand.FIFTEEN_SEVENTEEN, AgeBand.THIRTEEN_FOURTEEN, AgeBand.TWELVE, AgeBand.UNDER_12)],
     Question.SECURE_DOCUMENT: [(f"secure.{s.value}", s.value) for s in SecureDocument],
-    Question.BIRTHPLACE_DEMATERIALISED: [("common.yes", True), ("common.no", False), ("common.dont_know", None)],
+    Question.BIRTHPLACE_DEMATERIALISED: list(_YES_NO),
+    Question.BORN_ABROAD_PARENTS_ABROAD: list(_YES_NO),
+    Question.HOSTED: list(_YES_NO),
+    Question.ALTERNATING_RESIDENCE: list(_YES_NO),
 }
+for _q in MAY_NOT_KNOW:
+    CHOICES[_q].append(_DONT_KNOW)  # the agent decides at the desk
 
 #: Columns of answer buttons per question (long answers get fewer, wider buttons).
-COLUMNS = {Question.TITLES: 3, Question.MOTIF: 3, Question.AGE_BAND: 3, Question.SECURE_DOCUMENT: 2,
-           Question.BIRTHPLACE_DEMATERIALISED: 3}
+COLUMNS = {Question.TITLES: 1, Question.MOTIF: 2, Question.AGE_BAND: 2, Question.SECURE_DOCUMENT: 1,
+           Question.BIRTHPLACE_DEMATERIALISED: 1, Question.BORN_ABROAD_PARENTS_ABROAD: 1, Question.HOSTED: 1,
+           Question.ALTERNATING_RESIDENCE: 1}
 
-#: The question's wording: on Confirm the citizen speaks for themself, offline it may be for a child.
-PROMPTS_CONFIRM = {Question.SECURE_DOCUMENT: "confirm.secure_document",
-                   Question.BIRTHPLACE_DEMATERIALISED: "confirm.birthplace"}
-PROMPTS_QUESTIONS = {Question.TITLES: "questions.titles", Question.MOTIF: "questions.motif",
-                     Question.AGE_BAND: "questions.age", Question.SECURE_DOCUMENT: "questions.secure_document",
-                     Question.BIRTHPLACE_DEMATERIALISED: "questions.birthplace"}
+
+def prompt_key(question: Question) -> str:
+    """The question's wording (``.child`` for a parent speaking for their child, ``.detail`` beneath)."""
+    return f"question.{question.value}"
 
 
 def is_selected(question: Question, value, answers: dict) -> bool:
@@ -38,6 +45,6 @@ def is_selected(question: Question, value, answers: dict) -> bool:
     answer = answers[question]
     if question is Question.TITLES:
         return answer == frozenset(Title(v) for v in value)
-    if question is Question.BIRTHPLACE_DEMATERIALISED:
+    if value is None or isinstance(value, bool):
         return answer is value
     return answer == value

@@ -28,6 +28,9 @@ class SignatureScreen(KioskScreen):
 
     def on_page(self, session) -> None:
         self.ids.pad.clear()
+        self.on_language(session)
+
+    def on_language(self, session) -> None:
         signer = session.dossier.signer if session.dossier is not None else "applicant"
         self.hint = self.t(f"signature.hint.{signer}")
         self.on_session(session)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from kivy.properties import StringProperty
 
 from kiosk.i18n import euros
-from kiosk.screens.base import KioskScreen, requirement_label
+from kiosk.screens.base import KioskScreen
+from kiosk.wording import requirement_label
 from kiosk.screens.widgets import BACKSPACE, OK_KEY
 from kiosk.session import STAMP_DIGITS
 
@@ -38,10 +39,13 @@ class StampScreen(KioskScreen):
         self.session.stamp_paper()
 
     def on_page(self, session) -> None:
+        self.digits = ""
+        self.on_language(session)
+
+    def on_language(self, session) -> None:
         req = session.current_requirement
         if req is None:
             return
-        self.digits = ""
         t = self.t
         self.document = requirement_label(t, req)
         amount = euros(req.amount_cents or 0, t.lang)

@@ -1,17 +1,20 @@
-"""Summary: what was captured, the consent, and the button that seals the application into the queue."""
+"""Summary: exactly what was captured, what is left for the desk, what to bring; the consent; sending.
+
+Every line comes from :mod:`kiosk.outcomes`, the account the receipt prints
+too: a finger that failed three times is "à reprendre au guichet", not
+counted as taken.
+"""
 
 from __future__ import annotations
 
 from kivy.properties import StringProperty
 
 from kiosk.screens.base import KioskScreen
-
-
+from kiosk.screens.widgets import BodyLabel
+from kiosk.wording import summary_lines
 
 class SummaryScreen(KioskScreen):
-    documents = StringProperty("")
-    stamps = StringProperty("")
-    fingers = StringProperty("")
+    lines = StringProperty("")
 
     def toggle_consent(self) -> None:
         self.session.set_consent(not self.session.consent)
@@ -22,14 +25,15 @@ class SummaryScreen(KioskScreen):
             self.runner.submit(job)
 
     def on_page(self, session) -> None:
-        t = self.t
         if session.dossier is None:
             return
-        p = session.progress()
-        self.documents = t("summary.documents", captured=p.documents_captured, desk=p.documents_at_desk)
-        stamps = p.stamps_typed + p.stamps_paper
-        self.stamps = t("summary.stamps", typed=p.stamps_typed, paper=p.stamps_paper) if stamps else ""
-        self.fingers = t("summary.fingers", done=p.fingers_taken, count=p.fingers_asked) if p.fingers_asked else ""
+        box = self.ids.lines
+        texts = summary_lines(self.t, session)
+        while len(box.children) < len(texts):
+            box.add_widget(BodyLabel())
+        for label, text in zip(reversed(box.children), texts + [""] * len(box.children)):
+            label.text = text
+        self.ids.scroll.scroll_y = 1
         self.on_session(session)
 
     def on_session(self, session) -> None:

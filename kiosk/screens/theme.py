@@ -15,6 +15,7 @@ BLUE_DOWN = (0.071, 0.071, 0.333, 1)  # #121255, pressed
 PALE = (0.890, 0.890, 0.992, 1)  # #E3E3FD, unselected choices
 PALE_DOWN = (0.792, 0.792, 0.984, 1)  # #CACAFB
 LINE = (0.808, 0.808, 0.808, 1)  # #CECECE, separators
+CURRENT = (0.42, 0.42, 0.85, 1)  # the progress bar's segment of the current step
 SURFACE = (0.965, 0.965, 0.965, 1)  # #F6F6F6, cards
 ERROR = (0.808, 0.020, 0.0, 1)  # #CE0500
 ERROR_BG = (1.0, 0.914, 0.914, 1)  # #FFE9E9

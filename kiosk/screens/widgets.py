@@ -115,7 +115,7 @@ class ProgressSteps(Widget):
                 if i < self.done:
                     Color(*theme.BLUE)
                 elif i == self.done:
-                    Color(0.42, 0.42, 0.85, 1)
+                    Color(*theme.CURRENT)
                 else:
                     Color(*theme.LINE)
                 Rectangle(pos=(self.x + gap + i * (seg + gap), self.y + self.height * 0.2), size=(seg, self.height * 0.6))
@@ -189,22 +189,26 @@ class CameraPreview(Widget):
         self.bind(pos=self._layout, size=self._layout, guide=self._layout)
 
     def show(self, frame: np.ndarray) -> None:
-        """Display one ``(h, w)`` uint8 frame (on the UI thread)."""
+        """Display one ``(h, w)`` luminance frame, or an ``(h, w, 3)`` RGB picture, uint8 (on the UI thread)."""
         frame = np.asarray(frame)
-        if frame.ndim != 2:
+        if frame.ndim == 2:
+            fmt = "luminance"
+        elif frame.ndim == 3 and frame.shape[2] == 3:
+            fmt = "rgb"
+        else:
             return
-        h, w = frame.shape
+        h, w = frame.shape[:2]
         if w % 4:  # GL's default row alignment is 4 bytes
             frame = frame[:, : w - w % 4]
             w -= w % 4
-        if self._texture is None or tuple(self._texture.size) != (w, h):
-            tex = Texture.create(size=(w, h), colorfmt="luminance")
+        if self._texture is None or tuple(self._texture.size) != (w, h) or self._texture.colorfmt != fmt:
+            tex = Texture.create(size=(w, h), colorfmt=fmt)
             tex.flip_vertical()  # NumPy's first row is the top; GL's is the bottom
             self._texture = tex
             self._image.texture = tex
             self._aspect = w / h
         self._texture.blit_buffer(np.ascontiguousarray(frame, dtype=np.uint8).tobytes(),
-                                  colorfmt="luminance", bufferfmt="ubyte")
+                                  colorfmt=fmt, bufferfmt="ubyte")
         if not self.has_frame:
             self.has_frame = True
             self._layout()
@@ -212,6 +216,8 @@ class CameraPreview(Widget):
 
     def clear(self) -> None:
         self.has_frame = False
+        self._texture = None  # a citizen's picture is not kept in video memory for the next one
+        self._image.texture = None
         self._layout()
 
     def _layout(self, *_):

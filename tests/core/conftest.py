@@ -16,7 +16,8 @@ import pytest
 from kiosk.predemande import Motif, Person, PreDemande, Title
 from kiosk.quality import QualityReport
 from kiosk.readings import FingerReading
-from kiosk.session import Question, Session, SessionSettings, Step
+from kiosk.interview import Question
+from kiosk.session import Session, SessionSettings, Step
 
 #: ``shared/`` sits beside the repository (``/work/shared`` for ``/work/main``).
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
@@ -132,18 +133,38 @@ class Walker:
         self.s.lookup_finished(pd)
         return self.s
 
-    def to_checklist(self, pd: PreDemande, secure: str = "valid", birthplace=True) -> Session:
+    #: What the walker answers when a test does not say: a citizen with nothing unusual.
+    DEFAULT_ANSWERS = {Question.SECURE_DOCUMENT: "valid", Question.BIRTHPLACE_DEMATERIALISED: True,
+                       Question.BORN_ABROAD_PARENTS_ABROAD: False, Question.HOSTED: False,
+                       Question.ALTERNATING_RESIDENCE: False}
+
+    def answer_all(self, **answers) -> list[Question]:
+        """Answer each question as it comes, one page each; returns the questions asked."""
+        asked = []
+        while self.s.step is Step.QUESTIONS:
+            q = self.s.current_question
+            asked.append(q)
+            self.s.answer(q, answers[q.value] if q.value in answers else self.DEFAULT_ANSWERS[q])
+            self.s.next_question()
+        return asked
+
+    def to_checklist(self, pd: PreDemande, secure: str = "valid", birthplace=True, **answers) -> Session:
         self.to_confirm(pd)
-        self.s.answer(Question.SECURE_DOCUMENT, secure)
-        if Question.BIRTHPLACE_DEMATERIALISED in self.s.missing_questions():
-            self.s.answer(Question.BIRTHPLACE_DEMATERIALISED, birthplace)
         self.s.confirm()
+        self.answer_all(secure_document=secure, birthplace_dematerialised=birthplace, **answers)
         assert self.s.step is Step.CHECKLIST
         return self.s
 
+    def photograph(self, image: bytes | None = None) -> bool:
+        """Take the current document's photo and, accepted, go on (as "Continuer" under it does)."""
+        ok = self.s.document_captured(image or b"jpeg of " + self.s.current_requirement.id.encode(), GOOD)
+        if ok:
+            self.s.document_kept()
+        return ok
+
     def capture_all_documents(self) -> None:
         while self.s.step is Step.CAPTURE:
-            self.s.document_captured(b"jpeg of " + self.s.current_requirement.id.encode(), GOOD)
+            self.photograph()
 
     def enter_all_stamps(self) -> None:
         n = 0

@@ -44,9 +44,17 @@ def test_every_error_the_kiosk_raises_has_a_message():
 
 def test_every_message_key_the_session_names_exists():
     source = inspect.getsource(session)
-    keys = set(re.findall(r'(?:_say|wipe)\(\s*"([^"]+)"', source))
+    keys = set(re.findall(r'(?:_say\(|wipe\(|then=)\s*"([^"]+)"', source))
     assert {"identify.offline", "finger.flagged", "summary.consent_needed", "inactivity.abandoned"} <= keys
-    assert sorted(k for k in keys if k not in MESSAGES) == []
+    # A key said with a count has its two forms; one built from a prefix ("identify.entry.partial" + …)
+    # has every variant the session can add.
+    def known(key):
+        return key in MESSAGES or {f"{key}.one", f"{key}.other"} <= set(MESSAGES)
+
+    assert sorted(k for k in keys if not known(k)) == []
+    for prefix in ("identify.entry.partial", "identify.entry.complete"):
+        for suffix in ("", ".lookalike"):
+            assert known(prefix + suffix), prefix + suffix
 
 
 @pytest.mark.parametrize("feedback", ["no_finger", "too_light", "too_wet", "too_dry", "moved"])
@@ -70,8 +78,47 @@ def test_every_choice_on_screen_has_a_label(prefix, values):
 def test_translator_speaks_each_language_and_fills_placeholders():
     assert Translator("fr")("common.back") == "Retour"
     assert Translator("en")("common.back") == "Back"
-    assert Translator("fr")("identify.entry.partial", missing=3) == "Encore 3 caractère(s)."
-    assert Translator("en")("identify.entry.partial", missing=3) == "3 more character(s)."
+    assert Translator("fr")("identify.entry.partial.other", count=3) == "Encore 3 caractères."
+    assert Translator("en")("identify.entry.partial.other", count=3) == "3 more characters."
+
+
+@pytest.mark.parametrize("lang, count, text", [
+    ("fr", 0, "0 chiffre sur 16"), ("fr", 1, "1 chiffre sur 16"), ("fr", 2, "2 chiffres sur 16"),
+    ("en", 0, "0 digits of 16"), ("en", 1, "1 digit of 16"), ("en", 16, "16 digits of 16"),
+])
+def test_a_count_chooses_singular_or_plural_by_the_languages_rule(lang, count, text):
+    # French puts 0 and 1 in the singular, English only 1: never "chiffre(s)".
+    assert Translator(lang).plural("stamp.count", count, total=16) == text
+
+
+def test_a_parent_is_spoken_to_about_their_child():
+    t = Translator("fr")
+    assert t.worded("question.hosted", "self").startswith("Habitez-vous")
+    assert t.worded("question.hosted", "child").startswith("Votre enfant et vous")
+    assert t.worded("question.motif", "child") == t("question.motif")  # no child form: the same words
+    assert Translator("en").worded("confirm.ok", "child") == "Yes, that's my child"
+
+
+PARENTHESISED_ENDINGS = re.compile(r"\w\((?:s|e|es|x|ies|ne|le)\)", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("key", sorted(MESSAGES))
+def test_no_text_writes_two_words_in_one_with_brackets(key):
+    # "caractère(s)", "périmé(e)", "Né(e)": plain language says one thing at a time.
+    for lang, text in MESSAGES[key].items():
+        assert not PARENTHESISED_ENDINGS.search(text), (key, lang, text)
+
+
+def test_the_kiosks_receipt_has_one_name_everywhere():
+    for key, entry in MESSAGES.items():
+        assert "récépissé" not in entry["fr"].lower(), key
+
+
+@pytest.mark.parametrize("key", sorted(MESSAGES))
+def test_french_texts_never_break_a_line_inside_guillemets_or_before_a_colon(key):
+    fr = MESSAGES[key]["fr"]
+    assert "« " not in fr and " »" not in fr, fr
+    assert not re.search(r" [:;!?]", fr), fr
 
 
 def test_translator_shows_a_missing_key_loudly_rather_than_crash():
@@ -105,5 +152,5 @@ def test_euros(cents, fr, en):
 
 
 def test_a_stamp_label_reads_with_its_amount():
-    assert Translator("fr")("doc.fiscal_stamp_cni", amount=euros(1250)) == "Timbre fiscal carte d'identité : 12,50 €"
+    assert Translator("fr")("doc.fiscal_stamp_cni", amount=euros(1250)) == "Timbre fiscal carte d'identité\u00a0: 12,50 €"
     assert Translator("en")("doc.fee_consulate", amount=euros(2500, "en")) == "€25 to pay at the consulate"

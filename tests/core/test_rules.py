@@ -230,8 +230,12 @@ def test_seed_situation_keeps_civil_status_items_conditional_when_the_case_does_
     if situation.case.secure_document.proves_identity:
         assert "birth_certificate" not in items and "nationality_proof" not in items
     else:
-        assert items["birth_certificate"].condition_key == "cond.birthplace_not_dematerialised"
-        assert items["nationality_proof"].condition_key == "cond.born_abroad"
+        # A minor's conditions are worded for the parent ("… de votre enfant"): the same condition.
+        def base(req):
+            return tuple(k.removesuffix(".child") for k in req.conditions)
+
+        assert base(items["birth_certificate"]) == ("cond.birthplace_not_dematerialised",)
+        assert base(items["nationality_proof"]) == ("cond.born_abroad",)
 
 
 # -- the tables against the seed files themselves ------------------------------------
@@ -326,7 +330,7 @@ def test_renewal_of_a_card_expired_over_5_years_asks_for_civil_status_proofs():
     items = by_id(checklist(case(motif=Motif.RENEWAL, secure=OVER_5Y, birthplace_dematerialised=False,
                                  born_abroad_parents_abroad=False)))
     assert set(items) == {"photo", "proof_of_address", "previous_title", "birth_certificate"}
-    assert items["birth_certificate"].condition_key is None
+    assert items["birth_certificate"].conditions == ()
 
 
 def test_first_request_without_secure_title_lists_civil_status_proofs_as_conditional():
@@ -415,15 +419,15 @@ def test_both_titles_on_renewal_pay_the_passport_only():
 def test_hosted_person_needs_the_hosts_attestation_and_identity():
     # Seed 000: "Personnes hébergées joindre en plus l'attestation de l'hébergeant + original de sa pièce d'identité"
     items = by_id(checklist(case(hosted=True)))
-    assert items["host_attestation"].condition_key is None
-    assert items["host_id"].condition_key is None
+    assert items["host_attestation"].conditions == ()
+    assert items["host_id"].conditions == ()
     assert items["host_attestation"].source.doc == items["host_id"].source.doc == "000"
 
 
 def test_hosted_unknown_lists_the_host_documents_with_their_condition():
     items = by_id(checklist(case(hosted=None)))
-    assert items["host_attestation"].condition_key == "cond.hosted"
-    assert items["host_id"].condition_key == "cond.hosted"
+    assert items["host_attestation"].conditions == ("cond.hosted",)
+    assert items["host_id"].conditions == ("cond.hosted",)
 
 
 def test_not_hosted_needs_no_host_documents():
@@ -440,7 +444,7 @@ def test_birth_certificate_depends_on_the_birthplace_registry(dematerialised, ex
     if expect == "absent":
         assert "birth_certificate" not in items
     else:
-        assert items["birth_certificate"].condition_key == expect
+        assert items["birth_certificate"].conditions == ((expect,) if expect else ())
 
 
 @pytest.mark.parametrize("abroad, expect", [(None, "cond.born_abroad"), (True, None), (False, "absent")])
@@ -449,7 +453,7 @@ def test_nationality_proof_depends_on_birth_abroad_of_parents_born_abroad(abroad
     if expect == "absent":
         assert "nationality_proof" not in items
     else:
-        assert items["nationality_proof"].condition_key == expect
+        assert items["nationality_proof"].conditions == ((expect,) if expect else ())
 
 
 @pytest.mark.parametrize("secure", [VALID, UNDER_5Y])
@@ -487,7 +491,7 @@ def test_custody_judgment_only_for_alternating_residence(alternating, expect):
     if expect == "absent":
         assert "custody_judgment" not in items
     else:
-        assert items["custody_judgment"].condition_key == expect
+        assert items["custody_judgment"].conditions == ((expect,) if expect else ())
         assert items["custody_judgment"].source.doc == "REFERENCE"
 
 
@@ -561,7 +565,7 @@ def every_requirement() -> dict[str, Requirement]:
         items = checklist(c)
         assert len({r.id for r in items}) == len(items), f"duplicate id for {c}"
         for r in items:
-            out[(r.id, r.label_key, r.source, r.condition_key, r.amount_cents)] = r
+            out[(r.id, r.label_key, r.detail_key, r.source, r.conditions, r.amount_cents)] = r
     return out
 
 
@@ -593,7 +597,7 @@ def test_every_source_constant_quotes_its_document_verbatim(seed_text):
 
 def test_every_label_and_condition_has_french_and_english_text(every_requirement):
     for r in every_requirement.values():
-        for key in filter(None, (r.label_key, r.condition_key)):
+        for key in filter(None, (r.label_key, r.detail_key, *r.conditions)):
             assert MESSAGES[key]["fr"].strip() and MESSAGES[key]["en"].strip(), key
 
 
@@ -619,3 +623,89 @@ def test_exact_age_decides_fingerprints_whatever_the_configured_minimum():
     assert fingerprints_required(case(14), min_age=14)
     assert not fingerprints_required(case(13), min_age=14)
     assert fingerprints_required(case(12)) and not fingerprints_required(case(11))
+
+
+# ---------------------------------------------------------------------------
+# The facts the citizen is asked about, and what each answer does
+# ---------------------------------------------------------------------------
+from kiosk.rules import Fact, assess, open_facts  # noqa: E402
+
+
+def test_a_secure_title_nobody_could_tell_keeps_both_branches_conditional():
+    # Seed 003: "Votre passeport" heads the blocks with a passport valid or expired under 5 years;
+    # the others have "Vérifiez si l'état civil …" and "Justificatif de nationalité française …".
+    # Not knowing which block applies, the kiosk lists the items of both, each with its condition.
+    items = by_id(checklist(case(motif=Motif.LOSS, secure=None, birthplace_dematerialised=None,
+                                 born_abroad_parents_abroad=None)))
+    assert items["secure_id"].conditions == ("cond.secure_title",)
+    assert items["birth_certificate"].conditions == ("cond.no_secure_title", "cond.birthplace_not_dematerialised")
+    assert items["nationality_proof"].conditions == ("cond.no_secure_title", "cond.born_abroad")
+
+
+def test_a_known_secure_title_with_an_unknown_registry_leaves_only_the_registry_as_condition():
+    items = by_id(checklist(case(motif=Motif.FIRST, secure=OVER_5Y, birthplace_dematerialised=None,
+                                 born_abroad_parents_abroad=False)))
+    assert items["birth_certificate"].conditions == ("cond.birthplace_not_dematerialised",)
+    assert "nationality_proof" not in items and "secure_id" not in items
+
+
+def test_what_an_answer_rules_out_is_kept_as_not_applicable():
+    assessed = {a.requirement.id: a.applies for a in assess(case(motif=Motif.FIRST, secure=VALID, hosted=False))}
+    assert assessed["host_attestation"] is False and assessed["host_id"] is False
+    assert assessed["birth_certificate"] is False and assessed["nationality_proof"] is False
+    assert assessed["secure_id"] is True and assessed["photo"] is True
+    assert "loss_declaration" not in assessed  # never considered for a first application: not "ruled out"
+
+
+@pytest.mark.parametrize("kw, open_", [
+    # Seed 000, "Personnes hébergées joindre en plus l'attestation de l'hébergeant": asked while unknown.
+    ({"hosted": None}, {Fact.SECURE_TITLE, Fact.BIRTHPLACE_DEMATERIALISED, Fact.BORN_ABROAD_PARENTS_ABROAD,
+                        Fact.HOSTED}),
+    # Seed 003: a passport valid or expired under 5 years spares the civil-status questions.
+    ({"secure": VALID}, set()),
+    ({"secure": UNDER_5Y, "hosted": None}, {Fact.HOSTED}),
+    # "Vérifiez si l'état civil du lieu de naissance est dématérialisé": asked only without such a title.
+    ({"secure": OVER_5Y}, {Fact.BIRTHPLACE_DEMATERIALISED, Fact.BORN_ABROAD_PARENTS_ABROAD}),
+    ({"secure": NO_PASSPORT, "birthplace_dematerialised": True, "born_abroad_parents_abroad": False}, set()),
+    # REFERENCE "a judgment only for alternating residence": a child's, never an adult's.
+    ({"band": AgeBand.UNDER_12, "secure": VALID, "alternating_residence": None}, {Fact.ALTERNATING_RESIDENCE}),
+    ({"secure": VALID, "alternating_residence": None}, set()),
+])
+def test_only_the_facts_a_document_still_depends_on_are_open(kw, open_):
+    secure = kw.pop("secure", None)
+    assert set(open_facts(case(motif=Motif.LOSS, secure=secure, **kw))) == open_
+
+
+def test_open_facts_come_in_the_order_they_are_asked():
+    facts = open_facts(case(motif=Motif.THEFT, band=AgeBand.TWELVE, secure=None, hosted=None,
+                            alternating_residence=None))
+    assert facts == (Fact.SECURE_TITLE, Fact.BIRTHPLACE_DEMATERIALISED, Fact.BORN_ABROAD_PARENTS_ABROAD,
+                     Fact.HOSTED, Fact.ALTERNATING_RESIDENCE)
+
+
+def test_a_child_case_words_its_documents_and_conditions_for_the_parent():
+    items = by_id(checklist(case(motif=Motif.FIRST, band=AgeBand.UNDER_12, secure=None, hosted=None)))
+    assert items["photo"].label_key == "doc.photo.child"
+    assert items["secure_id"].label_key == "doc.passport_held.child"
+    assert items["host_attestation"].conditions == ("cond.hosted.child",)
+    adult = by_id(checklist(case(motif=Motif.FIRST, secure=None, hosted=None)))
+    assert adult["photo"].label_key == "doc.photo" and adult["host_attestation"].conditions == ("cond.hosted",)
+
+
+def test_every_document_title_is_short_and_its_detail_goes_beneath(every_requirement):
+    from kiosk.i18n import Translator
+    from kiosk.wording import requirement_detail, requirement_label
+
+    for r in every_requirement.values():
+        for lang in ("fr", "en"):
+            t = Translator(lang)
+            title = requirement_label(t, r)
+            assert len(title) <= 60 and "(" not in title, (r.id, lang, title)
+            if r.detail_key:
+                assert MESSAGES[r.detail_key][lang], r.detail_key
+                assert "{" not in requirement_detail(t, r)
+
+
+def test_a_case_whose_secure_title_is_unknown_round_trips():
+    c = case(secure=None, hosted=None)
+    assert Case.from_dict(c.to_dict()) == c and c.to_dict()["secure_document"] is None

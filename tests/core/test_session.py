@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.dossier import DocumentStatus, FingerStatus, Flag, StampMode
+from kiosk import outcomes
+from kiosk.dossier import AnswerSource, DocumentStatus, FingerStatus, Flag, StampMode
 from kiosk.errors import (
     DirectoryUnavailable, InvalidNumber, InvalidTransition, NotAPredemande, PaperOut, PredemandeNotFound,
     PredemandeUnusable, PrinterNotFound, QueueError, SensorUnavailable,
 )
 from kiosk.predemande import Entry, Motif, Title
 from kiosk.quality import assess
-from kiosk.rules import Region
-from kiosk.session import ACTIVE_STEPS, BUSY_STEPS, Question, Session, SessionSettings, Step
+from kiosk.rules import Region, SecureDocument
+from kiosk.interview import Question
+from kiosk.outcomes import Outcome
+from kiosk.session import ACTIVE_STEPS, BUSY_STEPS, Session, SessionSettings, Step
 
 from .conftest import TODAY
 
@@ -39,10 +42,13 @@ def test_happy_path_online_goes_through_every_step_and_back_to_welcome(session, 
 
     session.lookup_finished(adult_loss)
     assert session.step is Step.CONFIRM
-    assert session.missing_questions() == [Question.SECURE_DOCUMENT, Question.BIRTHPLACE_DEMATERIALISED]
-    session.answer(Question.SECURE_DOCUMENT, "valid")
-    assert session.missing_questions() == []  # a valid passport spares the birthplace question
     session.confirm()
+    # The form says she is neither hosted nor born abroad: only what it cannot say is asked.
+    assert (session.step, session.index, session.current_question) == (Step.QUESTIONS, 0, Question.SECURE_DOCUMENT)
+    assert session.needed_questions() == [Question.SECURE_DOCUMENT, Question.BIRTHPLACE_DEMATERIALISED]
+    session.answer(Question.SECURE_DOCUMENT, "valid")
+    assert session.needed_questions() == [Question.SECURE_DOCUMENT]  # a valid passport spares the birthplace
+    session.next_question()
     assert session.step is Step.CHECKLIST
     assert [r.id for r in session.checklist] == PHOTOS + ["fiscal_stamp.cni"]
     d = session.dossier
@@ -54,6 +60,9 @@ def test_happy_path_online_goes_through_every_step_and_back_to_welcome(session, 
     for i, req in enumerate(PHOTOS):
         assert (session.step, session.index, session.current_requirement.id) == (Step.CAPTURE, i, req)
         assert session.document_captured(b"jpeg " + req.encode(), good)
+        # Shown back before the next document: "Photo acceptée".
+        assert session.reviewing and (session.message.key, session.message.level) == ("capture.accepted", "ok")
+        session.document_kept()
     assert session.step is Step.STAMP and session.current_requirement.id == "fiscal_stamp.cni"
     assert session.stamp_entered(STAMP)
     assert session.step is Step.FINGERPRINTS and session.current_finger == "left_index"
@@ -89,7 +98,8 @@ def test_happy_path_online_goes_through_every_step_and_back_to_welcome(session, 
     assert session.dossier is None and session.predemande is None and session.dossier_number is None
 
     assert seen == [
-        Step.WELCOME, Step.IDENTIFY, Step.LOOKING_UP, Step.CONFIRM, Step.CHECKLIST, Step.CAPTURE, Step.STAMP,
+        Step.WELCOME, Step.IDENTIFY, Step.LOOKING_UP, Step.CONFIRM, Step.QUESTIONS, Step.CHECKLIST, Step.CAPTURE,
+        Step.STAMP,
         Step.FINGERPRINTS, Step.SIGNATURE, Step.SUMMARY, Step.SUBMITTING, Step.PRINTING, Step.END, Step.WELCOME,
     ]
 
@@ -98,42 +108,55 @@ def test_offline_the_questions_replace_the_lookup_and_the_dossier_is_flagged(ses
     session.start()
     session.submit_number("AB12CD34EF")
     session.lookup_failed(DirectoryUnavailable("no network"))
-    assert session.step is Step.QUESTIONS
+    assert (session.step, session.index) == (Step.QUESTIONS, 0)
     assert session.message.key == "identify.offline"
-    assert session.missing_questions() == [
+    assert session.audience is None  # nobody knows yet whether a parent speaks for a child
+    # Before the age is known, every question that may matter is counted.
+    assert session.needed_questions() == [
         Question.TITLES, Question.MOTIF, Question.AGE_BAND, Question.SECURE_DOCUMENT,
-        Question.BIRTHPLACE_DEMATERIALISED,
+        Question.BIRTHPLACE_DEMATERIALISED, Question.BORN_ABROAD_PARENTS_ABROAD, Question.HOSTED,
+        Question.ALTERNATING_RESIDENCE,
     ]
 
-    session.confirm()  # nothing answered yet
-    assert session.step is Step.QUESTIONS and session.message.key == "questions.incomplete"
+    session.next_question()  # nothing answered yet
+    assert (session.step, session.index) == (Step.QUESTIONS, 0)
+    assert (session.message.key, session.message.level) == ("questions.unanswered", "error")
 
-    session.answer(Question.TITLES, ["cni", "passport"])
-    session.answer(Question.MOTIF, "loss")
-    session.answer(Question.AGE_BAND, "adult")
-    session.answer(Question.SECURE_DOCUMENT, "none")
-    session.answer(Question.BIRTHPLACE_DEMATERIALISED, None)  # "I don't know"
-    assert session.missing_questions() == []
-    session.confirm()
+    answers = [(Question.TITLES, ["cni", "passport"]), (Question.MOTIF, "loss"), (Question.AGE_BAND, "adult"),
+               (Question.SECURE_DOCUMENT, "none"), (Question.BIRTHPLACE_DEMATERIALISED, None),  # "I don't know"
+               (Question.BORN_ABROAD_PARENTS_ABROAD, None), (Question.HOSTED, None)]
+    for i, (q, value) in enumerate(answers):
+        assert (session.index, session.current_question) == (i, q)
+        session.answer(q, value)
+        session.next_question()
+    assert session.audience == "self"  # an adult: no question about alternating residence
 
     assert session.step is Step.CHECKLIST
     d = session.dossier
     assert d.flags == [Flag.PREDEMANDE_NOT_FETCHED.value]
     assert d.predemande_fetched is False and d.predemande is None and d.predemande_number == "AB12CD34EF"
     items = {r.id: r for r in session.checklist}
-    assert items["birth_certificate"].condition_key == "cond.birthplace_not_dematerialised"
-    assert items["nationality_proof"].condition_key == "cond.born_abroad"  # the form was not read: unknown
-    assert items["host_attestation"].condition_key == "cond.hosted"
+    assert items["birth_certificate"].conditions == ("cond.birthplace_not_dematerialised",)
+    assert items["nationality_proof"].conditions == ("cond.born_abroad",)
+    assert items["host_attestation"].conditions == ("cond.hosted",)
     assert {"fiscal_stamp.cni", "fiscal_stamp.passport"} <= set(items)
     assert session.case.titles == frozenset({Title.CNI, Title.PASSPORT}) and session.case.motif is Motif.LOSS
+    assert set(d.conditional) == {"birth_certificate", "nationality_proof", "host_attestation", "host_id"}
+    assert all(a.source is AnswerSource.CITIZEN for a in d.answers)
+    assert [(a.question, a.value) for a in d.answers][:4] == [
+        ("titles", ["cni", "passport"]), ("motif", "loss"), ("age_band", "adult"), ("secure_document", "none")]
 
 
 def test_offline_with_a_valid_secure_title_skips_the_birthplace_question(session):
     session.start()
     session.submit_number("AB12CD34EF")
     session.lookup_failed(DirectoryUnavailable())
+    for q, v in [(Question.TITLES, "cni"), (Question.MOTIF, "loss"), (Question.AGE_BAND, "adult")]:
+        session.answer(q, v)
+        session.next_question()
     session.answer(Question.SECURE_DOCUMENT, "expired_under_5y")
-    assert Question.BIRTHPLACE_DEMATERIALISED not in session.needed_questions()
+    asked = session.needed_questions()
+    assert Question.BIRTHPLACE_DEMATERIALISED not in asked and Question.BORN_ABROAD_PARENTS_ABROAD not in asked
 
 
 def test_answering_no_title_is_refused(session):
@@ -144,16 +167,94 @@ def test_answering_no_title_is_refused(session):
         session.answer(Question.TITLES, [])
 
 
+def test_a_question_nobody_asks_cannot_be_answered(session, walk, adult_loss):
+    walk.to_confirm(adult_loss)
+    session.confirm()
+    with pytest.raises(InvalidTransition):
+        session.answer(Question.HOSTED, True)  # the pré-demande says where she lives
+    with pytest.raises(InvalidTransition):
+        session.answer(Question.MOTIF, "renewal")  # and why she applies
+    with pytest.raises(InvalidTransition):
+        session.answer(Question.SECURE_DOCUMENT, "maybe")
+
+
+@pytest.mark.parametrize("question", [Question.TITLES, Question.MOTIF, Question.AGE_BAND])
+def test_what_and_why_and_for_whom_take_no_i_dont_know(session, question):
+    session.start()
+    session.submit_number("AB12CD34EF")
+    session.lookup_failed(DirectoryUnavailable())
+    with pytest.raises(InvalidTransition):
+        session.answer(question, None)
+
+
+def test_facts_the_pre_demande_gives_are_not_asked_and_are_recorded_as_its_answers(session, walk, adult_loss):
+    walk.to_checklist(adult_loss, secure="none", birthplace=False)
+    sources = {a.question: (a.value, a.source) for a in session.dossier.answers}
+    assert sources["hosted"] == (False, AnswerSource.PREDEMANDE)
+    assert sources["born_abroad_parents_abroad"] == (False, AnswerSource.PREDEMANDE)
+    assert sources["secure_document"] == ("none", AnswerSource.CITIZEN)
+    assert sources["birthplace_dematerialised"] == (False, AnswerSource.CITIZEN)
+    assert {r.id for r in session.not_applicable} >= {"host_attestation", "host_id", "nationality_proof"}
+
+
+def test_a_child_whose_form_says_nothing_of_hosting_is_asked_then_needs_no_host_document(
+        session, walk, child_theft):
+    from dataclasses import replace
+
+    pd = replace(child_theft, hosted=None)
+    walk.to_confirm(pd)
+    session.confirm()
+    assert session.audience == "child"
+    asked = walk.answer_all(secure_document="valid", hosted=False, alternating_residence=False)
+    assert asked == [Question.SECURE_DOCUMENT, Question.HOSTED, Question.ALTERNATING_RESIDENCE]
+    ids = {r.id for r in session.checklist}
+    assert not ids & {"host_attestation", "host_id", "custody_judgment"}
+    assert {"host_attestation", "host_id", "custody_judgment"} <= {r.id for r in session.not_applicable}
+
+
+def test_i_dont_know_keeps_a_document_conditional_and_it_may_be_not_held(session, walk, adult_loss):
+    walk.to_checklist(adult_loss, secure="none", birthplace=None)
+    session.begin_capture()
+    while session.current_requirement.id != "birth_certificate":
+        walk.photograph()
+    req = session.current_requirement
+    assert req.conditional and req.conditions == ("cond.birthplace_not_dematerialised",)
+    session.document_not_held()
+    (doc,) = [x for x in session.dossier.documents if x.requirement == "birth_certificate"]
+    assert doc.status is DocumentStatus.NOT_HELD and doc.attachment is None
+    assert session.dossier.conditional == ["birth_certificate"]
+
+
+def test_a_required_document_cannot_be_declared_not_held(session, walk, adult_loss):
+    walk.to_step(adult_loss, Step.CAPTURE)
+    assert not session.current_requirement.conditional
+    with pytest.raises(InvalidTransition):
+        session.document_not_held()
+
+
+def test_back_from_a_question_shows_the_previous_one_with_its_answer(session, walk, adult_loss):
+    walk.to_confirm(adult_loss)
+    session.confirm()
+    session.answer(Question.SECURE_DOCUMENT, "none")
+    session.next_question()
+    assert session.current_question is Question.BIRTHPLACE_DEMATERIALISED
+    session.back()
+    assert (session.step, session.index) == (Step.QUESTIONS, 0)
+    assert session.answers[Question.SECURE_DOCUMENT].value == "none"
+    session.back()
+    assert session.step is Step.CONFIRM
+
+
 # ---------------------------------------------------------------------------
 # Identify
 # ---------------------------------------------------------------------------
 @pytest.mark.parametrize("error, key", [
-    (PredemandeNotFound("AB12CD34EF"), "identify.error.unknown"),
+    (PredemandeNotFound("ABX2CDX4EF"), "identify.error.unknown"),
     (PredemandeUnusable("consumed"), "identify.error.unusable"),
 ])
 def test_a_failed_lookup_returns_to_identify_with_its_message(session, error, key):
     session.start()
-    session.submit_number("AB12CD34EF")
+    session.submit_number("ABX2CDX4EF")
     session.lookup_failed(error)
     assert session.step is Step.IDENTIFY
     assert (session.message.key, session.message.level) == (key, "error")
@@ -161,10 +262,40 @@ def test_a_failed_lookup_returns_to_identify_with_its_message(session, error, ke
     assert session.page_stack == []  # Back from here leaves the session, as on the first visit
 
 
+def test_an_unknown_typed_number_with_look_alikes_says_which_ones_to_check(session):
+    # "[A-Z0-9]" holds both O and 0: the kiosk cannot tell which was meant, the citizen can.
+    session.start()
+    session.submit_number("J9KOL1M2N3")
+    session.lookup_failed(PredemandeNotFound("J9KOL1M2N3"))
+    assert session.message.key == "identify.error.unknown_lookalike"
+
+
+def test_an_unknown_scanned_number_is_not_a_typing_slip(session):
+    session.start()
+    session.qr_decoded("J9KOL1M2N3")
+    session.lookup_failed(PredemandeNotFound("J9KOL1M2N3"))
+    assert session.message.key == "identify.error.unknown"
+
+
+def test_a_look_alike_the_format_cannot_hold_is_put_right_and_said(clock):
+    # A format without the letters O and I (as some numbering schemes avoid them).
+    from kiosk.predemande import NumberFormat
+
+    fmt = NumberFormat.from_pattern("[A-HJ-NP-Z0-9]{10}")
+    s = Session(SessionSettings(number_format=fmt), clock, wall_clock=lambda: TODAY)
+    s.start()
+    assert s.number_typed("J9KO") is Entry.PARTIAL
+    assert (s.message.key, s.message.count, s.message.params) == (
+        "identify.entry.partial.lookalike", 6, {"typed": "O", "instead": "0"})
+    assert s.number_typed("j9kol1m2n3") is Entry.COMPLETE
+    assert s.message.key == "identify.entry.complete.lookalike"
+    assert s.submit_number("J9KOL1M2N3") == "J9K0L1M2N3"
+
+
 def test_typing_gives_feedback_without_moving(session):
     session.start()
     assert session.number_typed("AB12") is Entry.PARTIAL
-    assert (session.message.key, session.message.params) == ("identify.entry.partial", {"missing": 6})
+    assert (session.message.key, session.message.count) == ("identify.entry.partial", 6)
     assert session.number_typed("ab12cd34ef") is Entry.COMPLETE
     assert session.message.key == "identify.entry.complete"
     assert session.number_typed("AB12CD34EF0") is Entry.INVALID
@@ -213,7 +344,9 @@ def test_a_blurry_photo_is_retaken_then_a_sharp_one_kept(walk, adult_loss, docum
 
     report = assess(sharp)
     assert s.document_captured(b"sharp jpeg", report) is True
-    assert (s.step, s.index) == (Step.CAPTURE, 1)
+    assert (s.step, s.index, s.reviewing) == (Step.CAPTURE, 0, True)
+    s.document_kept()
+    assert (s.step, s.index, s.reviewing) == (Step.CAPTURE, 1, False)
     (doc,) = s.dossier.documents
     assert (doc.requirement, doc.status, doc.attempts) == ("photo", DocumentStatus.CAPTURED, 2)
     assert doc.quality == report.as_dict()
@@ -351,7 +484,20 @@ def test_a_failed_sensor_leaves_the_remaining_fingers_to_the_agent(walk, adult_l
     assert [(f.finger, f.status) for f in s.dossier.fingerprints] == [
         ("left_index", FingerStatus.CAPTURED), ("right_index", FingerStatus.SENSOR_FAILED)]
     assert s.dossier.flags == [Flag.SENSOR_FAILED.value]
-    assert s.step is Step.SIGNATURE and s.message.key == "finger.error.sensor"
+    # The page stays with what happened and a way on, so the citizen reads it; nothing more is read.
+    assert (s.step, s.sensor_down, s.message.key) == (Step.FINGERPRINTS, True, "finger.error.sensor")
+    with pytest.raises(InvalidTransition):
+        s.finger_read(finger())
+    s.continue_without_sensor()
+    assert s.step is Step.SIGNATURE and s.message is None  # the signature page starts clean
+
+
+def test_a_message_about_the_last_finger_does_not_follow_onto_the_signature(walk, adult_loss, finger):
+    s = walk.to_step(adult_loss, Step.FINGERPRINTS)
+    s.finger_read(finger())
+    assert (s.index, s.message.key) == (1, "finger.lift")  # said on the next finger's page
+    s.finger_read(finger())
+    assert s.step is Step.SIGNATURE and s.message is None
 
 
 def test_no_fingerprints_under_12_and_the_parent_signs(walk, child_theft):
@@ -500,7 +646,7 @@ def test_any_event_counts_as_activity(walk, clock, adult_loss, good):
     s.document_captured(b"x", good)
     clock.advance(80)
     s.tick()
-    assert s.step is Step.CAPTURE and s.index == 1
+    assert s.step is Step.CAPTURE and s.reviewing
 
 
 def test_a_forgotten_receipt_failure_is_wiped_too(walk, clock, adult_loss):
@@ -537,8 +683,8 @@ def test_busy_steps_never_time_out(walk, clock, adult_loss):
     s.tick()
     assert s.step is Step.LOOKING_UP
     s.lookup_finished(adult_loss)
-    s.answer(Question.SECURE_DOCUMENT, "valid")
     s.confirm()
+    walk.answer_all()
     s.begin_capture()
     walk.capture_all_documents()
     walk.enter_all_stamps()
@@ -623,11 +769,11 @@ def test_back_from_the_checklist_drops_the_dossier_but_keeps_the_answers(walk, a
     s = walk.to_checklist(adult_loss)
     dossier = s.dossier
     s.back()
-    assert s.step is Step.CONFIRM
+    assert (s.step, s.current_question) == (Step.QUESTIONS, Question.SECURE_DOCUMENT)
     assert s.dossier is None and s.case is None and s.checklist == ()
-    assert s.answers == {Question.SECURE_DOCUMENT: "valid"}
+    assert s.answers == {Question.SECURE_DOCUMENT: SecureDocument.VALID}
     assert dossier.predemande is None  # the dropped dossier was wiped, not just forgotten
-    s.confirm()
+    s.next_question()
     assert s.step is Step.CHECKLIST and s.dossier is not dossier
 
 
@@ -639,7 +785,7 @@ def test_back_from_the_first_photo_returns_to_the_checklist(walk, adult_loss):
 
 def test_back_from_a_photo_page_discards_the_previous_photo(walk, adult_loss, good):
     s = walk.to_step(adult_loss, Step.CAPTURE)
-    s.document_captured(b"first", good)
+    walk.photograph(b"first")
     held = s.dossier.attachments["documents/photo"].data
     s.back()
     assert (s.step, s.index) == (Step.CAPTURE, 0)
@@ -649,11 +795,37 @@ def test_back_from_a_photo_page_discards_the_previous_photo(walk, adult_loss, go
     assert s.dossier.documents[0].attempts == 1
 
 
-def test_back_resets_the_retake_count_of_the_page(walk, adult_loss, good, blurry):
+def test_back_while_a_photo_is_shown_takes_it_again(walk, adult_loss, good):
     s = walk.to_step(adult_loss, Step.CAPTURE)
     s.document_captured(b"first", good)
+    s.back()
+    assert (s.step, s.index, s.reviewing) == (Step.CAPTURE, 0, False)
+    assert s.dossier.documents == [] and s.message is None
+    s.document_captured(b"again", good)
+    s.retake()
+    assert s.dossier.documents == [] and not s.reviewing
+    assert s.document_captured(b"third", good) and s.dossier.documents[0].attempts == 3
+
+
+def test_a_photo_cannot_be_taken_or_left_at_the_desk_while_one_is_shown(walk, adult_loss, good):
+    s = walk.to_step(adult_loss, Step.CAPTURE)
+    s.document_captured(b"first", good)
+    token = s.page_token
+    for event in (lambda: s.document_captured(b"x", good), s.document_at_desk):
+        with pytest.raises(InvalidTransition):
+            event()
+    s.document_kept()
+    assert s.page_token != token  # a photo job started for the page under review is dropped
+    with pytest.raises(InvalidTransition):
+        s.document_kept()
+
+
+def test_back_resets_the_retake_count_of_the_page(walk, adult_loss, good, blurry):
+    s = walk.to_step(adult_loss, Step.CAPTURE)
+    walk.photograph(b"first")
     s.document_captured(b"x", blurry)
     s.document_captured(b"x", blurry)
+    assert s.attempts == 2
     s.back()
     s.document_captured(b"again", good)
     assert s.dossier.documents[0].attempts == 1
@@ -703,6 +875,7 @@ def test_back_from_the_signature_discards_every_finger_a_sensor_failure_recorded
     s = walk.to_step(adult_loss, Step.FINGERPRINTS)
     s.sensor_failed(SensorUnavailable())
     assert len(s.dossier.fingerprints) == 2
+    s.continue_without_sensor()
     s.back()
     assert (s.step, s.current_finger) == (Step.FINGERPRINTS, "left_index")
     assert s.dossier.fingerprints == [] and s.dossier.flags == []
@@ -727,10 +900,7 @@ def test_back_from_the_summary_discards_the_signature_and_consent(walk, adult_lo
 
 def test_back_keeps_the_flag_of_the_offline_lookup(walk, adult_loss):
     s = _reach(walk, adult_loss, Step.QUESTIONS)
-    for q, v in [(Question.TITLES, "cni"), (Question.MOTIF, "renewal"), (Question.AGE_BAND, "adult"),
-                 (Question.SECURE_DOCUMENT, "valid")]:
-        s.answer(q, v)
-    s.confirm()
+    walk.answer_all(titles="cni", motif="renewal", age_band="adult", secure_document="valid")
     s.begin_capture()
     s.back()
     assert s.dossier.flags == ["predemande_not_fetched"]
@@ -796,7 +966,7 @@ def test_a_late_event_cannot_skip_a_step(walk, adult_loss, good, finger):
     with pytest.raises(InvalidTransition):
         s.start()
     s.document_captured(b"x", good)
-    assert (s.step, s.index) == (Step.CAPTURE, 1)
+    assert (s.step, s.index, s.reviewing) == (Step.CAPTURE, 0, True)
 
 
 def test_a_doubled_start_is_refused(walk):
@@ -855,8 +1025,9 @@ def test_settings_from_the_site_region_change_the_stamp(clock, adult_loss):
     s.start()
     s.submit_number(adult_loss.number)
     s.lookup_finished(adult_loss)
-    s.answer(Question.SECURE_DOCUMENT, "valid")
     s.confirm()
+    s.answer(Question.SECURE_DOCUMENT, "valid")
+    s.next_question()
     (stamp,) = s.stamp_requirements
     assert stamp.amount_cents == 1250
 
@@ -875,10 +1046,33 @@ def test_the_summary_counts_what_was_photographed_shown_typed_and_read(walk, adu
     s.stamp_paper()
     s.finger_unavailable()
     walk.read_all_fingers()
-    p = s.progress()
-    assert (p.documents_at_desk, p.documents_captured) == (1, len(s.photo_requirements) - 1)
-    assert (p.stamps_typed, p.stamps_paper) == (0, 1)
-    assert (p.fingers_taken, p.fingers_asked) == (1, 2)
+    items = {i.key: i.outcome for i in outcomes.documents(s.checklist, s.not_applicable, s.dossier)}
+    first = s.photo_requirements[0].id
+    assert items.pop(first) is Outcome.AT_DESK
+    assert items.pop("fiscal_stamp.cni") is Outcome.AT_DESK  # a paper stamp, shown at the desk
+    assert {k: v for k, v in items.items() if v is not Outcome.NOT_APPLICABLE} == {
+        r.id: Outcome.PHOTOGRAPHED for r in s.photo_requirements[1:]}
+    assert [f.taken for f in outcomes.fingers(s.fingers, s.dossier)] == [False, True]
+
+
+def test_the_summary_says_exactly_what_was_taken_and_what_is_left_for_the_desk(walk, adult_loss, finger):
+    from kiosk.i18n import Translator
+    from kiosk.wording import summary_lines
+
+    s = walk.to_checklist(adult_loss, secure="valid")
+    s.begin_capture()
+    s.document_at_desk()  # the photo, shown at the desk only
+    walk.capture_all_documents()
+    walk.enter_all_stamps()
+    for _ in range(3):  # three light presses: the best image is kept, the agent takes it again
+        s.finger_read(finger(ok=False, feedback="too_light", quality=20))
+    s.finger_read(finger())
+    text = summary_lines(Translator("fr"), s)
+    assert text[0] == "Pièces photographiées (3)\u00a0: Justificatif de domicile, Votre passeport, Déclaration de perte"
+    assert "À montrer seulement au guichet\u00a0: Photo d'identité" in text
+    assert "Empreinte à reprendre au guichet\u00a0: index gauche" in text
+    assert "Empreinte relevée\u00a0: index droit" in text
+    assert not any("relevée\u00a0: index gauche" in line for line in text)
 
 
 def test_fees_and_age_shown_to_the_citizen_come_from_the_session(walk, adult_loss, teen_theft):

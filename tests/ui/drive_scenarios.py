@@ -1,0 +1,692 @@
+"""Every example scenario and every demo pré-demande, through the real app by touches, every screen audited.
+
+Run by ``tests/ui/test_screens.py`` (one process per screen size), or by hand::
+
+    .venv/bin/python tests/ui/drive_scenarios.py --size 800x480 --shots artifacts/screenshots/audit
+
+One app, one window, session after session as citizens come one after the
+other. ``examples/scenarios/*.json`` are played as a person would: the QR
+code shown to the simulated camera, keys touched, answers touched on their
+question's page, photos taken, fingers laid on the simulated sensor, a
+signature drawn. Then each demo pré-demande once more, answering "Je ne sais
+pas" wherever it may be answered, so that every conditional document (the
+longest titles, the "Je n'ai pas ce document" button) is on screen too.
+
+On every screen reached, in French and then in English (the language
+button, touched), :mod:`tests.ui.audit` checks the labels' boxes, their
+overlaps, the contrast of every text against the pixels drawn behind it,
+and the step counter; each distinct screen is saved as a PNG. A scenario's
+``expect`` is checked against what the app did, as the headless runner does.
+
+The result is one JSON object: ``ok``, ``problems`` (per screen and
+language), ``sessions`` (per scenario: ok, failures), ``shots``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from datetime import datetime
+from pathlib import Path
+from typing import Iterator
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.ui.drive_flow import (  # noqa: E402
+    DOC_KINDS, Driver, SlowDirectory, Wait, _prepare_environment, emit_result,
+)
+
+DEMO_TODAY = "2026-11-22T10:00:00+01:00"
+SCENARIOS = ROOT / "examples" / "scenarios"
+
+
+class Clocks:
+    """The session's clocks: real time plus what a scenario lets pass ("idle"), and the scenario's day."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+        self.today: datetime | None = None
+
+    def monotonic(self) -> float:
+        return time.monotonic() + self.offset
+
+    def wall(self) -> datetime:
+        return self.today if self.today is not None else datetime.now().astimezone()
+
+
+class AuditDriver(Driver):
+    """The flow driver, plus: audit every screen reached in both languages, and play scenario files."""
+
+    def __init__(self, app, kiosk, shots_dir: Path, prefix: str, sim_dir: Path, clocks: Clocks) -> None:
+        super().__init__(app, kiosk, shots_dir, prefix, sim_dir)
+        self.clocks = clocks
+        self.result.update(problems=[], sessions=[], audited=0)
+        self._hashes: set[str] = set()
+        self._label = "start"
+        self._seen_pages: set[tuple] = set()
+
+    # -- auditing --------------------------------------------------------------------
+    def _layer(self):
+        app = self.app
+        if app.cancel_dialog is not None and app.cancel_dialog.parent is not None:
+            return app.cancel_dialog
+        if app.overlay is not None and app.overlay.parent is not None:
+            return app.overlay
+        return app.root
+
+    def _grab(self) -> Iterator[Wait]:
+        """The pixels of the next frame drawn, read back from GL in its flip (rows from the bottom)."""
+        import numpy as np
+        from kivy.graphics.opengl import GL_RGB, GL_UNSIGNED_BYTE, glReadPixels
+
+        got: dict = {}
+        target = self.Clock.frames_displayed + 1
+
+        def on_flip(window, *args):
+            if self.Clock.frames_displayed < target or got:
+                return
+            window.unbind(on_flip=on_flip)
+            w, h = window.size
+            data = glReadPixels(0, 0, w, h, GL_RGB, GL_UNSIGNED_BYTE)
+            got["pixels"] = np.frombuffer(data, dtype=np.uint8).reshape(h, w, 3)
+            self._skip_gap = True
+
+        self.Window.bind(on_flip=on_flip)
+
+        def flipped() -> bool:
+            if "pixels" not in got:
+                self.Window.canvas.ask_update()
+            return "pixels" in got
+
+        yield self.until(flipped, "a frame to read")
+        self._pixels = got["pixels"]
+
+    def _audit_now(self, name: str) -> Iterator[Wait]:
+        from tests.ui.audit import audit, step_counter_problems
+
+        from kiosk.session import Step
+
+        yield self.frames(3)
+        page = (self.session.step, self.session.index, self.session.lang, self.session.reviewing,
+                self.session.generation)
+        yield from self._grab()
+        if page != (self.session.step, self.session.index, self.session.lang, self.session.reviewing,
+                    self.session.generation):
+            return  # the page changed under the grab (a busy step ending): what was read is stale
+        layer = self._layer()
+        problems = audit(layer, self.Window.size, self._pixels)
+        if layer is self.app.root and self.session.step is not Step.WELCOME and self.app.current_screen is not None \
+                and self.app.current_screen.name != "maintenance":
+            problems += step_counter_problems(self.app)
+        self.result["audited"] += 1
+        where = {"session": self._label, "screen": name, "step": self.session.step.value,
+                 "lang": self.session.lang, "size": list(self.Window.size)}
+        for p in problems:
+            self.result["problems"].append({**where, **p.as_dict()})
+        self._save(name)
+
+    def _save(self, name: str) -> None:
+        from PIL import Image
+        import numpy as np
+
+        digest = hashlib.sha1(self._pixels.tobytes()).hexdigest()
+        if digest in self._hashes or not self.shots_enabled:
+            return
+        self._hashes.add(digest)
+        self._shot_n += 1
+        path = self.shots_dir / f"{self.prefix}_{self._shot_n:03d}_{self._label}_{name}_{self.session.lang}.png"
+        Image.fromarray(np.flipud(self._pixels)).save(path)
+        self.result["shots"].append(str(path))
+
+    def check(self, name: str, both_languages: bool = True) -> Iterator[Wait]:
+        """Audit the screen as it is, then in the other language (touching the language button), and back."""
+        yield from self._audit_now(name)
+        if not both_languages:
+            return
+        lang = self.session.lang
+        button = self.app.root.ids.language_button
+        if self._layer() is not self.app.root:
+            return  # a dialog covers the header
+        self.tap(button, "language")
+        yield self.until(lambda: self.session.lang != lang, "the other language")
+        yield from self._audit_now(name)
+        self.tap(button, "language")
+        yield self.until(lambda: self.session.lang == lang, "the language back")
+        yield self.frames(2)
+
+    # -- the session's observer, as the headless runner's --------------------------------
+    def observe(self, session) -> None:
+        from kiosk import outcomes
+
+        if session.message and (not self.messages or self.messages[-1] != session.message.key):
+            self.messages.append(session.message.key)
+        if session.dossier is not None:
+            self.dossier_id = session.dossier.id
+            self.flags = list(session.dossier.flags)
+            self.documents = [i.as_dict() for i in outcomes.documents(session.checklist, session.not_applicable,
+                                                                      session.dossier)]
+
+
+# -- playing one scenario file by touches ------------------------------------------------------
+class ScenarioPlayer:
+    def __init__(self, d: AuditDriver) -> None:
+        self.d = d
+        self.s = d.session
+        self.answers: dict = {}
+
+    def play(self, scenario: dict) -> Iterator[Wait]:
+        d = self.d
+        ctl = d.kiosk.controller
+        if scenario.get("network") == "offline":
+            ctl.directory.inner.offline = True
+        if "printer" in scenario:
+            d.kiosk.devices.printer.set_state(scenario["printer"])
+        for i, step in enumerate(scenario.get("steps", [])):
+            key, value = next(iter(step.items()))
+            yield from getattr(self, f"do_{key}")(value)
+
+    # identification
+    def _welcome_to_identify(self) -> Iterator[Wait]:
+        from kiosk.hal.sim.camera import EmptyScene
+        from kiosk.session import Step
+
+        d = self.d
+        if self.s.step is Step.WELCOME:
+            d.kiosk.devices.camera.show(EmptyScene())
+            yield from d.check("welcome", both_languages=False)
+            d.tap(d.screen("welcome").ids.start_hint, "touch to start")
+            yield d.step_is(Step.IDENTIFY)
+            yield d.until(lambda: d.screen("identify").ids.preview.has_frame, "the camera picture")
+
+    def _looked_up(self, before_messages: int) -> bool:
+        from kiosk.session import Step
+
+        if self.s.step in (Step.CONFIRM, Step.QUESTIONS):
+            return True
+        return (self.s.step is Step.IDENTIFY and self.s.message is not None and self.s.message.level == "error"
+                and len(self.d.messages) > before_messages)
+
+    def do_scan(self, spec) -> Iterator[Wait]:
+        from kiosk.hal.sim.camera import EmptyScene, QrScene
+        from kiosk.session import Step
+
+        d = self.d
+        yield from self._welcome_to_identify()
+        screen = d.screen("identify")
+        if screen.typing:
+            d.tap(screen.ids.scan_button, "scan instead")
+            yield d.until(lambda: not screen.typing, "the scanner")
+        spec = {"payload": spec} if isinstance(spec, str) else dict(spec)
+        spec.setdefault("code_px", 190)
+        before = len(d.messages)
+        d.kiosk.devices.camera.show(QrScene(**spec))
+        yield d.until(lambda: self.s.step is Step.LOOKING_UP or self._looked_up(before), "the code read", timeout=30)
+        if self.s.step is Step.LOOKING_UP:
+            yield from d.check("busy_looking_up", both_languages=False)
+        yield d.until(lambda: self._looked_up(before), "the look-up", timeout=30)
+        d.kiosk.devices.camera.show(EmptyScene())
+        yield from d.check("identify_result" if self.s.step is Step.IDENTIFY else "after_scan")
+
+    def do_type(self, text) -> Iterator[Wait]:
+        from kiosk.screens.widgets import BACKSPACE, OK_KEY
+        from kiosk.session import Step
+
+        d = self.d
+        yield from self._welcome_to_identify()
+        screen = d.screen("identify")
+        if not screen.typing:
+            yield from d.tap_and_wait(screen.ids.type_button, lambda: screen.typing, "the keyboard")
+            yield d.frames(2)
+        kb = screen.ids.keyboard
+        while self.s.typed:
+            d.tap(kb.key_widget(BACKSPACE), "backspace")
+            yield d.frames(1)
+        for ch in text:
+            d.tap(kb.key_widget(ch), ch)
+            yield d.frames(1)
+        yield d.until(lambda: self.s.typed == text, "the number typed")
+        yield from d.check("identify_typed")
+        before = len(d.messages)
+        d.tap(kb.key_widget(OK_KEY), "OK")
+        yield d.until(lambda: self.s.step is Step.LOOKING_UP or self._looked_up(before), "the look-up", timeout=30)
+        yield d.until(lambda: self._looked_up(before), "the look-up", timeout=30)
+        yield from d.check("identify_result" if self.s.step is Step.IDENTIFY else "after_type")
+
+    # questions
+    def do_answer(self, answers) -> Iterator[Wait]:
+        self.answers.update(answers)
+        yield from ()
+
+    def do_confirm(self, _) -> Iterator[Wait]:
+        from kiosk.session import Step
+
+        d = self.d
+        if self.s.step is Step.CONFIRM:
+            yield from d.check("confirm")
+            yield from d.tap_and_wait(d.screen("confirm").ids.continue_button,
+                                      lambda: self.s.step is not Step.CONFIRM, "confirmed")
+        while self.s.step is Step.QUESTIONS:
+            q = self.s.current_question
+            index = self.s.index
+            screen = d.screen("questions")
+            yield d.until(lambda: screen.question is q, "the question shown")
+            if q.value not in self.answers:
+                raise AssertionError(f"the scenario gives no answer to {q.value!r}")
+            value = self.answers[q.value]
+            button = screen.button(q, value)
+            d.assert_(button is not None, f"no button for {q.value}={value!r}")
+            yield from d.tap_and_wait(button, lambda: button.selected, f"answer {q.value}={value!r}")
+            yield from d.check(f"question_{q.value}")
+            yield from d.tap_and_wait(screen.ids.continue_button,
+                                      lambda: self.s.step is not Step.QUESTIONS or self.s.index != index,
+                                      "the next question")
+
+    def do_begin_capture(self, _) -> Iterator[Wait]:
+        from kiosk.session import Step
+
+        d = self.d
+        yield from d.check("checklist")
+        yield from d.tap_and_wait(d.screen("checklist").ids.start_button,
+                                  lambda: self.s.step is not Step.CHECKLIST, "the first document")
+
+    # documents
+    def _capture_screen(self):
+        return self.d.screen("capture")
+
+    def do_photo(self, spec, keep: bool = True) -> Iterator[Wait]:
+        from kiosk.hal.sim.camera import DocumentScene
+
+        d = self.d
+        screen = self._capture_screen()
+        req = self.s.current_requirement
+        index = self.s.index
+        yield from self._first_look()
+        d.kiosk.devices.camera.show(DocumentScene(kind=DOC_KINDS.get(req.id, "document"), **(spec or {})))
+        yield d.frames(2)
+        yield d.until(lambda: not screen.working and d.app.runner.pending("photo") == 0, "the camera idle")
+        attempts = self.s.attempts
+        d.tap(screen.ids.shoot_button, "take the photo")
+        yield d.until(lambda: self.s.attempts > attempts and not screen.working, "the photo checked", timeout=30)
+        if not self.s.reviewing:
+            yield from d.check(f"capture_refused_{req.id}")
+            return
+        yield d.until(lambda: screen.reviewing and screen.ids.preview.has_frame, "the photo shown")
+        yield from d.check(f"capture_accepted_{req.id}")
+        if keep:
+            yield from d.tap_and_wait(screen.ids.keep_button,
+                                      lambda: self.s.index != index or self.s.step.value != "capture", "kept")
+
+    def _first_look(self) -> Iterator[Wait]:
+        """Each document's page audited once, before anything is done on it."""
+        key = (self.s.generation, self.s.step, self.s.index)
+        if key not in self.d._seen_pages:
+            self.d._seen_pages.add(key)
+            req = self.s.current_requirement
+            yield from self.d.check(f"capture_{req.id}")
+
+    def do_photos(self, _) -> Iterator[Wait]:
+        from kiosk.session import Step
+
+        while self.s.step is Step.CAPTURE:
+            before = (self.s.index, self.s.step)
+            yield from self.do_photo({})
+            self.d.assert_((self.s.index, self.s.step) != before, "a good document photo was refused")
+
+    def do_retake(self, spec) -> Iterator[Wait]:
+        d = self.d
+        yield from self.do_photo(spec, keep=False)
+        yield from d.tap_and_wait(self._capture_screen().ids.retake_button, lambda: not self.s.reviewing, "retake")
+
+    def _leave_document(self, button_id: str) -> Iterator[Wait]:
+        d = self.d
+        index, step = self.s.index, self.s.step
+        yield from self._first_look()
+        yield from d.tap_and_wait(self._capture_screen().ids[button_id],
+                                  lambda: (self.s.index, self.s.step) != (index, step), button_id)
+
+    def do_at_desk(self, _) -> Iterator[Wait]:
+        yield from self._leave_document("desk_button")
+
+    def do_not_held(self, _) -> Iterator[Wait]:
+        yield from self._leave_document("not_held_button")
+
+    # stamps
+    def do_stamp(self, number) -> Iterator[Wait]:
+        from kiosk.screens.widgets import OK_KEY
+
+        d = self.d
+        screen = d.screen("stamp")
+        pad = screen.ids.keypad
+        index, step = self.s.index, self.s.step
+        yield from d.check("stamp")
+        for i, ch in enumerate(number):
+            d.tap(pad.key_widget(ch), ch)
+            if i % 4 == 3:
+                yield d.frames(1)
+        yield d.until(lambda: screen.digits == number, "the digits typed")
+        yield from d.check("stamp_typed")
+        d.tap(pad.key_widget(OK_KEY), "OK")
+        yield d.until(lambda: (self.s.index, self.s.step) != (index, step) or
+                      (self.s.message is not None and self.s.message.level == "error"), "the stamp checked")
+
+    def do_paper_stamp(self, _) -> Iterator[Wait]:
+        d = self.d
+        index, step = self.s.index, self.s.step
+        yield from d.check("stamp")
+        yield from d.tap_and_wait(d.screen("stamp").ids.paper_button,
+                                  lambda: (self.s.index, self.s.step) != (index, step), "paper stamp")
+
+    # fingers
+    def do_finger(self, outcome) -> Iterator[Wait]:
+        d = self.d
+        screen = d.screen("fingerprints")
+        yield d.until(lambda: not screen.reading, "the sensor idle")
+        page = (self.s.step, self.s.index, self.s.attempts, self.s.sensor_down)
+        if self.s.attempts == 0:
+            yield from d.check("fingerprints")
+        d.kiosk.devices.fingerprint.script(outcome)
+        d.tap(screen.ids.start_button, "read the fingerprint")
+        yield d.until(lambda: not screen.reading and
+                      (self.s.step, self.s.index, self.s.attempts, self.s.sensor_down) != page,
+                      "the finger read", timeout=30)
+        if self.s.step.value == "fingerprints":
+            yield from d.check("fingerprints_after")
+
+    def do_fingers(self, outcomes) -> Iterator[Wait]:
+        for outcome in outcomes:
+            yield from self.do_finger(outcome)
+
+    def do_finger_unavailable(self, _) -> Iterator[Wait]:
+        d = self.d
+        page = (self.s.step, self.s.index)
+        yield from d.tap_and_wait(d.screen("fingerprints").ids.unavailable_button,
+                                  lambda: (self.s.step, self.s.index) != page, "finger unavailable")
+
+    def do_continue(self, _) -> Iterator[Wait]:
+        from kiosk.session import Step
+
+        d = self.d
+        yield from d.tap_and_wait(d.screen("fingerprints").ids.start_button,
+                                  lambda: self.s.step is not Step.FINGERPRINTS, "continued")
+
+    # signature, summary, receipt
+    def do_sign(self, _) -> Iterator[Wait]:
+        from kiosk.session import Step
+
+        d = self.d
+        screen = d.screen("signature")
+        yield from d.check("signature")
+        pad = screen.ids.pad
+        yield from d.drag(pad, [(0.1 + 0.5 * i / 30, 0.45 + 0.2 * math.sin(i / 3.0)) for i in range(31)])
+        yield from d.drag(pad, [(0.7, 0.3), (0.78, 0.7), (0.86, 0.3)])
+        yield from d.check("signature_signed")
+        yield from d.tap_and_wait(screen.ids.continue_button, lambda: self.s.step is Step.SUMMARY, "the summary")
+
+    def do_consent(self, value) -> Iterator[Wait]:
+        d = self.d
+        yield from d.check("summary")
+        if bool(value) != self.s.consent:
+            screen = d.screen("summary")
+            yield from d.tap_and_wait(screen.ids.consent, lambda: self.s.consent is bool(value), "consent")
+
+    def do_submit(self, _) -> Iterator[Wait]:
+        from kiosk.session import Step
+
+        d = self.d
+        yield from d.check("summary_consented")
+        yield from d.tap_and_wait(d.screen("summary").ids.send_button,
+                                  lambda: self.s.step in (Step.END, Step.RECEIPT_FAILED) or
+                                  (self.s.step is Step.SUMMARY and self.s.message is not None
+                                   and self.s.message.level == "error"), "sent", timeout=40)
+        yield from d.check(self.s.step.value)
+
+    def do_retry_print(self, _) -> Iterator[Wait]:
+        from kiosk.session import Step
+
+        d = self.d
+        yield from d.tap_and_wait(d.screen("receipt_failed").ids.retry_button,
+                                  lambda: self.s.step in (Step.END, Step.RECEIPT_FAILED) and
+                                  d.app.runner.pending("print") == 0, "printed again", timeout=40)
+        yield from d.check(self.s.step.value)
+
+    def do_finish(self, _) -> Iterator[Wait]:
+        from kiosk.session import Step
+
+        d = self.d
+        yield from d.tap_and_wait(d.screen(d.current()).ids.finish_button,
+                                  lambda: self.s.step is Step.WELCOME, "finished")
+
+    # time and the header
+    def do_idle(self, seconds) -> Iterator[Wait]:
+        from kiosk.session import Step
+
+        d = self.d
+        settings = self.s.settings
+        seconds = float(seconds)
+        warn = settings.inactivity_warning_s
+        if seconds >= warn and self.s.step.value != "end":
+            d.clocks.offset += warn + 0.5
+            yield d.until(lambda: self.s.warning and d.app.overlay.parent is not None, "the inactivity question")
+            yield from d.check("inactivity", both_languages=False)
+            seconds -= warn + 0.5
+        generation = self.s.generation
+        d.clocks.offset += max(0.0, seconds)
+        yield d.seconds(1.5)  # the app's once-a-second tick sees the time passed
+        if self.s.generation != generation and self.s.step is Step.WELCOME:
+            yield from d.check("welcome_after_idle", both_languages=False)
+
+    def do_tick(self, _) -> Iterator[Wait]:
+        yield self.d.seconds(1.1)
+
+    def do_cancel(self, _) -> Iterator[Wait]:
+        from kiosk.session import Step
+
+        d = self.d
+        yield from d.tap_and_wait(d.app.root.ids.cancel_button, lambda: d.app.cancel_dialog.parent is not None,
+                                  "the cancel question")
+        yield from d.check("cancel_dialog", both_languages=False)
+        yield from d.tap_and_wait(d.app.cancel_dialog.ids.confirm_button, lambda: self.s.step is Step.WELCOME,
+                                  "cancelled")
+
+    def do_back(self, _) -> Iterator[Wait]:
+        d = self.d
+        page = (self.s.step, self.s.index, self.s.reviewing)
+        yield from d.tap_and_wait(d.app.root.ids.back_button,
+                                  lambda: (self.s.step, self.s.index, self.s.reviewing) != page, "back")
+        yield from d.check("after_back")
+
+    def do_language(self, lang) -> Iterator[Wait]:
+        d = self.d
+        if self.s.lang != lang:
+            yield from d.tap_and_wait(d.app.root.ids.language_button, lambda: self.s.lang == lang, "language")
+
+    def do_network(self, state) -> Iterator[Wait]:
+        self.d.kiosk.controller.directory.inner.offline = state == "offline"
+        yield from ()
+
+    def do_printer(self, state) -> Iterator[Wait]:
+        self.d.kiosk.devices.printer.set_state(state)
+        yield from ()
+
+    def do_sensor(self, state) -> Iterator[Wait]:
+        if state == "unplugged":
+            self.d.kiosk.devices.fingerprint.script("unplugged")
+        yield from ()
+
+
+def demo_session(number: str, status: str) -> dict:
+    """A demo pré-demande played with "Je ne sais pas" wherever allowed: the longest checklist it can have."""
+    if status != "validated":
+        return {"name": f"demo-{number}", "today": DEMO_TODAY, "steps": [{"scan": number}],
+                "expect": {"step": "identify", "nothing_queued": True}}
+    return {"name": f"demo-{number}", "today": DEMO_TODAY, "demo": True,
+            "steps": [{"scan": number}], "expect": {"step": "end", "queue_state": "queued", "receipt": True}}
+
+
+def play_demo(player: ScenarioPlayer, scenario: dict) -> Iterator[Wait]:
+    """Answer each question with "I don't know" where allowed (else its first answer), photograph what
+    applies, say "I don't have it" for what may not, type each stamp, read each finger, sign, send."""
+    from kiosk.interview import MAY_NOT_KNOW
+    from kiosk.screens.questions import CHOICES
+    from kiosk.session import Step
+
+    s = player.s
+    yield from player.do_scan(scenario["steps"][0]["scan"])
+    if s.step not in (Step.CONFIRM, Step.QUESTIONS):
+        return
+    if s.step is Step.CONFIRM:
+        yield from player.do_confirm(None)  # no answers yet: stops at the first question
+    while s.step is Step.QUESTIONS:
+        q = s.current_question
+        value = None if q in MAY_NOT_KNOW else CHOICES[q][0][1]
+        player.answers[q.value] = list(value) if isinstance(value, tuple) else value
+        yield from player.do_confirm(None)
+    yield from player.do_begin_capture(None)
+    while s.step is Step.CAPTURE:
+        if s.current_requirement.conditional:
+            yield from player.do_not_held(None)
+        else:
+            yield from player.do_photo({})
+    stamp = 1111222233334440
+    while s.step is Step.STAMP:
+        stamp += 1
+        yield from player.do_stamp(str(stamp))
+    while s.step is Step.FINGERPRINTS:
+        yield from player.do_finger("good")
+    yield from player.do_sign(None)
+    yield from player.do_consent(True)
+    yield from player.do_submit(None)
+
+
+def back_to_welcome(d: AuditDriver) -> Iterator[Wait]:
+    """Whatever a session ended on, the next citizen starts from the welcome screen."""
+    from kiosk.session import ACTIVE_STEPS, BUSY_STEPS, Step
+
+    s = d.session
+    yield d.until(lambda: s.step not in BUSY_STEPS, "the kiosk idle", timeout=40)
+    if s.step in (Step.END, Step.RECEIPT_FAILED):
+        yield from d.tap_and_wait(d.screen(d.current()).ids.finish_button, lambda: s.step is Step.WELCOME, "finish")
+    elif s.step in ACTIVE_STEPS:
+        if d.app.cancel_dialog.parent is None:
+            d.tap(d.app.root.ids.cancel_button, "cancel")
+            yield d.until(lambda: d.app.cancel_dialog.parent is not None, "the cancel question")
+        d.tap(d.app.cancel_dialog.ids.confirm_button, "yes, cancel")
+        yield d.step_is(Step.WELCOME)
+    d.kiosk.controller.directory.inner.offline = False
+    d.kiosk.devices.printer.set_state("ok")
+
+
+def run_all(d: AuditDriver, sessions: list[dict]) -> Iterator[Wait]:
+    from kiosk.scenario import check_expectations
+
+    for scenario in sessions:
+        d._label = scenario["name"]
+        d.messages, d.dossier_id, d.flags, d.documents = [], None, [], []
+        d.clocks.today = datetime.fromisoformat(scenario.get("today", DEMO_TODAY))
+        player = ScenarioPlayer(d)
+        error = None
+        try:
+            if scenario.get("demo"):
+                yield from play_demo(player, scenario)
+            else:
+                yield from player.play(scenario)
+        except AssertionError as exc:
+            error = f"{type(exc).__name__}: {exc}"
+        queued = d.kiosk.outbox.get(d.dossier_id) if d.dossier_id else None
+        receipts = sorted((d.sim_dir / "printer").glob("receipt-*.bin"))
+        outcome = {
+            "final_step": d.session.step.value, "dossier_id": queued.id if queued else None,
+            "queue_state": queued.state.name.lower() if queued else None,
+            "receipt": str(receipts[-1]) if queued and receipts and _printed(d, queued.number) else None,
+            "flags": sorted(d.flags) if queued else [], "messages": list(d.messages), "documents": d.documents,
+        }
+        failures = ([error] if error else []) + check_expectations(
+            {k: v for k, v in scenario.get("expect", {}).items() if not k.endswith(("_contains", "_lacks"))}, outcome)
+        d.result["sessions"].append({"name": scenario["name"], "ok": not failures, "failures": failures})
+        yield from back_to_welcome(d)
+
+
+def _printed(d: AuditDriver, number: str | None) -> bool:
+    from kiosk.hal.escpos_decode import decode_file
+
+    for path in sorted((d.sim_dir / "printer").glob("receipt-*.bin"), reverse=True)[:3]:
+        if number and number in decode_file(path).text:
+            return True
+    return False
+
+
+def load_sessions(only: list[str] | None) -> list[dict]:
+    from kiosk.scenario import load_scenario
+
+    sessions = [load_scenario(p) for p in sorted(SCENARIOS.glob("*.json"))]
+    demo = json.loads((ROOT / "kiosk" / "data" / "demo_predemandes.json").read_text(encoding="utf-8"))
+    sessions += [demo_session(pd["number"], pd.get("status", "validated")) for pd in demo]
+    if only:
+        sessions = [s for s in sessions if s["name"] in only]
+    return sessions
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--size", default="800x480")
+    p.add_argument("--shots", default=str(ROOT / "artifacts" / "screenshots" / "audit"))
+    p.add_argument("--prefix", default=None)
+    p.add_argument("--result", default=None)
+    p.add_argument("--only", nargs="*", default=None, help="scenario names (file stems, demo-<number>)")
+    p.add_argument("--no-shots", action="store_true")
+    args = p.parse_args(argv)
+
+    work = Path(tempfile.mkdtemp(prefix="kiosk-audit-"))
+    _prepare_environment(work / "kivy-home")
+    shots = Path(args.shots)
+    shots.mkdir(parents=True, exist_ok=True)
+    size = tuple(int(v) for v in args.size.lower().split("x"))
+
+    from kiosk.config import load_config, simulated
+    from kiosk.runtime import build_kiosk
+
+    cfg = simulated(load_config(env={}, data_dir=work / "data"))
+    from kiosk.app import KioskApp, configure_kivy
+
+    configure_kivy(fullscreen=False, size=size)
+    clocks = Clocks()
+    kiosk = build_kiosk(cfg, clock=clocks.monotonic, wall_clock=clocks.wall)
+    result: dict = {"ok": False, "error": "the app did not start"}
+    try:
+        kiosk.controller.directory = SlowDirectory(kiosk.controller.directory, 0.5)
+        app = KioskApp(kiosk)
+        prefix = args.prefix or args.size
+        driver = AuditDriver(app, kiosk, shots, prefix, cfg.sim_dir, clocks)
+        driver.messages, driver.dossier_id, driver.flags, driver.documents = [], None, [], []
+        driver.session.subscribe(driver.observe)
+        driver.shots_enabled = not args.no_shots
+        driver.finish_each_frame()
+        sessions = load_sessions(args.only)
+        from kivy.clock import Clock
+
+        Clock.schedule_once(lambda dt: driver.run(lambda d: run_all(d, sessions)), 0.5)
+        started = time.monotonic()
+        app.run()
+        result = driver.result
+        result["ok"] = bool(result["ok"]) and not result["problems"] and all(s["ok"] for s in result["sessions"])
+        result["seconds"] = round(time.monotonic() - started, 1)
+        result["window"] = list(driver.Window.size)
+    except Exception as exc:
+        result = {"ok": False, "error": f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"}
+    finally:
+        kiosk.close()
+        shutil.rmtree(work, ignore_errors=True)
+    return emit_result(result, args.result)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
