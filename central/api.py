@@ -156,10 +156,12 @@ async def enroll(request: Request) -> Response:
         return _error(exc.code, exc.detail)
     with services.db() as db:
         site = db.get(Site, device.site_id)
+    public = services.config.public_url or str(request.base_url).rstrip("/")
     return JSONResponse(status_code=201, content={
         "device_id": device.id, "kiosk_code": device.kiosk_code,
         "site": {"id": site.id, "name": site.name, "address": site.address, "opening_hours": site.opening_hours,
-                 "default_language": site.default_language},
+                 "default_language": site.default_language, "timezone": site.timezone,
+                 "status_url": f"{public}/statut"},
         "sealing_public_key": services.keys.sealing_public_hex, "verify_key": services.keys.verify_hex,
         "protocol": PROTOCOL_VERSION,
     })

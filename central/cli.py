@@ -41,6 +41,8 @@ def cmd_serve(args) -> int:
     os.environ["KIOSK_CENTRAL_DATA"] = str(config.data_dir)
     if config.db_url:
         os.environ["KIOSK_CENTRAL_DB"] = config.db_url
+    if args.public_url:
+        os.environ["KIOSK_CENTRAL_PUBLIC_URL"] = args.public_url
     run(args.host, args.port, args.workers)
     return 0
 
@@ -141,8 +143,8 @@ def cmd_site_list(args) -> int:
         print()
     else:
         for it in items:
-            print(f"{it['id']:<24} {it['name']:<30} {it['default_language']:<3} {it['kiosks']:>3} kiosks  "
-                  f"{it['address']} | {it['opening_hours']}")
+            print(f"{it['id']:<24} {it['name']:<30} {it['default_language']:<3} {it['timezone']:<16} "
+                  f"{it['kiosks']:>3} kiosks  {it['address']} | {it['opening_hours']}")
     return 0
 
 
@@ -156,7 +158,7 @@ def cmd_site_set(args) -> int:
             print(f"no site {args.site!r} (kiosk-central site list shows them)", file=sys.stderr)
             return 1
         changed = edit_site(db, site, actor=args.by, role="cli", name=args.name, address=args.address,
-                            opening_hours=args.hours, default_language=args.language)
+                            opening_hours=args.hours, default_language=args.language, timezone=args.timezone)
         site_id = site.id
     print(f"site {site_id}: " + (", ".join(changed) + " changed" if changed else "unchanged"), file=sys.stderr)
     return 0
@@ -204,6 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8080)
     p.add_argument("--workers", type=int, default=1, help="API processes (stateless; share the database)")
     p.add_argument("--demo", action="store_true", help="load demo pré-demandes, sites and accounts first")
+    p.add_argument("--public-url", help="where citizens reach this service (printed on receipts: its /statut page)")
     p.set_defaults(func=cmd_serve)
 
     token = sub.add_parser("token", help="enrollment tokens").add_subparsers(dest="action", required=True)
@@ -253,6 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--address", help="printed on the receipt (48 columns a line: keep it short)")
     p.add_argument("--hours", help="opening hours, printed on the receipt")
     p.add_argument("--language", choices=list(LANGUAGES), help="the language its kiosks greet in")
+    p.add_argument("--timezone", help="its time zone, printed on receipts (e.g. Europe/Paris, America/Cayenne)")
     p.add_argument("--by", default="cli", help="who asked (recorded in the audit log)")
     p.set_defaults(func=cmd_site_set)
 

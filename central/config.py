@@ -12,6 +12,9 @@ processes can run behind a load balancer on one PostgreSQL.
 ``KIOSK_CENTRAL_BLOBS``     ``fs`` (default, ``<data>/blobs``) or ``s3``
 ``KIOSK_CENTRAL_S3_*``      ``BUCKET``, ``ENDPOINT``, ``PREFIX`` for ``s3``
 ``KIOSK_CENTRAL_SECURE_COOKIES``  ``0`` only for plain-HTTP development
+``KIOSK_CENTRAL_PUBLIC_URL``  where citizens reach the service (the status page
+                            printed on receipts); default: the address a
+                            kiosk enrolled at
 ==========================  ===================================================
 """
 
@@ -40,6 +43,8 @@ class CentralConfig:
     login_lockout_minutes: int = 15
     #: Staged parts of packages never committed are deleted after this many days.
     staging_retention_days: int = 14
+    #: The service's address for citizens (``https://titres.example.fr``): kiosks print its status page.
+    public_url: str = ""
 
     @property
     def database_url(self) -> str:
@@ -67,4 +72,5 @@ def load_config(env: Mapping[str, str] | None = None, *, data_dir: str | None = 
         s3_endpoint=env.get("KIOSK_CENTRAL_S3_ENDPOINT", ""),
         s3_prefix=env.get("KIOSK_CENTRAL_S3_PREFIX", ""),
         secure_cookies=secure,
+        public_url=env.get("KIOSK_CENTRAL_PUBLIC_URL", "").strip().rstrip("/"),
     )

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from central.context import Services
 from central.models import Captured, Device, Dossier, DossierEvent, DossierState, Predemande, Upload
+from kiosk.dossier import SUPPORTED_SCHEMAS
 from kiosk.ids import is_valid_number
 from kiosk.sync.protocol import (MAX_PART_BYTES, ProtocolError, check_manifest, make_ack, sha256_hex,
                                  verify_manifest)
@@ -178,7 +179,7 @@ def _checked_content(services: Services, manifest: dict[str, Any]) -> dict[str, 
         content = json.loads(plain)
     except ValueError as exc:
         raise ProtocolError("malformed_dossier", "part 0 is not the dossier's JSON") from exc
-    if not isinstance(content, dict) or content.get("schema") != 1:
+    if not isinstance(content, dict) or content.get("schema") not in SUPPORTED_SCHEMAS:
         raise ProtocolError("malformed_dossier", "unsupported dossier schema")
     for key in ("id", "number", "site_id", "kiosk_code"):
         if content.get(key) != manifest[key]:

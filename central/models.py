@@ -64,6 +64,8 @@ class Site(Base):
     opening_hours: Mapped[str] = mapped_column(String(300), default="")
     #: The language a kiosk of this mairie greets citizens in ("fr" or "en"), sent when it enrolls.
     default_language: Mapped[str] = mapped_column(String(8), default="fr", server_default="fr")
+    #: Its time zone (IANA): a kiosk in Cayenne prints Cayenne's time on its receipts. Sent when it enrolls.
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Paris", server_default="Europe/Paris")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -28,13 +28,18 @@ from sqlalchemy.orm import Session
 from central import audit
 from central.models import Dossier, DossierEvent, DossierState, Predemande, Role, Verdict
 from central.status import canonical_number
-from kiosk.i18n import Translator, euros
+from kiosk.i18n import Translator
+from kiosk.wording import requirement_condition as requirement_condition_of
+from kiosk.wording import requirement_label as requirement_label_of
 
 PAGE_SIZE = 50
 MAX_SEARCH = 100
 MAX_COMMENT = 500
 MAX_REASONS = 2000
-VERDICTS = {"conforme": "Conforme", "non_conforme": "Non conforme", "original": "Présenté en original"}
+VERDICTS = {"conforme": "Conforme", "non_conforme": "Non conforme", "original": "Présenté en original",
+            "sans_objet": "Sans objet"}
+#: Only a conditional item (the citizen could not tell whether it applies) may be judged "sans objet".
+CONDITIONAL_ONLY = {"sans_objet"}
 REVIEWERS = (Role.AGENT.value, Role.SUPERVISOR.value)
 
 #: What the kiosk flagged, as the agent must read it before anything else.
@@ -175,7 +180,9 @@ def set_verdict(db: Session, user, dossier_id: str, requirement: str, verdict: s
     if requirement not in requirements(dossier):
         raise InvalidAction("Cette pièce ne fait pas partie du dossier.")
     if verdict not in VERDICTS:
-        raise InvalidAction("Choisissez : conforme, non conforme ou présenté en original.")
+        raise InvalidAction("Choisissez : conforme, non conforme, présenté en original ou sans objet.")
+    if verdict in CONDITIONAL_ONLY and requirement not in conditional_items(dossier):
+        raise InvalidAction("Cette pièce est exigée dans ce cas : elle ne peut pas être sans objet.")
     comment = (comment or "").strip()
     if len(comment) > MAX_COMMENT:
         raise InvalidAction(f"Le commentaire fait au plus {MAX_COMMENT} caractères.")
@@ -238,21 +245,75 @@ def return_(db: Session, user, dossier_id: str, reasons: str, ip: str = "") -> N
 _FR = Translator("fr")
 
 
-def requirement_label(dossier: Dossier, requirement: str) -> str:
-    """The checklist line the citizen saw at the kiosk, rebuilt from the dossier's case by the kiosk's own rules."""
+def _checklist(dossier: Dossier) -> dict[str, Any]:
+    """The checklist the citizen saw at the kiosk, rebuilt from the dossier's case by the kiosk's own rules."""
     from kiosk.rules import Case, checklist
 
     try:
-        reqs = {r.id: r for r in checklist(Case.from_dict(dossier.content["case"]))}
+        return {r.id: r for r in checklist(Case.from_dict(dossier.content["case"]))}
     except (KeyError, TypeError, ValueError):
-        reqs = {}
-    req = reqs.get(requirement)
-    if req is None:
-        return requirement
-    params = dict(req.params)
-    if req.amount_cents is not None:
-        params["amount"] = euros(req.amount_cents, "fr")
-    return _FR(req.label_key, **params)
+        return {}
+
+
+def requirement_label(dossier: Dossier, requirement: str) -> str:
+    """The document's title as the citizen read it at the kiosk (in French)."""
+    req = _checklist(dossier).get(requirement)
+    return requirement_label_of(_FR, req) if req is not None else requirement
+
+
+def requirement_condition(dossier: Dossier, requirement: str) -> str:
+    """"Seulement si : …" for an item whose facts the citizen could not tell; else empty."""
+    req = _checklist(dossier).get(requirement)
+    return requirement_condition_of(_FR, req) if req is not None else ""
+
+
+def conditional_items(dossier: Dossier) -> set[str]:
+    """What the kiosk recorded as still conditional (schema 2), or what the rules make so (schema 1)."""
+    recorded = (dossier.content or {}).get("conditional")
+    if isinstance(recorded, list):
+        return {r for r in recorded if isinstance(r, str)}
+    return {rid for rid, req in _checklist(dossier).items() if req.conditional}
+
+
+#: The facts the checklist rests on, as the agent reads them; who said each.
+QUESTION_LABELS = {
+    "titles": "Titres demandés", "motif": "Motif", "age_band": "Âge",
+    "secure_document": "Carte d'identité ou passeport sécurisé détenu",
+    "birthplace_dematerialised": "État civil du lieu de naissance dématérialisé (COMEDEC)",
+    "born_abroad_parents_abroad": "Né à l'étranger de parents nés à l'étranger",
+    "hosted": "Hébergé par un tiers", "alternating_residence": "Résidence alternée",
+}
+SECURE_LABELS = {"valid": "Oui, valide", "expired_under_5y": "Oui, périmé depuis moins de 5 ans",
+                 "expired_over_5y": "Oui, périmé depuis plus de 5 ans", "none": "Non"}
+SOURCE_LABELS = {"predemande": "Pré-demande", "citizen": "Déclaré à la borne"}
+
+
+def _answer_label(question: str, value: Any) -> str:
+    if value is None:
+        return "Ne sait pas : à vérifier au guichet"
+    if isinstance(value, bool):
+        return "Oui" if value else "Non"
+    if question == "titles" and isinstance(value, list):
+        return ", ".join(_FR(f"title.{t}") for t in value if isinstance(t, str))
+    if question == "motif":
+        return _FR(f"motif.{value}")
+    if question == "age_band":
+        return _FR(f"age.{value}")
+    if question == "secure_document":
+        return SECURE_LABELS.get(str(value), str(value))
+    return str(value)
+
+
+def answers(dossier: Dossier) -> list[tuple[str, str, str]]:
+    """(question, answer, who said it) for each fact the checklist rests on, in the order asked."""
+    out = []
+    for a in (dossier.content or {}).get("answers", []) or []:
+        if not isinstance(a, dict) or not isinstance(a.get("question"), str):
+            continue
+        q = a["question"]
+        out.append((QUESTION_LABELS.get(q, q), _answer_label(q, a.get("value")),
+                    SOURCE_LABELS.get(str(a.get("source")), str(a.get("source")))))
+    return out
 
 
 def attachment_kind(dossier: Dossier, name: str) -> str | None:
@@ -315,12 +376,12 @@ def predemande_fields(db: Session, dossier: Dossier) -> list[tuple[str, list[tup
                      ("Motif", _FR(f"motif.{pd.get('motif')}") if pd.get("motif") else ""),
                      ("Titres demandés", titles)]),
         ("État civil", [("Nom", str(person.get("surname", ""))), ("Nom d'usage", str(person.get("usage_name", ""))),
-                        ("Prénoms", str(person.get("given_names", ""))), ("Sexe", sex), ("Né(e) le", born),
+                        ("Prénoms", str(person.get("given_names", ""))), ("Sexe", sex), ("Date de naissance", born),
                         ("Lieu de naissance", place.strip())]),
         ("Filiation", [("Parent 1", _name(fil.get("parent1"))), ("Parent 2", _name(fil.get("parent2")))]),
         ("Nationalité", [("Nationalité", str(pd.get("nationality", "")))]),
         ("Adresse", [("Adresse", str(pd.get("address", ""))),
-                     ("Hébergé(e)", {True: "Oui", False: "Non"}.get(pd.get("hosted"), "Non précisé"))]),
+                     ("Hébergé par un tiers", {True: "Oui", False: "Non"}.get(pd.get("hosted"), "Non précisé"))]),
         ("Contact", [("Courriel", str(contact.get("email", ""))), ("Téléphone", str(contact.get("phone", "")))]),
     ]
     return [(title, [(k, v) for k, v in rows if v]) for title, rows in sections]

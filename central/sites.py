@@ -28,7 +28,15 @@ ADDRESS_MAX = 300
 HOURS_MAX = 300
 LANGUAGE_LABELS = {"fr": "Français", "en": "Anglais"}
 #: How each setting is named in messages and in the audit log.
-FIELD_LABELS = {"name": "nom", "address": "adresse", "opening_hours": "horaires", "default_language": "langue"}
+FIELD_LABELS = {"name": "nom", "address": "adresse", "opening_hours": "horaires", "default_language": "langue",
+                "timezone": "fuseau horaire"}
+#: The zones of the mairies of France and its overseas territories, offered first in the console.
+FRENCH_ZONES = {
+    "Europe/Paris": "Métropole et Corse", "America/Cayenne": "Guyane", "America/Guadeloupe": "Guadeloupe",
+    "America/Martinique": "Martinique", "Indian/Reunion": "La Réunion", "Indian/Mayotte": "Mayotte",
+    "America/Miquelon": "Saint-Pierre-et-Miquelon", "Pacific/Noumea": "Nouvelle-Calédonie",
+    "Pacific/Tahiti": "Polynésie française (Tahiti)", "Pacific/Wallis": "Wallis-et-Futuna",
+}
 
 
 class SiteError(ValueError):
@@ -47,13 +55,15 @@ class SiteSummary:
     opening_hours: str
     default_language: str
     kiosks: int  # enrolled and not revoked
+    timezone: str = "Europe/Paris"
 
 
 def list_sites(db: Session) -> list[SiteSummary]:
     kiosks = (select(func.count(Device.id)).where(Device.site_id == Site.id, Device.revoked_at.is_(None))
               .correlate(Site).scalar_subquery())
     rows = db.execute(select(Site, kiosks)).all()
-    summaries = [SiteSummary(s.id, s.name, s.address, s.opening_hours, s.default_language, n) for s, n in rows]
+    summaries = [SiteSummary(s.id, s.name, s.address, s.opening_hours, s.default_language, n, s.timezone)
+                 for s, n in rows]
     return sorted(summaries, key=lambda s: (slug(s.name), s.name))  # "Trèbes" after "démonstration"
 
 
@@ -94,9 +104,21 @@ def _checked_language(value: str) -> str:
     return language
 
 
+def _checked_zone(value: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    zone = value.strip()
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SiteError("timezone", f"« {zone[:64]} » n'est pas un fuseau horaire connu "
+                                    "(par exemple Europe/Paris ou America/Cayenne).") from None
+    return zone
+
+
 def edit_site(db: Session, site: Site, *, actor: str, role: str, ip: str = "", name: str | None = None,
               address: str | None = None, opening_hours: str | None = None,
-              default_language: str | None = None) -> list[str]:
+              default_language: str | None = None, timezone: str | None = None) -> list[str]:
     """Set the given values (``None`` leaves one as it is) and audit the change as ``edit_site``.
 
     Returns the fields that changed, empty when nothing did (and then no
@@ -112,6 +134,8 @@ def edit_site(db: Session, site: Site, *, actor: str, role: str, ip: str = "", n
         wanted["opening_hours"] = _checked_text("opening_hours", opening_hours, HOURS_MAX)
     if default_language is not None:
         wanted["default_language"] = _checked_language(default_language)
+    if timezone is not None:
+        wanted["timezone"] = _checked_zone(timezone)
     changed = {field: (getattr(site, field), value) for field, value in wanted.items()
                if getattr(site, field) != value}
     if not changed:

@@ -30,6 +30,16 @@ def _toml_str(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
 
 
+def _known_zone(name: str) -> bool:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(str(name))
+        return True
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+
+
 def render_provisioned(central_url: str, answer: dict[str, Any]) -> str:
     site = answer["site"]
     lines = [
@@ -43,6 +53,10 @@ def render_provisioned(central_url: str, answer: dict[str, Any]) -> str:
         lines.append(f"address = {_toml_str(site['address'])}")
     if site.get("opening_hours"):
         lines.append(f"opening_hours = {_toml_str(site['opening_hours'])}")
+    if site.get("timezone") and _known_zone(site["timezone"]):  # an unknown one would stop the kiosk starting
+        lines.append(f"timezone = {_toml_str(site['timezone'])}")
+    if site.get("status_url"):
+        lines.append(f"status_url = {_toml_str(site['status_url'])}")
     language = site.get("default_language")
     if language in LANGUAGES:  # a language this kiosk cannot show would stop it from starting
         lines += ["", "[session]", f"default_language = {_toml_str(language)}"]

@@ -82,8 +82,9 @@ def _to_capture(kiosk):
     s = kiosk.controller.session
     s.start()
     kiosk.controller.typed_number_job("A1B2C3D4E5").run_sync(s)
-    s.answer("secure_document", "valid")
     s.confirm()
+    s.answer("secure_document", "valid")
+    s.next_question()
     s.begin_capture()
     return s
 
@@ -95,10 +96,15 @@ def test_a_blurred_document_is_refused_with_advice_then_a_sharp_one_kept(kiosk):
     kiosk.controller.photo_job().run_sync(s)
     assert s.current_requirement.id == first and s.message.key == "quality.blurry"
     kiosk.devices.camera.show(DocumentScene(kind=first))
-    kiosk.controller.photo_job().run_sync(s)
-    assert s.current_requirement.id != first
+    job = kiosk.controller.photo_job()
+    image, report, picture = job.run_sync(s)
+    # Accepted: shown back to the citizen, as a small picture made on the worker, before going on.
+    assert s.reviewing and s.message.key == "capture.accepted"
+    assert picture.ndim == 3 and max(picture.shape[:2]) <= 360
     kept = s.dossier.attachments[f"documents/{first}"]
     assert bytes(kept.data[:3]) == b"\xff\xd8\xff"  # a JPEG
+    s.document_kept()
+    assert s.current_requirement.id != first
 
 
 def test_a_late_result_for_a_cancelled_session_is_dropped(kiosk):
@@ -123,7 +129,8 @@ def test_a_full_disk_closes_the_kiosk_to_new_citizens(kiosk):
 def test_a_late_photo_after_back_does_not_land_on_the_previous_document(kiosk):
     s = _to_capture(kiosk)
     kiosk.devices.camera.show(DocumentScene(kind="photo"))
-    kiosk.controller.photo_job().run_sync(s)  # first document kept, now on the second
+    kiosk.controller.photo_job().run_sync(s)
+    s.document_kept()  # first document kept, now on the second
     second = s.current_requirement.id
     job = kiosk.controller.photo_job()  # made for the second document
     result = job.work()
@@ -170,3 +177,77 @@ def test_a_sensor_that_stops_answering_fails_the_attempt_without_a_long_wait(kio
     assert time.monotonic() - start < 3.0  # one reply timeout, one reconnection at the known rate
     kiosk.devices.fingerprint.emulator.plug()
     assert kiosk.controller.finger_job().work().ok
+
+
+# -- the receipt -------------------------------------------------------------------------------------
+def _printed(tmp_path, scenario_name: str, **site) -> list[str]:
+    """Play an example scenario on a kiosk of the given mairie and read its receipt back from the printer."""
+    import dataclasses
+    from pathlib import Path
+
+    from kiosk.hal.escpos_decode import decode_file
+    from kiosk.scenario import load_scenario, run_scenario
+
+    cfg = simulated(load_config(env={})).with_overrides(data_dir=tmp_path / "kiosk")
+    cfg = cfg.with_overrides(site=dataclasses.replace(cfg.site, **site))
+    path = Path(__file__).resolve().parents[1] / "examples" / "scenarios" / f"{scenario_name}.json"
+    result = run_scenario(load_scenario(path), cfg)
+    assert result["ok"], result["failures"]
+    return decode_file(result["receipt"]).lines
+
+
+def test_a_kiosk_in_guyane_prints_cayenne_time(tmp_path):
+    # The scenario's clock says 10:00 in Paris (UTC+1): 06:00 in Cayenne (UTC-3), whatever the image's zone.
+    lines = _printed(tmp_path, "adult-renewal-cni", timezone="America/Cayenne")
+    assert "Date : 22/11/2026 06:00" in lines
+    lines = _printed(tmp_path / "paris", "adult-renewal-cni")
+    assert "Date : 22/11/2026 10:00" in lines
+
+
+def test_the_receipt_labels_the_hours_and_says_where_to_follow_the_dossier(tmp_path):
+    text = " ".join(_printed(tmp_path, "adult-renewal-cni", opening_hours="Lun.-ven. 9h-12h",
+                             status_url="https://titres.example.fr/statut"))
+    assert "Horaires d'ouverture : Lun.-ven. 9h-12h" in text
+    assert "Suivez votre dossier" in text and "https://titres.example.fr/statut" in text.replace(" ", "")
+
+
+def test_the_english_receipt_is_english_throughout(tmp_path):
+    import json
+
+    from kiosk.scenario import load_scenario, run_scenario
+    from kiosk.hal.escpos_decode import decode_file
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "examples" / "scenarios" / "adult-loss-cni.json"
+    scenario = json.loads(path.read_text(encoding="utf-8"))
+    scenario["steps"].insert(0, {"language": "en"})
+    scenario["steps"][1] = {"scan": "B2C3D4E5F6"}
+    cfg = simulated(load_config(env={})).with_overrides(data_dir=tmp_path / "kiosk")
+    result = run_scenario(scenario, cfg)
+    assert result["ok"], result["failures"]
+    text = decode_file(result["receipt"]).text
+    for english in ("RECEIPT FOR YOUR APPLICATION", "Date: 22/11/2026", "Pre-application: B2", "Application number",
+                    "Originals to show at the desk:", "Opening hours:", "Follow your application"):
+        assert english in text, english
+    # The mairie's own name and address are its own; everything the kiosk wrote is English.
+    for french in ("Date :", "Pré-demande", "Originaux", "Horaires", "Suivez", "Timbre", "Déclaration"):
+        assert french not in text, french
+
+
+def test_the_receipt_ends_at_the_cutter_without_a_blank_tail(tmp_path):
+    from kiosk.hal.escpos_decode import Cut, Feed, Line, decode_file
+    from kiosk.scenario import load_scenario, run_scenario
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "examples" / "scenarios" / "adult-renewal-cni.json"
+    cfg = simulated(load_config(env={})).with_overrides(data_dir=tmp_path / "kiosk")
+    result = run_scenario(load_scenario(path), cfg)
+    items = decode_file(result["receipt"]).items
+    assert isinstance(items[-1], Cut)
+    tail = []
+    for item in reversed(items[:-1]):
+        if isinstance(item, Line) and item.text.strip():
+            break
+        tail.append(item)
+    # No empty line and no feed between the last text and the cut (GS V 66 0 feeds just to the cutter).
+    assert not [i for i in tail if isinstance(i, Line) or (isinstance(i, Feed) and i.dots > 0)], tail

@@ -21,10 +21,19 @@ def config_for(tmp_path):
     return simulated(load_config(env={})).with_overrides(data_dir=tmp_path / "kiosk")
 
 
+OUTCOMES = {"photographed", "at_desk", "not_applicable", "not_held", "entered", None}
+
+
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 def test_example_scenario_replays_as_expected(path, tmp_path):
     result = run_scenario(load_scenario(path), config_for(tmp_path))
     assert result["ok"], result["failures"]
+    # Each document considered, with the rules' key, whether it is still conditional, and what became of it.
+    for doc in result["documents"]:
+        assert set(doc) == {"key", "conditional", "outcome"}
+        assert doc["outcome"] in OUTCOMES and isinstance(doc["conditional"], bool)
+    if result["final_step"] == "end":
+        assert result["documents"] and all(d["outcome"] is not None for d in result["documents"])
     scenario = json.loads(path.read_text(encoding="utf-8"))
     if scenario["expect"].get("receipt"):
         printed = decode(Path(result["receipt"]).read_bytes())
@@ -75,3 +84,42 @@ def test_an_abandoned_session_leaves_no_trace_on_disk(tmp_path):
     assert set(files) <= set(before) | {p for p in files if p.name.startswith("queue.db")}
     with open_outbox(cfg) as outbox:
         assert sum(outbox.counts().values()) == 0
+
+
+def test_a_citizen_who_is_not_hosted_has_no_host_document_photographed_or_expected(tmp_path):
+    path = next(p for p in EXAMPLES if p.stem == "child-not-hosted")
+    result = run_scenario(load_scenario(path), config_for(tmp_path))
+    assert result["ok"], result["failures"]
+    hosts = [d for d in result["documents"] if d["key"].startswith("host_")]
+    assert hosts and all(d["outcome"] == "not_applicable" for d in hosts)
+    assert {"question": "hosted", "value": False, "source": "citizen"} in result["answers"]
+    printed = decode(Path(result["receipt"]).read_bytes()).text
+    assert "hébergeant" not in printed
+
+
+def test_an_old_scenario_without_an_answer_to_a_new_question_fails_and_names_it(tmp_path):
+    scenario = {
+        "name": "old", "today": "2026-11-22T10:00:00+01:00",
+        # Written before the kiosk asked where a child lives: only the title held is answered.
+        "steps": [{"scan": "J9K0L1M2N3"}, {"answer": {"secure_document": "valid"}}, {"confirm": True},
+                  {"begin_capture": True}],
+        "expect": {"step": "checklist"},
+    }
+    result = run_scenario(scenario, config_for(tmp_path))
+    assert not result["ok"]
+    assert any("no answer to 'hosted'" in f for f in result["failures"]), result["failures"]
+
+
+def test_the_scenario_command_prints_the_documents(tmp_path):
+    import subprocess
+    import sys
+
+    path = next(p for p in EXAMPLES if p.stem == "birthplace-dont-know")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
+    out = subprocess.run([sys.executable, "-m", "kiosk", "--data-dir", str(tmp_path / "k"), "scenario", str(path),
+                          "--simulate"], capture_output=True, text=True, env=env, check=True,
+                         cwd=Path(__file__).resolve().parents[1])
+    result = json.loads(out.stdout)
+    docs = {d["key"]: d for d in result["documents"]}
+    assert docs["birth_certificate"] == {"key": "birth_certificate", "conditional": True, "outcome": "at_desk"}
+    assert docs["nationality_proof"]["outcome"] == "not_applicable"

@@ -331,8 +331,11 @@ def install(app: FastAPI) -> None:
             content = dossier.content or {}
             documents = {d.get("requirement"): d for d in content.get("documents", [])}
             stamps = {s.get("requirement"): s for s in content.get("stamps", [])}
+            conditional = review.conditional_items(dossier)
             items = [{"id": rid, "label": review.requirement_label(dossier, rid), "document": documents.get(rid),
-                      "stamp": stamps.get(rid), "verdict": given.get(rid)} for rid in review.requirements(dossier)]
+                      "stamp": stamps.get(rid), "verdict": given.get(rid), "conditional": rid in conditional,
+                      "condition": review.requirement_condition(dossier, rid)}
+                     for rid in review.requirements(dossier)]
             fingers = [{**f, "label": review.finger_label(str(f.get("finger"))),
                         "status_label": review.FINGER_STATUS.get(f.get("status"), f.get("status"))}
                        for f in content.get("fingerprints", [])]
@@ -341,7 +344,7 @@ def install(app: FastAPI) -> None:
             site = db.get(Site, dossier.site_id)
             return _page(request, "dossier.html", account, status_code, dossier=dossier, error=error,
                          items=items, fingers=fingers, events=events, site=site,
-                         predemande=review.predemande_fields(db, dossier),
+                         predemande=review.predemande_fields(db, dossier), answers=review.answers(dossier),
                          missing=[review.requirement_label(dossier, r) for r in missing],
                          refused=[review.requirement_label(dossier, r) for r in refused],
                          signature=content.get("signature"), signer=content.get("signer"))
@@ -481,7 +484,8 @@ def install(app: FastAPI) -> None:
             rows = sites.list_sites(db)
         error = f"« {failed['name']} » n'est pas enregistrée. {failed['error']}" if failed else None
         return _page(request, "sites.html", account, status_code, rows=rows, failed=failed or {}, error=error,
-                     limits={"name": sites.NAME_MAX, "address": sites.ADDRESS_MAX, "hours": sites.HOURS_MAX})
+                     limits={"name": sites.NAME_MAX, "address": sites.ADDRESS_MAX, "hours": sites.HOURS_MAX},
+                     ZONES=sites.FRENCH_ZONES)
 
     @app.get("/console/admin/sites")
     def sites_page(request: Request):
@@ -489,7 +493,8 @@ def install(app: FastAPI) -> None:
 
     @app.post("/console/admin/sites/{site_id}")
     def edit_site(request: Request, site_id: str, name: str = Form(""), address: str = Form(""),
-                  opening_hours: str = Form(""), default_language: str = Form(""), csrf: str = Form("")):
+                  opening_hours: str = Form(""), default_language: str = Form(""), timezone_: str = Form("", alias="timezone"),
+                  csrf: str = Form("")):
         account = _posted(request, TOKEN_ROLES, csrf)
         try:
             with _services(request).db() as db, db.begin():
@@ -499,10 +504,11 @@ def install(app: FastAPI) -> None:
                 current_name = site.name
                 changed = sites.edit_site(db, site, actor=account.username, role=account.role, ip=_ip(request),
                                           name=name, address=address, opening_hours=opening_hours,
-                                          default_language=default_language)
+                                          default_language=default_language, timezone=timezone_ or None)
         except sites.SiteError as exc:
             form = {"name": name[:sites.NAME_MAX], "address": address[:sites.ADDRESS_MAX],
-                    "opening_hours": opening_hours[:sites.HOURS_MAX], "default_language": default_language[:8]}
+                    "opening_hours": opening_hours[:sites.HOURS_MAX], "default_language": default_language[:8],
+                    "timezone": timezone_[:64]}
             return _sites_page(request, account, 400, {"id": site_id, "name": current_name, "form": form,
                                                        "field": exc.field, "error": str(exc)})
         return _redirect(f"/console/admin/sites?ok={'site' if changed else 'unchanged'}#mairie-{quote(site_id)}")

@@ -20,4 +20,4 @@ def test_upgrading_twice_is_harmless(services):
     upgrade(services.engine)
     upgrade(services.engine)
     with services.engine.connect() as conn:
-        assert MigrationContext.configure(conn).get_current_revision() == "0003"
+        assert MigrationContext.configure(conn).get_current_revision() == "0004"

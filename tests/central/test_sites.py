@@ -89,9 +89,26 @@ def test_the_enrollment_answer_tells_the_kiosk_its_mairies_language(services, cl
     answer = client.post(f"{API}/enroll", json={"token": token,
                                                 "public_key": bytes(SigningKey.generate().verify_key).hex()})
     assert answer.status_code == 201
+    # Its receipts print the mairie's time and the address where a citizen follows a dossier.
     assert answer.json()["site"] == {"id": "mairie-de-limoux", "name": "Mairie de Limoux",
                                      "address": "Place de la République, 11300 Limoux", "opening_hours": "",
-                                     "default_language": "en"}
+                                     "default_language": "en", "timezone": "Europe/Paris",
+                                     "status_url": "http://testserver/statut"}
+
+
+def test_a_mairie_in_guyane_gets_cayenne_time_and_a_zone_nobody_knows_is_refused(services):
+    from central.sites import SiteError, edit_site
+
+    with services.db() as db, db.begin():
+        db.add(Site(id="cayenne", name="Mairie de Cayenne"))
+    with services.db() as db, db.begin():
+        site = db.get(Site, "cayenne")
+        assert site.timezone == "Europe/Paris"  # the default, as every mairie had before
+        assert edit_site(db, site, actor="t", role="admin", timezone="America/Cayenne") == ["timezone"]
+        with pytest.raises(SiteError) as refused:
+            edit_site(db, site, actor="t", role="admin", timezone="Mars/Olympus")
+        assert refused.value.field == "timezone"
+    assert _site(services, "cayenne").timezone == "America/Cayenne"
 
 
 # -- the console's page -------------------------------------------------------------------------------
@@ -196,12 +213,13 @@ def _cli(services, capsys, *args: str) -> tuple[int, str, str]:
 def test_the_cli_sets_and_lists_a_mairie_audited_as_cli(services, capsys, people):
     _add_kiosk(services, "mairie-b", "K009")
     code, _, err = _cli(services, capsys, "site", "set", "Mairie B", "--address", "2 rue Haute, 11000 B",
-                        "--hours", "Mardi 9h-12h", "--language", "en")
-    assert code == 0 and "address, opening_hours, default_language changed" in err
+                        "--hours", "Mardi 9h-12h", "--language", "en", "--timezone", "Indian/Reunion")
+    assert code == 0 and "address, opening_hours, default_language, timezone changed" in err
     code, out, _ = _cli(services, capsys, "site", "list", "--json")
     listed = {s["id"]: s for s in json.loads(out)}
     assert listed["mairie-b"] == {"id": "mairie-b", "name": "Mairie B", "address": "2 rue Haute, 11000 B",
-                                  "opening_hours": "Mardi 9h-12h", "default_language": "en", "kiosks": 1}
+                                  "opening_hours": "Mardi 9h-12h", "default_language": "en", "kiosks": 1,
+                                  "timezone": "Indian/Reunion"}
     [entry] = _audit(services, "edit_site")
     assert (entry.actor, entry.role) == ("cli", "cli") and entry.detail.startswith("mairie-b : adresse")
     code, out, _ = _cli(services, capsys, "site", "list")

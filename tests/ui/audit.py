@@ -136,15 +136,16 @@ def _background(pixels: np.ndarray, b: Box, fg: tuple[float, float, float]) -> t
     y0, y1 = int(max(0, b.y)), int(min(h, b.top))
     if x1 - x0 < 2 or y1 - y0 < 2:
         return None
-    region = pixels[y0:y1, x0:x1, :3].reshape(-1, 3)
-    colours, counts = np.unique(region, axis=0, return_counts=True)
-    order = np.argsort(-counts)
-    fg255 = np.array([c * 255 for c in fg])
-    for i in order:
-        c = colours[i].astype(float)
-        if np.abs(c - fg255).max() > 3 or len(order) == 1:
+    region = pixels[y0:y1, x0:x1, :3].reshape(-1, 3).astype(np.uint32)
+    packed = (region[:, 0] << 16) | (region[:, 1] << 8) | region[:, 2]
+    colours, counts = np.unique(packed, return_counts=True)  # one int per colour: a fast 1-D sort
+    fg255 = np.array([round(c * 255) for c in fg])
+    for i in np.argsort(-counts):
+        c = np.array([(colours[i] >> 16) & 255, (colours[i] >> 8) & 255, colours[i] & 255], dtype=float)
+        if np.abs(c - fg255).max() > 3 or len(colours) == 1:
             return tuple(c / 255)
-    return tuple(colours[order[0]] / 255)
+    c = colours[np.argmax(counts)]
+    return tuple(float(v) / 255 for v in ((c >> 16) & 255, (c >> 8) & 255, c & 255))
 
 
 def labels_on_screen(root):

@@ -71,6 +71,7 @@ class AuditDriver(Driver):
         self.clocks = clocks
         self.result.update(problems=[], sessions=[], audited=0)
         self._hashes: set[str] = set()
+        self._audited: set[tuple] = set()
         self._label = "start"
         self._seen_pages: set[tuple] = set()
 
@@ -115,7 +116,7 @@ class AuditDriver(Driver):
 
         from kiosk.session import Step
 
-        yield self.frames(3)
+        yield self.frames(2)
         page = (self.session.step, self.session.index, self.session.lang, self.session.reviewing,
                 self.session.generation)
         yield from self._grab()
@@ -147,8 +148,27 @@ class AuditDriver(Driver):
         Image.fromarray(np.flipud(self._pixels)).save(path)
         self.result["shots"].append(str(path))
 
+    def _signature(self) -> tuple:
+        """What decides a screen's audit: each visible label's text, look and place, the layer and the size."""
+        from tests.ui.audit import box, labels_on_screen
+
+        layer = self._layer()
+        return (type(layer).__name__, tuple(self.Window.size), tuple(
+            (type(w).__name__, w.text, tuple(w.color), bool(w.bold), bool(w.disabled), str(box(w)))
+            for w in labels_on_screen(layer)))
+
     def check(self, name: str, both_languages: bool = True) -> Iterator[Wait]:
-        """Audit the screen as it is, then in the other language (touching the language button), and back."""
+        """Audit the screen as it is, then in the other language (touching the language button), and back.
+
+        A screen already audited with the very same labels, looks and places (the welcome screen, the
+        ID photo's page, seen by every session) is not audited again: its verdict cannot differ.
+        """
+        yield self.frames(2)
+        signature = self._signature()
+        if signature in self._audited:
+            self.result["skipped"] = self.result.get("skipped", 0) + 1
+            return
+        self._audited.add(signature)
         yield from self._audit_now(name)
         if not both_languages:
             return
@@ -267,28 +287,41 @@ class ScenarioPlayer:
         yield from ()
 
     def do_confirm(self, _) -> Iterator[Wait]:
+        """"C'est bien moi", then each question on its page with the answer given in advance."""
+        from kiosk.session import Step
+
+        if self.s.step is Step.CONFIRM:
+            yield from self.confirm_page()
+        while self.s.step is Step.QUESTIONS:
+            q = self.s.current_question
+            if q.value not in self.answers:
+                raise AssertionError(f"the scenario gives no answer to {q.value!r}")
+            yield from self.answer_page(self.answers[q.value])
+
+    def confirm_page(self) -> Iterator[Wait]:
         from kiosk.session import Step
 
         d = self.d
-        if self.s.step is Step.CONFIRM:
-            yield from d.check("confirm")
-            yield from d.tap_and_wait(d.screen("confirm").ids.continue_button,
-                                      lambda: self.s.step is not Step.CONFIRM, "confirmed")
-        while self.s.step is Step.QUESTIONS:
-            q = self.s.current_question
-            index = self.s.index
-            screen = d.screen("questions")
-            yield d.until(lambda: screen.question is q, "the question shown")
-            if q.value not in self.answers:
-                raise AssertionError(f"the scenario gives no answer to {q.value!r}")
-            value = self.answers[q.value]
-            button = screen.button(q, value)
-            d.assert_(button is not None, f"no button for {q.value}={value!r}")
-            yield from d.tap_and_wait(button, lambda: button.selected, f"answer {q.value}={value!r}")
-            yield from d.check(f"question_{q.value}")
-            yield from d.tap_and_wait(screen.ids.continue_button,
-                                      lambda: self.s.step is not Step.QUESTIONS or self.s.index != index,
-                                      "the next question")
+        yield from d.check("confirm")
+        yield from d.tap_and_wait(d.screen("confirm").ids.continue_button,
+                                  lambda: self.s.step is not Step.CONFIRM, "confirmed")
+
+    def answer_page(self, value) -> Iterator[Wait]:
+        """Touch ``value``'s answer on the question shown, see it ticked, then "Continuer"."""
+        from kiosk.session import Step
+
+        d = self.d
+        q = self.s.current_question
+        index = self.s.index
+        screen = d.screen("questions")
+        yield d.until(lambda: screen.question is q, "the question shown")
+        button = screen.button(q, value)
+        d.assert_(button is not None, f"no button for {q.value}={value!r}")
+        yield from d.tap_and_wait(button, lambda: button.selected, f"answer {q.value}={value!r}")
+        yield from d.check(f"question_{q.value}")
+        yield from d.tap_and_wait(screen.ids.continue_button,
+                                  lambda: self.s.step is not Step.QUESTIONS or self.s.index != index,
+                                  "the next question")
 
     def do_begin_capture(self, _) -> Iterator[Wait]:
         from kiosk.session import Step
@@ -544,12 +577,11 @@ def play_demo(player: ScenarioPlayer, scenario: dict) -> Iterator[Wait]:
     if s.step not in (Step.CONFIRM, Step.QUESTIONS):
         return
     if s.step is Step.CONFIRM:
-        yield from player.do_confirm(None)  # no answers yet: stops at the first question
+        yield from player.confirm_page()
     while s.step is Step.QUESTIONS:
         q = s.current_question
         value = None if q in MAY_NOT_KNOW else CHOICES[q][0][1]
-        player.answers[q.value] = list(value) if isinstance(value, tuple) else value
-        yield from player.do_confirm(None)
+        yield from player.answer_page(list(value) if isinstance(value, tuple) else value)
     yield from player.do_begin_capture(None)
     while s.step is Step.CAPTURE:
         if s.current_requirement.conditional:
@@ -645,6 +677,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-shots", action="store_true")
     args = p.parse_args(argv)
 
+    import faulthandler
+    import signal
+
+    faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <pid>` prints where a stuck run is
     work = Path(tempfile.mkdtemp(prefix="kiosk-audit-"))
     _prepare_environment(work / "kivy-home")
     shots = Path(args.shots)
@@ -658,18 +694,20 @@ def main(argv: list[str] | None = None) -> int:
     from kiosk.app import KioskApp, configure_kivy
 
     configure_kivy(fullscreen=False, size=size)
+    from kivy.config import Config
+
+    Config.set("graphics", "maxfps", "0")  # frames as fast as they are drawn: the audit waits for frames, not time
     clocks = Clocks()
     kiosk = build_kiosk(cfg, clock=clocks.monotonic, wall_clock=clocks.wall)
     result: dict = {"ok": False, "error": "the app did not start"}
     try:
-        kiosk.controller.directory = SlowDirectory(kiosk.controller.directory, 0.5)
+        kiosk.controller.directory = SlowDirectory(kiosk.controller.directory, 0.3)
         app = KioskApp(kiosk)
         prefix = args.prefix or args.size
         driver = AuditDriver(app, kiosk, shots, prefix, cfg.sim_dir, clocks)
         driver.messages, driver.dossier_id, driver.flags, driver.documents = [], None, [], []
         driver.session.subscribe(driver.observe)
         driver.shots_enabled = not args.no_shots
-        driver.finish_each_frame()
         sessions = load_sessions(args.only)
         from kivy.clock import Clock
 
