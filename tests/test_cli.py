@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from PIL import Image
 
 from kiosk.hal.sim.scenes import empty_frame, qr_frame

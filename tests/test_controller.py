@@ -214,7 +214,7 @@ def test_the_receipt_labels_the_hours_and_says_where_to_follow_the_dossier(tmp_p
 def test_the_english_receipt_is_english_throughout(tmp_path):
     import json
 
-    from kiosk.scenario import load_scenario, run_scenario
+    from kiosk.scenario import run_scenario
     from kiosk.hal.escpos_decode import decode_file
     from pathlib import Path
 

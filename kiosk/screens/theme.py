@@ -22,6 +22,7 @@ ERROR_BG = (1.0, 0.914, 0.914, 1)  # #FFE9E9
 OK = (0.094, 0.459, 0.235, 1)  # #18753C
 DISABLED_BG = (0.898, 0.898, 0.898, 1)  # #E5E5E5
 DISABLED_INK = (0.400, 0.400, 0.400, 1)  # #666666 (4.6:1 on DISABLED_BG)
+HEADER_DISABLED = (0.710, 0.710, 0.910, 1)  # #B5B5E8: a header button waiting (8.8:1 on BLUE, dimmer than white)
 GUIDE = (1.0, 0.851, 0.0, 1)  # the framing guide over the camera picture
 SHADE = (0.0, 0.0, 0.2, 0.95)  # behind the inactivity question
 

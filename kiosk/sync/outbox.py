@@ -33,11 +33,14 @@ import time
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from nacl.public import PublicKey
 
 from kiosk.dossier import Dossier
+
+if TYPE_CHECKING:  # the client imports the outbox: only the type is named here
+    from kiosk.sync.client import Package
 from kiosk.errors import DiskFull, QueueError
 from kiosk.ids import dossier_number
 from kiosk.sync.durable import fsync_dir, make_dir_durably, write_durably

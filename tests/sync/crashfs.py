@@ -481,7 +481,9 @@ def _difference(real: Tree, model: Tree, prefix: str = "") -> str:
         if isinstance(a, dict) and isinstance(b, dict):
             lines.append(_difference(a, b, f"{prefix}{name}/"))
         elif a != b:
-            describe = lambda v: "absent" if v is None else "a directory" if isinstance(v, dict) else f"{len(v)} bytes"
+            def describe(v):
+                return "absent" if v is None else "a directory" if isinstance(v, dict) else f"{len(v)} bytes"
+
             lines.append(f"  {prefix}{name}: real {describe(a)}, model {describe(b)}")
     return "\n".join(line for line in lines if line)
 

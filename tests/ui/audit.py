@@ -15,6 +15,9 @@ actually laid out and the pixels actually drawn:
   draws it, blended by its opacity) against the colour most present behind
   it in the frame just drawn must reach 4.5:1 (WCAG 2.1 AA for body text,
   asked of every text here, large or not);
+* **scrolls**: no button, answer or tick box inside a scroll view: what the
+  citizen must touch is never scrolled out of sight (an unanswered question
+  below the fold), and a finger that starts a scroll never presses anything;
 * **step counter**: "Étape N sur M" is on screen, whole, on every step of a
   citizen's session.
 """
@@ -212,6 +215,13 @@ def audit(root, window_size, pixels: np.ndarray | None) -> list[Problem]:
                     problems.append(Problem("contrast", label.text,
                                             f"{ratio:.2f}:1, text {_hex(drawn)} on {_hex(bg)}"))
     shown += [(w, box(w).clip(box(_scroll_of(w, root))) if _scroll_of(w, root) else box(w)) for w in _pictures(root)]
+    # Scrolls: a control inside a scroll view can be out of sight, and pressed by the touch that starts a scroll.
+    from kivy.uix.behaviors import ButtonBehavior
+
+    for w in root.walk(restrict=True):
+        if isinstance(w, ButtonBehavior) and _visible(w, root) and _scroll_of(w, root) is not None:
+            problems.append(Problem("scrolls", getattr(w, "text", "") or type(w).__name__,
+                                    f"a {type(w).__name__} inside a scroll view, at {box(w)}"))
     # Overlap: boxes of things that do not hold one another.
     for i, (a, ba) in enumerate(shown):
         for b_widget, bb in shown[i + 1:]:

@@ -415,23 +415,43 @@ def type_number(d: Driver, number: str, shots: bool) -> Iterator[Wait]:
     yield d.until(lambda: d.session.step is Step.CONFIRM, "the pré-demande", timeout=20)
 
 
-def answer(d: Driver, screen_name: str, question: str, value) -> Iterator[Wait]:
+def answer(d: Driver, question: str, value, shot: str | None = None) -> Iterator[Wait]:
+    """On the page of ``question``: touch the answer, see it ticked, then "Continuer"."""
+    from kiosk.interview import Question
     from kiosk.screens.questions import is_selected
-    from kiosk.session import Question
+    from kiosk.session import Step
 
-    screen = d.screen(screen_name)
+    screen = d.screen("questions")
+    q = Question(question)
+    yield d.until(lambda: d.session.current_question is q and screen.question is q, f"the question {question}")
     yield d.frames(2)
     button = screen.button(question, value)
     d.assert_(button is not None, f"no button for {question}={value!r}")
-    q = Question(question)
     yield from d.tap_and_wait(button, lambda: is_selected(q, button.value, d.session.answers),
                               f"answer {question}={value!r}")
-    # The block may have been rebuilt (a follow-up question came or went): look the button up again.
-    yield d.until(lambda: screen.button(question, value).selected, "the answer shown as chosen")
+    yield d.until(lambda: button.selected, "the answer shown as chosen")
+    if shot:
+        yield from d.shoot(shot)
+    index = d.session.index
+    yield from d.tap_and_wait(screen.ids.continue_button,
+                              lambda: d.session.step is not Step.QUESTIONS or d.session.index != index,
+                              "the next question")
+
+
+def confirm_predemande(d: Driver, shot: str | None = None) -> Iterator[Wait]:
+    from kiosk.session import Step
+
+    yield d.until(lambda: d.current() == "confirm", "the confirm screen")
+    if shot:
+        yield from d.shoot(shot)
+    yield from d.tap_and_wait(d.screen("confirm").ids.continue_button, lambda: d.session.step is Step.QUESTIONS,
+                              "the first question")
 
 
 def capture_documents(d: Driver, shots: bool, at_desk: set[str] = frozenset(), blurry_first: bool = False,
-                      ) -> Iterator[Wait]:
+                      not_held: bool = False) -> Iterator[Wait]:
+    """Photograph each document (or leave those in ``at_desk`` for the desk; with ``not_held``, say "I don't
+    have it" for each conditional one)."""
     from kiosk.hal.sim.camera import DocumentScene
     from kiosk.session import Step
 
@@ -441,6 +461,14 @@ def capture_documents(d: Driver, shots: bool, at_desk: set[str] = frozenset(), b
         index = d.session.index
         req = d.session.current_requirement
         kind = DOC_KINDS.get(req.id, "document")
+        if not_held and req.conditional:
+            if shots or not d.result.get("conditional_shot"):
+                d.result["conditional_shot"] = True
+                yield from d.shoot("capture_conditional")
+            yield from d.tap_and_wait(screen.ids.not_held_button,
+                                      lambda: d.session.step is not Step.CAPTURE or d.session.index != index,
+                                      f"{req.id} not held")
+            continue
         if req.id in at_desk:
             yield from d.tap_and_wait(screen.ids.desk_button,
                                       lambda: d.session.step is not Step.CAPTURE or d.session.index != index,
@@ -463,9 +491,14 @@ def capture_documents(d: Driver, shots: bool, at_desk: set[str] = frozenset(), b
         d.tap(screen.ids.shoot_button, "take the photo")
         # While the photo is taken, Back cannot send it to another page.
         d.assert_(d.app.root.ids.back_button.disabled, "Back is locked while the photo is taken")
-        yield d.until(lambda: d.session.step is not Step.CAPTURE or d.session.index != index,
-                      f"{req.id} photographed", timeout=20)
+        yield d.until(lambda: d.session.reviewing and screen.reviewing, f"{req.id} accepted", timeout=20)
         yield d.until(lambda: not d.app.navigation_locked, "Back unlocked")
+        if shots and not d.result.get("accepted_shot"):
+            d.result["accepted_shot"] = True
+            yield from d.shoot("capture_accepted")
+        yield from d.tap_and_wait(screen.ids.keep_button,
+                                  lambda: d.session.step is not Step.CAPTURE or d.session.index != index,
+                                  f"{req.id} kept")
 
 
 def enter_stamp(d: Driver, digits: str, shots: bool) -> Iterator[Wait]:
@@ -583,15 +616,19 @@ def scenario_online(d: Driver) -> Iterator[Wait]:
     yield from start_session(d, shots)
     yield from scan(d, ONLINE_NUMBER, shots)
     d.assert_(d.session.step is Step.CONFIRM, "the pré-demande was fetched")
-    yield d.until(lambda: d.current() == "confirm", "the confirm screen")
-    yield from d.shoot("confirm")
-    yield from answer(d, "confirm", "secure_document", "none")
-    yield d.until(lambda: "birthplace_dematerialised" in [q.value for q in d.session.needed_questions()], "follow-up")
-    yield from d.shoot("confirm_birthplace")
-    yield from answer(d, "confirm", "secure_document", "valid")
-    yield d.until(lambda: len(d.screen("confirm").blocks) == 1, "the follow-up question gone")
-    yield from d.tap_and_wait(d.screen("confirm").ids.continue_button, lambda: d.session.step is Step.CHECKLIST,
-                              "the checklist")
+    yield from confirm_predemande(d, "confirm")
+    # Continue without an answer: the page says what to do.
+    yield from d.tap_and_wait(d.screen("questions").ids.continue_button,
+                              lambda: d.session.message is not None and d.session.message.key == "questions.unanswered",
+                              "the unanswered message")
+    yield from answer(d, "secure_document", "none", shot="question_secure_document")
+    yield d.until(lambda: d.session.current_question.value == "birthplace_dematerialised", "the follow-up")
+    yield from d.shoot("question_birthplace")
+    # Back: the previous question, its answer still ticked; a valid passport spares the follow-up.
+    yield from d.tap_and_wait(d.app.root.ids.back_button, lambda: d.session.index == 0, "back to the first question")
+    yield d.until(lambda: d.screen("questions").button("secure_document", "none").selected, "the answer kept")
+    yield from answer(d, "secure_document", "valid")
+    yield d.step_is(Step.CHECKLIST)
     yield from d.shoot("checklist")
     yield from d.tap_and_wait(d.screen("checklist").ids.start_button, lambda: d.session.step is Step.CAPTURE,
                               "the first document")
@@ -623,10 +660,9 @@ def scenario_typed(d: Driver) -> Iterator[Wait]:
     d.tap(d.app.root.ids.language_button, "English")
     yield d.until(lambda: d.session.lang == "en" and d.app.t.lang == "en", "English")
     yield d.until(lambda: d.app.root.ids.language_button.text == "Français", "the button offers French")
-    yield from d.shoot("confirm_en")
-    yield from answer(d, "confirm", "secure_document", "valid")
-    yield from d.tap_and_wait(d.screen("confirm").ids.continue_button, lambda: d.session.step is Step.CHECKLIST,
-                              "the checklist")
+    yield from confirm_predemande(d, "confirm_en")
+    yield from answer(d, "secure_document", "valid")
+    yield d.step_is(Step.CHECKLIST)
     yield from d.shoot("checklist_en")
     yield from d.tap_and_wait(d.screen("checklist").ids.start_button, lambda: d.session.step is Step.CAPTURE,
                               "the first document")
@@ -660,24 +696,20 @@ def scenario_offline(d: Driver) -> Iterator[Wait]:
     yield d.step_is(Step.QUESTIONS, timeout=20)
     yield d.until(lambda: d.current() == "questions", "the questions screen")
     yield from d.shoot("questions")
-    # Continue too early: the session asks for every answer.
-    yield from d.tap_and_wait(d.screen("questions").ids.continue_button,
-                              lambda: d.session.message is not None and d.session.message.key == "questions.incomplete",
-                              "the incomplete message")
-    yield from answer(d, "questions", "titles", ["cni", "passport"])
-    yield from answer(d, "questions", "motif", "first")
-    yield from answer(d, "questions", "age_band", "15_17")
-    yield from answer(d, "questions", "secure_document", "none")
-    yield d.until(lambda: "birthplace_dematerialised" in d.screen("questions").blocks, "the birthplace question")
-    yield from answer(d, "questions", "birthplace_dematerialised", None)
-    yield from d.shoot("questions_answered")
-    yield from d.tap_and_wait(d.screen("questions").ids.continue_button, lambda: d.session.step is Step.CHECKLIST,
-                              "the checklist")
+    yield from answer(d, "titles", ["cni", "passport"])
+    yield from answer(d, "motif", "first")
+    yield from answer(d, "age_band", "15_17", shot="question_age")
+    yield from answer(d, "secure_document", "none")
+    yield from answer(d, "birthplace_dematerialised", None, shot="question_birthplace_dont_know")
+    yield from answer(d, "born_abroad_parents_abroad", False)
+    yield from answer(d, "hosted", False, shot="question_hosted_child")
+    yield from answer(d, "alternating_residence", None)
+    yield d.step_is(Step.CHECKLIST)
     yield from d.shoot("checklist_offline")
     yield from d.tap_and_wait(d.screen("checklist").ids.start_button, lambda: d.session.step is Step.CAPTURE,
                               "the first document")
-    ids = {r.id for r in d.session.photo_requirements}
-    yield from capture_documents(d, shots=False, at_desk=ids - {"photo"})
+    ids = {r.id for r in d.session.photo_requirements if not r.conditional}
+    yield from capture_documents(d, shots=False, at_desk=ids - {"photo"}, not_held=True)
     yield d.step_is(Step.STAMP)
     yield from d.tap_and_wait(d.screen("stamp").ids.paper_button,
                               lambda: d.session.step is not Step.STAMP or d.session.index == 1, "a paper stamp")
@@ -809,7 +841,7 @@ def scenario_maintenance(d: Driver) -> Iterator[Wait]:
                               "the test ticket", timeout=30)
     d.result["test_ticket"] = True
 
-    yield from d.tap_and_wait(maintenance.ids.tab_queue, lambda: "À envoyer : 1" in maintenance.body, "the queue")
+    yield from d.tap_and_wait(maintenance.ids.tab_queue, lambda: "À envoyer\u00a0: 1" in maintenance.body, "the queue")
     yield from d.shoot("maintenance_queue")
     yield from d.tap_and_wait(maintenance.ids.action_main, lambda: "dès maintenant" in maintenance.note, "retry")
 

@@ -196,6 +196,35 @@ class AuditDriver(Driver):
                                                                       session.dossier)]
 
 
+class Held:
+    """A device call held on the worker until released, so that the screen of "working…" can be audited:
+    the photo being checked, the finger being read (their buttons greyed). Never longer than ``limit_s``."""
+
+    def __init__(self, device, name: str, limit_s: float = 20.0) -> None:
+        import threading
+
+        self.device, self.name, self.limit_s = device, name, limit_s
+        self.inner = getattr(device, name)
+        self.release_event = threading.Event()
+        self.entered = threading.Event()
+
+    def __enter__(self) -> "Held":
+        def held(*args, **kw):
+            self.entered.set()
+            self.release_event.wait(self.limit_s)
+            return self.inner(*args, **kw)
+
+        setattr(self.device, self.name, held)
+        return self
+
+    def release(self) -> None:
+        self.release_event.set()
+
+    def __exit__(self, *exc) -> None:
+        self.release_event.set()
+        setattr(self.device, self.name, self.inner)
+
+
 # -- playing one scenario file by touches ------------------------------------------------------
 class ScenarioPlayer:
     def __init__(self, d: AuditDriver) -> None:
@@ -347,7 +376,18 @@ class ScenarioPlayer:
         yield d.frames(2)
         yield d.until(lambda: not screen.working and d.app.runner.pending("photo") == 0, "the camera idle")
         attempts = self.s.attempts
-        d.tap(screen.ids.shoot_button, "take the photo")
+        if not d.result.get("working_audited"):
+            # Once: the page while the photo is checked, its buttons greyed (they must stay readable).
+            d.result["working_audited"] = True
+            with Held(d.kiosk.devices.camera, "capture_still") as held:
+                d.tap(screen.ids.shoot_button, "take the photo")
+                yield d.until(lambda: held.entered.is_set() and screen.working, "the photo being taken")
+                yield from d.check("capture_working")
+                held.release()
+                yield d.until(lambda: self.s.attempts > attempts and not screen.working, "the photo checked",
+                              timeout=30)
+        else:
+            d.tap(screen.ids.shoot_button, "take the photo")
         yield d.until(lambda: self.s.attempts > attempts and not screen.working, "the photo checked", timeout=30)
         if not self.s.reviewing:
             yield from d.check(f"capture_refused_{req.id}")
@@ -427,7 +467,14 @@ class ScenarioPlayer:
         if self.s.attempts == 0:
             yield from d.check("fingerprints")
         d.kiosk.devices.fingerprint.script(outcome)
-        d.tap(screen.ids.start_button, "read the fingerprint")
+        if not d.result.get("reading_audited"):
+            d.result["reading_audited"] = True  # once: the page while the finger is read
+            with Held(d.kiosk.devices.fingerprint, "read") as held:
+                d.tap(screen.ids.start_button, "read the fingerprint")
+                yield d.until(lambda: held.entered.is_set() and screen.reading, "the finger being read")
+                yield from d.check("fingerprints_reading")
+        else:
+            d.tap(screen.ids.start_button, "read the fingerprint")
         yield d.until(lambda: not screen.reading and
                       (self.s.step, self.s.index, self.s.attempts, self.s.sensor_down) != page,
                       "the finger read", timeout=30)
@@ -611,6 +658,7 @@ def back_to_welcome(d: AuditDriver) -> Iterator[Wait]:
         if d.app.cancel_dialog.parent is None:
             d.tap(d.app.root.ids.cancel_button, "cancel")
             yield d.until(lambda: d.app.cancel_dialog.parent is not None, "the cancel question")
+        yield from d.check("cancel_dialog", both_languages=False)
         d.tap(d.app.cancel_dialog.ids.confirm_button, "yes, cancel")
         yield d.step_is(Step.WELCOME)
     d.kiosk.controller.directory.inner.offline = False

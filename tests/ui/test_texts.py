@@ -9,7 +9,8 @@ import pytest
 
 from kiosk.messages import MESSAGES
 from kiosk.screens import TITLE_FOR
-from kiosk.screens.questions import CHOICES, PROMPTS_CONFIRM, PROMPTS_QUESTIONS
+from kiosk.interview import Question
+from kiosk.screens.questions import CHOICES, prompt_key
 from kiosk.session import SessionSettings
 
 SCREENS = Path(__file__).resolve().parents[2] / "kiosk" / "screens"
@@ -24,7 +25,8 @@ def _literal_keys() -> set[str]:
 
 
 def _computed_keys() -> set[str]:
-    keys = set(TITLE_FOR.values()) | set(PROMPTS_CONFIRM.values()) | set(PROMPTS_QUESTIONS.values())
+    keys = set(TITLE_FOR.values()) | {prompt_key(q) for q in Question}
+    keys |= {"confirm.title.child", "confirm.ok.child", "finger.place.child", "confirm.person.child"}
     keys |= {key for choices in CHOICES.values() for key, _ in choices}
     keys |= {f"finger.{f}" for f in SessionSettings().fingers}
     keys |= {f"signature.hint.{s}" for s in ("applicant", "parent", "applicant_or_parent")}

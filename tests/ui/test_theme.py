@@ -21,6 +21,9 @@ PAIRS = {
     "confirmation": (theme.OK, theme.WHITE),
     "card text": (theme.INK, theme.SURFACE),
     "disabled button": (theme.DISABLED_INK, theme.DISABLED_BG),
+    "disabled header button": (theme.HEADER_DISABLED, theme.BLUE),
+    "step counter and conditions on cards": (theme.MUTED, theme.SURFACE),
+    "offline notice": (theme.BLUE, theme.PALE),
 }
 
 
