@@ -54,6 +54,8 @@ class PrintFormat:
     qr: str = "native"
     paper_dots: int = 384
     spelled_out: str = ""
+    #: A cutter: the paper is fed just to it and cut. Without one, it is fed past the tear bar.
+    cutter: bool = True
 
 
 @functools.lru_cache(maxsize=4096)
@@ -279,6 +281,22 @@ def layout(receipt: Receipt, p, fmt: PrintFormat = PrintFormat()) -> None:
         else:
             p.set(align="center", bold=False, normal_textsize=True)
             print_qr(p, block.payload, fmt)
-    # Feed only to the cutter and cut there (GS V 66 0): no blank tail of paper under the text. The
-    # partial cut leaves the receipt hanging by a tab until the citizen takes it, not on the floor.
-    p.cut(feed=False)
+    finish_job(p, fmt)
+
+
+#: Lines fed after the text of a printer without a cutter, to bring it past the tear bar.
+TEAR_FEED_LINES = 4
+
+
+def finish_job(p, fmt: PrintFormat) -> None:
+    """End a job where the paper leaves the printer, with no blank tail beyond what that needs.
+
+    With a cutter: feed just to it and cut there (GS V 66 0, python-escpos's ``cut(feed=False)``),
+    not six lines more as ``cut()`` does; the partial cut leaves the receipt hanging by a tab until
+    the citizen takes it, not on the floor. Without one (no GS V, which such printers ignore or
+    print as garbage): feed the text past the tear bar.
+    """
+    if fmt.cutter:
+        p.cut(feed=False)
+    else:
+        p.print_and_feed(TEAR_FEED_LINES)

@@ -30,7 +30,9 @@ from typing import Any, Callable
 from kiosk.errors import BackendUnavailable, ConfigError, PaperOut, PrinterError, PrinterNotFound
 from kiosk.hal.printer import ReceiptPrinter
 from kiosk.readings import PrinterStatus
-from kiosk.receipt import FRENCH_CHARACTERS, PrintFormat, layout, paper_lines, print_qr, printable, start_job
+from kiosk.receipt import (
+    FRENCH_CHARACTERS, PrintFormat, finish_job, layout, paper_lines, print_qr, printable, start_job,
+)
 
 log = logging.getLogger(__name__)
 
@@ -161,8 +163,9 @@ def print_format(hal_config) -> PrintFormat:
         log.warning("printer profile %r prints neither QR codes nor images: the receipt has no QR code",
                     hal_config.printer_profile)
     name, codec, lacks = french_codepage(profile)
+    cutter = profile.supports("paperFullCut") or profile.supports("paperPartCut")
     return PrintFormat(width=width, codepage=name, codec=codec, qr=mode, paper_dots=paper_dots(profile, width),
-                       spelled_out=lacks)
+                       spelled_out=lacks, cutter=cutter)
 
 
 def escpos_profile(name: str, dots: int) -> Any:
@@ -327,8 +330,7 @@ class EscposPrinterBase(ReceiptPrinter):
         p.textln(("0123456789" * (fmt.width // 10 + 1))[:fmt.width])
         p.set(align="center")
         print_qr(p, TEST_QR_PAYLOAD, fmt)
-        p.ln(2)
-        p.cut()
+        finish_job(p, fmt)
 
 
 def _open_usb(hal_config, profile: Any = None, backend: Any = None) -> Any:

@@ -471,3 +471,16 @@ def test_status_page_refuses_a_number_after_too_many_wrong_birth_dates(client, d
     refused = client.post("/statut", data={"number": dossier.number, "birth_date": "1985-03-14"})
     assert refused.status_code == 429 and "Trop d&#39;essais" in refused.text
     assert "Reçu, en attente" not in refused.text  # the right date is refused too, until the window ends
+
+
+def test_the_dossier_page_shows_the_answers_and_what_is_conditional(services, client, tmp_path, people):
+    d = deliver_dossier(services, client, tmp_path / "k", site="mairie-a", scenario="birthplace-dont-know")
+    login(client, "agent.a")
+    page = client.get(f"/console/dossiers/{d.id}").text
+    table = re.search(r'<table class="answers".*?</table>', page, re.S)[0]
+    assert "Hébergé par un tiers" in table and "Pré-demande" in table and "Déclaré à la borne" in table
+    assert "Ne sait pas" in table
+    piece = re.search(r'<article class="piece" id="piece-birth_certificate".*?</article>', page, re.S)[0]
+    assert "Pièce conditionnelle" in piece and 'value="sans_objet"' in piece
+    photo = re.search(r'<article class="piece" id="piece-photo".*?</article>', page, re.S)[0]
+    assert "Pièce conditionnelle" not in photo and 'value="sans_objet"' not in photo

@@ -297,3 +297,29 @@ def test_predemande_fields_come_from_the_form_the_kiosk_fetched(services, dossie
     assert ("Titres demandés", "Carte nationale d'identité") in sections["Demande"]
     assert ("Parent 2", "DUPONT Marie") in sections["Filiation"]
     assert ("Courriel", "elise.martin@exemple.fr") in sections["Contact"]
+
+
+# -- the answers the checklist rests on, and conditional items -----------------------------------
+
+def test_the_page_data_says_each_answer_and_who_gave_it(services, client, tmp_path):
+    d = deliver_dossier(services, client, tmp_path / "k", site="Mairie A", scenario="birthplace-dont-know")
+    rows = review.answers(d)
+    assert ("Hébergé par un tiers", "Non", "Pré-demande") in rows
+    assert ("Carte d'identité ou passeport sécurisé détenu", "Non", "Déclaré à la borne") in rows
+    assert ("État civil du lieu de naissance dématérialisé (COMEDEC)", "Ne sait pas : à vérifier au guichet",
+            "Déclaré à la borne") in rows
+    assert review.conditional_items(d) == {"birth_certificate"}
+    assert review.requirement_condition(d, "birth_certificate").startswith("Seulement si")
+    assert review.requirement_condition(d, "photo") == ""
+
+
+def test_only_a_conditional_item_may_be_sans_objet(services, client, tmp_path):
+    d = deliver_dossier(services, client, tmp_path / "k", site="Mairie A", scenario="birthplace-dont-know")
+    with services.db() as db, db.begin():
+        review.set_verdict(db, AGENT_A, d.id, "birth_certificate", "sans_objet", "Né à Lyon : COMEDEC")
+        with pytest.raises(InvalidAction, match="exigée"):
+            review.set_verdict(db, AGENT_A, d.id, "photo", "sans_objet")
+    _judge_all(services, AGENT_A, d.id)  # the others conforme: a sans-objet item does not block validation
+    with services.db() as db, db.begin():
+        review.set_verdict(db, AGENT_A, d.id, "birth_certificate", "sans_objet")
+        review.approve(db, AGENT_A, d.id)
