@@ -156,12 +156,14 @@ async def enroll(request: Request) -> Response:
         return _error(exc.code, exc.detail)
     with services.db() as db:
         site = db.get(Site, device.site_id)
-    public = services.config.public_url or str(request.base_url).rstrip("/")
+    # The status page only when the service knows the address citizens reach it at: a kiosk may enroll
+    # through an internal one, which printed on a receipt would send a citizen nowhere.
+    public = services.config.public_url
     return JSONResponse(status_code=201, content={
         "device_id": device.id, "kiosk_code": device.kiosk_code,
         "site": {"id": site.id, "name": site.name, "address": site.address, "opening_hours": site.opening_hours,
                  "default_language": site.default_language, "timezone": site.timezone,
-                 "status_url": f"{public}/statut"},
+                 "status_url": f"{public}/statut" if public else ""},
         "sealing_public_key": services.keys.sealing_public_hex, "verify_key": services.keys.verify_hex,
         "protocol": PROTOCOL_VERSION,
     })

@@ -105,12 +105,13 @@ def _checked_language(value: str) -> str:
 
 
 def _checked_zone(value: str) -> str:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    from kiosk.config import time_zone
+    from kiosk.errors import ConfigError
 
     zone = value.strip()
     try:
-        ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
+        time_zone(zone)
+    except ConfigError:
         raise SiteError("timezone", f"« {zone[:64]} » n'est pas un fuseau horaire connu "
                                     "(par exemple Europe/Paris ou America/Cayenne).") from None
     return zone

@@ -88,12 +88,12 @@ class TouchApp(App):
     the kv files, the heartbeat the systemd watchdog is fed from, and stopping to start again."""
 
     u = NumericProperty(1.0)
-    t = ObjectProperty(Translator("fr"))
+    t = ObjectProperty(Translator("fr", typography=True))
 
     def __init__(self, lang: str, **kw):
         super().__init__(**kw)
         install_late_touch_handler()
-        self.t = Translator(lang)
+        self.t = Translator(lang, typography=True)
         #: Called from the main loop every second; systemd's watchdog is fed there.
         self.on_heartbeat: Callable[[], None] = lambda: None
         #: Set when the app stops so that it can start again (commissioned, a technician's restart).
@@ -217,7 +217,7 @@ class KioskApp(TouchApp):
 
     def _show(self, session) -> None:
         if session.lang != self.t.lang:
-            self.t = Translator(session.lang)
+            self.t = Translator(session.lang, typography=True)
             self.title = self.t("app.title")
         if self.access.is_open:
             self._title_maintenance()

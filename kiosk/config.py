@@ -47,10 +47,12 @@ class SiteConfig:
     region: str = "metropole"
     #: Some mairies ask for a proof of address under 3 or 6 months; the national rule is 1 year.
     proof_of_address_max_months: int = 12
-    #: The mairie's own time zone (IANA name): a receipt printed in Cayenne shows Cayenne's time,
-    #: whatever the image's clock is set to.
-    timezone: str = "Europe/Paris"
-    #: The citizen's status page printed on the receipt; empty: the central service's ``/statut``.
+    #: The mairie's own time zone (IANA name): a receipt printed in Cayenne shows Cayenne's time, and a
+    #: child's age is counted on the mairie's date, whatever the image's clock is set to. Empty: the
+    #: region's (Europe/Paris, America/Cayenne); a consulate (``abroad``) must name its own.
+    timezone: str = ""
+    #: The citizen's status page printed on the receipt (the central service sends it at enrollment);
+    #: empty: none is printed, rather than an address citizens cannot reach.
     status_url: str = ""
 
 
@@ -328,23 +330,27 @@ def simulated(cfg: KioskConfig) -> KioskConfig:
                                directory=dataclasses.replace(cfg.directory, backend=backend, central_url=central_url))
 
 
-def site_zone(site: SiteConfig):
-    """The mairie's time zone as a ``tzinfo``; a name the system does not know is a configuration error."""
+#: The time zone of a region when the site does not name one.
+REGION_ZONES = {"metropole": "Europe/Paris", "guyane": "America/Cayenne"}
+
+
+def time_zone(name: str):
+    """``name`` as a ``tzinfo``; :class:`ConfigError` when the system does not know it."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     try:
-        return ZoneInfo(site.timezone)
+        return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ConfigError(f"site.timezone {site.timezone!r} is not a time zone this system knows "
+        raise ConfigError(f"time zone {name!r} is not one this system knows "
                           f"(an IANA name such as Europe/Paris or America/Cayenne)") from exc
 
 
-def status_page(cfg: "KioskConfig") -> str:
-    """Where the citizen follows their dossier: the configured page, else the central service's."""
-    if cfg.site.status_url:
-        return cfg.site.status_url
-    base = cfg.directory.central_url.rstrip("/")
-    return f"{base}/statut" if base else ""
+def site_zone(site: SiteConfig):
+    """The mairie's time zone: the one it names, else its region's."""
+    name = site.timezone or REGION_ZONES.get(site.region)
+    if not name:
+        raise ConfigError("site.timezone must name the consulate's time zone (site.region = \"abroad\")")
+    return time_zone(name)
 
 
 def validate(cfg: KioskConfig) -> None:

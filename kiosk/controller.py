@@ -28,7 +28,7 @@ import numpy as np
 from PIL import Image
 
 from kiosk import outcomes
-from kiosk.config import KioskConfig, site_zone, status_page
+from kiosk.config import KioskConfig
 from kiosk.errors import DirectoryUnavailable, KioskError, NotAPredemande, PrinterError, QueueError, SensorTimeout
 from kiosk.hal import Devices
 from kiosk.hal.indicator import Light
@@ -37,6 +37,7 @@ from kiosk.predemande import NumberFormat, PreDemande
 from kiosk.quality import QualityReport, assess
 from kiosk.readings import FingerReading
 from kiosk.receipt import Receipt, mask_predemande
+from kiosk.rules import Capture
 from kiosk.wording import requirement_condition, requirement_label
 from kiosk.scanning import Debouncer, decode_number
 from kiosk.session import Session, SessionSettings, Step
@@ -255,8 +256,11 @@ class Controller:
         t = Translator(s.lang)
         site = self.config.site
         items = outcomes.documents(s.checklist, s.not_applicable, s.dossier)
-        originals = []
+        originals, presence = [], []
         for req in outcomes.shown_at_desk(items):
+            if req.capture is Capture.PRESENCE:  # a person who comes, a fee paid there: not an original
+                presence.append(requirement_label(t, req) + ".")
+                continue
             line = requirement_label(t, req)
             if req.conditional:
                 condition = requirement_condition(t, req)
@@ -267,14 +271,14 @@ class Controller:
         desk += [t("receipt.finger_at_desk", finger=t(f"finger.{f.finger}"))
                  for f in outcomes.fingers(s.fingers, s.dossier) if not f.taken]
         fees = s.stamp_fees_cents
-        now = self.wall_clock().astimezone(site_zone(site))
+        now = self.wall_clock().astimezone(self.settings.zone)
         return Receipt(
             mairie=site.name, address=site.address, opening_hours=site.opening_hours,
             printed_at=now.strftime("%d/%m/%Y %H:%M"), dossier_number=number,
             predemande_masked=mask_predemande(s.predemande_number or ""), originals=tuple(originals),
-            flags=tuple(desk), language=s.lang,
+            flags=tuple(desk), language=s.lang, presence=tuple(presence),
             fees=t("checklist.fees", amount=euros(fees, s.lang)) if fees else "",
-            status_url=status_page(self.config),
+            status_url=site.status_url,
         )
 
     def submit_job(self) -> Job | None:

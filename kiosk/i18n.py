@@ -5,17 +5,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from kiosk.messages import MESSAGES
+from kiosk.messages import MESSAGES, NBSP
 
 LANGUAGES = ("fr", "en")
 
 
 @dataclass(frozen=True)
 class Translator:
-    """Text in one language. Missing keys show the key itself, loudly, rather than crash a screen."""
+    """Text in one language. Missing keys show the key itself, loudly, rather than crash a screen.
+
+    ``typography`` keeps the table's non-breaking spaces (« Prendre la photo », "Motif : Perte"): what a
+    screen wraps wants them. Without it (a terminal's table, a log, a file that is grepped) they are
+    plain spaces.
+    """
 
     lang: str = "fr"
     table: Mapping[str, Mapping[str, str]] = field(default=None, compare=False)  # type: ignore[assignment]
+    typography: bool = False
 
     def __post_init__(self) -> None:
         if self.table is None:
@@ -26,6 +32,8 @@ class Translator:
         if entry is None:
             return f"⟨{key}⟩"
         text = entry.get(self.lang) or entry["fr"]
+        if not self.typography:
+            text = text.replace(NBSP, " ")
         return text.format(**params) if params else text
 
     def has(self, key: str) -> bool:
@@ -45,7 +53,7 @@ class Translator:
         return self(key, **params)
 
     def other(self) -> "Translator":
-        return Translator("en" if self.lang == "fr" else "fr", self.table)
+        return Translator("en" if self.lang == "fr" else "fr", self.table, self.typography)
 
 
 def euros(cents: int, lang: str = "fr") -> str:

@@ -19,6 +19,8 @@ from kiosk.errors import ConfigError, InvalidNumber, NotAPredemande
 #: Characters people confuse on a printed recap: each is read as its twin when the format cannot contain it.
 LOOKALIKES = {"O": "0", "0": "O", "I": "1", "1": "I"}
 
+#: What people type or read aloud between the characters of a number.
+_SEPARATORS = re.compile(r"[\s\-.]")
 _PATTERN = re.compile(r"^\[(?P<cls>[^\]]+)\]\{(?P<min>\d+)(?:,(?P<max>\d+))?\}$")
 
 
@@ -70,8 +72,7 @@ class NumberFormat:
     def normalise(self, text: str) -> str:
         """Upper-case, drop the spaces and dashes people type or read aloud, and put back the look-alike
         of a character the format cannot contain (the letter O where only the digit 0 exists)."""
-        text = re.sub(r"[\s\-.]", "", text).upper()
-        return "".join(self._lookalike(c) or c for c in text)
+        return "".join(self._lookalike(c) or c for c in _SEPARATORS.sub("", text).upper())
 
     def _lookalike(self, c: str) -> str | None:
         twin = LOOKALIKES.get(c)
@@ -82,7 +83,7 @@ class NumberFormat:
     def corrections(self, typed: str) -> tuple[tuple[str, str], ...]:
         """The look-alikes :meth:`normalise` replaced in ``typed``, as (typed, put instead), once each."""
         seen: list[tuple[str, str]] = []
-        for c in re.sub(r"[\s\-.]", "", typed).upper():
+        for c in _SEPARATORS.sub("", typed).upper():
             twin = self._lookalike(c)
             if twin is not None and (c, twin) not in seen:
                 seen.append((c, twin))

@@ -10,6 +10,7 @@ written durably; provisioning again replaces them (a re-enrolled kiosk).
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from dataclasses import dataclass, field
@@ -18,12 +19,14 @@ from typing import Any
 from nacl.signing import SigningKey
 
 from kiosk import __version__
-from kiosk.config import KioskConfig
+from kiosk.config import KioskConfig, time_zone
 from kiosk.errors import ConfigError, PermanentSyncError
 from kiosk.i18n import LANGUAGES
 from kiosk.sync.client import CentralClient
 from kiosk.sync.durable import write_durably
 from kiosk.sync.protocol import PROTOCOL_VERSION
+
+log = logging.getLogger("kiosk.provision")
 
 
 def _toml_str(value: str) -> str:
@@ -31,12 +34,10 @@ def _toml_str(value: str) -> str:
 
 
 def _known_zone(name: str) -> bool:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
     try:
-        ZoneInfo(str(name))
+        time_zone(str(name))
         return True
-    except (ZoneInfoNotFoundError, ValueError):
+    except ConfigError:
         return False
 
 
@@ -53,8 +54,12 @@ def render_provisioned(central_url: str, answer: dict[str, Any]) -> str:
         lines.append(f"address = {_toml_str(site['address'])}")
     if site.get("opening_hours"):
         lines.append(f"opening_hours = {_toml_str(site['opening_hours'])}")
-    if site.get("timezone") and _known_zone(site["timezone"]):  # an unknown one would stop the kiosk starting
-        lines.append(f"timezone = {_toml_str(site['timezone'])}")
+    zone = site.get("timezone")
+    if zone and _known_zone(zone):  # an unknown one would stop the kiosk starting
+        lines.append(f"timezone = {_toml_str(zone)}")
+    elif zone:
+        log.warning("the mairie's time zone is unknown to this kiosk: its region's is used",
+                    extra={"timezone": str(zone)[:64]})
     if site.get("status_url"):
         lines.append(f"status_url = {_toml_str(site['status_url'])}")
     language = site.get("default_language")

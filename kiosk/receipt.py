@@ -1,4 +1,5 @@
-"""The receipt (récépissé): its content, and its layout in ESC/POS, written once.
+"""The receipt (le reçu, the one word the kiosk, the status page and the console use for it): its
+content, and its layout in ESC/POS, written once.
 
 Whatever the transport (USB on the Pi, a file in simulation), the same
 :func:`layout` drives a python-escpos printer object, so what the tests decode
@@ -12,13 +13,14 @@ after the session is wiped.
 from __future__ import annotations
 
 import functools
-import re
 import textwrap
 import unicodedata
 from dataclasses import dataclass
 from typing import Any, Union
 
 from kiosk.i18n import Translator
+from kiosk.messages import NBSP as _NBSP
+from kiosk.messages import french_spacing
 
 #: What French needs on paper: the accents, the ligatures, guillemets, the euro sign and the
 #: typographic marks of our texts. A printer's code page is chosen on how many of these it has
@@ -112,6 +114,7 @@ class Receipt:
     reprint: bool = False
     fees: str = ""
     status_url: str = ""  # the citizen's status page, where the dossier number is followed
+    presence: tuple[str, ...] = ()  # translated lines: who comes to the desk, what is paid there
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -119,7 +122,7 @@ class Receipt:
             "printed_at": self.printed_at, "dossier_number": self.dossier_number,
             "predemande_masked": self.predemande_masked, "originals": list(self.originals),
             "flags": list(self.flags), "language": self.language, "reprint": self.reprint, "fees": self.fees,
-            "status_url": self.status_url,
+            "status_url": self.status_url, "presence": list(self.presence),
         }
 
     @classmethod
@@ -130,6 +133,7 @@ class Receipt:
             predemande_masked=d["predemande_masked"], originals=tuple(d["originals"]),
             flags=tuple(d.get("flags", ())), language=d.get("language", "fr"),
             reprint=d.get("reprint", False), fees=d.get("fees", ""), status_url=d.get("status_url", ""),
+            presence=tuple(d.get("presence", ())),
         )
 
     def qr_payload(self) -> str:
@@ -137,12 +141,9 @@ class Receipt:
         return self.dossier_number
 
 
-_NBSP = "\u00a0"
-
-
 def _wrap(text: str, width: int) -> list[str]:
     """Wrap at ``width``, never at the space French puts before ``: ; ! ?`` (a lone ":" line reads as a fault)."""
-    glued = re.sub(r" ([:;!?»])", _NBSP + r"\1", text).replace("« ", "«" + _NBSP)
+    glued = french_spacing(text)
     # Not at hyphens either: "Lundi-vendredi" and "14011*02-…" stay whole where they fit.
     lines = textwrap.wrap(glued, width=width, break_on_hyphens=False)
     return [line.replace(_NBSP, " ") for line in lines] or [""]
@@ -209,6 +210,8 @@ def _blocks(receipt: Receipt, fmt: PrintFormat) -> list[_Block]:
     blocks += [_Blank(), _Text(wrap(t("receipt.originals")) + items(receipt.originals))]
     if receipt.fees:
         blocks.append(_Text(wrap(receipt.fees)))
+    for line in receipt.presence:
+        blocks.append(_Text(wrap(line)))
     for flag in receipt.flags:
         blocks.append(_Text(wrap("! " + flag), bold=True))
     blocks += [_Blank(), _Text(wrap(t("receipt.next_steps")))]

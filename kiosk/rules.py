@@ -268,7 +268,8 @@ _RENEWALS = (Motif.RENEWAL, Motif.CHANGE_OF_ADDRESS, Motif.CHANGE_OF_CIVIL_STATU
 #: Labels and conditions worded for a parent applying for their child ("le passeport de votre enfant",
 #: "si votre enfant est né à l'étranger"): the rules choose them, as they choose the parent's proof of address.
 CHILD_WORDED = frozenset({
-    "doc.photo", "doc.previous_title", "doc.passport_held", "doc.secure_id_held", "doc.birth_certificate",
+    "doc.photo", "doc.previous_title", "doc.passport_held", "doc.cni_held", "doc.secure_id_held",
+    "doc.birth_certificate",
     "doc.nationality_proof", "cond.secure_title", "cond.no_secure_title", "cond.birthplace_not_dematerialised",
     "cond.born_abroad", "cond.hosted",
 })
@@ -301,8 +302,14 @@ def _proof_of_address(case: Case, months: int) -> Requirement:
 
 
 def _secure_id(case: Case, months: int) -> Requirement:
-    """The other secure title the applicant holds, which spares the birth certificate."""
-    label = "doc.passport_held" if Title.CNI in case.titles else "doc.secure_id_held"
+    """The other secure title the applicant holds, which spares the birth certificate: a passport for a
+    card, a card for a passport (the lost or stolen one cannot be it), either for both."""
+    if case.titles == {Title.CNI}:
+        label = "doc.passport_held"
+    elif case.titles == {Title.PASSPORT}:
+        label = "doc.cni_held"
+    else:
+        label = "doc.secure_id_held"
     return Requirement("secure_id", Capture.PHOTO, worded(case, label), S_PASSPORT_HELD,
                        detail_key="doc.secure_id_held.detail")
 

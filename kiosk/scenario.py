@@ -56,22 +56,24 @@ def load_scenario(path: Path) -> dict[str, Any]:
     return scenario
 
 
-class Runner:
-    def __init__(self, kiosk: Kiosk, clock: FakeClock):
-        self.kiosk = kiosk
-        self.clock = clock
-        self.c = kiosk.controller
-        self.s = kiosk.controller.session
-        self.devices = kiosk.devices
+class Observer:
+    """What a session showed and built, kept as it goes (the dossier is wiped at the end): the messages
+    said, the dossier's id, flags, documents and answers, and the summary's sentences. The headless
+    runner and the touch-driven UI tests read the same one."""
+
+    def __init__(self, session) -> None:
+        self.reset()
+        session.subscribe(self)
+
+    def reset(self) -> None:
         self.messages: list[str] = []
         self.dossier_id: str | None = None
         self.flags: list[str] = []
         self.documents: list[dict] = []
         self.answers: list[dict] = []
         self.summary: list[str] = []
-        self.s.subscribe(self._observe)
 
-    def _observe(self, session) -> None:
+    def __call__(self, session) -> None:
         if session.message and (not self.messages or self.messages[-1] != session.message.key):
             self.messages.append(session.message.key)
         if session.dossier is not None:
@@ -82,6 +84,39 @@ class Runner:
             self.answers = [{"question": a.question, "value": a.value, "source": a.source.value} for a in d.answers]
         if session.step is Step.SUMMARY:
             self.summary = summary_lines(Translator(session.lang), session)
+
+    def outcome(self, kiosk: Kiosk) -> dict[str, Any]:
+        """The scenario's result fields (those :func:`check_expectations` reads) once it has run."""
+        s = kiosk.controller.session
+        queued = kiosk.outbox.get(self.dossier_id) if self.dossier_id else None
+        receipt = getattr(kiosk.devices.printer, "last_job_path", None) if queued else None
+        text = _receipt_text(receipt)
+        if queued and queued.number not in " ".join(text):
+            receipt, text = None, []  # the last receipt printed is another dossier's
+        return {
+            "dossier_id": queued.id if queued else None,
+            "dossier_number": queued.number if queued else None,
+            "queue_state": queued.state.name.lower() if queued else None,
+            "receipt": str(receipt) if receipt else None,
+            "final_step": s.step.value,
+            "flags": sorted(self.flags) if queued else [],
+            "documents": self.documents,
+            "answers": self.answers,
+            "summary": self.summary,
+            "receipt_text": text,
+            "messages": self.messages,
+        }
+
+
+class Runner:
+    def __init__(self, kiosk: Kiosk, clock: FakeClock):
+        self.kiosk = kiosk
+        self.clock = clock
+        self.c = kiosk.controller
+        self.s = kiosk.controller.session
+        self.devices = kiosk.devices
+        self.seen = Observer(self.s)
+        self.given: dict[str, Any] = {}  # answers given in advance, by question
 
     def run_job(self, job) -> None:
         if job is not None:
@@ -119,11 +154,8 @@ class Runner:
             pass
 
     def do_answer(self, answers):
-        """Answers given in advance: each question is answered when it comes (see :meth:`do_confirm`)."""
-        if self.s.step is Step.CONFIRM:
-            self.s.confirm()
-        for question, value in answers.items():
-            self.s.answer(question, value)
+        """Answers given in advance: each is given when its question comes on screen (:meth:`do_confirm`)."""
+        self.given.update(answers)
 
     def do_confirm(self, _):
         """Confirm the pré-demande, then go through the questions, one page each, with the answers given."""
@@ -131,11 +163,12 @@ class Runner:
             self.s.confirm()
         while self.s.step is Step.QUESTIONS:
             q = self.s.current_question
-            if q is not None and q not in self.s.answers:
+            if q.value not in self.given:
                 asked = self.s.needed_questions()
                 raise ScenarioError(
                     f"the scenario gives no answer to {q.value!r} (question {self.s.index + 1} of {len(asked)}: "
                     f"{', '.join(x.value for x in asked)}); add it to the \"answer\" step")
+            self.s.answer(q, self.given[q.value])
             self.s.next_question()
 
     def do_begin_capture(self, _):
@@ -258,25 +291,7 @@ def run_scenario(scenario: dict[str, Any], config: KioskConfig) -> dict[str, Any
             except KioskError as exc:
                 failures.append(f"step {i} {key}: {type(exc).__name__}: {exc.detail}")
                 break
-        s = kiosk.controller.session
-        queued = kiosk.outbox.get(runner.dossier_id) if runner.dossier_id else None
-        printer = kiosk.devices.printer
-        receipt = getattr(printer, "last_job_path", None) if queued else None
-        result = {
-            "scenario": scenario["name"],
-            "dossier_id": queued.id if queued else None,
-            "dossier_number": queued.number if queued else None,
-            "queue_state": queued.state.name.lower() if queued else None,
-            "receipt": str(receipt) if receipt else None,
-            "final_step": s.step.value,
-            "flags": sorted(runner.flags) if queued else [],
-            "documents": runner.documents,
-            "answers": runner.answers,
-            "summary": runner.summary,
-            "receipt_text": _receipt_text(receipt),
-            "messages": runner.messages,
-            "queue": kiosk.outbox.counts(),
-        }
+        result = {"scenario": scenario["name"], **runner.seen.outcome(kiosk), "queue": kiosk.outbox.counts()}
     failures += check_expectations(scenario.get("expect", {}), result)
     result["failures"] = failures
     result["ok"] = not failures

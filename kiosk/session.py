@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 from enum import StrEnum
 from typing import Callable
 
@@ -85,9 +85,13 @@ class SessionSettings:
     kiosk_code: str = "K01"
     region: Region = Region.METROPOLE
     proof_of_address_max_months: int = 12
+    #: The mairie's time zone: its date counts the applicant's age (a kiosk in Nouméa is 11 hours ahead).
+    zone: tzinfo = timezone.utc
 
     @classmethod
     def from_config(cls, cfg) -> "SessionSettings":
+        from kiosk.config import site_zone
+
         s = cfg.session
         return cls(
             number_format=NumberFormat.from_pattern(cfg.predemande.number_pattern),
@@ -95,7 +99,7 @@ class SessionSettings:
             inactivity_warning_s=s.inactivity_warning_s, inactivity_abandon_s=s.inactivity_abandon_s,
             end_screen_s=s.end_screen_s, languages=tuple(s.languages), default_language=s.default_language,
             site_id=cfg.site.site_id, kiosk_code=cfg.site.kiosk_code, region=Region(cfg.site.region),
-            proof_of_address_max_months=cfg.site.proof_of_address_max_months,
+            proof_of_address_max_months=cfg.site.proof_of_address_max_months, zone=site_zone(cfg.site),
         )
 
 
@@ -285,6 +289,10 @@ class Session:
             self._drop_photo()  # the page before the photo shown is the same document, camera on
             self._changed()
             return
+        if self.step is Step.FINGERPRINTS and self.sensor_down:
+            # Leaving the page that said the sensor failed: what it recorded for the remaining fingers goes.
+            self._drop_fingers(self.index)
+            self._drop_stale_flags()
         if not self.page_stack:
             self.wipe()
             self._changed()
@@ -312,20 +320,12 @@ class Session:
         if d is None:
             return
         if page.step is Step.CAPTURE:
-            req = self.photo_requirements[page.index].id
-            for doc in [x for x in d.documents if x.requirement == req]:
-                d.drop_attachment(doc.attachment)
-                d.documents.remove(doc)
+            self._drop_documents(self.photo_requirements[page.index].id)
         if page.step is Step.STAMP:
             req = self.stamp_requirements[page.index].id
             d.stamps = [s for s in d.stamps if s.requirement != req]
         if page.step is Step.FINGERPRINTS:
-            # From this finger on: a sensor failure records every remaining finger at once.
-            fingers = set(self.fingers[page.index:])
-            for f in [x for x in d.fingerprints if x.finger in fingers]:
-                d.drop_attachment(f.attachment)
-                d.drop_attachment(f.template)
-                d.fingerprints.remove(f)
+            self._drop_fingers(page.index)
         if page.step is Step.SIGNATURE:
             d.drop_attachment(d.signature)
             d.signature = None
@@ -367,6 +367,11 @@ class Session:
             self.message = None
         self._changed()
         return entry
+
+    @property
+    def typed_number(self) -> str:
+        """What was typed, as it will be read: upper case, look-alikes the format cannot hold put right."""
+        return self.settings.number_format.normalise(self.typed)
 
     def submit_number(self, text: str) -> str:
         """A typed number; returns the normalised number to look up (the step is now LOOKING_UP)."""
@@ -437,7 +442,8 @@ class Session:
 
     # -- confirm / questions -------------------------------------------------
     def today(self):
-        return self._wall().date()
+        """The date at the mairie, which counts the applicant's age (not the UTC date)."""
+        return self._wall().astimezone(self.settings.zone).date()
 
     def _from_form(self) -> dict[Question, object]:
         return from_predemande(self.predemande, self.today())
@@ -479,12 +485,12 @@ class Session:
         self._changed()
 
     def answer(self, question: Question | str, value) -> None:
-        """Record an answer to a question this citizen is asked; ``None`` is "I don't know" where allowed."""
+        """Record the answer to the question on screen; ``None`` is "I don't know" where allowed."""
         self._expect(Step.QUESTIONS)
         self._activity()
         q = Question(question)
-        if q not in self.needed_questions():
-            raise InvalidTransition(f"{q.value} is not asked of this citizen")
+        if q is not self.current_question:
+            raise InvalidTransition(f"{q.value} is not the question on screen ({self.current_question})")
         try:
             self.answers[q] = parse(q, value)
         except ValueError as exc:
@@ -652,14 +658,27 @@ class Session:
         self._changed()
 
     def _drop_photo(self) -> None:
-        d = self.dossier
-        assert d is not None
-        req = self.photo_requirements[self.index].id
-        for doc in [x for x in d.documents if x.requirement == req]:
-            d.drop_attachment(doc.attachment)
-            d.documents.remove(doc)
+        self._drop_documents(self.photo_requirements[self.index].id)
         self.reviewing = False
         self.message = None
+
+    def _drop_documents(self, requirement: str) -> None:
+        """What was recorded for a document (its photo wiped), as when the citizen goes back over it."""
+        d = self.dossier
+        assert d is not None
+        for doc in [x for x in d.documents if x.requirement == requirement]:
+            d.drop_attachment(doc.attachment)
+            d.documents.remove(doc)
+
+    def _drop_fingers(self, index: int) -> None:
+        """What was recorded from this finger on (a sensor failure records every remaining finger at once)."""
+        d = self.dossier
+        assert d is not None
+        fingers = set(self.fingers[index:])
+        for f in [x for x in d.fingerprints if x.finger in fingers]:
+            d.drop_attachment(f.attachment)
+            d.drop_attachment(f.template)
+            d.fingerprints.remove(f)
 
     def document_at_desk(self) -> None:
         """The citizen will show the original at the desk instead of photographing it."""

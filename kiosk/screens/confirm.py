@@ -97,8 +97,6 @@ class QuestionsScreen(KioskScreen):
         grid.clear_widgets()
         if q is None:
             return
-        asked = session.needed_questions()
-        self.progress = t("questions.progress", index=session.index + 1, count=len(asked))
         self.prompt = t.worded(prompt_key(q), session.audience)
         detail = f"{prompt_key(q)}.detail"
         self.detail = t(detail) if t.has(detail) else ""
@@ -110,6 +108,10 @@ class QuestionsScreen(KioskScreen):
 
     def on_session(self, session) -> None:
         q = self.question
+        if q is not None:
+            # "Question 1 sur 2" becomes "sur 1" as soon as an answer spares the follow-up.
+            self.progress = self.t("questions.progress", index=session.index + 1,
+                                   count=len(session.needed_questions()))
         for b in self._buttons.get(q, []):
             b.selected = is_selected(q, b.value, session.answers)
         msg = session.message

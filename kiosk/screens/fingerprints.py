@@ -44,7 +44,10 @@ class FingerprintsScreen(KioskScreen):
             return
         t = self.t
         self.sensor_down = session.sensor_down
-        self.finger = t.worded("finger.place", session.audience, finger=t(f"finger.{finger}"))
+        if session.sensor_down:  # no finger is asked for any more: what happened, and the way on
+            self.finger = t("finger.sensor_down")
+        else:
+            self.finger = t.worded("finger.place", session.audience, finger=t(f"finger.{finger}"))
         self.attempt = t("finger.attempt", attempt=min(session.attempts + 1, session.settings.finger_attempts),
                          max=session.settings.finger_attempts)
         self.progress = t("finger.progress", index=session.index + 1, count=len(session.fingers))

@@ -95,8 +95,7 @@ class IdentifyScreen(KioskScreen):
         self.on_session(session)
 
     def on_session(self, session) -> None:
-        # As the number will be read: upper case, look-alikes the format cannot hold already put right.
-        self.typed = session.settings.number_format.normalise(session.typed) if self.typing else ""
+        self.typed = session.typed_number if self.typing else ""
         kb = self.ids.keyboard
         kb.backspace_label = self.t("keyboard.backspace")
         kb.ok_label = self.t("keyboard.ok")

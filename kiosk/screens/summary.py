@@ -7,15 +7,11 @@ counted as taken.
 
 from __future__ import annotations
 
-from kivy.properties import StringProperty
-
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.widgets import BodyLabel
 from kiosk.wording import summary_lines
 
 class SummaryScreen(KioskScreen):
-    lines = StringProperty("")
-
     def toggle_consent(self) -> None:
         self.session.set_consent(not self.session.consent)
 

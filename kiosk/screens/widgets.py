@@ -123,7 +123,13 @@ class ProgressSteps(Widget):
 
 # -- scrolling ---------------------------------------------------------------------
 class KioskScrollView(ScrollView):
-    """A vertical ScrollView; content shorter than the view stays at the top (see widgets.kv)."""
+    """A vertical ScrollView; content shorter than the view stays at the top (see widgets.kv).
+
+    ``long_list``: a list meant to be scrolled through (the checklist, the summary). Anywhere else a
+    scroll view is a safety net for an unusually long text, and nothing should wait below its fold.
+    """
+
+    long_list = BooleanProperty(False)
 
 
 # -- busy spinner ----------------------------------------------------------------

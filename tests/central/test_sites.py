@@ -92,8 +92,17 @@ def test_the_enrollment_answer_tells_the_kiosk_its_mairies_language(services, cl
     # Its receipts print the mairie's time and the address where a citizen follows a dossier.
     assert answer.json()["site"] == {"id": "mairie-de-limoux", "name": "Mairie de Limoux",
                                      "address": "Place de la République, 11300 Limoux", "opening_hours": "",
-                                     "default_language": "en", "timezone": "Europe/Paris",
-                                     "status_url": "http://testserver/statut"}
+                                     "default_language": "en", "timezone": "Europe/Paris", "status_url": ""}
+
+
+def test_the_status_page_is_sent_only_when_the_service_knows_its_public_address(services, client):
+    from dataclasses import replace
+
+    token = create_token(services, "Mairie de Limoux", created_by="test")
+    client.app.state.services.config = replace(services.config, public_url="https://titres.example.fr")
+    answer = client.post(f"{API}/enroll", json={"token": token,
+                                                "public_key": bytes(SigningKey.generate().verify_key).hex()})
+    assert answer.json()["site"]["status_url"] == "https://titres.example.fr/statut"
 
 
 def test_a_mairie_in_guyane_gets_cayenne_time_and_a_zone_nobody_knows_is_refused(services):

@@ -198,3 +198,25 @@ def test_simulated_puts_every_device_and_the_directory_on_simulators():
     assert all(sim.hal.backend_for(d) == "sim" for d in ("camera", "scanner", "fingerprint", "printer", "indicator"))
     assert sim.directory.backend == "sim"
     assert cfg.hal.backend_for("camera") == "opencv"  # the original is frozen, untouched
+
+
+@pytest.mark.parametrize("text, zone", [
+    ("", "Europe/Paris"),
+    ('[site]\nregion = "guyane"\n', "America/Cayenne"),  # the region's zone when none is named
+    ('[site]\nregion = "guyane"\ntimezone = "America/Cayenne"\n', "America/Cayenne"),
+    ('[site]\ntimezone = "Indian/Reunion"\n', "Indian/Reunion"),
+    ('[site]\nregion = "abroad"\ntimezone = "America/Montreal"\n', "America/Montreal"),
+])
+def test_the_mairies_time_zone_counts_the_age_and_prints_the_time(tmp_path, text, zone):
+    path = tmp_path / "k.toml"
+    path.write_text(text)
+    settings = SessionSettings.from_config(load_config(path, env={}))
+    assert str(settings.zone) == zone
+
+
+@pytest.mark.parametrize("text", ['[site]\ntimezone = "Mars/Olympus"\n', '[site]\nregion = "abroad"\n'])
+def test_a_time_zone_unknown_or_missing_for_a_consulate_stops_the_kiosk(tmp_path, text):
+    path = tmp_path / "k.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match="time zone|timezone"):
+        load_config(path, env={})

@@ -110,8 +110,15 @@ def test_no_text_writes_two_words_in_one_with_brackets(key):
 
 
 def test_the_kiosks_receipt_has_one_name_everywhere():
+    from pathlib import Path
+
+    from central.console.status_texts import TEXTS
+
     for key, entry in MESSAGES.items():
         assert "récépissé" not in entry["fr"].lower(), key
+    assert not [k for k, v in TEXTS["fr"].items() if "récépissé" in v.lower()]
+    templates = Path(__file__).resolve().parents[2] / "central" / "console" / "templates"
+    assert not [p.name for p in templates.glob("*.html") if "récépissé" in p.read_text(encoding="utf-8").lower()]
 
 
 @pytest.mark.parametrize("key", sorted(MESSAGES))
@@ -152,5 +159,7 @@ def test_euros(cents, fr, en):
 
 
 def test_a_stamp_label_reads_with_its_amount():
-    assert Translator("fr")("doc.fiscal_stamp_cni", amount=euros(1250)) == "Timbre fiscal carte d'identité\u00a0: 12,50 €"
+    assert Translator("fr")("doc.fiscal_stamp_cni", amount=euros(1250)) == "Timbre fiscal carte d'identité : 12,50 €"
+    # On a screen, the space before the colon does not break.
+    assert Translator("fr", typography=True)("doc.fiscal_stamp_cni", amount="25 €").endswith("identité\u00a0: 25 €")
     assert Translator("en")("doc.fee_consulate", amount=euros(2500, "en")) == "€25 to pay at the consulate"

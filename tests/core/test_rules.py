@@ -393,7 +393,7 @@ def test_a_lost_passport_costs_the_passport_stamp_only():
     items = by_id(checklist(case(titles=PASSPORT, motif=Motif.LOSS)))
     assert items["fiscal_stamp.passport"].amount_cents == 8600
     assert "fiscal_stamp.cni" not in items
-    assert items["secure_id"].label_key == "doc.secure_id_held"
+    assert items["secure_id"].label_key == "doc.cni_held"  # the other title: not the passport lost
 
 
 def test_both_titles_after_loss_need_the_union_of_documents_and_both_stamps():

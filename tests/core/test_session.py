@@ -175,6 +175,8 @@ def test_a_question_nobody_asks_cannot_be_answered(session, walk, adult_loss):
     with pytest.raises(InvalidTransition):
         session.answer(Question.MOTIF, "renewal")  # and why she applies
     with pytest.raises(InvalidTransition):
+        session.answer(Question.BIRTHPLACE_DEMATERIALISED, True)  # asked, but on the next page
+    with pytest.raises(InvalidTransition):
         session.answer(Question.SECURE_DOCUMENT, "maybe")
 
 
@@ -760,7 +762,7 @@ def test_back_from_confirm_forgets_the_predemande(walk, adult_loss):
 
 def test_back_from_questions_returns_to_identify(walk, adult_loss):
     s = _reach(walk, adult_loss, Step.QUESTIONS)
-    s.answer(Question.MOTIF, "loss")
+    s.answer(Question.TITLES, "cni")
     s.back()
     assert s.step is Step.IDENTIFY and s.answers == {}
 
@@ -1068,11 +1070,11 @@ def test_the_summary_says_exactly_what_was_taken_and_what_is_left_for_the_desk(w
         s.finger_read(finger(ok=False, feedback="too_light", quality=20))
     s.finger_read(finger())
     text = summary_lines(Translator("fr"), s)
-    assert text[0] == "Pièces photographiées (3)\u00a0: Justificatif de domicile, Votre passeport, Déclaration de perte"
-    assert "À montrer seulement au guichet\u00a0: Photo d'identité" in text
-    assert "Empreinte à reprendre au guichet\u00a0: index gauche" in text
-    assert "Empreinte relevée\u00a0: index droit" in text
-    assert not any("relevée\u00a0: index gauche" in line for line in text)
+    assert text[0] == "Pièces photographiées (3) : Justificatif de domicile, Votre passeport, Déclaration de perte"
+    assert "À montrer seulement au guichet : Photo d'identité" in text
+    assert "Empreinte à reprendre au guichet : index gauche" in text
+    assert "Empreinte relevée : index droit" in text
+    assert not any("relevée : index gauche" in line for line in text)
 
 
 def test_fees_and_age_shown_to_the_citizen_come_from_the_session(walk, adult_loss, teen_theft):
@@ -1081,3 +1083,32 @@ def test_fees_and_age_shown_to_the_citizen_come_from_the_session(walk, adult_los
     s.cancel()
     s = walk.to_checklist(teen_theft)
     assert s.applicant_minor is True and s.applicant_age == 14
+
+
+def test_back_from_the_sensor_failure_page_forgets_what_the_failure_recorded(walk, adult_loss, finger):
+    s = walk.to_step(adult_loss, Step.FINGERPRINTS)
+    s.sensor_failed(SensorUnavailable("gone"))
+    s.back()  # on the first finger: back to the stamp
+    assert s.step is Step.STAMP
+    assert s.dossier.fingerprints == [] and Flag.SENSOR_FAILED.value not in s.dossier.flags
+    walk.enter_all_stamps()
+    walk.read_all_fingers()
+    assert [(f.finger, f.status) for f in s.dossier.fingerprints] == [
+        ("left_index", FingerStatus.CAPTURED), ("right_index", FingerStatus.CAPTURED)]
+    assert s.dossier.flags == []
+
+
+def test_the_age_is_counted_on_the_mairies_date_not_the_utc_one(clock, make_pd):
+    # 12 on 2026-11-23 in Nouméa (UTC+11) while it is still the 22nd in UTC: fingerprints are taken.
+    from datetime import date, datetime, timedelta, timezone
+
+    from kiosk.predemande import Motif
+
+    pd = make_pd("NOUMEA0001", motif=Motif.RENEWAL, birth=date(2014, 11, 23))
+    utc = datetime(2026, 11, 22, 20, 0, tzinfo=timezone.utc)
+    for zone, age in ((timezone.utc, 11), (timezone(timedelta(hours=11)), 12)):
+        s = Session(SessionSettings(zone=zone), clock, wall_clock=lambda: utc)
+        s.start()
+        s.submit_number(pd.number)
+        s.lookup_finished(pd)
+        assert s.applicant_age == age

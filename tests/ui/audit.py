@@ -8,7 +8,10 @@ actually laid out and the pixels actually drawn:
   text was shortened with "…", or cut at a fixed height, fails);
 * **outside**: each label lies inside every widget that holds it, and inside
   the window (a column taller than its screen pushes its top under the
-  header); a label in a scroll view is checked against the view;
+  header);
+* **hidden**: a label of a scroll view is whole in its view, unless the view
+  is a long list (``long_list``: the checklist, the summary), which the
+  driver scrolls through and audits at each end;
 * **overlap**: no two visible labels, buttons or pictures share pixels
   unless one holds the other;
 * **contrast**: the text's colour (``disabled_color`` when disabled, as Kivy
@@ -142,13 +145,20 @@ def _background(pixels: np.ndarray, b: Box, fg: tuple[float, float, float]) -> t
     region = pixels[y0:y1, x0:x1, :3].reshape(-1, 3).astype(np.uint32)
     packed = (region[:, 0] << 16) | (region[:, 1] << 8) | region[:, 2]
     colours, counts = np.unique(packed, return_counts=True)  # one int per colour: a fast 1-D sort
+    order = np.argsort(-counts)
+
+    def rgb(i):
+        c = colours[i]
+        return np.array([(c >> 16) & 255, (c >> 8) & 255, c & 255], dtype=float)
+
+    # The colour most present is the background, unless it is the text's own and another colour covers a
+    # good part of the box too (big digits filling their box). A thin border never does: text drawn in its
+    # background's colour is judged against that colour, at 1:1.
+    first = rgb(order[0])
     fg255 = np.array([round(c * 255) for c in fg])
-    for i in np.argsort(-counts):
-        c = np.array([(colours[i] >> 16) & 255, (colours[i] >> 8) & 255, colours[i] & 255], dtype=float)
-        if np.abs(c - fg255).max() > 3 or len(colours) == 1:
-            return tuple(c / 255)
-    c = colours[np.argmax(counts)]
-    return tuple(float(v) / 255 for v in ((c >> 16) & 255, (c >> 8) & 255, c & 255))
+    if np.abs(first - fg255).max() <= 3 and len(order) > 1 and counts[order[1]] >= 0.25 * len(packed):
+        return tuple(rgb(order[1]) / 255)
+    return tuple(first / 255)
 
 
 def labels_on_screen(root):
@@ -180,9 +190,8 @@ def audit(root, window_size, pixels: np.ndarray | None) -> list[Problem]:
         scroll = _scroll_of(label, root)
         # Clipped: the text needs more room than its box gives.
         need_w, need_h = needed_size(label)
-        wrap = label.text_size[0]
-        limit_w = label.width if wrap is None else max(label.width, wrap)
-        if need_h > label.height + SLACK or (wrap is None and need_w > limit_w + SLACK):
+        # Wrapped or not, the text must fit across too: a word or an address longer than the line spills.
+        if need_h > label.height + SLACK or need_w > label.width + SLACK:
             problems.append(Problem("clipped", label.text,
                                     f"needs {need_w:.0f}x{need_h:.0f}, has {label.width:.0f}x{label.height:.0f}"))
         # Outside: every holder, up to a scroll view (whose content is taller than the view by design).
@@ -196,6 +205,9 @@ def audit(root, window_size, pixels: np.ndarray | None) -> list[Problem]:
         visible = b.clip(box(scroll)) if scroll is not None else b
         if scroll is not None and not box(scroll).inside(win):
             problems.append(Problem("outside", label.text, f"its scroll view {box(scroll)} is off the window"))
+        if scroll is not None and not getattr(scroll, "long_list", False) and not b.inside(box(scroll)):
+            problems.append(Problem("hidden", label.text, f"{b} is not whole in its scroll view {box(scroll)}: "
+                                                          "below the fold"))
         if visible.empty:
             continue  # scrolled out of view: what the view shows is checked when it is scrolled there
         if not visible.inside(win):

@@ -134,6 +134,28 @@ class AuditDriver(Driver):
         for p in problems:
             self.result["problems"].append({**where, **p.as_dict()})
         self._save(name)
+        yield from self._audit_long_lists(name, layer)
+
+    def _audit_long_lists(self, name: str, layer) -> Iterator[Wait]:
+        """A long list taller than its view (the checklist, the summary) audited scrolled to its end too."""
+        from tests.ui.audit import audit
+
+        from kiosk.screens.widgets import KioskScrollView
+
+        for view in [w for w in layer.walk(restrict=True) if isinstance(w, KioskScrollView) and w.long_list]:
+            content = view.children[0] if view.children else None
+            if content is None or content.height <= view.height or view.get_root_window() is None:
+                continue
+            view.scroll_y = 0
+            yield self.frames(3)
+            yield from self._grab()
+            for p in audit(layer, self.Window.size, self._pixels):
+                self.result["problems"].append({"session": self._label, "screen": f"{name}_end",
+                                                "step": self.session.step.value, "lang": self.session.lang,
+                                                "size": list(self.Window.size), **p.as_dict()})
+            self._save(f"{name}_end")
+            view.scroll_y = 1
+            yield self.frames(2)
 
     def _save(self, name: str) -> None:
         from PIL import Image
@@ -154,7 +176,10 @@ class AuditDriver(Driver):
 
         layer = self._layer()
         return (type(layer).__name__, tuple(self.Window.size), tuple(
-            (type(w).__name__, w.text, tuple(w.color), bool(w.bold), bool(w.disabled), str(box(w)))
+            (type(w).__name__, w.text, tuple(w.color), bool(w.bold), bool(w.disabled), str(box(w)),
+             # what changes the pixels behind a text: a button's fill, a message's level, a chosen answer
+             tuple(getattr(w, "fill", ())), getattr(w, "level", None), getattr(w, "selected", None), w.state
+             if hasattr(w, "state") else None)
             for w in labels_on_screen(layer)))
 
     def check(self, name: str, both_languages: bool = True) -> Iterator[Wait]:
@@ -183,17 +208,6 @@ class AuditDriver(Driver):
         yield self.until(lambda: self.session.lang == lang, "the language back")
         yield self.frames(2)
 
-    # -- the session's observer, as the headless runner's --------------------------------
-    def observe(self, session) -> None:
-        from kiosk import outcomes
-
-        if session.message and (not self.messages or self.messages[-1] != session.message.key):
-            self.messages.append(session.message.key)
-        if session.dossier is not None:
-            self.dossier_id = session.dossier.id
-            self.flags = list(session.dossier.flags)
-            self.documents = [i.as_dict() for i in outcomes.documents(session.checklist, session.not_applicable,
-                                                                      session.dossier)]
 
 
 class Held:
@@ -262,7 +276,7 @@ class ScenarioPlayer:
         if self.s.step in (Step.CONFIRM, Step.QUESTIONS):
             return True
         return (self.s.step is Step.IDENTIFY and self.s.message is not None and self.s.message.level == "error"
-                and len(self.d.messages) > before_messages)
+                and len(self.d.seen.messages) > before_messages)
 
     def do_scan(self, spec) -> Iterator[Wait]:
         from kiosk.hal.sim.camera import EmptyScene, QrScene
@@ -276,14 +290,14 @@ class ScenarioPlayer:
             yield d.until(lambda: not screen.typing, "the scanner")
         spec = {"payload": spec} if isinstance(spec, str) else dict(spec)
         spec.setdefault("code_px", 190)
-        before = len(d.messages)
+        before = len(d.seen.messages)
         d.kiosk.devices.camera.show(QrScene(**spec))
         yield d.until(lambda: self.s.step is Step.LOOKING_UP or self._looked_up(before), "the code read", timeout=30)
         if self.s.step is Step.LOOKING_UP:
             yield from d.check("busy_looking_up", both_languages=False)
         yield d.until(lambda: self._looked_up(before), "the look-up", timeout=30)
         d.kiosk.devices.camera.show(EmptyScene())
-        yield from d.check("identify_result" if self.s.step is Step.IDENTIFY else "after_scan")
+        yield from d.check("identify_result" if self.s.step is Step.IDENTIFY else self.s.step.value)
 
     def do_type(self, text) -> Iterator[Wait]:
         from kiosk.screens.widgets import BACKSPACE, OK_KEY
@@ -304,11 +318,11 @@ class ScenarioPlayer:
             yield d.frames(1)
         yield d.until(lambda: self.s.typed == text, "the number typed")
         yield from d.check("identify_typed")
-        before = len(d.messages)
+        before = len(d.seen.messages)
         d.tap(kb.key_widget(OK_KEY), "OK")
         yield d.until(lambda: self.s.step is Step.LOOKING_UP or self._looked_up(before), "the look-up", timeout=30)
         yield d.until(lambda: self._looked_up(before), "the look-up", timeout=30)
-        yield from d.check("identify_result" if self.s.step is Step.IDENTIFY else "after_type")
+        yield from d.check("identify_result" if self.s.step is Step.IDENTIFY else self.s.step.value)
 
     # questions
     def do_answer(self, answers) -> Iterator[Wait]:
@@ -514,6 +528,8 @@ class ScenarioPlayer:
     def do_consent(self, value) -> Iterator[Wait]:
         d = self.d
         yield from d.check("summary")
+        # What the summary screen really shows, for the scenario's "summary_contains".
+        d.summary_shown = [w.text for w in reversed(d.screen("summary").ids.lines.children) if w.text]
         if bool(value) != self.s.consent:
             screen = d.screen("summary")
             yield from d.tap_and_wait(screen.ids.consent, lambda: self.s.consent is bool(value), "consent")
@@ -670,7 +686,8 @@ def run_all(d: AuditDriver, sessions: list[dict]) -> Iterator[Wait]:
 
     for scenario in sessions:
         d._label = scenario["name"]
-        d.messages, d.dossier_id, d.flags, d.documents = [], None, [], []
+        d.seen.reset()
+        d.summary_shown = []
         d.clocks.today = datetime.fromisoformat(scenario.get("today", DEMO_TODAY))
         player = ScenarioPlayer(d)
         error = None
@@ -681,27 +698,10 @@ def run_all(d: AuditDriver, sessions: list[dict]) -> Iterator[Wait]:
                 yield from player.play(scenario)
         except AssertionError as exc:
             error = f"{type(exc).__name__}: {exc}"
-        queued = d.kiosk.outbox.get(d.dossier_id) if d.dossier_id else None
-        receipts = sorted((d.sim_dir / "printer").glob("receipt-*.bin"))
-        outcome = {
-            "final_step": d.session.step.value, "dossier_id": queued.id if queued else None,
-            "queue_state": queued.state.name.lower() if queued else None,
-            "receipt": str(receipts[-1]) if queued and receipts and _printed(d, queued.number) else None,
-            "flags": sorted(d.flags) if queued else [], "messages": list(d.messages), "documents": d.documents,
-        }
-        failures = ([error] if error else []) + check_expectations(
-            {k: v for k, v in scenario.get("expect", {}).items() if not k.endswith(("_contains", "_lacks"))}, outcome)
+        outcome = {**d.seen.outcome(d.kiosk), "summary": d.summary_shown}
+        failures = ([error] if error else []) + check_expectations(scenario.get("expect", {}), outcome)
         d.result["sessions"].append({"name": scenario["name"], "ok": not failures, "failures": failures})
         yield from back_to_welcome(d)
-
-
-def _printed(d: AuditDriver, number: str | None) -> bool:
-    from kiosk.hal.escpos_decode import decode_file
-
-    for path in sorted((d.sim_dir / "printer").glob("receipt-*.bin"), reverse=True)[:3]:
-        if number and number in decode_file(path).text:
-            return True
-    return False
 
 
 def load_sessions(only: list[str] | None) -> list[dict]:
@@ -737,6 +737,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from kiosk.config import load_config, simulated
     from kiosk.runtime import build_kiosk
+    from kiosk.scenario import Observer
 
     cfg = simulated(load_config(env={}, data_dir=work / "data"))
     from kiosk.app import KioskApp, configure_kivy
@@ -753,8 +754,7 @@ def main(argv: list[str] | None = None) -> int:
         app = KioskApp(kiosk)
         prefix = args.prefix or args.size
         driver = AuditDriver(app, kiosk, shots, prefix, cfg.sim_dir, clocks)
-        driver.messages, driver.dossier_id, driver.flags, driver.documents = [], None, [], []
-        driver.session.subscribe(driver.observe)
+        driver.seen = Observer(driver.session)
         driver.shots_enabled = not args.no_shots
         sessions = load_sessions(args.only)
         from kivy.clock import Clock
