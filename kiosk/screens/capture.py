@@ -33,6 +33,7 @@ class CaptureScreen(KioskScreen):
         self._poll_event = None
         self._thumbnail = None
         self._shown_page = None
+        self._shot_for = None
 
     # -- preview -------------------------------------------------------------------
     def activate(self) -> None:
@@ -58,6 +59,7 @@ class CaptureScreen(KioskScreen):
         if self.working or self.reviewing:
             return
         self.working = True
+        self._shot_for = (self.session.generation, self.session.index)
         self.on_session(self.session)
         self.runner.submit(self.controller.photo_job(), on_done=self._photo_done)
 
@@ -66,9 +68,13 @@ class CaptureScreen(KioskScreen):
 
     def _photo_done(self, result, error) -> None:
         self.working = False
-        if error is None and result is not None and result[2] is not None:
+        s = self.session
+        # Only the picture of the photo this page shows: not one the session dropped (the citizen gone,
+        # the page left meanwhile), which would otherwise wait here for the next citizen.
+        if (error is None and result is not None and result[2] is not None and s.reviewing
+                and self._shot_for == (s.generation, s.index)):
             self._thumbnail = result[2]
-        self.on_session(self.session)
+        self.on_session(s)
 
     def keep(self) -> None:
         if self.session.reviewing:
