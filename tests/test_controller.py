@@ -223,6 +223,9 @@ def test_the_english_receipt_is_english_throughout(tmp_path):
     scenario["steps"].insert(0, {"language": "en"})
     scenario["steps"][1] = {"scan": "B2C3D4E5F6"}
     cfg = simulated(load_config(env={})).with_overrides(data_dir=tmp_path / "kiosk")
+    import dataclasses
+
+    cfg = cfg.with_overrides(site=dataclasses.replace(cfg.site, status_url="https://titres.example.fr/statut"))
     result = run_scenario(scenario, cfg)
     assert result["ok"], result["failures"]
     text = decode_file(result["receipt"]).text

@@ -94,7 +94,7 @@ def test_an_unplugged_camera_fails_its_row_and_the_command_and_the_others_are_st
     found = rows(proc.stdout)
     assert "ÉCHEC" in found["Caméra"] and "unplugged" in found["Caméra"]
     assert all(" OK " in found[label] for label in FRENCH[1:])
-    assert proc.stdout.splitlines()[-1] == "1 appareil(s) en échec sur 5 : voir la colonne Détail."
+    assert proc.stdout.splitlines()[-1] == "Appareils en échec : 1 sur 5. Voir la colonne Détail."
 
 
 def test_an_unplugged_printer_fails_its_row_with_the_reason(tmp_path):
@@ -285,7 +285,7 @@ def test_the_table_lines_up_and_gives_a_verdict():
     assert table[4].startswith("Caméra ") and table[5].startswith("Imprimante ")
     assert table[4].index("OK") == table[5].index("ÉCHEC") == table[2].index("Résultat")
     assert table[5].endswith("ouverture impossible : no USB device 0416:5011")
-    assert table[-1] == "1 appareil(s) en échec sur 2 : voir la colonne Détail."
+    assert table[-1] == "Appareils en échec : 1 sur 2. Voir la colonne Détail."
 
 
 def test_the_summary_still_takes_the_old_dictionaries(tmp_path):

@@ -461,18 +461,15 @@ def capture_documents(d: Driver, shots: bool, at_desk: set[str] = frozenset(), b
         index = d.session.index
         req = d.session.current_requirement
         kind = DOC_KINDS.get(req.id, "document")
-        if not_held and req.conditional:
-            if shots or not d.result.get("conditional_shot"):
+        leave = ("not_held_button" if not_held and req.conditional else
+                 "desk_button" if req.id in at_desk else None)
+        if leave:
+            if leave == "not_held_button" and not d.result.get("conditional_shot"):
                 d.result["conditional_shot"] = True
                 yield from d.shoot("capture_conditional")
-            yield from d.tap_and_wait(screen.ids.not_held_button,
+            yield from d.tap_and_wait(screen.ids[leave],
                                       lambda: d.session.step is not Step.CAPTURE or d.session.index != index,
-                                      f"{req.id} not held")
-            continue
-        if req.id in at_desk:
-            yield from d.tap_and_wait(screen.ids.desk_button,
-                                      lambda: d.session.step is not Step.CAPTURE or d.session.index != index,
-                                      f"{req.id} left for the desk")
+                                      f"{req.id}: {leave}")
             continue
         if first and blurry_first:
             d.kiosk.devices.camera.show(DocumentScene(kind=kind, blur=9))

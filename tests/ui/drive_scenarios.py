@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import re
 import math
 import shutil
 import sys
@@ -72,6 +73,8 @@ class AuditDriver(Driver):
         self.result.update(problems=[], sessions=[], audited=0)
         self._hashes: set[str] = set()
         self._audited: set[tuple] = set()
+        self.sizes: list[tuple[int, int]] = [tuple(self.Window.size)]
+        self.audited_at: dict[str, int] = {}  # "800x480/fr" → screens audited there
         self._label = "start"
         self._seen_pages: set[tuple] = set()
 
@@ -111,12 +114,13 @@ class AuditDriver(Driver):
         yield self.until(flipped, "a frame to read")
         self._pixels = got["pixels"]
 
-    def _audit_now(self, name: str) -> Iterator[Wait]:
+    def _audit_now(self, name: str, settle: bool = True) -> Iterator[Wait]:
         from tests.ui.audit import audit, step_counter_problems
 
         from kiosk.session import Step
 
-        yield self.frames(2)
+        if settle:  # the page was just changed (another language, another size): laid out on the next frames
+            yield self.frames(2)
         page = (self.session.step, self.session.index, self.session.lang, self.session.reviewing,
                 self.session.generation)
         yield from self._grab()
@@ -129,6 +133,8 @@ class AuditDriver(Driver):
                 and self.app.current_screen.name != "maintenance":
             problems += step_counter_problems(self.app)
         self.result["audited"] += 1
+        key = f"{self.Window.size[0]}x{self.Window.size[1]}/{self.session.lang}"
+        self.audited_at[key] = self.audited_at.get(key, 0) + 1
         where = {"session": self._label, "screen": name, "step": self.session.step.value,
                  "lang": self.session.lang, "size": list(self.Window.size)}
         for p in problems:
@@ -166,8 +172,9 @@ class AuditDriver(Driver):
             return
         self._hashes.add(digest)
         self._shot_n += 1
-        path = self.shots_dir / f"{self.prefix}_{self._shot_n:03d}_{self._label}_{name}_{self.session.lang}.png"
-        Image.fromarray(np.flipud(self._pixels)).save(path)
+        w, h = self.Window.size
+        path = self.shots_dir / f"{w}x{h}_{self.prefix}{self._shot_n:04d}_{self._label}_{name}_{self.session.lang}.png"
+        Image.fromarray(np.flipud(self._pixels)).save(path, compress_level=1)
         self.result["shots"].append(str(path))
 
     def _signature(self) -> tuple:
@@ -175,15 +182,20 @@ class AuditDriver(Driver):
         from tests.ui.audit import box, labels_on_screen
 
         layer = self._layer()
+        # Digits count as one (a counter "Pièce 3 sur 5" or "4 sur 5" takes the same room): a page already
+        # audited with other numbers is the same page.
         return (type(layer).__name__, tuple(self.Window.size), tuple(
-            (type(w).__name__, w.text, tuple(w.color), bool(w.bold), bool(w.disabled), str(box(w)),
+            (type(w).__name__, re.sub(r"\d", "0", w.text), tuple(w.color), bool(w.bold), bool(w.disabled),
+             str(box(w)),
              # what changes the pixels behind a text: a button's fill, a message's level, a chosen answer
              tuple(getattr(w, "fill", ())), getattr(w, "level", None), getattr(w, "selected", None), w.state
              if hasattr(w, "state") else None)
             for w in labels_on_screen(layer)))
 
     def check(self, name: str, both_languages: bool = True) -> Iterator[Wait]:
-        """Audit the screen as it is, then in the other language (touching the language button), and back.
+        """Audit the screen at every size in both languages: as it is, then in the other language (the
+        language button touched), at the other size (the window resized), back in the first language, and
+        back to the first size.
 
         A screen already audited with the very same labels, looks and places (the welcome screen, the
         ID photo's page, seen by every session) is not audited again: its verdict cannot differ.
@@ -194,20 +206,33 @@ class AuditDriver(Driver):
             self.result["skipped"] = self.result.get("skipped", 0) + 1
             return
         self._audited.add(signature)
-        yield from self._audit_now(name)
-        if not both_languages:
-            return
-        lang = self.session.lang
-        button = self.app.root.ids.language_button
-        if self._layer() is not self.app.root:
-            return  # a dialog covers the header
-        self.tap(button, "language")
-        yield self.until(lambda: self.session.lang != lang, "the other language")
-        yield from self._audit_now(name)
-        self.tap(button, "language")
-        yield self.until(lambda: self.session.lang == lang, "the language back")
-        yield self.frames(2)
+        first = tuple(self.Window.size)
+        sizes = [first] + [size for size in self.sizes if size != first]
+        toggle = both_languages and self._layer() is self.app.root  # a dialog covers the header
+        for i, size in enumerate(sizes):
+            if i:
+                yield from self._resize(size)
+            yield from self._audit_now(name, settle=i > 0)
+            if toggle:
+                yield from self._toggle_language()
+                yield from self._audit_now(name)
+        if len(sizes) > 1:
+            yield from self._resize(first)
+        if toggle and len(sizes) % 2:
+            yield from self._toggle_language()  # an odd number of sizes leaves the other language on
 
+    def _toggle_language(self) -> Iterator[Wait]:
+        lang = self.session.lang
+        self.tap(self.app.root.ids.language_button, "language")
+        yield self.until(lambda: self.session.lang != lang, "the other language")
+
+    def _resize(self, size: tuple[int, int]) -> Iterator[Wait]:
+        from kiosk.app import scale_for
+
+        self.Window.size = size
+        yield self.until(lambda: tuple(self.Window.size) == tuple(size) and self.app.u == scale_for(size),
+                         f"the window at {size}")
+        yield self.frames(2)
 
 
 class Held:
@@ -499,6 +524,9 @@ class ScenarioPlayer:
         for outcome in outcomes:
             yield from self.do_finger(outcome)
 
+    def do_check_fingers(self) -> Iterator[Wait]:
+        yield from self.d.check("fingerprints")
+
     def do_finger_unavailable(self, _) -> Iterator[Wait]:
         d = self.d
         page = (self.s.step, self.s.index)
@@ -629,8 +657,10 @@ def demo_session(number: str, status: str) -> dict:
 
 
 def play_demo(player: ScenarioPlayer, scenario: dict) -> Iterator[Wait]:
-    """Answer each question with "I don't know" where allowed (else its first answer), photograph what
-    applies, say "I don't have it" for what may not, type each stamp, read each finger, sign, send."""
+    """Answer each question with "I don't know" where allowed (else its first answer); photograph the
+    first document, leave the others for the desk (each page audited first), say "I don't have it" for
+    what may not apply, a paper stamp, fingers left for the desk; sign, send. What photographing, typing
+    a stamp and reading fingers look like, the example scenarios show: here every page is seen, cheaply."""
     from kiosk.interview import MAY_NOT_KNOW
     from kiosk.screens.questions import CHOICES
     from kiosk.session import Step
@@ -646,17 +676,20 @@ def play_demo(player: ScenarioPlayer, scenario: dict) -> Iterator[Wait]:
         value = None if q in MAY_NOT_KNOW else CHOICES[q][0][1]
         yield from player.answer_page(list(value) if isinstance(value, tuple) else value)
     yield from player.do_begin_capture(None)
+    first = True
     while s.step is Step.CAPTURE:
         if s.current_requirement.conditional:
             yield from player.do_not_held(None)
-        else:
+        elif first:
             yield from player.do_photo({})
-    stamp = 1111222233334440
+            first = False
+        else:
+            yield from player.do_at_desk(None)
     while s.step is Step.STAMP:
-        stamp += 1
-        yield from player.do_stamp(str(stamp))
+        yield from player.do_paper_stamp(None)
     while s.step is Step.FINGERPRINTS:
-        yield from player.do_finger("good")
+        yield from player.do_check_fingers()
+        yield from player.do_finger_unavailable(None)
     yield from player.do_sign(None)
     yield from player.do_consent(True)
     yield from player.do_submit(None)
@@ -717,7 +750,9 @@ def load_sessions(only: list[str] | None) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--size", default="800x480")
+    p.add_argument("--sizes", default="800x480,1280x800",
+                   help="window sizes, the first one the app starts at; each screen is audited at every one")
+    p.add_argument("--shard", default="1/1", help="K/N: play the K-th of N equal shares of the sessions")
     p.add_argument("--shots", default=str(ROOT / "artifacts" / "screenshots" / "audit"))
     p.add_argument("--prefix", default=None)
     p.add_argument("--result", default=None)
@@ -733,7 +768,8 @@ def main(argv: list[str] | None = None) -> int:
     _prepare_environment(work / "kivy-home")
     shots = Path(args.shots)
     shots.mkdir(parents=True, exist_ok=True)
-    size = tuple(int(v) for v in args.size.lower().split("x"))
+    sizes = [tuple(int(v) for v in size.lower().split("x")) for size in args.sizes.split(",")]
+    size = sizes[0]
 
     from kiosk.config import load_config, simulated
     from kiosk.runtime import build_kiosk
@@ -752,11 +788,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         kiosk.controller.directory = SlowDirectory(kiosk.controller.directory, 0.3)
         app = KioskApp(kiosk)
-        prefix = args.prefix or args.size
+        shard, shards = (int(v) for v in args.shard.split("/"))
+        prefix = args.prefix or (f"s{shard}-" if shards > 1 else "")
         driver = AuditDriver(app, kiosk, shots, prefix, cfg.sim_dir, clocks)
+        driver.sizes = sizes
         driver.seen = Observer(driver.session)
         driver.shots_enabled = not args.no_shots
-        sessions = load_sessions(args.only)
+        sessions = load_sessions(args.only)[shard - 1::shards]
         from kivy.clock import Clock
 
         Clock.schedule_once(lambda dt: driver.run(lambda d: run_all(d, sessions)), 0.5)
@@ -765,7 +803,8 @@ def main(argv: list[str] | None = None) -> int:
         result = driver.result
         result["ok"] = bool(result["ok"]) and not result["problems"] and all(s["ok"] for s in result["sessions"])
         result["seconds"] = round(time.monotonic() - started, 1)
-        result["window"] = list(driver.Window.size)
+        result["sizes"] = sorted({tuple(p["size"]) for p in result["problems"]} | set(sizes))
+        result["audited_at"] = driver.audited_at
     except Exception as exc:
         result = {"ok": False, "error": f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"}
     finally:
