@@ -346,12 +346,15 @@ def template_dossier() -> dict:
     s = Session(SessionSettings(), time.monotonic, lambda: datetime.now(timezone.utc))
     s.start()
     s.lookup_finished(pd) if s.qr_decoded(pd.number) else None
-    s.answer("secure_document", "none")
-    s.answer("birthplace_dematerialised", False)
     s.confirm()
+    s.answer("secure_document", "none")
+    s.next_question()
+    s.answer("birthplace_dematerialised", False)
+    s.next_question()
     s.begin_capture()
     while s.step.value == "capture":
         s.document_captured(b"jpeg", good)
+        s.document_kept()
     while s.step.value == "stamp":
         s.stamp_entered("1234567890123456")
     while s.step.value == "fingerprints":

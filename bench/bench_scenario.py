@@ -39,12 +39,15 @@ def bare_session_ms() -> float:
     s = Session(SessionSettings(), time.monotonic, lambda: datetime.fromisoformat("2026-11-22T10:00:00+01:00"))
     s.start()
     s.lookup_finished(pd) if s.qr_decoded(pd.number) else None
-    s.answer("secure_document", "none")
-    s.answer("birthplace_dematerialised", False)
     s.confirm()
+    s.answer("secure_document", "none")
+    s.next_question()
+    s.answer("birthplace_dematerialised", False)
+    s.next_question()
     s.begin_capture()
     while s.step.value == "capture":
         s.document_captured(b"jpeg", good)
+        s.document_kept()
     s.stamp_entered("1234567890123456")
     while s.step.value == "fingerprints":
         s.finger_read(FingerReading(ok=True, image=b"png", quality=80))
