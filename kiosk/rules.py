@@ -268,7 +268,8 @@ _RENEWALS = (Motif.RENEWAL, Motif.CHANGE_OF_ADDRESS, Motif.CHANGE_OF_CIVIL_STATU
 #: Labels and conditions worded for a parent applying for their child ("le passeport de votre enfant",
 #: "si votre enfant est né à l'étranger"): the rules choose them, as they choose the parent's proof of address.
 CHILD_WORDED = frozenset({
-    "doc.photo", "doc.previous_title", "doc.passport_held", "doc.cni_held", "doc.secure_id_held",
+    "doc.photo", "doc.previous_title", "doc.previous_cni", "doc.previous_passport", "doc.passport_held",
+    "doc.cni_held", "doc.secure_id_held",
     "doc.birth_certificate",
     "doc.nationality_proof", "cond.secure_title", "cond.no_secure_title", "cond.birthplace_not_dematerialised",
     "cond.born_abroad", "cond.hosted",
@@ -299,6 +300,14 @@ def _proof_of_address(case: Case, months: int) -> Requirement:
     label = "doc.proof_of_address_parent" if case.minor else "doc.proof_of_address"
     return Requirement("proof_of_address", Capture.PHOTO, label, S_ADDRESS, params=(("months", months),),
                        detail_key="doc.proof_of_address.detail")
+
+
+def _previous_title(case: Case, months: int) -> Requirement:
+    """The title being renewed: the card, the passport, or either when both are asked for."""
+    label = {frozenset({Title.CNI}): "doc.previous_cni", frozenset({Title.PASSPORT}): "doc.previous_passport"}.get(
+        frozenset(case.titles), "doc.previous_title")
+    return Requirement("previous_title", Capture.PHOTO, worded(case, label), S_PREVIOUS,
+                       detail_key="doc.previous_title.detail")
 
 
 def _secure_id(case: Case, months: int) -> Requirement:
@@ -348,7 +357,7 @@ RULES: tuple[Rule, ...] = (
     Rule(_always, _proof_of_address),
     Rule(_always, _req("host_attestation", Capture.PHOTO, "doc.host_attestation", S_HOSTED), (HOSTED,)),
     Rule(_always, _req("host_id", Capture.PHOTO, "doc.host_id", S_HOSTED), (HOSTED,)),
-    Rule(lambda c: c.motif in _RENEWALS, _req("previous_title", Capture.PHOTO, "doc.previous_title", S_PREVIOUS)),
+    Rule(lambda c: c.motif in _RENEWALS, _previous_title),
     Rule(lambda c: c.motif not in _RENEWALS, _secure_id, (SECURE_TITLE,)),
     Rule(lambda c: c.motif is Motif.LOSS and c.region is not Region.ABROAD,
          _req("loss_declaration", Capture.PHOTO, "doc.loss_declaration", S_LOSS)),

@@ -709,3 +709,16 @@ def test_every_document_title_is_short_and_its_detail_goes_beneath(every_require
 def test_a_case_whose_secure_title_is_unknown_round_trips():
     c = case(secure=None, hosted=None)
     assert Case.from_dict(c.to_dict()) == c and c.to_dict()["secure_document"] is None
+
+
+@pytest.mark.parametrize("titles, band, label", [
+    # Seed 000, "Carte d'identité sécurisée française": the title renewed, named for what it is.
+    (CNI, AgeBand.ADULT, "doc.previous_cni"),
+    (PASSPORT, AgeBand.ADULT, "doc.previous_passport"),
+    (BOTH, AgeBand.ADULT, "doc.previous_title"),
+    (PASSPORT, AgeBand.UNDER_12, "doc.previous_passport.child"),
+])
+def test_the_title_renewed_is_named_for_what_it_is_and_for_whom(titles, band, label):
+    items = by_id(checklist(case(titles=titles, motif=Motif.RENEWAL, band=band)))
+    assert items["previous_title"].label_key == label
+    assert items["previous_title"].source.doc == "000"
