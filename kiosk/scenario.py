@@ -174,12 +174,16 @@ class Runner:
     def do_begin_capture(self, _):
         self.s.begin_capture()
 
-    def do_photo(self, spec):
+    def _shoot(self, spec) -> None:
+        """The current document under the simulated camera, and a still taken and assessed."""
         from kiosk.hal.sim.camera import DocumentScene
 
         req = self.s.current_requirement
         self.devices.camera.show(DocumentScene(kind=req.id if req else "document", **(spec or {})))
         self.run_job(self.c.photo_job())
+
+    def do_photo(self, spec):
+        self._shoot(spec)
         if self.s.reviewing:
             self.s.document_kept()  # the citizen sees "Photo acceptée" and goes on
 
@@ -198,11 +202,7 @@ class Runner:
 
     def do_retake(self, spec):
         """Take a photo, see it accepted, and ask for another one of the same document."""
-        from kiosk.hal.sim.camera import DocumentScene
-
-        req = self.s.current_requirement
-        self.devices.camera.show(DocumentScene(kind=req.id if req else "document", **(spec or {})))
-        self.run_job(self.c.photo_job())
+        self._shoot(spec)
         self.s.retake()
 
     def do_continue(self, _):

@@ -23,6 +23,7 @@ from enum import StrEnum
 from typing import Callable
 
 from kiosk import __version__
+from kiosk.config import site_zone
 from kiosk.dossier import (
     Answer, AnswerSource, DocumentCapture, DocumentStatus, Dossier, FingerCapture, FingerStatus, Flag, Stamp,
     StampMode,
@@ -90,8 +91,6 @@ class SessionSettings:
 
     @classmethod
     def from_config(cls, cfg) -> "SessionSettings":
-        from kiosk.config import site_zone
-
         s = cfg.session
         return cls(
             number_format=NumberFormat.from_pattern(cfg.predemande.number_pattern),
@@ -619,11 +618,15 @@ class Session:
         else:
             self._after(self.step)
 
+    def _expect_review(self, shown: bool) -> None:
+        """On a document's page, with a photo shown for review (``shown``) or the camera on."""
+        self._expect(Step.CAPTURE)
+        if self.reviewing is not shown:
+            raise InvalidTransition("a photo is shown for review" if self.reviewing else "no photo is shown")
+
     def document_captured(self, image: bytes, quality: QualityReport, media_type: str = "image/jpeg") -> bool:
         """A still was taken and assessed. Kept and shown for review if acceptable, else a retake is asked."""
-        self._expect(Step.CAPTURE)
-        if self.reviewing:
-            raise InvalidTransition("a photo is already shown for review")
+        self._expect_review(False)
         self._activity()
         req = self.photo_requirements[self.index]
         assert self.dossier is not None
@@ -641,18 +644,14 @@ class Session:
 
     def document_kept(self) -> None:
         """The citizen saw the accepted photo and goes on to the next document."""
-        self._expect(Step.CAPTURE)
-        if not self.reviewing:
-            raise InvalidTransition("no photo to keep")
+        self._expect_review(True)
         self._activity()
         self._advance(len(self.photo_requirements))
         self._changed()
 
     def retake(self) -> None:
         """The citizen wants another photo of the same document: the one shown is dropped."""
-        self._expect(Step.CAPTURE)
-        if not self.reviewing:
-            raise InvalidTransition("no photo to retake")
+        self._expect_review(True)
         self._activity()
         self._drop_photo()
         self._changed()
@@ -699,9 +698,7 @@ class Session:
         self._changed()
 
     def _record_without_photo(self, status: DocumentStatus) -> None:
-        self._expect(Step.CAPTURE)
-        if self.reviewing:
-            raise InvalidTransition("a photo is shown for review")
+        self._expect_review(False)
         self._activity()
         assert self.dossier is not None
         req = self.photo_requirements[self.index]

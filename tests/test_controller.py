@@ -180,8 +180,8 @@ def test_a_sensor_that_stops_answering_fails_the_attempt_without_a_long_wait(kio
 
 
 # -- the receipt -------------------------------------------------------------------------------------
-def _printed(tmp_path, scenario_name: str, **site) -> list[str]:
-    """Play an example scenario on a kiosk of the given mairie and read its receipt back from the printer."""
+def _printed(tmp_path, scenario_name: str, language: str = "fr", **site):
+    """Play an example scenario (in ``language``) on a kiosk of the given mairie; its receipt read back."""
     import dataclasses
     from pathlib import Path
 
@@ -190,45 +190,29 @@ def _printed(tmp_path, scenario_name: str, **site) -> list[str]:
 
     cfg = simulated(load_config(env={})).with_overrides(data_dir=tmp_path / "kiosk")
     cfg = cfg.with_overrides(site=dataclasses.replace(cfg.site, **site))
-    path = Path(__file__).resolve().parents[1] / "examples" / "scenarios" / f"{scenario_name}.json"
-    result = run_scenario(load_scenario(path), cfg)
+    scenario = load_scenario(Path(__file__).resolve().parents[1] / "examples" / "scenarios" / f"{scenario_name}.json")
+    if language != "fr":
+        scenario["steps"].insert(0, {"language": language})
+    result = run_scenario(scenario, cfg)
     assert result["ok"], result["failures"]
-    return decode_file(result["receipt"]).lines
+    return decode_file(result["receipt"])
 
 
 def test_a_kiosk_in_guyane_prints_cayenne_time(tmp_path):
     # The scenario's clock says 10:00 in Paris (UTC+1): 06:00 in Cayenne (UTC-3), whatever the image's zone.
-    lines = _printed(tmp_path, "adult-renewal-cni", timezone="America/Cayenne")
-    assert "Date : 22/11/2026 06:00" in lines
-    lines = _printed(tmp_path / "paris", "adult-renewal-cni")
-    assert "Date : 22/11/2026 10:00" in lines
+    assert "Date : 22/11/2026 06:00" in _printed(tmp_path, "adult-renewal-cni", timezone="America/Cayenne").lines
+    assert "Date : 22/11/2026 10:00" in _printed(tmp_path / "paris", "adult-renewal-cni").lines
 
 
 def test_the_receipt_labels_the_hours_and_says_where_to_follow_the_dossier(tmp_path):
     text = " ".join(_printed(tmp_path, "adult-renewal-cni", opening_hours="Lun.-ven. 9h-12h",
-                             status_url="https://titres.example.fr/statut"))
+                             status_url="https://titres.example.fr/statut").lines)
     assert "Horaires d'ouverture : Lun.-ven. 9h-12h" in text
     assert "Suivez votre dossier" in text and "https://titres.example.fr/statut" in text.replace(" ", "")
 
 
 def test_the_english_receipt_is_english_throughout(tmp_path):
-    import json
-
-    from kiosk.scenario import run_scenario
-    from kiosk.hal.escpos_decode import decode_file
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "examples" / "scenarios" / "adult-loss-cni.json"
-    scenario = json.loads(path.read_text(encoding="utf-8"))
-    scenario["steps"].insert(0, {"language": "en"})
-    scenario["steps"][1] = {"scan": "B2C3D4E5F6"}
-    cfg = simulated(load_config(env={})).with_overrides(data_dir=tmp_path / "kiosk")
-    import dataclasses
-
-    cfg = cfg.with_overrides(site=dataclasses.replace(cfg.site, status_url="https://titres.example.fr/statut"))
-    result = run_scenario(scenario, cfg)
-    assert result["ok"], result["failures"]
-    text = decode_file(result["receipt"]).text
+    text = _printed(tmp_path, "adult-loss-cni", "en", status_url="https://titres.example.fr/statut").text
     for english in ("RECEIPT FOR YOUR APPLICATION", "Date: 22/11/2026", "Pre-application: B2", "Application number",
                     "Originals to show at the desk:", "Opening hours:", "Follow your application"):
         assert english in text, english
@@ -238,14 +222,9 @@ def test_the_english_receipt_is_english_throughout(tmp_path):
 
 
 def test_the_receipt_ends_at_the_cutter_without_a_blank_tail(tmp_path):
-    from kiosk.hal.escpos_decode import Cut, Feed, Line, decode_file
-    from kiosk.scenario import load_scenario, run_scenario
-    from pathlib import Path
+    from kiosk.hal.escpos_decode import Cut, Feed, Line
 
-    path = Path(__file__).resolve().parents[1] / "examples" / "scenarios" / "adult-renewal-cni.json"
-    cfg = simulated(load_config(env={})).with_overrides(data_dir=tmp_path / "kiosk")
-    result = run_scenario(load_scenario(path), cfg)
-    items = decode_file(result["receipt"]).items
+    items = _printed(tmp_path, "adult-renewal-cni").items
     assert isinstance(items[-1], Cut)
     tail = []
     for item in reversed(items[:-1]):

@@ -121,11 +121,24 @@ def test_the_kiosks_receipt_has_one_name_everywhere():
     assert not [p.name for p in templates.glob("*.html") if "récépissé" in p.read_text(encoding="utf-8").lower()]
 
 
-@pytest.mark.parametrize("key", sorted(MESSAGES))
-def test_french_texts_never_break_a_line_inside_guillemets_or_before_a_colon(key):
-    fr = MESSAGES[key]["fr"]
-    assert "« " not in fr and " »" not in fr, fr
-    assert not re.search(r" [:;!?]", fr), fr
+@pytest.mark.parametrize("raw, typeset", [
+    ("touchez « Prendre la photo ».", "touchez «\u00a0Prendre la photo\u00a0»."),
+    ("Motif : Perte ; vol ? oui !", "Motif\u00a0: Perte\u00a0; vol\u00a0? oui\u00a0!"),
+    ("https://example.fr/a:b", "https://example.fr/a:b"),  # no space before it: an address is left alone
+])
+def test_french_spacing_makes_the_spaces_around_punctuation_unbreakable(raw, typeset):
+    from kiosk.messages import french_spacing
+
+    assert french_spacing(raw) == typeset
+
+
+def test_every_french_text_is_typeset_and_a_screen_keeps_it_while_a_terminal_does_not():
+    from kiosk.messages import _TABLE, NBSP, french_spacing
+
+    assert {k: v["fr"] for k, v in MESSAGES.items()} == {k: french_spacing(v["fr"]) for k, v in _TABLE.items()}
+    assert all(NBSP not in v["en"] for v in MESSAGES.values())
+    assert Translator("fr", typography=True)("confirm.not_me").count(NBSP) == 3  # « Retour » and the "?"
+    assert NBSP not in Translator("fr")("confirm.not_me")
 
 
 def test_translator_shows_a_missing_key_loudly_rather_than_crash():

@@ -136,7 +136,7 @@ def _text_colours(label) -> list[tuple[float, float, float, float]]:
 
 
 def _background(pixels: np.ndarray, b: Box, fg: tuple[float, float, float]) -> tuple[float, float, float] | None:
-    """The colour most present in ``b`` other than the text's own (pixels: the frame, rows from the bottom)."""
+    """The colour behind the text in ``b`` (pixels: the frame, rows from the bottom): the one most present."""
     h, w = pixels.shape[:2]
     x0, x1 = int(max(0, b.x)), int(min(w, b.right))
     y0, y1 = int(max(0, b.y)), int(min(h, b.top))
