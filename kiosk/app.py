@@ -140,6 +140,10 @@ class KioskApp(TouchApp):
     progress_done = NumericProperty(0)
     progress_shown = BooleanProperty(False)
     step_text = StringProperty("")
+    #: Speech is on (the header's "Écouter" button shows it pressed).
+    listening = BooleanProperty(False)
+    #: The open help request's state (``kiosk.help.HelpState`` value), "" when none.
+    help_state = StringProperty("")
 
     def __init__(self, kiosk, problems: RecentProblems | None = None, **kw):
         super().__init__(kiosk.controller.session.lang, **kw)
@@ -159,6 +163,8 @@ class KioskApp(TouchApp):
         #: The technician's way in (kiosk.maintenance): the app only shows what it decides.
         self.access = MaintenanceAccess(kiosk.config.maintenance)
         self._hold_event = None
+        self.audio_panel = None
+        self.help_panel = None
 
     # -- building -------------------------------------------------------------------
     def build(self):
@@ -190,6 +196,7 @@ class KioskApp(TouchApp):
                                                    max_failures=m.max_pin_failures, lockout_s=m.lockout_s))
         self.runner = JobRunner(self.session, post=lambda fn: Clock.schedule_once(lambda dt: fn()),
                                 on_error=self._job_error)
+        self._wire_assistance()
         self.session.subscribe(self._on_session)
         Window.bind(on_touch_down=self._on_window_touch, on_touch_up=self._on_window_release)
         self._events.append(Clock.schedule_interval(self._every_second, 1.0))
@@ -360,12 +367,55 @@ class KioskApp(TouchApp):
         elif expired == "pad" and self.pin_dialog is not None:
             self.pin_dialog.dismiss(animation=False)
         self.session.tick()
+        self.kiosk.assistance.tick()
+        self.kiosk.voice.check()
         if self.overlay is not None and self.overlay.parent is not None:
             self.overlay.seconds = self.session.seconds_before_abandon
         self.beat()
 
     def _job_error(self, job_name: str, exc: BaseException) -> None:
         log.error("job left the session unchanged", extra={"job": job_name, "error": repr(exc)})
+
+    # -- speech and help --------------------------------------------------------------------
+    def _wire_assistance(self) -> None:
+        """The voice's and the help request's news reach the UI thread, and the header shows them."""
+        from kiosk.screens.assist import AudioPanel, HelpPanel
+
+        def on_ui(fn) -> None:
+            Clock.schedule_once(lambda dt: fn())
+
+        voice, assistance = self.kiosk.voice, self.kiosk.assistance
+        voice.post = on_ui
+        voice.on_headphone = lambda plugged: voice.headphone_changed(plugged, self.session)
+        voice.on_enabled = lambda on: setattr(self, "listening", on)
+        assistance.post = on_ui
+        assistance.on_state = self._help_changed
+        self.audio_panel = AudioPanel(self)
+        self.help_panel = HelpPanel(self)
+
+    def toggle_listen(self) -> None:
+        """"Écouter": speech on and the page read; once on, the voice's controls (volume, repeat, stop)."""
+        voice = self.kiosk.voice
+        if not voice.enabled:
+            voice.listen(self.session)
+        elif self.audio_panel is not None:
+            self.audio_panel.show()
+
+    def ask_help(self) -> None:
+        """"Besoin d'aide ?" (or the call button): the agents are told, the citizen sees and hears who comes."""
+        state = self.kiosk.assistance.ask(self.session)
+        if self.help_panel is not None:
+            self.help_panel.show_state(state)
+            self.help_panel.show()
+
+    def _help_changed(self, state) -> None:
+        self.help_state = state.value if state is not None else ""
+        if self.help_panel is None:
+            return
+        if state is None:
+            self.help_panel.dismiss(animation=False)
+        else:
+            self.help_panel.show_state(state)
 
     # -- header actions -----------------------------------------------------------------
     def go_back(self) -> None:
@@ -380,6 +430,7 @@ class KioskApp(TouchApp):
     def ask_cancel(self) -> None:
         if self.session.can_go_back() and not self.navigation_locked and self.cancel_dialog is not None:
             self.cancel_dialog.open(animation=False)
+            self.kiosk.voice.say_keys(self.session, "cancel.confirm", "cancel.keep", "cancel.yes")
 
     def cancel_confirmed(self) -> None:
         if self.session.step not in (Step.LOOKING_UP, Step.SUBMITTING, Step.PRINTING):

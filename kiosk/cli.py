@@ -194,10 +194,12 @@ def cmd_sync(args) -> int:
         return 2
     client = central_client(cfg)
     with open_outbox(cfg) as outbox:
+        from kiosk.help import HelpRelay
         from kiosk.sync.status import SyncStatus, read_status
 
         known = read_status(cfg.data_dir) or SyncStatus()  # what the last run knew, until this one knows better
         worker = SyncWorker(outbox, client, cfg.sync.device_id, base_s=cfg.sync.retry_base_s, status=known,
+                            help_relay=HelpRelay(cfg.data_dir, client),
                             selftest=lambda: load_summary(cfg), watchdog=Watchdog(),
                             max_s=cfg.sync.retry_max_s, heartbeat_s=cfg.sync.heartbeat_s,
                             retention_s=cfg.sync.retention_days * 86400)

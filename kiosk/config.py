@@ -10,7 +10,7 @@ without editing the file:
 ``KIOSK_DATA``              data directory (queue, sealed blobs, keys)
 ``KIOSK_HAL``               default backend for every device (``sim``, ``pi``)
 ``KIOSK_HAL_<DEVICE>``      backend for one device: CAMERA, SCANNER,
-                            FINGERPRINT, PRINTER, INDICATOR
+                            FINGERPRINT, PRINTER, INDICATOR, AUDIO
 ``KIOSK_LANG``              default language (``fr`` or ``en``)
 ``KIOSK_DIRECTORY``         pré-demande source: ``sim`` or ``http``
 ``KIOSK_CENTRAL_URL``       URL of the central service
@@ -29,7 +29,7 @@ from typing import Any, Mapping
 
 from kiosk.errors import ConfigError
 
-DEVICES = ("camera", "scanner", "fingerprint", "printer", "indicator")
+DEVICES = ("camera", "scanner", "fingerprint", "printer", "indicator", "audio")
 #: Written by ``kiosk provision`` in the data directory; read over the main file, under the environment.
 PROVISIONED_FILE = "provisioned.toml"
 
@@ -115,6 +115,16 @@ class HalConfig:
     gpio_button_pin: int = 27
     #: gpiozero's pin factory on the Pi (``lgpio``: Debian's python3-lgpio, the only one that works on a Pi 5).
     gpio_pin_factory: str = "lgpio"
+    # Sound (speech and tones), ALSA on the Pi: docs/hardware.md.
+    #: The ALSA PCM to play on (``aplay -L``): ``default``, or ``plughw:CARD=Device`` for a USB adapter.
+    audio_device: str = "default"
+    #: The ALSA card whose jack switch says whether headphones are in (``aplay -l``); empty: the default card.
+    audio_card: str = ""
+    #: That card's jack-detection control (``amixer -c CARD controls``), e.g. ``Headphone Jack``; empty: the
+    #: output cannot tell (the Pi's own 3.5 mm socket), and speech starts only with "Écouter".
+    headphone_control: str = ""
+    #: The simulated output takes each clip's real duration (so that speech cut short can be seen).
+    sim_audio_realtime: bool = False
 
     def backend_for(self, device: str) -> str:
         if device not in DEVICES:
@@ -190,6 +200,27 @@ class MaintenanceConfig:
 
 
 @dataclass(frozen=True)
+class AudioConfig:
+    """The kiosk's voice (``kiosk.voice``): engine, voices, pace, levels; the output itself is ``[hal]``'s."""
+
+    #: ``espeak-ng`` (Debian's, offline, French and English) or ``piper`` (a voice file on the image).
+    engine: str = "espeak-ng"
+    voice_fr: str = "fr-fr"
+    voice_en: str = "en-gb"
+    #: Words per minute; a number read out (the dossier's) goes at ``slow_rate_wpm``.
+    rate_wpm: int = 150
+    slow_rate_wpm: int = 100
+    piper_model_fr: str = ""
+    piper_model_en: str = ""
+    #: Each session starts at this level (0 to 1); the citizen changes it for their session only.
+    volume: float = 0.8
+    #: The short sounds (success, error, "your turn"), as a share of full scale.
+    sounds_volume: float = 0.5
+    #: The recordings of prompts that are the same for everyone, on the data partition.
+    cache_max_mb: int = 64
+
+
+@dataclass(frozen=True)
 class KioskConfig:
     data_dir: Path = Path("var/kiosk")
     site: SiteConfig = field(default_factory=SiteConfig)
@@ -200,6 +231,7 @@ class KioskConfig:
     queue: QueueConfig = field(default_factory=QueueConfig)
     sync: SyncConfig = field(default_factory=SyncConfig)
     maintenance: MaintenanceConfig = field(default_factory=MaintenanceConfig)
+    audio: AudioConfig = field(default_factory=AudioConfig)
     log_level: str = "INFO"
 
     @property
@@ -213,6 +245,10 @@ class KioskConfig:
     @property
     def technician_pin_file(self) -> Path:
         return self.data_dir / "keys" / "technician-pin.json"
+
+    @property
+    def speech_cache_dir(self) -> Path:
+        return self.data_dir / "cache" / "speech"
 
     @property
     def sim_dir(self) -> Path:
@@ -366,5 +402,10 @@ def validate(cfg: KioskConfig) -> None:
         raise ConfigError(f"maintenance.service_manager must be systemctl or none, not {cfg.maintenance.service_manager!r}")
     if cfg.maintenance.max_pin_failures < 1:
         raise ConfigError("maintenance.max_pin_failures must be at least 1")
+    if cfg.audio.engine not in ("espeak-ng", "piper"):
+        raise ConfigError(f"audio.engine must be espeak-ng or piper, not {cfg.audio.engine!r}")
+    for name in ("volume", "sounds_volume"):
+        if not 0.0 <= getattr(cfg.audio, name) <= 1.0:
+            raise ConfigError(f"audio.{name} must be between 0 and 1")
     if cfg.session.finger_attempts < 1:
         raise ConfigError("session.finger_attempts must be at least 1")

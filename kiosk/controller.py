@@ -110,6 +110,7 @@ class Controller:
         self._foreign_payload: str | None = None
         self._scan_generation = -1
         self._light: Light | None = None
+        self._help_open = False
         self._refused_number: str | None = None
         self._frames_without_number = 0
         self.session.subscribe(self._on_change)
@@ -129,7 +130,7 @@ class Controller:
             light = Light.FAULT  # the kiosk takes nobody: a technician's job, seen from across the hall
         elif session.step in (Step.LOOKING_UP, Step.SUBMITTING, Step.PRINTING):
             light = Light.BUSY
-        elif session.step is Step.RECEIPT_FAILED:
+        elif session.step is Step.RECEIPT_FAILED or self._help_open:
             light = Light.ATTENTION  # a citizen waits for an agent
         if light is self._light:
             return
@@ -138,6 +139,11 @@ class Controller:
             self._light = light
         except Exception:  # a status light must never take a citizen's session down
             log.exception("status light failed")
+
+    def help_light(self, open_: bool) -> None:
+        """A citizen asked for help (or no longer waits): the light says so to the agents across the hall."""
+        self._help_open = open_
+        self._on_change(self.session)
 
     # -- identify ---------------------------------------------------------------
     def scan_job(self) -> Job:

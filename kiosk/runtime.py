@@ -7,17 +7,23 @@ self-test and the benchmarks all run the same parts.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from kiosk.config import KioskConfig
 from kiosk.controller import Controller
 from kiosk.directory import create_directory
 from kiosk.hal import Devices, create_devices
+from kiosk.help import Assistance, HelpDesk
+from kiosk.prompt_cache import PromptCache
 from kiosk.provision import load_device_key
 from kiosk.sync.outbox import Outbox
 from kiosk.sync.protocol import DeviceSigner
 from kiosk.sync.seal import development_recipient, recipient_key
+from kiosk.tts import create_engine
+from kiosk.voice import Voice
 
 log = logging.getLogger("kiosk.runtime")
 
@@ -54,8 +60,11 @@ class Kiosk:
     devices: Devices
     outbox: Outbox
     controller: Controller
+    voice: Voice
+    assistance: Assistance
 
     def close(self) -> None:
+        self.voice.close()
         self.devices.close()
         self.outbox.close()
 
@@ -66,14 +75,31 @@ class Kiosk:
         self.close()
 
 
-def build_kiosk(config: KioskConfig, recover: bool = True, **controller_kw) -> Kiosk:
+def build_voice(config: KioskConfig, devices: Devices, inline: bool = False) -> Voice:
+    """The voice over the configured engine, its prompt cache and the audio output."""
+    engine = create_engine(config.audio)
+    cache = PromptCache(config.speech_cache_dir, engine, config.audio.cache_max_mb * 1024 * 1024)
+    return Voice(devices.audio, cache, engine, volume=config.audio.volume, sounds_volume=config.audio.sounds_volume,
+                 inline=inline)
+
+
+def build_kiosk(config: KioskConfig, recover: bool = True, inline_voice: bool = False,
+                help_clock: Callable[[], float] = time.time, **controller_kw) -> Kiosk:
+    """``inline_voice``: speech rendered and played on the caller's thread (the scenario runner);
+    ``help_clock``: the Unix time the help request shares with the sync worker (the scenario's fake one)."""
     config.data_dir.mkdir(parents=True, exist_ok=True)
     devices = create_devices(config.hal, config.sim_dir).open()
     try:
         outbox = open_outbox(config, recover=recover)
         directory = create_directory(config)
         controller = Controller(config, devices, directory, outbox, **controller_kw)
+        voice = build_voice(config, devices, inline=inline_voice)
+        controller.session.subscribe(voice.follow)
+        assistance = Assistance(HelpDesk(config.data_dir, help_clock), voice, on_light=controller.help_light)
+        controller.session.subscribe(assistance.follow)
+        assistance.follow(controller.session)
+        devices.indicator.on_call_button(assistance.button_pressed)
     except BaseException:
         devices.close()
         raise
-    return Kiosk(config, devices, outbox, controller)
+    return Kiosk(config, devices, outbox, controller, voice, assistance)

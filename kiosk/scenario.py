@@ -28,6 +28,7 @@ STEP_KEYS = {
     "language", "scan", "type", "answer", "confirm", "begin_capture", "photo", "photos", "at_desk", "not_held",
     "retake", "stamp", "paper_stamp", "finger", "fingers", "finger_unavailable", "continue", "sign", "consent",
     "submit", "retry_print", "finish", "idle", "tick", "cancel", "back", "network", "printer", "sensor",
+    "listen", "headphone", "help",
 }
 MAX_SCAN_FRAMES = 12
 
@@ -72,8 +73,13 @@ class Observer:
         self.documents: list[dict] = []
         self.answers: list[dict] = []
         self.summary: list[str] = []
+        #: The steps shown, in order (each once per visit): what the voice's log is checked against.
+        self.steps: list[str] = []
+        self.help: list[str] = []
 
     def __call__(self, session) -> None:
+        if not self.steps or self.steps[-1] != session.step.value:
+            self.steps.append(session.step.value)
         if session.message and (not self.messages or self.messages[-1] != session.message.key):
             self.messages.append(session.message.key)
         if session.dossier is not None:
@@ -105,6 +111,9 @@ class Observer:
             "summary": self.summary,
             "receipt_text": text,
             "messages": self.messages,
+            "steps": self.steps,
+            "help": self.help,
+            "spoken": _spoken(kiosk),
         }
 
 
@@ -270,13 +279,49 @@ class Runner:
         if state == "unplugged":
             self.devices.fingerprint.script("unplugged")
 
+    def do_listen(self, action):
+        """The header's "Écouter" (``true``), then its panel: ``repeat``, ``louder``, ``softer``, ``stop``."""
+        voice = self.kiosk.voice
+        if action in (True, "on", "repeat"):
+            voice.listen(self.s)
+        elif action in ("louder", "softer"):
+            voice.change_volume(self.s, 0.1 if action == "louder" else -0.1)
+        elif action in ("stop", False):
+            voice.silence(self.s)
+        else:
+            raise ScenarioError(f"listen: true, repeat, louder, softer or stop, not {action!r}")
+
+    def do_headphone(self, state):
+        """A plug in the headphone socket (``plugged``) or out of it (``unplugged``)."""
+        if state not in ("plugged", "unplugged"):
+            raise ScenarioError(f"headphone: plugged or unplugged, not {state!r}")
+        self.devices.audio.plug(state == "plugged")
+        self.kiosk.voice.poll_headphone(self.s)
+
+    def do_help(self, how):
+        """``screen``: "Besoin d'aide ?" touched; ``button``: the call button pressed; ``cancel``: no more need;
+        ``wait``: a second passes and the kiosk reads the sync worker's answer."""
+        a = self.kiosk.assistance
+        if how == "screen":
+            a.ask(self.s)
+        elif how == "button":
+            self.devices.indicator.press_call_button()
+        elif how == "cancel":
+            a.cancel()
+        elif how == "wait":
+            self.clock.now += 1.0
+            a.tick()
+        else:
+            raise ScenarioError(f"help: screen, button, cancel or wait, not {how!r}")
+        self.seen.help.append(a.state.value if a.state is not None else "closed")
+
 
 def run_scenario(scenario: dict[str, Any], config: KioskConfig) -> dict[str, Any]:
     clock = FakeClock()
     today = scenario.get("today")
     wall = (lambda: datetime.fromisoformat(today)) if today else (lambda: datetime.now(timezone.utc))
     failures: list[str] = []
-    with build_kiosk(config, clock=clock, wall_clock=wall) as kiosk:
+    with build_kiosk(config, clock=clock, wall_clock=wall, inline_voice=True, help_clock=clock) as kiosk:
         runner = Runner(kiosk, clock)
         if scenario.get("network") == "offline":
             runner.do_network("offline")
@@ -298,6 +343,15 @@ def run_scenario(scenario: dict[str, Any], config: KioskConfig) -> dict[str, Any
     return result
 
 
+def _spoken(kiosk: Kiosk) -> list[dict]:
+    """What the simulated audio output played, in order (empty on a real one)."""
+    from kiosk.hal.sim.audio import SimAudioOutput, read_log
+
+    if not isinstance(kiosk.devices.audio, SimAudioOutput):
+        return []
+    return [{k: e[k] for k in ("key", "lang", "text", "output", "personal")} for e in read_log(kiosk.config.sim_dir)]
+
+
 def _receipt_text(path) -> list[str]:
     """The printed receipt's lines, read back from the simulated printer's ESC/POS bytes."""
     if not path:
@@ -305,6 +359,44 @@ def _receipt_text(path) -> list[str]:
     from kiosk.hal.escpos_decode import decode_file
 
     return decode_file(path).text.splitlines()
+
+
+def _check_speech(expect: dict[str, Any], result: dict[str, Any]) -> list[str]:
+    """``spoken``: keys heard in this order (others between); ``spoken_lang``; ``every_screen_spoken``:
+    each step shown after speech started has its title heard, in the order shown; ``not_spoken_aloud``:
+    keys that must never come out of the loudspeaker."""
+    out = []
+    heard = result.get("spoken", [])
+    keys = [e["key"] for e in heard]
+    at = 0
+    for key in expect.get("spoken", []):
+        try:
+            at = keys.index(key, at) + 1
+        except ValueError:
+            out.append(f"{key!r} was not spoken (in this order)")
+    lang = expect.get("spoken_lang")
+    if lang and any(e["lang"] not in ("", lang) for e in heard):
+        out.append(f"something was spoken in another language than {lang!r}")
+    for key in expect.get("not_spoken_aloud", []):
+        if any(e["key"] == key and e["output"] == "speaker" for e in heard):
+            out.append(f"{key!r} was spoken through the loudspeaker")
+    if expect.get("every_screen_spoken"):
+        titles = []
+        for k in keys:  # one title per page: a step of several pages (documents, fingers) is one screen
+            if k.startswith("title.") and (not titles or titles[-1] != k[len("title."):]):
+                titles.append(k[len("title."):])
+        first = titles[0] if titles else None
+        shown = result.get("steps", [])
+        silent = {"looking_up", "submitting", "printing"}  # the busy page says its message, not a title
+        after = shown[shown.index(first):] if first in shown else []
+        if "welcome" in after[1:]:
+            after = after[:after.index("welcome", 1)]  # the session ended: the voice with it
+        wanted = [s for s in after if s not in silent]
+        if not titles:
+            out.append("no screen was spoken")
+        elif titles != wanted:
+            out.append(f"screens spoken {titles}, shown {wanted}")
+    return out
 
 
 def check_expectations(expect: dict[str, Any], result: dict[str, Any]) -> list[str]:
@@ -339,6 +431,10 @@ def check_expectations(expect: dict[str, Any], result: dict[str, Any]) -> list[s
     for key in expect.get("messages", []):
         if key not in result["messages"]:
             out.append(f"message {key!r} never shown")
+    out += _check_speech(expect, result)
+    for state in expect.get("help", []):
+        if state not in result.get("help", []):
+            out.append(f"help state {state!r} never reached (got {result.get('help', [])})")
     if expect.get("nothing_queued") and result["dossier_id"]:
         out.append("a dossier was queued but the scenario expected none")
     return out

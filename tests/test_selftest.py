@@ -26,8 +26,8 @@ from kiosk.i18n import Translator
 from kiosk.selftest import ProbeResult, format_table, load_summary, probe, run_selftest, save_summary
 
 REPO = Path(__file__).resolve().parents[1]
-DEVICES = ["camera", "scanner", "fingerprint", "printer", "indicator"]
-FRENCH = ["Caméra", "Lecture QR code", "Capteur d'empreintes", "Imprimante", "Voyant et bouton"]
+DEVICES = ["camera", "scanner", "fingerprint", "printer", "indicator", "audio"]
+FRENCH = ["Caméra", "Lecture QR code", "Capteur d'empreintes", "Imprimante", "Voyant et bouton", "Son et casque"]
 
 
 def selftest(*args, data_dir: Path, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -61,14 +61,14 @@ def test_the_table_is_french_first_names_every_device_and_exits_zero(tmp_path):
     result_column = header.index("Résultat")
     assert all(line[result_column:].startswith("OK ") for line in found.values())  # one column, lined up
     assert "GPIO17/22/23" in found["Voyant et bouton"]
-    assert lines[-1] == "Tous les appareils fonctionnent (5 sur 5)."
+    assert lines[-1] == "Tous les appareils fonctionnent (6 sur 6)."
 
 
 def test_the_table_speaks_english_when_asked(tmp_path):
     proc = selftest("--simulate", "--lang", "en", data_dir=tmp_path / "k")
     assert proc.returncode == 0
     assert "Device" in proc.stdout and "Backend" in proc.stdout and "Appareil" not in proc.stdout
-    assert proc.stdout.splitlines()[-1] == "Every device works (5 of 5)."
+    assert proc.stdout.splitlines()[-1] == "Every device works (6 of 6)."
 
 
 def test_the_table_follows_the_kiosks_language_setting(tmp_path):
@@ -94,7 +94,7 @@ def test_an_unplugged_camera_fails_its_row_and_the_command_and_the_others_are_st
     found = rows(proc.stdout)
     assert "ÉCHEC" in found["Caméra"] and "unplugged" in found["Caméra"]
     assert all(" OK " in found[label] for label in FRENCH[1:])
-    assert proc.stdout.splitlines()[-1] == "Appareils en échec : 1 sur 5. Voir la colonne Détail."
+    assert proc.stdout.splitlines()[-1] == "Appareils en échec : 1 sur 6. Voir la colonne Détail."
 
 
 def test_an_unplugged_printer_fails_its_row_with_the_reason(tmp_path):

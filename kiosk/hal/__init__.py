@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.errors import BackendUnavailable, ConfigError
+from kiosk.hal.audio import AudioOutput
 from kiosk.hal.camera import Camera
 from kiosk.hal.fingerprint import FingerprintSensor
 from kiosk.hal.indicator import Indicator
@@ -49,11 +50,16 @@ BACKENDS: dict[str, dict[str, str]] = {
         "sim": "kiosk.hal.sim.indicator:SimIndicator",
         "gpio": "kiosk.hal.gpio_indicator:GpioIndicator",
     },
+    "audio": {
+        "sim": "kiosk.hal.sim.audio:SimAudioOutput",
+        "alsa": "kiosk.hal.alsa_audio:AlsaAudioOutput",
+    },
 }
 
 ALIASES: dict[str, dict[str, str]] = {
     "sim": {"scanner": "chain"},
-    "pi": {"camera": "picamera2", "scanner": "chain", "fingerprint": "r503", "printer": "usb", "indicator": "gpio"},
+    "pi": {"camera": "picamera2", "scanner": "chain", "fingerprint": "r503", "printer": "usb", "indicator": "gpio",
+           "audio": "alsa"},
 }
 
 
@@ -82,10 +88,11 @@ class Devices:
     fingerprint: FingerprintSensor
     printer: ReceiptPrinter
     indicator: Indicator
+    audio: AudioOutput
     backends: dict[str, str] = field(default_factory=dict)
 
     def all(self) -> list[Any]:
-        return [self.camera, self.scanner, self.fingerprint, self.printer, self.indicator]
+        return [self.camera, self.scanner, self.fingerprint, self.printer, self.indicator, self.audio]
 
     def open(self) -> "Devices":
         for d in self.all():

@@ -15,7 +15,8 @@ from kiosk.session import Step
 KV_DIR = Path(__file__).parent
 #: Loaded in this order: shared widget styles first.
 KV_FILES = ("widgets.kv", "root.kv", "welcome.kv", "identify.kv", "confirm.kv", "checklist.kv", "capture.kv",
-            "stamp.kv", "fingerprints.kv", "signature.kv", "summary.kv", "outcome.kv", "maintenance.kv")
+            "stamp.kv", "fingerprints.kv", "signature.kv", "summary.kv", "outcome.kv", "maintenance.kv",
+            "assist.kv")
 
 SCREEN_FOR: dict[Step, str] = {
     Step.WELCOME: "welcome",

@@ -22,6 +22,7 @@ class FingerprintsScreen(KioskScreen):
             return
         self.reading = True
         self.on_session(self.session)
+        self.kiosk_app.kiosk.voice.cue("your_turn")  # two beeps: the sensor waits for the finger
         self.runner.submit(self.controller.finger_job(), on_done=self._read_done)
 
     def on_reading(self, instance, value) -> None:

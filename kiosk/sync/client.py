@@ -127,6 +127,10 @@ class CentralClient:
     def heartbeat(self, payload: dict[str, Any]) -> dict[str, Any]:
         return self._json("POST", f"{API}/heartbeat", payload)
 
+    def help(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """A citizen's call for help, raised, moved or closed (docs/protocol.md, "Help requests")."""
+        return self._json("POST", f"{API}/help", payload)
+
     def upload(self, package: Package, progress: Callable[[], None] = lambda: None) -> dict[str, Any]:
         """Deliver a package, sending only the parts the service lacks; return its verified ack.
 

@@ -54,6 +54,8 @@ class SyncWorker:
     #: Written to ``<data>/sync-status.json`` when it changes (see :mod:`kiosk.sync.status`).
     status: SyncStatus = field(default_factory=SyncStatus)
     _written: SyncStatus | None = None
+    #: Relays a citizen's call for help (kiosk.help); None: this worker carries dossiers only.
+    help_relay: Any = None
 
     def _note(self, status: SyncStatus) -> None:
         self.status = status
@@ -119,10 +121,19 @@ class SyncWorker:
         log.info("dossier delivered", extra={"dossier": queued.id, "number": queued.number})
         return "sent"
 
+    def relay_help(self) -> None:
+        if self.help_relay is None:
+            return
+        try:
+            self.help_relay.pump()
+        except Exception:  # the dossiers must go on whatever a help request does
+            log.exception("help request relay failed")
+
     def run_once(self) -> dict[str, int]:
         """Drain what is due now (``kiosk sync --once``): stops at the first failure."""
         report = {"sent": 0, "failed": 0, "corrupt": 0, "purged": 0}
         while True:
+            self.relay_help()  # between dossiers too: a citizen waiting for an agent does not wait for uploads
             outcome = self.upload_one()
             if outcome is None:
                 break
