@@ -216,8 +216,9 @@ class AudioConfig:
     volume: float = 0.8
     #: The short sounds (success, error, "your turn"), as a share of full scale.
     sounds_volume: float = 0.5
-    #: The recordings of prompts that are the same for everyone, on the data partition.
-    cache_max_mb: int = 64
+    #: The recordings of prompts that are the same for everyone, on the data partition (every screen's text
+    #: in both languages is about 75 MB at 22 kHz: bench/bench_speech.py).
+    cache_max_mb: int = 128
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ MEMORY_ENTRIES = 64
 
 
 class PromptCache:
-    def __init__(self, directory: Path, engine: SpeechEngine, max_bytes: int = 64 * 1024 * 1024) -> None:
+    def __init__(self, directory: Path, engine: SpeechEngine, max_bytes: int = 128 * 1024 * 1024) -> None:
         self.dir = Path(directory)
         self.engine = engine
         self.max_bytes = max_bytes

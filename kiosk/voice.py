@@ -50,6 +50,7 @@ class _Item:
     prompt: Prompt
     lang: str
     said_at: float
+    first: bool = False  # the first of what was said together: its start is what the citizen waits for
 
 
 class Voice:
@@ -81,7 +82,7 @@ class Voice:
         self._thread: threading.Thread | None = None
         self._closed = False
         self.failures = 0
-        #: (seconds from :meth:`say` to the first sample, prompt key) of the last prompt played (benchmarks).
+        #: (seconds from :meth:`say` to the first sample heard, prompt key) of the last batch said (benchmarks).
         self.last_latency: tuple[float, str] | None = None
         audio.set_volume(volume)
         if not inline:
@@ -178,7 +179,7 @@ class Voice:
         if interrupt:
             self._drop()
         now = self.clock()
-        items = [_Item(self._epoch, p, lang, now) for p in prompts]
+        items = [_Item(self._epoch, p, lang, now, first=i == 0) for i, p in enumerate(prompts)]
         if self.inline:
             for item in items:
                 self._play(item)
@@ -197,15 +198,18 @@ class Voice:
         p = item.prompt
         if item.epoch != self._epoch:
             return
+        started = None
         try:
             if p.sound:
                 self.audio.play(tone(p.sound, self.sounds_volume))
+                started = self.audio.first_sample_at
             if p.text and item.epoch == self._epoch:
                 clip = self._render(p, item.lang)
                 if item.epoch == self._epoch:
                     self.audio.play(clip)
-                    if self.audio.first_sample_at is not None:
-                        self.last_latency = (self.audio.first_sample_at - item.said_at, p.key)
+                    started = started or self.audio.first_sample_at
+            if item.first and started is not None:
+                self.last_latency = (started - item.said_at, p.key)
         except Exception as exc:  # one prompt that cannot be said must not silence the rest
             self.failures += 1
             log.error("prompt not spoken", extra={"key": p.key, "error": repr(exc)})

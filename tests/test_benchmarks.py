@@ -22,3 +22,10 @@ def test_the_scenario_benchmarks_bare_session_reaches_the_end():
 def test_the_ingest_benchmarks_template_dossier_is_a_whole_dossier():
     d = _bench_module("_central_server").template_dossier()
     assert d["checklist"] and d["signature"] and len(d["fingerprints"]) == 2
+
+
+def test_the_speech_benchmark_measures_a_page_change_and_a_rendered_name(monkeypatch):
+    bench = _bench_module("bench_speech")
+    monkeypatch.setattr(bench, "RUNS", 2)
+    figures = bench.measure("sim")
+    assert figures["cached_ms_p50"] > 0 and figures["rendered_ms_p50"] > figures["baseline_ms_p50"] > 0
