@@ -9,7 +9,7 @@ from kiosk.hal.sim.audio import SimAudioOutput, read_log
 from kiosk.i18n import Translator
 from kiosk.narration import Prompt
 from kiosk.prompt_cache import PromptCache
-from kiosk.session import Session, SessionSettings, Step
+from kiosk.session import Session, SessionSettings
 from kiosk.tts import create_engine
 from kiosk.voice import Voice
 from tests.core.conftest import TODAY, FakeClock, Walker, make_predemande
