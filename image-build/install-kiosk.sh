@@ -26,8 +26,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PYTHON=${KIOSK_PYTHON:-/usr/bin/python3}
 KIOSK_USER=kiosk
 # video: camera (V4L2, media, DMA heaps); input: touchscreen; render: GPU; dialout: the fingerprint
-# sensor's UART; gpio: status light and call button. See systemd/udev/99-kiosk-devices.rules.
-KIOSK_GROUPS=(video input render dialout gpio)
+# sensor's UART; gpio: status light and call button; audio: the voice (ALSA). See systemd/udev/99-kiosk-devices.rules.
+KIOSK_GROUPS=(video input render dialout gpio audio)
 UPDATE_ROOT=/data
 
 release_only=0

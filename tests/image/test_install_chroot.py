@@ -174,7 +174,7 @@ def test_the_kiosk_user_is_a_system_user_in_the_device_groups_and_nothing_more(d
     result = debian.run("id -nG kiosk; getent passwd kiosk")
     assert result.returncode == 0, result.stderr
     groups_line, passwd = result.stdout.splitlines()
-    assert set(groups_line.split()) == {"kiosk", "video", "input", "render", "dialout", "gpio"}
+    assert set(groups_line.split()) == {"kiosk", "video", "input", "render", "dialout", "gpio", "audio"}
     fields = passwd.split(":")
     assert int(fields[2]) < 1000 and fields[5] == "/var/lib/kiosk" and fields[6] == "/usr/sbin/nologin"
 

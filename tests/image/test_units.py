@@ -122,7 +122,7 @@ def test_the_ui_reaches_only_the_kiosk_devices():
     assert service["DevicePolicy"] == ["closed"]
     allowed = {v.split()[0] for v in service["DeviceAllow"]}
     assert allowed == {"char-drm", "char-input", "char-video4linux", "char-media", "char-dma_heap", "char-ttyAMA",
-                       "char-ttyS", "char-ttyUSB", "char-usb_device", "char-gpiochip"}
+                       "char-ttyS", "char-ttyUSB", "char-usb_device", "char-gpiochip", "char-alsa"}
 
 
 #: A udev rule's match -> the DeviceAllow= class that lets the UI open such a node.
