@@ -72,7 +72,8 @@ def test_selftest_reports_every_device(tmp_path):
     proc = kiosk("selftest", "--simulate", "--json", data_dir=tmp_path / "k")
     report = json.loads(proc.stdout)
     assert report["ok"] is True
-    assert [d["device"] for d in report["devices"]] == ["camera", "scanner", "fingerprint", "printer", "indicator"]
+    assert [d["device"] for d in report["devices"]] == ["camera", "scanner", "fingerprint", "printer", "indicator",
+                                                       "audio"]
     assert all(d["ok"] for d in report["devices"])
 
 

@@ -130,7 +130,7 @@ def test_the_self_test_runs_on_the_devices_the_app_holds_open(tmp_path):
     devices = create_devices(config.hal, config.sim_dir).open()
     try:
         rows = selftest_devices(devices, print_test_page=True)
-        assert [r.device for r in rows] == ["camera", "scanner", "fingerprint", "printer", "indicator"]
+        assert [r.device for r in rows] == ["camera", "scanner", "fingerprint", "printer", "indicator", "audio"]
         assert all(r.ok for r in rows), [r.as_dict() for r in rows if not r.ok]
         assert rows[3].page is not None, "the printer printed its test ticket"
         # Still open and usable afterwards: the probes borrowed them, they did not close them.
