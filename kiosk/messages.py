@@ -295,7 +295,6 @@ _TABLE: dict[str, dict[str, str]] = {
     # -- what the kiosk says aloud, beyond what the screen shows (kiosk/narration.py) --------
     "common.listen": {"fr": "Écouter", "en": "Listen"},
     "speech.identify.or_type": {"fr": "Ou touchez « {type_instead} » pour le saisir au clavier.", "en": "Or touch \"{type_instead}\" to enter it on the keyboard."},
-    "speech.identify.keyboard": {"fr": "Clavier : tapez les {length} lettres ou chiffres du numéro, puis « {ok} ».", "en": "Keyboard: type the {length} letters or digits of the number, then \"{ok}\"."},
     "speech.typed.deleted": {"fr": "Effacé.", "en": "Deleted."},
     "speech.typed.so_far": {"fr": "Saisi : {spelled}.", "en": "Typed: {spelled}."},
     "speech.confirm.do": {"fr": "Si c'est bien vous, touchez « {ok} ». Sinon, touchez « {back} ».", "en": "If this is you, touch \"{ok}\". Otherwise touch \"{back}\"."},
