@@ -34,7 +34,7 @@ from typing import Callable
 
 from kiosk.hal.audio import AudioOutput, Clip
 from kiosk.i18n import Translator
-from kiosk.narration import Narrator, Prompt
+from kiosk.narration import Narrator, Prompt, typed
 from kiosk.tones import tone
 
 log = logging.getLogger("kiosk.voice")
@@ -124,6 +124,11 @@ class Voice:
         if self.enabled:
             t = Translator(session.lang)
             self.say([Prompt(k, t(k)) for k in keys], session, interrupt=True)
+
+    def echo(self, session, before: str, after: str) -> None:
+        """A key on a keypad the session does not hold (the stamp's digits): the digit, or "Effacé"."""
+        if self.enabled:
+            self.say(typed(Translator(session.lang), before, after), session, interrupt=True)
 
     def cue(self, sound: str) -> None:
         """A short sound alone ("your turn": the sensor waits for the finger), when speech is on."""

@@ -26,6 +26,7 @@ class StampScreen(KioskScreen):
         pad.rows_spec = KEYPAD
 
     def key(self, key: str) -> None:
+        before = self.digits
         if key == BACKSPACE:
             self.digits = self.digits[:-1]
             self.session.touch()
@@ -34,6 +35,8 @@ class StampScreen(KioskScreen):
         elif len(self.digits) < STAMP_DIGITS:
             self.digits += key
             self.session.touch()
+        if self.digits != before:
+            self.kiosk_app.kiosk.voice.echo(self.session, before, self.digits)  # the digit, heard
 
     def paper(self) -> None:
         self.session.stamp_paper()
