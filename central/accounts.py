@@ -149,8 +149,12 @@ def login(services: Services, username: str, password: str, ip: str = "") -> tup
     return token, csrf
 
 
-def authenticate(services: Services, token: str | None) -> Account | None:
-    """The account behind a session cookie, or None. Expires idle sessions and refreshes live ones."""
+def authenticate(services: Services, token: str | None, refresh: bool = True) -> Account | None:
+    """The account behind a session cookie, or None. Expires idle sessions and refreshes live ones.
+
+    ``refresh=False`` for what a page's script asks by itself (the help banner's polling): an open
+    tab must not keep an idle session alive past ``session_idle_minutes``.
+    """
     if not token or len(token) > 100:
         return None
     now = _now(services)
@@ -164,7 +168,8 @@ def authenticate(services: Services, token: str | None) -> Account | None:
         if now - session.last_seen_at > idle or not user.active:
             db.delete(session)
             return None
-        session.last_seen_at = now
+        if refresh:
+            session.last_seen_at = now
         return Account(user.id, user.username, user.full_name, user.role, user.site_id, session.csrf)
 
 

@@ -1,4 +1,4 @@
-"""The HTTP API: kiosks (enrollment, pré-demandes, packages, heartbeats), the citizen's status, health.
+"""The HTTP API: kiosks (enrollment, pré-demandes, packages, heartbeats, help requests), the citizen's status, health.
 
 Device requests are authenticated by their signature (``kiosk.sync.protocol``):
 the body is read whole, bounded, *before* any handler sees it, and the
@@ -21,7 +21,7 @@ from nacl.signing import VerifyKey
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
-from central import __version__, enrollment, fleet, ingest, status
+from central import __version__, enrollment, fleet, help_requests, ingest, status
 from central.context import Services
 from central.models import Device, Site
 from central.predemandes import for_kiosk
@@ -226,3 +226,13 @@ async def heartbeat(request: Request) -> Response:
 
     return await _device_call(request, 256 * 1024, work)
 
+
+
+@router.post(f"{API}/help")
+async def help_request(request: Request) -> Response:
+    """A citizen's « Besoin d'aide ? »: an idempotent upsert by the kiosk's id (``central.help_requests``)."""
+    def work(services: Services, device: Device, body: bytes) -> Response:
+        answer = help_requests.report(services, device, help_requests.parse_report(body))
+        return JSONResponse(answer, headers={"Cache-Control": "no-store"})
+
+    return await _device_call(request, help_requests.MAX_REPORT_BYTES, work)

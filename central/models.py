@@ -240,3 +240,35 @@ class StatusAttempts(Base):
     number: Mapped[str] = mapped_column(String(16), primary_key=True)
     window_start: Mapped[datetime] = mapped_column(default=utcnow)
     failures: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class HelpState(enum.StrEnum):
+    OPEN = "open"                  # the citizen asked; no agent has answered yet
+    ACKNOWLEDGED = "acknowledged"  # an agent said « J'arrive »; the kiosk shows "Un agent arrive"
+    CLOSED = "closed"              # the kiosk closed it (the agent came, or the session ended)
+
+
+class HelpRequest(Base):
+    """A citizen's « Besoin d'aide ? » at a kiosk. Nothing personal: which kiosk, which screen, since when.
+
+    The id is made by the kiosk; ``device_id`` is the only device that may
+    update the row. Times are the service's own (a Raspberry Pi has no
+    reliable clock): ``raised_at`` and ``screen_since`` are computed from the
+    durations the kiosk reports, ``updated_at`` is when the kiosk last spoke.
+    """
+
+    __tablename__ = "help_requests"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id"), index=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id"))
+    screen: Mapped[str] = mapped_column(String(24))
+    raised_at: Mapped[datetime]
+    screen_since: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(16), default=HelpState.OPEN.value)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    updated_at: Mapped[datetime]
+
+    #: The banner's question on every console page: the live requests, most recently heard of.
+    __table_args__ = (Index("help_requests_live", "state", "updated_at"),)

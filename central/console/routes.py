@@ -15,12 +15,12 @@ import io
 import secrets
 from datetime import datetime, timezone
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 import qrcode
 from fastapi import FastAPI, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
@@ -28,7 +28,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from jinja2 import Environment, FileSystemLoader
 from sqlalchemy import select
 
-from central import accounts, audit, enrollment, fleet, review, sites, status
+from central import accounts, audit, enrollment, fleet, help_requests, review, sites, status
 from central.accounts import Account
 from central.console.status_texts import texts
 from central.context import Services
@@ -52,11 +52,20 @@ ACTION_LABELS = {
     "view_document": "Affichage d'une pièce", "verdict": "Avis sur une pièce", "approve": "Validation",
     "return": "Renvoi", "create_user": "Création de compte", "create_token": "Jeton d'enrôlement",
     "revoke_device": "Borne révoquée", "edit_site": "Mairie modifiée",
+    "help_raised": "Demande d'aide à une borne", "help_acknowledged": "Demande d'aide prise en charge",
+    "help_closed": "Demande d'aide close par la borne",
 }
 NOTICES = {"verdict": "Avis enregistré.", "approved": "Dossier validé : il sera transmis à la préfecture.",
            "returned": "Dossier renvoyé.", "created": "Compte créé.", "revoked": "Borne révoquée.",
            "password": "Mot de passe changé.", "out": "Vous êtes déconnecté(e).",
-           "site": "Mairie enregistrée.", "unchanged": "Aucune modification : la mairie est inchangée."}
+           "site": "Mairie enregistrée.", "unchanged": "Aucune modification : la mairie est inchangée.",
+           "help": "C'est noté : la borne affiche « Un agent arrive ». Rendez-vous auprès de l'usager.",
+           "help_taken": "Un collègue a déjà pris en charge cette demande d'aide.",
+           "help_closed": "Cette demande d'aide est déjà close : la borne n'attend plus d'agent."}
+#: The notice after « J'arrive », by outcome of :func:`central.help_requests.acknowledge`.
+HELP_NOTICES = {"acknowledged": "help", "taken": "help_taken", "closed": "help_closed"}
+#: How often the banner's script asks for the help requests (milliseconds).
+HELP_POLL_MS = 5000
 AGENT_ROLES = (Role.AGENT.value, Role.SUPERVISOR.value)
 FLEET_ROLES = (Role.TECHNICIAN.value, Role.ADMIN.value, Role.SUPERVISOR.value)
 TOKEN_ROLES = (Role.TECHNICIAN.value, Role.ADMIN.value)
@@ -76,6 +85,11 @@ def fr_datetime(value: datetime | None) -> str:
     return value.astimezone(PARIS).strftime("%d/%m/%Y à %H:%M") if value else "—"
 
 
+def fr_since(seconds: float) -> str:
+    """A short wait, to the second under a minute (« 40 s »), then as :func:`fr_duration`."""
+    return f"{int(seconds)} s" if seconds < 60 else fr_duration(seconds)
+
+
 def fr_duration(seconds: float) -> str:
     minutes = int(seconds // 60)
     if minutes < 60:
@@ -89,7 +103,7 @@ def fr_duration(seconds: float) -> str:
 def _templates() -> Jinja2Templates:
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True, trim_blocks=True,
                       lstrip_blocks=True)
-    env.filters.update(dt=fr_datetime, duration=fr_duration)
+    env.filters.update(dt=fr_datetime, duration=fr_duration, since=fr_since)
     env.globals.update(ROLE_LABELS=ROLE_LABELS, STATE_LABELS=STATE_LABELS, ACTION_LABELS=ACTION_LABELS,
                        VERDICTS=review.VERDICTS, FLAG_LABELS=review.FLAG_LABELS,
                        LANGUAGE_LABELS=sites.LANGUAGE_LABELS)
@@ -125,10 +139,53 @@ def _posted(request: Request, roles: tuple[str, ...] | None, csrf: str) -> Accou
     return account
 
 
+def _here(request: Request) -> str:
+    """Where « J'arrive » comes back to: this page if it can be asked for again, else the queue."""
+    if request.method != "GET":
+        return "/console/"
+    query = f"?{request.url.query}" if request.url.query else ""
+    return _safe_next(request.url.path + query) or "/console/"
+
+
+def _with_notice(url: str, notice: str) -> str:
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "ok"] + [("ok", notice)]
+    return f"{parts.path}?{urlencode(query)}"
+
+
+def _help_views(request: Request, account: Account) -> list[help_requests.HelpView]:
+    services = _services(request)
+    with services.db() as db:
+        return help_requests.visible_to(db, account, help_requests.now_of(services))
+
+
 def _page(request: Request, name: str, account: Account | None = None, status_code: int = 200, **context):
+    """A page; for agents and supervisors, with the help banner as it stands now."""
     notice = NOTICES.get(request.query_params.get("ok", ""))
+    if account is not None and account.role in AGENT_ROLES:
+        context.setdefault("help", {"requests": _help_views(request, account), "here": _here(request),
+                                    "show_site": account.role == Role.SUPERVISOR.value, "poll_ms": HELP_POLL_MS})
     return TEMPLATES.TemplateResponse(request, name, {"account": account, "notice": notice, **context},
                                       status_code=status_code)
+
+
+def _help_payload(account: Account, views: list[help_requests.HelpView], here: str) -> dict:
+    """What the banner's script re-renders from: each request's facts and its HTML, and the whole banner."""
+    macros = TEMPLATES.env.get_template("_help.html").module
+    show_site = account.role == Role.SUPERVISOR.value
+    return {
+        "requests": [{
+            "id": v.id, "key": v.key, "kiosk_code": v.kiosk_code, "site": v.site_name, "screen": v.screen,
+            "screen_label": v.screen_label, "state": v.state, "unreachable": v.unreachable,
+            "waiting_s": round(v.waiting_s), "on_screen_s": round(v.on_screen_s), "silent_s": round(v.silent_s),
+            "since": {"waiting": fr_since(v.waiting_s), "on_screen": fr_since(v.on_screen_s),
+                      "silent": fr_since(v.silent_s)},
+            "acknowledged_by": v.acknowledged_by,
+            "acknowledged_at": v.clock(v.acknowledged_at) if v.acknowledged_at else None,
+            "html": str(macros.item(v, account.csrf, here, show_site)),
+        } for v in views],
+        "banner": str(macros.banner(views, account.csrf, here, show_site)) if views else "",
+    }
 
 
 def _error(request: Request, status_code: int, title: str, message: str, account: Account | None = None):
@@ -221,16 +278,17 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(review.Forbidden)
     async def _forbidden(request: Request, exc: review.Forbidden):
-        return _error(request, 403, "Accès refusé", str(exc), await _who(request))
+        return await run_in_threadpool(_error, request, 403, "Accès refusé", str(exc), await _who(request))
 
     @app.exception_handler(review.NotFound)
     async def _not_found(request: Request, exc: review.NotFound):
-        return _error(request, 404, "Introuvable", str(exc), await _who(request))
+        return await run_in_threadpool(_error, request, 404, "Introuvable", str(exc), await _who(request))
 
     @app.exception_handler(BadForm)
     async def _bad_form(request: Request, exc: BadForm):
-        return _error(request, 403, "Formulaire refusé", "Ce formulaire a expiré ou ne vient pas de la console. "
-                      "Rechargez la page et recommencez.", await _who(request))
+        return await run_in_threadpool(_error, request, 403, "Formulaire refusé",
+                                       "Ce formulaire a expiré ou ne vient pas de la console. "
+                                       "Rechargez la page et recommencez.", await _who(request))
 
     def _set_cookie(response: Response, request: Request, name: str, value: str, path: str) -> None:
         response.set_cookie(name, value, path=path, httponly=True, samesite="strict",
@@ -404,6 +462,37 @@ def install(app: FastAPI) -> None:
         return _decision(request, account, dossier_id,
                          lambda db: review.return_(db, account, dossier_id, reasons, ip=_ip(request)), "returned")
 
+    # ---- help requests from kiosks (the banner on every page)
+
+    @app.get("/console/help.json")
+    def help_json(request: Request, next: str = ""):
+        """The banner's polling: the same scope as the pages, and it does not keep an idle session alive."""
+        account = accounts.authenticate(_services(request), request.cookies.get(SESSION_COOKIE), refresh=False)
+        if account is None:
+            return JSONResponse({"error": "login_required", "detail": "Session expirée : reconnectez-vous."},
+                                status_code=401)
+        if account.role not in AGENT_ROLES:
+            return JSONResponse({"error": "forbidden", "detail": "Réservé aux agents et aux superviseurs."},
+                                status_code=403)
+        return JSONResponse(_help_payload(account, _help_views(request, account), _safe_next(next) or "/console/"))
+
+    @app.post("/console/help/{request_id}/acknowledge")
+    def acknowledge_help(request: Request, request_id: str, csrf: str = Form(""), next: str = Form("")):
+        """« J'arrive »: a plain form (back to the page it came from), or the script's fetch (JSON answer)."""
+        account = _posted(request, AGENT_ROLES, csrf)
+        services = _services(request)
+        try:
+            with services.db() as db, db.begin():
+                outcome = help_requests.acknowledge(db, account, request_id, help_requests.now_of(services),
+                                                    ip=_ip(request))
+        except help_requests.UnknownRequest:
+            raise review.NotFound("Cette demande d'aide n'existe pas ou ne concerne pas votre mairie.") from None
+        back = _safe_next(next) or "/console/"
+        if "application/json" in request.headers.get("accept", ""):
+            return JSONResponse({"outcome": outcome, "message": NOTICES[HELP_NOTICES[outcome]],
+                                 **_help_payload(account, _help_views(request, account), back)})
+        return _redirect(_with_notice(back, HELP_NOTICES[outcome]) + "#aide")
+
     # ---- administration
 
     @app.get("/console/admin/audit")
@@ -517,9 +606,12 @@ def install(app: FastAPI) -> None:
     def fleet_page(request: Request):
         account = _account(request, FLEET_ROLES)
         now = datetime.now(timezone.utc)
-        kiosks = fleet.fleet(_services(request))
+        services = _services(request)
+        kiosks = fleet.fleet(services)
+        with services.db() as db:
+            help_by_device = help_requests.by_device(db, help_requests.now_of(services))
         return _page(request, "fleet.html", account, kiosks=kiosks, now=now, offline_after=fleet.OFFLINE_AFTER,
-                     can_revoke=account.role in TOKEN_ROLES)
+                     can_revoke=account.role in TOKEN_ROLES, help_by_device=help_by_device)
 
     @app.post("/console/fleet/{device_id}/revoke")
     def revoke(request: Request, device_id: str, confirm: str = Form(""), csrf: str = Form("")):
