@@ -95,14 +95,23 @@ def test_a_worker_gone_quiet_after_answering_means_nobody_can_be_told(tmp_path, 
     assert desk.refresh() is HelpState.UNREACHABLE
 
 
-class Said:
-    """The voice's side of the assistance, recorded: what would be said, and the light."""
+def inline_voice(tmp_path):
+    """The real voice (espeak-ng, the simulated output's log), speaking on the caller's thread."""
+    from kiosk.config import AudioConfig, HalConfig
+    from kiosk.hal.sim.audio import SimAudioOutput
+    from kiosk.prompt_cache import PromptCache
+    from kiosk.tts import create_engine
+    from kiosk.voice import Voice
 
-    def __init__(self) -> None:
-        self.keys: list[str] = []
+    engine = create_engine(AudioConfig())
+    out = SimAudioOutput(HalConfig(), tmp_path / "sim").open()
+    return Voice(out, PromptCache(tmp_path / "cache", engine), engine, inline=True)
 
-    def say(self, prompts, session, interrupt=False):
-        self.keys += [p.key for p in prompts]
+
+def spoken(tmp_path) -> list[str]:
+    from kiosk.hal.sim.audio import read_log
+
+    return [e["key"] for e in read_log(tmp_path / "sim")]
 
 
 def test_the_assistance_follows_the_citizen_and_closes_with_the_session(tmp_path, clock):
@@ -111,13 +120,12 @@ def test_the_assistance_follows_the_citizen_and_closes_with_the_session(tmp_path
 
     s = Session(SessionSettings(), clock, wall_clock=lambda: TODAY)
     lights = []
-    said = Said()
-    a = Assistance(HelpDesk(tmp_path, clock), said, on_light=lights.append)
+    a = Assistance(HelpDesk(tmp_path, clock), inline_voice(tmp_path), on_light=lights.append)
     s.subscribe(a.follow)
     a.follow(s)
     s.start()
     clock.now += 30
-    assert a.ask(s) is HelpState.ASKING and lights == [True] and said.keys == ["help.asking"]
+    assert a.ask(s) is HelpState.ASKING and lights == [True] and spoken(tmp_path) == ["help.asking"]
     s.number_typed("AB")
     s.submit_number("AB12CD34EF")  # the citizen goes on while waiting: the agent is told where
     saved = json.loads((tmp_path / "help" / "request.json").read_text())
