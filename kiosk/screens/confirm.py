@@ -13,14 +13,12 @@ returns to the previous question with its answer still ticked.
 from __future__ import annotations
 
 from kivy.properties import StringProperty
-from kivy.utils import escape_markup, get_hex_from_color
+from kivy.utils import escape_markup
 
-from kiosk.screens import theme
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.questions import CHOICES, COLUMNS, is_selected, prompt_key
+from kiosk.screens.theme import hex_of
 from kiosk.screens.widgets import BodyLabel, ChoiceButton
-
-MUTED_HEX = get_hex_from_color(theme.MUTED)[1:7]
 
 
 class ConfirmScreen(KioskScreen):
@@ -57,11 +55,12 @@ class ConfirmScreen(KioskScreen):
             (t("confirm.motif"), t(f"motif.{pd.motif.value}")),
             (t("confirm.number"), pd.number),
         ]
-        u = self.kiosk_app.u
+        # Made again when the text size or the palette changes (the app words the page again).
+        tu, muted = self.kiosk_app.tu, hex_of(self.kiosk_app.theme.MUTED)
         for name, value in fields:
             # "Motif  Perte": each field's name in grey, its value in bold.
-            text = f"[color={MUTED_HEX}]{escape_markup(name)}[/color]   [b]{escape_markup(value)}[/b]"
-            box.add_widget(BodyLabel(text=text, markup=True, font_size=u * 21))
+            text = f"[color={muted}]{escape_markup(name)}[/color]   [b]{escape_markup(value)}[/b]"
+            box.add_widget(BodyLabel(text=text, markup=True, font_size=tu * 21))
 
 
 class QuestionsScreen(KioskScreen):

@@ -3,7 +3,10 @@
 They only display and collect touches; what a touch means is decided by the
 screen that owns them, and what it changes is decided by the session. Their
 look (colours, sizes) is in ``widgets.kv``; sizes scale with ``app.u``, the
-window's height relative to the 800x480 reference screen.
+window's height relative to the 800x480 reference screen, and font sizes with
+``app.tu`` (``u`` times the text size the citizen chose). What draws in Python
+takes its colours from its ``palette`` (bound to ``app.theme`` in kv) and
+redraws when it changes.
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ import numpy as np
 from kivy.clock import Clock
 from kivy.graphics import Color, Line, Rectangle
 from kivy.graphics.texture import Texture
-from kivy.properties import BooleanProperty, ColorProperty, ListProperty, NumericProperty, OptionProperty, StringProperty
+from kivy.properties import (
+    BooleanProperty, ColorProperty, ListProperty, NumericProperty, ObjectProperty, OptionProperty, StringProperty,
+)
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
@@ -23,6 +28,7 @@ from kivy.uix.scrollview import ScrollView
 from kivy.uix.widget import Widget
 
 from kiosk.screens.strokes import render_signature
+from kiosk.screens.theme import NORMAL
 
 
 # -- buttons and labels (styled in widgets.kv) ---------------------------------
@@ -96,14 +102,15 @@ class ProgressSteps(Widget):
 
     count = NumericProperty(8)
     done = NumericProperty(0)
+    palette = ObjectProperty(NORMAL)
 
     def __init__(self, **kw):
         super().__init__(**kw)
-        self.bind(pos=self._redraw, size=self._redraw, count=self._redraw, done=self._redraw)
+        self.bind(pos=self._redraw, size=self._redraw, count=self._redraw, done=self._redraw,
+                  palette=self._redraw)
 
     def _redraw(self, *_):
-        from kiosk.screens import theme
-
+        theme = self.palette
         self.canvas.clear()
         n = max(1, int(self.count))
         gap = max(2.0, self.width * 0.006)
@@ -126,10 +133,15 @@ class KioskScrollView(ScrollView):
     """A vertical ScrollView; content shorter than the view stays at the top (see widgets.kv).
 
     ``long_list``: a list meant to be scrolled through (the checklist, the summary). Anywhere else a
-    scroll view is a safety net for an unusually long text, and nothing should wait below its fold.
+    scroll view is a safety net for an unusually long text, and nothing should wait below its fold, at
+    the usual text size; enlarged, a text may need scrolling anywhere.
+
+    ``choices``: a question's answers. Nothing selectable scrolls, except these, and only when the
+    citizen enlarged the text so much that they no longer fit (at the usual size they always do).
     """
 
     long_list = BooleanProperty(False)
+    choices = BooleanProperty(False)
 
 
 # -- busy spinner ----------------------------------------------------------------
@@ -138,11 +150,13 @@ class BusySpinner(Widget):
 
     running = BooleanProperty(False)
     angle = NumericProperty(0)
+    palette = ObjectProperty(NORMAL)
 
     def __init__(self, **kw):
         super().__init__(**kw)
         self._event = None
-        self.bind(pos=self._redraw, size=self._redraw, angle=self._redraw, running=self._on_running)
+        self.bind(pos=self._redraw, size=self._redraw, angle=self._redraw, running=self._on_running,
+                  palette=self._redraw)
 
     def _on_running(self, *_):
         if self.running and self._event is None:
@@ -155,8 +169,7 @@ class BusySpinner(Widget):
         self.angle = (self.angle + 300 * dt) % 360
 
     def _redraw(self, *_):
-        from kiosk.screens import theme
-
+        theme = self.palette
         self.canvas.clear()
         r = min(self.width, self.height) / 2 * 0.85
         with self.canvas:
@@ -177,10 +190,10 @@ class CameraPreview(Widget):
     guide = OptionProperty("code", options=["code", "page", "none"])
     has_frame = BooleanProperty(False)
 
+    palette = ObjectProperty(NORMAL)
+
     def __init__(self, **kw):
         super().__init__(**kw)
-        from kiosk.screens import theme
-
         self._texture: Texture | None = None
         self._aspect = 4 / 3
         with self.canvas:
@@ -190,9 +203,12 @@ class CameraPreview(Widget):
             self._image = Rectangle()
             Color(0, 0, 0, 0.55)
             self._guide_shadow = Line(width=4)
-            Color(*theme.GUIDE)
+            self._guide_colour = Color(*self.palette.GUIDE)
             self._guide = Line(width=2.5)
         self.bind(pos=self._layout, size=self._layout, guide=self._layout)
+
+    def on_palette(self, instance, palette) -> None:
+        self._guide_colour.rgba = palette.GUIDE
 
     def show(self, frame: np.ndarray) -> None:
         """Display one ``(h, w)`` luminance frame, or an ``(h, w, 3)`` RGB picture, uint8 (on the UI thread)."""
@@ -261,12 +277,13 @@ class SignaturePad(Widget):
 
     stroke_count = NumericProperty(0)
     ink_width = NumericProperty(3.0)
+    palette = ObjectProperty(NORMAL)
 
     def __init__(self, **kw):
         super().__init__(**kw)
         self.strokes: list[list[tuple[float, float]]] = []
         self._lines: list[Line] = []
-        self.bind(pos=self._redraw, size=self._redraw)
+        self.bind(pos=self._redraw, size=self._redraw, palette=self._redraw)
 
     # -- touches -------------------------------------------------------------------
     def _rel(self, pos) -> tuple[float, float]:
@@ -307,12 +324,10 @@ class SignaturePad(Widget):
         return self.x + p[0] * self.width, self.y + p[1] * self.height
 
     def _redraw(self, *_):
-        from kiosk.screens import theme
-
         self.canvas.after.clear()
         self._lines = []
         with self.canvas.after:
-            Color(*theme.INK)
+            Color(*self.palette.INK)
             for stroke in self.strokes:
                 self._lines.append(self._make_line(stroke))
 
