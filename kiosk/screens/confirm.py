@@ -12,7 +12,7 @@ returns to the previous question with its answer still ticked.
 
 from __future__ import annotations
 
-from kivy.properties import StringProperty
+from kivy.properties import NumericProperty, StringProperty
 from kivy.utils import escape_markup
 
 from kiosk.screens.base import KioskScreen
@@ -27,6 +27,7 @@ class ConfirmScreen(KioskScreen):
     def on_page(self, session) -> None:
         self._fill_predemande(session)
         self.confirm_text = self.t.worded("confirm.ok", session.audience)
+        self.ids.scroll.scroll_y = 1
         self.on_session(session)
 
     def on_session(self, session) -> None:
@@ -70,6 +71,8 @@ class QuestionsScreen(KioskScreen):
     prompt = StringProperty("")
     detail = StringProperty("")
     notice = StringProperty("")
+    #: Columns of answers at the usual text size (one when the text is enlarged: questions.COLUMNS).
+    columns = NumericProperty(1)
 
     def __init__(self, kiosk_app, **kw):
         super().__init__(kiosk_app, **kw)
@@ -99,10 +102,12 @@ class QuestionsScreen(KioskScreen):
         self.prompt = t.worded(prompt_key(q), session.audience)
         detail = f"{prompt_key(q)}.detail"
         self.detail = t(detail) if t.has(detail) else ""
-        grid.cols = COLUMNS[q]
+        self.columns = COLUMNS[q]
         for b in self._buttons[q]:
             b.text = t(b.answer_key)
             grid.add_widget(b)
+        self.ids.question_scroll.scroll_y = 1
+        self.ids.answers_scroll.scroll_y = 1
         self.on_session(session)
 
     def on_session(self, session) -> None:

@@ -10,21 +10,28 @@ re-colours every screen at once, without rebuilding anything.
 :data:`NORMAL`: dark text on white, white on dark blue (the French State's
 "bleu France", #000091). Contrast ratios against their background (WCAG 2.1;
 AA needs 4.5:1 for text, 3:1 for a control's edge): INK on WHITE 18.1:1,
-WHITE on BLUE 14.9:1, WHITE on BLUE_DOWN 14.3:1, BLUE on PALE 11.8:1,
-BLUE on PALE_DOWN 10.4:1, MUTED on WHITE 11.4:1, MUTED on SURFACE 10.5:1,
-ERROR on WHITE 5.8:1, ERROR on ERROR_BG 5.0:1, WHITE on ERROR 5.8:1,
-WHITE on ERROR_DOWN 8.9:1, OK on WHITE 5.8:1, DISABLED_INK on DISABLED_BG
-4.6:1, HEADER_DISABLED on BLUE 8.8:1.
+WHITE on BLUE 14.9:1, WHITE on BLUE_DOWN 16.9:1, BLUE on WHITE 14.9:1,
+BLUE on PALE 11.8:1, BLUE on PALE_DOWN 9.5:1, INK on PALE 14.4:1,
+INK on PALE_DOWN 11.5:1, MUTED on WHITE 11.4:1, INK on SURFACE 16.8:1,
+MUTED on SURFACE 10.6:1, ERROR on WHITE 5.8:1, ERROR on ERROR_BG 5.0:1,
+WHITE on ERROR 5.8:1, WHITE on ERROR_DOWN 8.9:1, OK on WHITE 5.8:1,
+DISABLED_INK on DISABLED_BG 4.6:1, HEADER_DISABLED on BLUE 7.6:1,
+WHITE on SHADE 18.4:1; edges and marks: CURRENT on WHITE 4.4:1,
+DISABLED_INK on WHITE 5.7:1, OK on SURFACE 5.3:1.
 
 :data:`HIGH_CONTRAST`: white text on black, and what was blue is yellow
 with black text on it (the header, the primary buttons, a chosen answer);
 errors in light red, confirmations in light green. Every text pair reaches
-7:1: INK on WHITE 21.0:1, WHITE on BLUE 19.6:1, WHITE on BLUE_DOWN 11.6:1,
-BLUE on PALE 14.5:1, BLUE on PALE_DOWN 9.7:1, MUTED on WHITE 13.1:1,
-MUTED on SURFACE 10.8:1, ERROR on WHITE 7.8:1, ERROR on ERROR_BG 7.1:1,
-WHITE on ERROR 7.8:1, WHITE on ERROR_DOWN 6.2:1 (a pressed button, for an
-instant), OK on WHITE 16.1:1, DISABLED_INK on DISABLED_BG 7.6:1,
-HEADER_DISABLED on BLUE 7.9:1.
+7:1 but one: INK on WHITE 21.0:1, WHITE on BLUE 19.6:1, WHITE on BLUE_DOWN
+11.6:1, BLUE on WHITE 19.6:1, BLUE on PALE 14.5:1, BLUE on PALE_DOWN 9.7:1,
+INK on PALE 15.5:1, INK on PALE_DOWN 10.4:1, MUTED on WHITE 13.1:1,
+INK on SURFACE 17.4:1, MUTED on SURFACE 10.8:1, ERROR on WHITE 7.8:1,
+ERROR on ERROR_BG 7.1:1, WHITE on ERROR 7.8:1, WHITE on ERROR_DOWN 6.3:1
+(the erase button while pressed, for an instant), OK on WHITE 16.1:1,
+DISABLED_INK on DISABLED_BG 7.5:1, HEADER_DISABLED on BLUE 7.9:1,
+WHITE on SHADE 17.5:1 (the inactivity question: black on yellow); edges
+and marks: CURRENT on WHITE 16.7:1, DISABLED_INK on WHITE 12.5:1,
+OK on SURFACE 13.4:1.
 
 ``LINE`` (separators, the progress bar's steps still to come) is decorative:
 "Étape N sur M" says the same in words. Every control's edge is ``BLUE``

@@ -37,6 +37,20 @@ class KioskButton(Button):
 
     fill = ColorProperty((0, 0, 0, 0))
     border_rgba = ColorProperty((0, 0, 0, 0))
+    #: How wide the text is on one line in this button's font: what a row of buttons shares out.
+    text_width = NumericProperty(0)
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        for name in ("text", "font_size", "font_name", "bold"):
+            self.fbind(name, self._measure)
+        self._measure()
+
+    def _measure(self, *_):
+        from kivy.core.text import Label as CoreLabel
+
+        font = CoreLabel(font_size=self.font_size, font_name=self.font_name, bold=self.bold)
+        self.text_width = font.get_extents(self.text)[0] if self.text else 0
 
 
 class PrimaryButton(KioskButton):
@@ -52,7 +66,15 @@ class DangerButton(KioskButton):
 
 
 class HeaderButton(KioskButton):
-    """Back, language and cancel, on the blue header."""
+    """A button of the blue header. Its share of the header's width is its text's (``size_hint_x`` in
+    widgets.kv), so that six of them fit on one row in both languages, even with the text at 150 %.
+
+    ``shown``: Back and Cancel are hidden where there is no way back. ``selected``: a switch that is on
+    (Écouter, Contraste) looks pressed, white with blue text.
+    """
+
+    shown = BooleanProperty(True)
+    selected = BooleanProperty(False)
 
 
 class KeyButton(KioskButton):
@@ -377,8 +399,11 @@ class Keyboard(BoxLayout):
         super().__init__(**kw)
         self.on_key = on_key
         self._keys: dict[str, Button] = {}
+        # The two special keys' size is the keyboard's, set after their own kv rule's (which follows the
+        # same text size): on the next frame, once every binding of a size change has run.
+        self._relabel_later = Clock.create_trigger(self._relabel)
         self.bind(rows_spec=self._build, backspace_label=self._relabel, ok_label=self._relabel,
-                  spacing_px=self._respace, special_font_size=self._relabel)
+                  spacing_px=self._respace, special_font_size=self._relabel_later)
 
     def _build(self, *_):
         self.clear_widgets()

@@ -28,7 +28,9 @@ actually laid out and the pixels actually drawn:
   (``KioskScrollView.choices``) may scroll when, at 125 % or 150 %, they no
   longer fit; at the usual size they must fit whole;
 * **target** (with the text enlarged, :func:`smaller_targets`): no button is
-  lower than it was at the usual size on the same page;
+  lower than it was at the usual size on the same page, unless it is still
+  as high as a button at the usual size (``u`` × 64: the keys of a keypad
+  that lose a few pixels to a taller title row);
 * **step counter**: "Étape N sur M" is on screen, whole, on every step of a
   citizen's session.
 """
@@ -215,12 +217,12 @@ def touch_targets(root) -> dict[int, tuple[float, float, str]]:
             for w in root.walk(restrict=True) if isinstance(w, ButtonBehavior) and _visible(w, root)}
 
 
-def smaller_targets(before: dict, now: dict) -> list[Problem]:
-    """Controls lower now (text enlarged) than ``before`` (the same page at the usual size): a larger text
-    must never cost a smaller touch target."""
+def smaller_targets(before: dict, now: dict, u: float) -> list[Problem]:
+    """Controls lower now (text enlarged) than ``before`` (the same page at the usual size), and lower than
+    a button at the usual size (``u`` × 64): a larger text must never cost a smaller touch target."""
     out = []
     for key, (w, h, text) in now.items():
-        if key in before and h < before[key][1] - SLACK:
+        if key in before and h < min(before[key][1], u * 64) - SLACK:
             out.append(Problem("target", text, f"{w:.0f}x{h:.0f}, was {before[key][0]:.0f}x{before[key][1]:.0f} "
                                                "at the usual text size"))
     return out

@@ -132,7 +132,7 @@ class AuditDriver(Driver):
         from kiosk.session import Step
 
         if settle:  # the page was just changed (another language, size or text size): laid out on the next frames
-            yield self.frames(3)
+            yield self.frames(2)
         page = (self.session.step, self.session.index, self.session.lang, self.session.reviewing,
                 self.session.generation)
         yield from self._grab()
@@ -150,7 +150,7 @@ class AuditDriver(Driver):
         if self.setting == "100":
             self._targets[where_targets] = touch_targets(layer)
         elif scale > 1:
-            problems += smaller_targets(self._targets.get(where_targets, {}), touch_targets(layer))
+            problems += smaller_targets(self._targets.get(where_targets, {}), touch_targets(layer), self.app.u)
         self.result["audited"] += 1
         key = f"{self.Window.size[0]}x{self.Window.size[1]}/{self.session.lang}"
         if self.setting != "100":
@@ -180,13 +180,13 @@ class AuditDriver(Driver):
             if content is None or content.height <= view.height or view.get_root_window() is None:
                 continue
             view.scroll_y = 0
-            yield self.frames(3)
+            yield self.frames(2)
             yield from self._grab()
             for p in audit(layer, self.Window.size, self._pixels, text_scale=scale):
                 self.result["problems"].append({**self._where(f"{name}_end"), **p.as_dict()})
             self._save(f"{name}_end")
             view.scroll_y = 1
-            yield self.frames(2)
+            yield self.frames(1)
 
     def _save(self, name: str) -> None:
         from PIL import Image
@@ -220,11 +220,15 @@ class AuditDriver(Driver):
             for w in labels_on_screen(layer)))
 
     def kind(self, name: str) -> str:
-        """What makes a page different enough to be audited again at each text size and palette: its
-        name (digits aside), who it speaks to, the message shown, whether the document may not apply."""
+        """What makes a page different enough to be audited again with the text enlarged and in high
+        contrast: its name (digits aside; a document's page by its state, not by which document: the
+        document's own words scroll), who it speaks to, the message it shows, whether the document may not
+        apply."""
         s = self.session
-        msg = s.message.level if s.message is not None else "-"
         req = s.current_requirement if s.step.value == "capture" else None
+        if req is not None:
+            name = name.replace(f"_{req.id}", "")
+        msg = s.message.key if s.message is not None else "-"
         conditional = "conditional" if getattr(req, "conditional", False) else "-"
         return "/".join((re.sub(r"\d", "0", name), s.audience or "-", msg, conditional))
 
@@ -236,8 +240,7 @@ class AuditDriver(Driver):
         """Audit the screen at every size in both languages: as it is, then in the other language (the
         language button touched), at the other size (the window resized), back in the first language, and
         back to the first size. With ``legibility_checks``, each kind of page (:meth:`kind`) is audited
-        once more at each size, with the text at 125 % and 150 % (both languages) and in high contrast
-        (at 150 % and 100 %, one language): :meth:`_audit_legibility`.
+        at each size with the text enlarged and in high contrast too (:meth:`_audit_legibility`).
 
         A screen already audited with the very same labels, looks and places (the welcome screen, the
         ID photo's page, seen by every session) is not audited again: its verdict cannot differ.
@@ -270,20 +273,22 @@ class AuditDriver(Driver):
             yield from self._toggle_language()  # an odd number of sizes leaves the other language on
 
     def _audit_legibility(self, name: str, kind: str, toggle: bool) -> Iterator[Wait]:
-        """The page at this size with the text at 125 % and 150 %, in both languages, then in high contrast
-        at 150 % and 100 %; back as designed, in the language it was in."""
-        for step in ("125", "150"):
-            yield from self._choose_text_size()
+        """The page at this size with the text at 125 % (in the language it is in: the check of the next
+        size is in the other one), at 150 % in both languages, then in high contrast at 150 %; back to the
+        usual text, colours and language."""
+        yield from self._choose_text_size()  # 125 %
+        yield from self._audit_kind(name, kind)
+        yield from self._choose_text_size()  # 150 %
+        yield from self._audit_kind(name, kind)
+        if toggle:
+            yield from self._toggle_language()
             yield from self._audit_kind(name, kind)
-            if toggle:
-                yield from self._toggle_language()
-                yield from self._audit_kind(name, kind)
         yield from self._choose_contrast()
         yield from self._audit_kind(name, kind)
-        yield from self._choose_text_size()
-        yield from self._audit_kind(name, kind)
+        yield from self._choose_text_size()  # back to 100 %
         yield from self._choose_contrast()
-        yield self.frames(2)
+        if toggle:
+            yield from self._toggle_language()
 
     def _audit_kind(self, name: str, kind: str, settle: bool = True) -> Iterator[Wait]:
         """Audit, and count the page's kind as audited at this size and setting (unless the page changed)."""
@@ -297,21 +302,20 @@ class AuditDriver(Driver):
         """The next text size, by a touch on the header's button (as the citizen would), or, under a
         dialog that covers the header, as chosen before it opened."""
         scale = self.app.text_scale
-        button = self.app.root.ids.get("text_size_button")
-        if button is not None and self._layer() is self.app.root:
-            self.tap(button, "text size")
-        else:
-            self.app.cycle_text_size()
+        yield from self._header_switch(self.app.root.ids.text_size_button, self.app.cycle_text_size)
         yield self.until(lambda: self.app.text_scale != scale, "another text size")
 
     def _choose_contrast(self) -> Iterator[Wait]:
         high = self.app.high_contrast
-        button = self.app.root.ids.get("contrast_button")
-        if button is not None and self._layer() is self.app.root:
-            self.tap(button, "contrast")
-        else:
-            self.app.toggle_contrast()
+        yield from self._header_switch(self.app.root.ids.contrast_button, self.app.toggle_contrast)
         yield self.until(lambda: self.app.high_contrast != high, "the other palette")
+
+    def _header_switch(self, button, same) -> Iterator[Wait]:
+        if self._layer() is self.app.root:
+            self.tap(button)
+        else:
+            same()
+        yield from ()
 
     def _toggle_language(self) -> Iterator[Wait]:
         lang = self.session.lang
