@@ -10,7 +10,12 @@ the hook the systemd watchdog will use.
 
 Everything is sized in units of ``u``: 1 at the 800x480 reference screen,
 growing with the window (1.6 on a 1280x800 panel), so text stays large and
-touch targets at least 64 px high at the reference size.
+touch targets at least 56 px high at the reference size. Text is sized in
+units of ``tu``: ``u`` times the text size the citizen chose
+(``text_scale``: 1, 1.25 or 1.5, :mod:`kiosk.legibility`); a box that holds
+text grows with its text, never the other way round. Colours come from
+``theme``, the palette in use (:mod:`kiosk.screens.theme`): kv rules read
+``app.theme.BLUE``, so switching to high contrast re-colours every screen.
 
 :func:`run_app` configures Kivy (window size, full screen, input, Escape)
 before the window exists, then runs the app. The caller sets
@@ -27,16 +32,18 @@ from kivy.app import App
 from kivy.base import ExceptionHandler, ExceptionManager
 from kivy.clock import Clock
 from kivy.lang import Builder
-from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
+from kivy.properties import AliasProperty, BooleanProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.modalview import ModalView
 
 from kiosk.errors import InvalidTransition
 from kiosk.i18n import Translator
+from kiosk.legibility import Legibility
 from kiosk.maintenance import MaintenanceAccess, RecentProblems
 from kiosk.memory import release_free_memory, tune_allocator
 from kiosk import journey
 from kiosk.screens import KV_DIR, KV_FILES, SCREEN_FOR, header_title
+from kiosk.screens.theme import NORMAL, palette
 from kiosk.session import Step
 from kiosk.ui_jobs import JobRunner, Task
 
@@ -84,10 +91,17 @@ def install_late_touch_handler() -> None:
 
 
 class TouchApp(App):
-    """What the citizens' app and the commissioning app share: the unit ``u``, the translator ``t``,
-    the kv files, the heartbeat the systemd watchdog is fed from, and stopping to start again."""
+    """What the citizens' app and the commissioning app share: the units ``u`` and ``tu``, the palette
+    ``theme``, the translator ``t``, the kv files, the heartbeat the systemd watchdog is fed from, and
+    stopping to start again."""
 
     u = NumericProperty(1.0)
+    #: The text size chosen (1 = as designed); the technician's screens keep 1 (they are sized in ``u``).
+    text_scale = NumericProperty(1.0)
+    #: The unit of font sizes: ``u`` times ``text_scale``, kept in step with both.
+    tu = AliasProperty(lambda self: self.u * self.text_scale, None, bind=("u", "text_scale"), cache=True)
+    #: ``rebind``: kv rules read ``app.theme.BLUE``, and must follow when the palette object changes.
+    theme = ObjectProperty(NORMAL, rebind=True)
     t = ObjectProperty(Translator("fr", typography=True))
 
     def __init__(self, lang: str, **kw):
@@ -140,6 +154,9 @@ class KioskApp(TouchApp):
     progress_done = NumericProperty(0)
     progress_shown = BooleanProperty(False)
     step_text = StringProperty("")
+    #: False while the technician's maintenance screen is shown: the citizen's header buttons go.
+    citizen_view = BooleanProperty(True)
+    high_contrast = BooleanProperty(False)
     #: Speech is on (the header's "Écouter" button shows it pressed).
     listening = BooleanProperty(False)
     #: The open help request's state (``kiosk.help.HelpState`` value), "" when none.
@@ -165,6 +182,8 @@ class KioskApp(TouchApp):
         self._hold_event = None
         self.audio_panel = None
         self.help_panel = None
+        #: The citizen's text size and contrast, for this session only (kiosk.legibility).
+        self.legibility = Legibility(generation=self.session.generation)
 
     # -- building -------------------------------------------------------------------
     def build(self):
@@ -226,6 +245,7 @@ class KioskApp(TouchApp):
         if session.lang != self.t.lang:
             self.t = Translator(session.lang, typography=True)
             self.title = self.t("app.title")
+        self._set_legibility(self.legibility.for_session(session.generation))
         if self.access.is_open:
             self._title_maintenance()
             self.screens["maintenance"].render()
@@ -333,11 +353,14 @@ class KioskApp(TouchApp):
         self.header_title = self.t("maintenance.title", kiosk=self.kiosk.config.site.kiosk_code)
         self.can_go_back = False
         self.progress_shown = False
+        self.citizen_view = False
 
     def open_maintenance(self) -> None:
         """Only from the welcome screen: nothing of a citizen is ever behind the maintenance screen."""
         if not self.access.open(self._at_welcome):
             return
+        # The technician's screens are designed at the usual size and colours, whatever was chosen here.
+        self._set_legibility(Legibility(generation=self.session.generation))
         sm = self._root.ids.sm
         old = self.screens.get(sm.current)
         if old is not None:
@@ -354,6 +377,7 @@ class KioskApp(TouchApp):
         screen.deactivate()
         screen.forget()
         self._page_key = None
+        self.citizen_view = True
         self._on_session(self.session)
 
     def _size_screens(self, sm, size) -> None:
@@ -426,6 +450,28 @@ class KioskApp(TouchApp):
         langs = self.session.settings.languages
         i = langs.index(self.session.lang) if self.session.lang in langs else 0
         self.session.set_language(langs[(i + 1) % len(langs)])
+
+    def cycle_text_size(self) -> None:
+        """100 % → 125 % → 150 % → 100 %, for this session (kiosk.legibility)."""
+        self._set_legibility(self.legibility.for_session(self.session.generation).larger_text())
+        self._on_session(self.session)
+
+    def toggle_contrast(self) -> None:
+        self._set_legibility(self.legibility.for_session(self.session.generation).contrast_switched())
+        self._on_session(self.session)
+
+    def _set_legibility(self, legibility: Legibility) -> None:
+        """Show ``legibility``: the kv rules follow ``text_scale`` and ``theme``; the page is then worded
+        again (``on_language``) so that what a screen made in Python (a markup colour) follows too."""
+        shown = (self.text_scale, self.high_contrast)
+        self.legibility = legibility
+        if (legibility.text_scale, legibility.high_contrast) == shown:
+            return
+        self.text_scale = legibility.text_scale
+        self.high_contrast = legibility.high_contrast
+        self.theme = palette(legibility.high_contrast)
+        if self._page_key is not None:
+            self._page_key = self._page_key[:3] + (None,)  # the same page, to be worded again
 
     def ask_cancel(self) -> None:
         if self.session.can_go_back() and not self.navigation_locked and self.cancel_dialog is not None:

@@ -8,8 +8,8 @@ never "pièce(s)". Words for a parent applying for their child end in
 ``.child`` (:meth:`kiosk.i18n.Translator.worded`).
 
 French typography is applied once, here: the spaces inside « » and before
-``: ; ! ?`` become non-breaking, so no line on a screen or a receipt starts
-with a colon or a lone guillemet (:func:`french_spacing`).
+``: ; ! ? %`` become non-breaking, so no line on a screen or a receipt starts
+with a colon, a lone guillemet or a per cent sign (:func:`french_spacing`).
 """
 
 import re
@@ -18,8 +18,8 @@ NBSP = "\u00a0"
 
 
 def french_spacing(text: str) -> str:
-    """« Prendre la photo » with non-breaking spaces inside the guillemets and before : ; ! ?"""
-    text = re.sub(r" ([:;!?»])", NBSP + r"\1", text)
+    """« Prendre la photo » with non-breaking spaces inside the guillemets and before : ; ! ? %"""
+    text = re.sub(r" ([:;!?»%])", NBSP + r"\1", text)
     return text.replace("« ", "«" + NBSP)
 
 
@@ -33,6 +33,11 @@ _TABLE: dict[str, dict[str, str]] = {
     "common.no": {"fr": "Non", "en": "No"},
     "common.dont_know": {"fr": "Je ne sais pas", "en": "I don't know"},
     "common.language": {"fr": "English", "en": "Français"},
+    "common.listen": {"fr": "Écouter", "en": "Listen"},
+    "common.text_size": {"fr": "Texte plus grand", "en": "Larger text"},
+    "common.text_size.current": {"fr": "Texte {percent} %", "en": "Text {percent}%"},
+    "common.contrast": {"fr": "Contraste", "en": "Contrast"},
+    "common.help": {"fr": "Besoin d'aide ?", "en": "Need help?"},
     "common.call_agent": {"fr": "Si vous avez besoin d'aide, adressez-vous à l'accueil.", "en": "If you need help, please ask at the front desk."},
     "common.step": {"fr": "Étape {index} sur {count}", "en": "Step {index} of {count}"},
     "cancel.confirm": {"fr": "Abandonner la demande ? Tout ce qui a été saisi sera effacé.", "en": "Cancel the application? Everything entered will be erased."},
@@ -293,7 +298,6 @@ _TABLE: dict[str, dict[str, str]] = {
     "error.config": {"fr": "La borne est mal configurée. Adressez-vous à l'accueil.", "en": "The kiosk is misconfigured. Please ask at the front desk."},
     "error.sync": {"fr": "L'envoi des dossiers est en attente.", "en": "Sending applications is pending."},
     # -- what the kiosk says aloud, beyond what the screen shows (kiosk/narration.py) --------
-    "common.listen": {"fr": "Écouter", "en": "Listen"},
     "speech.identify.or_type": {"fr": "Ou touchez « {type_instead} » pour le saisir au clavier.", "en": "Or touch \"{type_instead}\" to enter it on the keyboard."},
     "speech.typed.deleted": {"fr": "Effacé.", "en": "Deleted."},
     "speech.typed.so_far": {"fr": "Saisi : {spelled}.", "en": "Typed: {spelled}."},

@@ -12,15 +12,13 @@ returns to the previous question with its answer still ticked.
 
 from __future__ import annotations
 
-from kivy.properties import StringProperty
-from kivy.utils import escape_markup, get_hex_from_color
+from kivy.properties import NumericProperty, StringProperty
+from kivy.utils import escape_markup
 
-from kiosk.screens import theme
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.questions import CHOICES, COLUMNS, is_selected, prompt_key
+from kiosk.screens.theme import hex_of
 from kiosk.screens.widgets import BodyLabel, ChoiceButton
-
-MUTED_HEX = get_hex_from_color(theme.MUTED)[1:7]
 
 
 class ConfirmScreen(KioskScreen):
@@ -29,6 +27,7 @@ class ConfirmScreen(KioskScreen):
     def on_page(self, session) -> None:
         self._fill_predemande(session)
         self.confirm_text = self.t.worded("confirm.ok", session.audience)
+        self.ids.scroll.scroll_y = 1
         self.on_session(session)
 
     def on_session(self, session) -> None:
@@ -57,11 +56,12 @@ class ConfirmScreen(KioskScreen):
             (t("confirm.motif"), t(f"motif.{pd.motif.value}")),
             (t("confirm.number"), pd.number),
         ]
-        u = self.kiosk_app.u
+        # Made again when the text size or the palette changes (the app words the page again).
+        tu, muted = self.kiosk_app.tu, hex_of(self.kiosk_app.theme.MUTED)
         for name, value in fields:
             # "Motif  Perte": each field's name in grey, its value in bold.
-            text = f"[color={MUTED_HEX}]{escape_markup(name)}[/color]   [b]{escape_markup(value)}[/b]"
-            box.add_widget(BodyLabel(text=text, markup=True, font_size=u * 21))
+            text = f"[color={muted}]{escape_markup(name)}[/color]   [b]{escape_markup(value)}[/b]"
+            box.add_widget(BodyLabel(text=text, markup=True, font_size=tu * 21))
 
 
 class QuestionsScreen(KioskScreen):
@@ -71,6 +71,8 @@ class QuestionsScreen(KioskScreen):
     prompt = StringProperty("")
     detail = StringProperty("")
     notice = StringProperty("")
+    #: Columns of answers at the usual text size (one when the text is enlarged: questions.COLUMNS).
+    columns = NumericProperty(1)
 
     def __init__(self, kiosk_app, **kw):
         super().__init__(kiosk_app, **kw)
@@ -100,10 +102,12 @@ class QuestionsScreen(KioskScreen):
         self.prompt = t.worded(prompt_key(q), session.audience)
         detail = f"{prompt_key(q)}.detail"
         self.detail = t(detail) if t.has(detail) else ""
-        grid.cols = COLUMNS[q]
+        self.columns = COLUMNS[q]
         for b in self._buttons[q]:
             b.text = t(b.answer_key)
             grid.add_widget(b)
+        self.ids.question_scroll.scroll_y = 1
+        self.ids.answers_scroll.scroll_y = 1
         self.on_session(session)
 
     def on_session(self, session) -> None:

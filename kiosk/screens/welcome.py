@@ -25,6 +25,7 @@ class WelcomeScreen(KioskScreen):
 
     def on_touch_down(self, touch):
         if self.collide_point(*touch.pos):
+            super().on_touch_down(touch)  # the words' scroll view, when an enlarged text needs it
             touch.ud["welcome"] = True
             return True
         return super().on_touch_down(touch)
@@ -33,6 +34,12 @@ class WelcomeScreen(KioskScreen):
         if touch.ud.get("maintenance"):
             return True  # the technician's held touch opened the PIN pad: no session for it
         if touch.ud.get("welcome") and self.collide_point(*touch.pos):
-            self.session.start()
+            super().on_touch_up(touch)
+            if not self._moved(touch):  # a finger that moved was scrolling the words
+                self.session.start()
             return True
         return super().on_touch_up(touch)
+
+    def _moved(self, touch) -> bool:
+        limit = self.ids.scroll.scroll_distance
+        return abs(touch.x - touch.ox) > limit or abs(touch.y - touch.oy) > limit

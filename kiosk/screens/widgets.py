@@ -3,7 +3,10 @@
 They only display and collect touches; what a touch means is decided by the
 screen that owns them, and what it changes is decided by the session. Their
 look (colours, sizes) is in ``widgets.kv``; sizes scale with ``app.u``, the
-window's height relative to the 800x480 reference screen.
+window's height relative to the 800x480 reference screen, and font sizes with
+``app.tu`` (``u`` times the text size the citizen chose). What draws in Python
+takes its colours from its ``palette`` (bound to ``app.theme`` in kv) and
+redraws when it changes.
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ import numpy as np
 from kivy.clock import Clock
 from kivy.graphics import Color, Line, Rectangle
 from kivy.graphics.texture import Texture
-from kivy.properties import BooleanProperty, ColorProperty, ListProperty, NumericProperty, OptionProperty, StringProperty
+from kivy.properties import (
+    BooleanProperty, ColorProperty, ListProperty, NumericProperty, ObjectProperty, OptionProperty, StringProperty,
+)
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
@@ -23,6 +28,7 @@ from kivy.uix.scrollview import ScrollView
 from kivy.uix.widget import Widget
 
 from kiosk.screens.strokes import render_signature
+from kiosk.screens.theme import NORMAL
 
 
 # -- buttons and labels (styled in widgets.kv) ---------------------------------
@@ -31,6 +37,20 @@ class KioskButton(Button):
 
     fill = ColorProperty((0, 0, 0, 0))
     border_rgba = ColorProperty((0, 0, 0, 0))
+    #: How wide the text is on one line in this button's font: what a row of buttons shares out.
+    text_width = NumericProperty(0)
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        for name in ("text", "font_size", "font_name", "bold"):
+            self.fbind(name, self._measure)
+        self._measure()
+
+    def _measure(self, *_):
+        from kivy.core.text import Label as CoreLabel
+
+        font = CoreLabel(font_size=self.font_size, font_name=self.font_name, bold=self.bold)
+        self.text_width = font.get_extents(self.text)[0] if self.text else 0
 
 
 class PrimaryButton(KioskButton):
@@ -46,7 +66,15 @@ class DangerButton(KioskButton):
 
 
 class HeaderButton(KioskButton):
-    """Back, language and cancel, on the blue header."""
+    """A button of the blue header. Its share of the header's width is its text's (``size_hint_x`` in
+    widgets.kv), so that six of them fit on one row in both languages, even with the text at 150 %.
+
+    ``shown``: Back and Cancel are hidden where there is no way back. ``selected``: a switch that is on
+    (Écouter, Contraste) looks pressed, white with blue text.
+    """
+
+    shown = BooleanProperty(True)
+    selected = BooleanProperty(False)
 
 
 class KeyButton(KioskButton):
@@ -96,14 +124,15 @@ class ProgressSteps(Widget):
 
     count = NumericProperty(8)
     done = NumericProperty(0)
+    palette = ObjectProperty(NORMAL)
 
     def __init__(self, **kw):
         super().__init__(**kw)
-        self.bind(pos=self._redraw, size=self._redraw, count=self._redraw, done=self._redraw)
+        self.bind(pos=self._redraw, size=self._redraw, count=self._redraw, done=self._redraw,
+                  palette=self._redraw)
 
     def _redraw(self, *_):
-        from kiosk.screens import theme
-
+        theme = self.palette
         self.canvas.clear()
         n = max(1, int(self.count))
         gap = max(2.0, self.width * 0.006)
@@ -126,10 +155,15 @@ class KioskScrollView(ScrollView):
     """A vertical ScrollView; content shorter than the view stays at the top (see widgets.kv).
 
     ``long_list``: a list meant to be scrolled through (the checklist, the summary). Anywhere else a
-    scroll view is a safety net for an unusually long text, and nothing should wait below its fold.
+    scroll view is a safety net for an unusually long text, and nothing should wait below its fold, at
+    the usual text size; enlarged, a text may need scrolling anywhere.
+
+    ``choices``: a question's answers. Nothing selectable scrolls, except these, and only when the
+    citizen enlarged the text so much that they no longer fit (at the usual size they always do).
     """
 
     long_list = BooleanProperty(False)
+    choices = BooleanProperty(False)
 
 
 # -- busy spinner ----------------------------------------------------------------
@@ -138,11 +172,13 @@ class BusySpinner(Widget):
 
     running = BooleanProperty(False)
     angle = NumericProperty(0)
+    palette = ObjectProperty(NORMAL)
 
     def __init__(self, **kw):
         super().__init__(**kw)
         self._event = None
-        self.bind(pos=self._redraw, size=self._redraw, angle=self._redraw, running=self._on_running)
+        self.bind(pos=self._redraw, size=self._redraw, angle=self._redraw, running=self._on_running,
+                  palette=self._redraw)
 
     def _on_running(self, *_):
         if self.running and self._event is None:
@@ -155,8 +191,7 @@ class BusySpinner(Widget):
         self.angle = (self.angle + 300 * dt) % 360
 
     def _redraw(self, *_):
-        from kiosk.screens import theme
-
+        theme = self.palette
         self.canvas.clear()
         r = min(self.width, self.height) / 2 * 0.85
         with self.canvas:
@@ -177,10 +212,10 @@ class CameraPreview(Widget):
     guide = OptionProperty("code", options=["code", "page", "none"])
     has_frame = BooleanProperty(False)
 
+    palette = ObjectProperty(NORMAL)
+
     def __init__(self, **kw):
         super().__init__(**kw)
-        from kiosk.screens import theme
-
         self._texture: Texture | None = None
         self._aspect = 4 / 3
         with self.canvas:
@@ -190,9 +225,12 @@ class CameraPreview(Widget):
             self._image = Rectangle()
             Color(0, 0, 0, 0.55)
             self._guide_shadow = Line(width=4)
-            Color(*theme.GUIDE)
+            self._guide_colour = Color(*self.palette.GUIDE)
             self._guide = Line(width=2.5)
         self.bind(pos=self._layout, size=self._layout, guide=self._layout)
+
+    def on_palette(self, instance, palette) -> None:
+        self._guide_colour.rgba = palette.GUIDE
 
     def show(self, frame: np.ndarray) -> None:
         """Display one ``(h, w)`` luminance frame, or an ``(h, w, 3)`` RGB picture, uint8 (on the UI thread)."""
@@ -261,12 +299,13 @@ class SignaturePad(Widget):
 
     stroke_count = NumericProperty(0)
     ink_width = NumericProperty(3.0)
+    palette = ObjectProperty(NORMAL)
 
     def __init__(self, **kw):
         super().__init__(**kw)
         self.strokes: list[list[tuple[float, float]]] = []
         self._lines: list[Line] = []
-        self.bind(pos=self._redraw, size=self._redraw)
+        self.bind(pos=self._redraw, size=self._redraw, palette=self._redraw)
 
     # -- touches -------------------------------------------------------------------
     def _rel(self, pos) -> tuple[float, float]:
@@ -307,12 +346,10 @@ class SignaturePad(Widget):
         return self.x + p[0] * self.width, self.y + p[1] * self.height
 
     def _redraw(self, *_):
-        from kiosk.screens import theme
-
         self.canvas.after.clear()
         self._lines = []
         with self.canvas.after:
-            Color(*theme.INK)
+            Color(*self.palette.INK)
             for stroke in self.strokes:
                 self._lines.append(self._make_line(stroke))
 
@@ -362,8 +399,11 @@ class Keyboard(BoxLayout):
         super().__init__(**kw)
         self.on_key = on_key
         self._keys: dict[str, Button] = {}
+        # The two special keys' size is the keyboard's, set after their own kv rule's (which follows the
+        # same text size): on the next frame, once every binding of a size change has run.
+        self._relabel_later = Clock.create_trigger(self._relabel)
         self.bind(rows_spec=self._build, backspace_label=self._relabel, ok_label=self._relabel,
-                  spacing_px=self._respace, special_font_size=self._relabel)
+                  spacing_px=self._respace, special_font_size=self._relabel_later)
 
     def _build(self, *_):
         self.clear_widgets()

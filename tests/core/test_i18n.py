@@ -125,6 +125,7 @@ def test_the_kiosks_receipt_has_one_name_everywhere():
     ("touchez « Prendre la photo ».", "touchez «\u00a0Prendre la photo\u00a0»."),
     ("Motif : Perte ; vol ? oui !", "Motif\u00a0: Perte\u00a0; vol\u00a0? oui\u00a0!"),
     ("https://example.fr/a:b", "https://example.fr/a:b"),  # no space before it: an address is left alone
+    ("Texte 150 %", "Texte 150\u00a0%"),
 ])
 def test_french_spacing_makes_the_spaces_around_punctuation_unbreakable(raw, typeset):
     from kiosk.messages import french_spacing

@@ -5,13 +5,16 @@ actually laid out and the pixels actually drawn:
 
 * **clipped**: each visible label's text is laid out again, unbounded, with
   the label's own font options; it must fit the label's box (a label whose
-  text was shortened with "…", or cut at a fixed height, fails);
+  text was shortened with "…", or cut at a fixed height, fails), and no word
+  may be wider than the line it wraps in (Kivy would break it mid-word:
+  "Abando/nner");
 * **outside**: each label lies inside every widget that holds it, and inside
   the window (a column taller than its screen pushes its top under the
   header);
 * **hidden**: a label of a scroll view is whole in its view, unless the view
   is a long list (``long_list``: the checklist, the summary), which the
-  driver scrolls through and audits at each end;
+  driver scrolls through and audits at each end; with the text enlarged
+  (``text_scale`` above 1) every scroll view is one;
 * **overlap**: no two visible labels, buttons or pictures share pixels
   unless one holds the other;
 * **contrast**: the text's colour (``disabled_color`` when disabled, as Kivy
@@ -20,7 +23,14 @@ actually laid out and the pixels actually drawn:
   asked of every text here, large or not);
 * **scrolls**: no button, answer or tick box inside a scroll view: what the
   citizen must touch is never scrolled out of sight (an unanswered question
-  below the fold), and a finger that starts a scroll never presses anything;
+  below the fold), and a finger that starts a scroll never presses anything.
+  One exception, for enlarged text only: a question's answers
+  (``KioskScrollView.choices``) may scroll when, at 125 % or 150 %, they no
+  longer fit; at the usual size they must fit whole;
+* **target** (with the text enlarged, :func:`smaller_targets`): no button is
+  lower than it was at the usual size on the same page, unless it is still
+  as high as a button at the usual size (``u`` × 64: the keys of a keypad
+  that lose a few pixels to a taller title row);
 * **step counter**: "Étape N sur M" is on screen, whole, on every step of a
   citizen's session.
 """
@@ -179,8 +189,48 @@ def _pictures(root):
             yield w
 
 
-def audit(root, window_size, pixels: np.ndarray | None) -> list[Problem]:
-    """Everything wrong with what ``root`` shows (the top layer: the root widget, or an open dialog)."""
+def _words(text: str) -> set[str]:
+    """The words a wrapped text may break between (Kivy wraps at spaces only; markup tags are not text)."""
+    return {w for w in re.split(r"[ \n\t]+", re.sub(r"\[/?[a-z]+(?:=[^\]]*)?\]", "", text)) if w}
+
+
+def widest_word(label) -> tuple[str, float, float]:
+    """The widest word of a wrapping ``label``, its width, and the width of the line it wraps in."""
+    core = label._label
+    opts = core.options
+    measure = type(core)(font_size=opts["font_size"], font_name=opts["font_name"],
+                         bold=opts["bold"] or (label.markup and "[b]" in label.text), italic=opts["italic"])
+    line = label.text_size[0] - opts["padding"][0] - opts["padding"][2]
+    word, width = "", 0.0
+    for w in _words(label.text):
+        ew = measure.get_extents(w)[0]
+        if ew > width:
+            word, width = w, ew
+    return word, width, line
+
+
+def touch_targets(root) -> dict[int, tuple[float, float, str]]:
+    """Every visible control under ``root``: id → (width, height, its text)."""
+    from kivy.uix.behaviors import ButtonBehavior
+
+    return {id(w): (w.width, w.height, getattr(w, "text", "") or type(w).__name__)
+            for w in root.walk(restrict=True) if isinstance(w, ButtonBehavior) and _visible(w, root)}
+
+
+def smaller_targets(before: dict, now: dict, u: float) -> list[Problem]:
+    """Controls lower now (text enlarged) than ``before`` (the same page at the usual size), and lower than
+    a button at the usual size (``u`` × 64): a larger text must never cost a smaller touch target."""
+    out = []
+    for key, (w, h, text) in now.items():
+        if key in before and h < min(before[key][1], u * 64) - SLACK:
+            out.append(Problem("target", text, f"{w:.0f}x{h:.0f}, was {before[key][0]:.0f}x{before[key][1]:.0f} "
+                                               "at the usual text size"))
+    return out
+
+
+def audit(root, window_size, pixels: np.ndarray | None, text_scale: float = 1.0) -> list[Problem]:
+    """Everything wrong with what ``root`` shows (the top layer: the root widget, or an open dialog), with
+    the text at ``text_scale`` (the app's)."""
     problems: list[Problem] = []
     win = Box(0, 0, window_size[0], window_size[1])
     labels = list(labels_on_screen(root))
@@ -194,6 +244,11 @@ def audit(root, window_size, pixels: np.ndarray | None) -> list[Problem]:
         if need_h > label.height + SLACK or need_w > label.width + SLACK:
             problems.append(Problem("clipped", label.text,
                                     f"needs {need_w:.0f}x{need_h:.0f}, has {label.width:.0f}x{label.height:.0f}"))
+        elif label.text_size[0] is not None:
+            word, word_w, line_w = widest_word(label)
+            if word_w > line_w + SLACK:
+                problems.append(Problem("clipped", label.text, f"the word {word!r} ({word_w:.0f} px) is wider "
+                                                               f"than its line ({line_w:.0f} px): broken mid-word"))
         # Outside: every holder, up to a scroll view (whose content is taller than the view by design).
         for holder in _chain(label, root):
             if holder is scroll:
@@ -205,7 +260,8 @@ def audit(root, window_size, pixels: np.ndarray | None) -> list[Problem]:
         visible = b.clip(box(scroll)) if scroll is not None else b
         if scroll is not None and not box(scroll).inside(win):
             problems.append(Problem("outside", label.text, f"its scroll view {box(scroll)} is off the window"))
-        if scroll is not None and not getattr(scroll, "long_list", False) and not b.inside(box(scroll)):
+        long = scroll is not None and (getattr(scroll, "long_list", False) or text_scale > 1)
+        if scroll is not None and not long and not b.inside(box(scroll)):
             problems.append(Problem("hidden", label.text, f"{b} is not whole in its scroll view {box(scroll)}: "
                                                           "below the fold"))
         if visible.empty:
@@ -230,10 +286,18 @@ def audit(root, window_size, pixels: np.ndarray | None) -> list[Problem]:
     # Scrolls: a control inside a scroll view can be out of sight, and pressed by the touch that starts a scroll.
     from kivy.uix.behaviors import ButtonBehavior
 
+    from kiosk.screens.widgets import ChoiceButton
+
     for w in root.walk(restrict=True):
-        if isinstance(w, ButtonBehavior) and _visible(w, root) and _scroll_of(w, root) is not None:
-            problems.append(Problem("scrolls", getattr(w, "text", "") or type(w).__name__,
-                                    f"a {type(w).__name__} inside a scroll view, at {box(w)}"))
+        view = _scroll_of(w, root) if isinstance(w, ButtonBehavior) and _visible(w, root) else None
+        if view is None:
+            continue
+        content = view.children[0] if view.children else None
+        if (getattr(view, "choices", False) and isinstance(w, ChoiceButton)
+                and (text_scale > 1 or content is None or content.height <= view.height + SLACK)):
+            continue  # answers, enlarged: they may scroll; at the usual size they fit whole
+        problems.append(Problem("scrolls", getattr(w, "text", "") or type(w).__name__,
+                                f"a {type(w).__name__} inside a scroll view, at {box(w)}"))
     # Overlap: boxes of things that do not hold one another.
     for i, (a, ba) in enumerate(shown):
         for b_widget, bb in shown[i + 1:]:

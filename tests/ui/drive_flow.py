@@ -728,14 +728,38 @@ def scenario_offline(d: Driver) -> Iterator[Wait]:
     yield from finish_at_end(d, shots=False)
 
 
+def choose_legibility(d: Driver) -> Iterator[Wait]:
+    """On the welcome screen: "Texte plus grand" touched twice (150 %), "Contraste" once; they stay for the
+    session they start."""
+    from kiosk.session import Step
+
+    app, header = d.app, d.app.root.ids
+    yield d.step_is(Step.WELCOME)
+    d.assert_(header.text_size_button.text == "Texte plus grand", f"the button says {header.text_size_button.text!r}")
+    for scale in (1.25, 1.5):
+        yield from d.tap_and_wait(header.text_size_button, lambda: app.text_scale == scale, f"text at {scale}")
+    yield d.until(lambda: header.text_size_button.text == "Texte 150\u00a0%", "the button shows 150 %")
+    yield from d.tap_and_wait(header.contrast_button, lambda: app.high_contrast, "high contrast")
+    d.assert_(header.contrast_button.selected and app.theme.name == "high_contrast", "the contrast switch is on")
+    d.assert_(abs(app.tu - app.u * 1.5) < 1e-6, f"tu {app.tu} is not u {app.u} x 1.5")
+    yield from d.shoot("welcome_large_contrast")
+    d.tap(d.screen("welcome").ids.start_hint, "touch to start")
+    yield d.step_is(Step.IDENTIFY)
+    d.assert_(app.text_scale == 1.5 and app.high_contrast, "the choice made on the welcome screen lasts into the session")
+    yield from d.shoot("identify_large_contrast")
+
+
 def scenario_cancel(d: Driver) -> Iterator[Wait]:
-    """Back, Cancel with its confirmation, the inactivity question, and the abandon after silence."""
+    """Back, Cancel with its confirmation, the inactivity question, and the abandon after silence; text size
+    and contrast chosen by the first citizen, gone with them."""
     from kiosk.hal.sim.camera import QrScene
     from kiosk.session import Step
 
     from kiosk.hal.sim.camera import EmptyScene
 
-    yield from start_session(d, shots=False)
+    d.kiosk.devices.camera.show(EmptyScene())
+    yield from choose_legibility(d)
+    yield d.until(lambda: d.screen("identify").ids.preview.has_frame, "the camera picture")
     # Someone else's QR code (a web address): the screen says what to show instead.
     d.kiosk.devices.camera.show(QrScene("https://www.service-public.fr/particuliers/vosdroits/N358", code_px=170))
     yield d.until(lambda: d.session.message is not None and d.session.message.key == "identify.error.not_predemande",
@@ -757,6 +781,10 @@ def scenario_cancel(d: Driver) -> Iterator[Wait]:
                               "the cancel question")
     yield from d.tap_and_wait(d.app.cancel_dialog.ids.confirm_button, lambda: d.session.step is Step.WELCOME,
                               "cancelled")
+    # The next citizen finds the usual text and colours.
+    yield d.until(lambda: d.app.text_scale == 1 and not d.app.high_contrast and d.app.theme.name == "normal",
+                  "the usual text size and palette again")
+    d.assert_(d.app.root.ids.text_size_button.text == "Texte plus grand", "the text-size button is reset")
     # Nothing of the citizen stays in a widget: the pré-demande's fields shown on Confirm are gone.
     shown = " ".join(getattr(w, "text", "") for w in d.screen("confirm").ids.predemande.walk())
     d.assert_("MARTIN" not in shown and "A1B2C3D4E5" not in shown, f"the cancelled citizen still shown: {shown!r}")

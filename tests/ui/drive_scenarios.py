@@ -77,6 +77,13 @@ class AuditDriver(Driver):
         self.audited_at: dict[str, int] = {}  # "800x480/fr" → screens audited there
         self._label = "start"
         self._seen_pages: set[tuple] = set()
+        #: Audit each kind of page at 125 %, 150 % and in high contrast too (``--legibility``).
+        self.legibility_checks = False
+        self._legibility_done: set[str] = set()
+        #: "800x480/150-hc" (size/setting) → the kinds of page audited there.
+        self.kinds: dict[str, set[str]] = {}
+        self._targets: dict[tuple, dict] = {}
+        self._audited_kind = False
 
     # -- auditing --------------------------------------------------------------------
     def _layer(self):
@@ -114,12 +121,17 @@ class AuditDriver(Driver):
         yield self.until(flipped, "a frame to read")
         self._pixels = got["pixels"]
 
+    @property
+    def setting(self) -> str:
+        """The text size and palette shown: "100" (as designed), "125", "150", "150-hc"…"""
+        return f"{round(self.app.text_scale * 100)}" + ("-hc" if self.app.high_contrast else "")
+
     def _audit_now(self, name: str, settle: bool = True) -> Iterator[Wait]:
-        from tests.ui.audit import audit, step_counter_problems
+        from tests.ui.audit import audit, smaller_targets, step_counter_problems, touch_targets
 
         from kiosk.session import Step
 
-        if settle:  # the page was just changed (another language, another size): laid out on the next frames
+        if settle:  # the page was just changed (another language, size or text size): laid out on the next frames
             yield self.frames(2)
         page = (self.session.step, self.session.index, self.session.lang, self.session.reviewing,
                 self.session.generation)
@@ -128,40 +140,53 @@ class AuditDriver(Driver):
                     self.session.generation):
             return  # the page changed under the grab (a busy step ending): what was read is stale
         layer = self._layer()
-        problems = audit(layer, self.Window.size, self._pixels)
+        scale = self.app.text_scale
+        problems = audit(layer, self.Window.size, self._pixels, text_scale=scale)
         if layer is self.app.root and self.session.step is not Step.WELCOME and self.app.current_screen is not None \
                 and self.app.current_screen.name != "maintenance":
             problems += step_counter_problems(self.app)
+        # Touch targets: recorded on the page as designed, in each language; enlarged, none may be lower.
+        where_targets = (tuple(self.Window.size), self.session.lang)
+        if self.setting == "100":
+            self._targets[where_targets] = touch_targets(layer)
+        elif scale > 1:
+            problems += smaller_targets(self._targets.get(where_targets, {}), touch_targets(layer), self.app.u)
         self.result["audited"] += 1
         key = f"{self.Window.size[0]}x{self.Window.size[1]}/{self.session.lang}"
+        if self.setting != "100":
+            key += f"/{self.setting}"
         self.audited_at[key] = self.audited_at.get(key, 0) + 1
-        where = {"session": self._label, "screen": name, "step": self.session.step.value,
-                 "lang": self.session.lang, "size": list(self.Window.size)}
+        self._audited_kind = True
         for p in problems:
-            self.result["problems"].append({**where, **p.as_dict()})
+            self.result["problems"].append({**self._where(name), **p.as_dict()})
         self._save(name)
         yield from self._audit_long_lists(name, layer)
 
+    def _where(self, name: str) -> dict:
+        return {"session": self._label, "screen": name, "step": self.session.step.value, "lang": self.session.lang,
+                "size": list(self.Window.size), "setting": self.setting}
+
     def _audit_long_lists(self, name: str, layer) -> Iterator[Wait]:
-        """A long list taller than its view (the checklist, the summary) audited scrolled to its end too."""
+        """A long list taller than its view (the checklist, the summary) audited scrolled to its end too;
+        with the text enlarged, every scroll view that scrolls."""
         from tests.ui.audit import audit
 
         from kiosk.screens.widgets import KioskScrollView
 
-        for view in [w for w in layer.walk(restrict=True) if isinstance(w, KioskScrollView) and w.long_list]:
+        scale = self.app.text_scale
+        for view in [w for w in layer.walk(restrict=True)
+                     if isinstance(w, KioskScrollView) and (w.long_list or scale > 1)]:
             content = view.children[0] if view.children else None
             if content is None or content.height <= view.height or view.get_root_window() is None:
                 continue
             view.scroll_y = 0
-            yield self.frames(3)
+            yield self.frames(2)
             yield from self._grab()
-            for p in audit(layer, self.Window.size, self._pixels):
-                self.result["problems"].append({"session": self._label, "screen": f"{name}_end",
-                                                "step": self.session.step.value, "lang": self.session.lang,
-                                                "size": list(self.Window.size), **p.as_dict()})
+            for p in audit(layer, self.Window.size, self._pixels, text_scale=scale):
+                self.result["problems"].append({**self._where(f"{name}_end"), **p.as_dict()})
             self._save(f"{name}_end")
             view.scroll_y = 1
-            yield self.frames(2)
+            yield self.frames(1)
 
     def _save(self, name: str) -> None:
         from PIL import Image
@@ -173,7 +198,9 @@ class AuditDriver(Driver):
         self._hashes.add(digest)
         self._shot_n += 1
         w, h = self.Window.size
-        path = self.shots_dir / f"{w}x{h}_{self.prefix}{self._shot_n:04d}_{self._label}_{name}_{self.session.lang}.png"
+        setting = "" if self.setting == "100" else f"_{self.setting}"
+        path = self.shots_dir / (f"{w}x{h}_{self.prefix}{self._shot_n:04d}_{self._label}_{name}_{self.session.lang}"
+                                 f"{setting}.png")
         Image.fromarray(np.flipud(self._pixels)).save(path, compress_level=1)
         self.result["shots"].append(str(path))
 
@@ -192,10 +219,28 @@ class AuditDriver(Driver):
              if hasattr(w, "state") else None)
             for w in labels_on_screen(layer)))
 
+    def kind(self, name: str) -> str:
+        """What makes a page different enough to be audited again with the text enlarged and in high
+        contrast: its name (digits aside; a document's page by its state, not by which document: the
+        document's own words scroll), who it speaks to, the message it shows, whether the document may not
+        apply."""
+        s = self.session
+        req = s.current_requirement if s.step.value == "capture" else None
+        if req is not None:
+            name = name.replace(f"_{req.id}", "")
+        msg = s.message.key if s.message is not None else "-"
+        conditional = "conditional" if getattr(req, "conditional", False) else "-"
+        return "/".join((re.sub(r"\d", "0", name), s.audience or "-", msg, conditional))
+
+    def wants_legibility(self, name: str) -> bool:
+        """Is this page's kind still to be audited with the text enlarged and in high contrast?"""
+        return self.legibility_checks and self.kind(name) not in self._legibility_done
+
     def check(self, name: str, both_languages: bool = True) -> Iterator[Wait]:
         """Audit the screen at every size in both languages: as it is, then in the other language (the
         language button touched), at the other size (the window resized), back in the first language, and
-        back to the first size.
+        back to the first size. With ``legibility_checks``, each kind of page (:meth:`kind`) is audited
+        at each size with the text enlarged and in high contrast too (:meth:`_audit_legibility`).
 
         A screen already audited with the very same labels, looks and places (the welcome screen, the
         ID photo's page, seen by every session) is not audited again: its verdict cannot differ.
@@ -206,20 +251,71 @@ class AuditDriver(Driver):
             self.result["skipped"] = self.result.get("skipped", 0) + 1
             return
         self._audited.add(signature)
+        legibility = self.wants_legibility(name)
+        kind = self.kind(name)
         first = tuple(self.Window.size)
         sizes = [first] + [size for size in self.sizes if size != first]
         toggle = both_languages and self._layer() is self.app.root  # a dialog covers the header
         for i, size in enumerate(sizes):
             if i:
                 yield from self._resize(size)
-            yield from self._audit_now(name, settle=i > 0)
+            yield from self._audit_kind(name, kind, settle=i > 0)
             if toggle:
                 yield from self._toggle_language()
-                yield from self._audit_now(name)
+                yield from self._audit_kind(name, kind)
+            if legibility:
+                yield from self._audit_legibility(name, kind, toggle)
+        if legibility:
+            self._legibility_done.add(kind)
         if len(sizes) > 1:
             yield from self._resize(first)
         if toggle and len(sizes) % 2:
             yield from self._toggle_language()  # an odd number of sizes leaves the other language on
+
+    def _audit_legibility(self, name: str, kind: str, toggle: bool) -> Iterator[Wait]:
+        """The page at this size with the text at 125 % (in the language it is in: the check of the next
+        size is in the other one), at 150 % in both languages, then in high contrast at 150 %; back to the
+        usual text, colours and language."""
+        yield from self._choose_text_size()  # 125 %
+        yield from self._audit_kind(name, kind)
+        yield from self._choose_text_size()  # 150 %
+        yield from self._audit_kind(name, kind)
+        if toggle:
+            yield from self._toggle_language()
+            yield from self._audit_kind(name, kind)
+        yield from self._choose_contrast()
+        yield from self._audit_kind(name, kind)
+        yield from self._choose_text_size()  # back to 100 %
+        yield from self._choose_contrast()
+        if toggle:
+            yield from self._toggle_language()
+
+    def _audit_kind(self, name: str, kind: str, settle: bool = True) -> Iterator[Wait]:
+        """Audit, and count the page's kind as audited at this size and setting (unless the page changed)."""
+        self._audited_kind = False
+        yield from self._audit_now(name, settle)
+        if self._audited_kind:
+            w, h = self.Window.size
+            self.kinds.setdefault(f"{w}x{h}/{self.setting}", set()).add(kind)
+
+    def _choose_text_size(self) -> Iterator[Wait]:
+        """The next text size, by a touch on the header's button (as the citizen would), or, under a
+        dialog that covers the header, as chosen before it opened."""
+        scale = self.app.text_scale
+        yield from self._header_switch(self.app.root.ids.text_size_button, self.app.cycle_text_size)
+        yield self.until(lambda: self.app.text_scale != scale, "another text size")
+
+    def _choose_contrast(self) -> Iterator[Wait]:
+        high = self.app.high_contrast
+        yield from self._header_switch(self.app.root.ids.contrast_button, self.app.toggle_contrast)
+        yield self.until(lambda: self.app.high_contrast != high, "the other palette")
+
+    def _header_switch(self, button, same) -> Iterator[Wait]:
+        if self._layer() is self.app.root:
+            self.tap(button)
+        else:
+            same()
+        yield from ()
 
     def _toggle_language(self) -> Iterator[Wait]:
         lang = self.session.lang
@@ -317,9 +413,13 @@ class ScenarioPlayer:
         spec.setdefault("code_px", 190)
         before = len(d.seen.messages)
         d.kiosk.devices.camera.show(QrScene(**spec))
-        yield d.until(lambda: self.s.step is Step.LOOKING_UP or self._looked_up(before), "the code read", timeout=30)
-        if self.s.step is Step.LOOKING_UP:
-            yield from d.check("busy_looking_up", both_languages=False)
+        # The look-up waits while its busy page is audited (at every size, and text size), then goes on.
+        with Held(d.kiosk.controller.directory, "fetch", limit_s=60) as held:
+            yield d.until(lambda: self.s.step is Step.LOOKING_UP or self._looked_up(before), "the code read",
+                          timeout=30)
+            if self.s.step is Step.LOOKING_UP:
+                yield from d.check("busy_looking_up", both_languages=False)
+            held.release()
         yield d.until(lambda: self._looked_up(before), "the look-up", timeout=30)
         d.kiosk.devices.camera.show(EmptyScene())
         yield from d.check("identify_result" if self.s.step is Step.IDENTIFY else self.s.step.value)
@@ -758,6 +858,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--result", default=None)
     p.add_argument("--only", nargs="*", default=None, help="scenario names (file stems, demo-<number>)")
     p.add_argument("--no-shots", action="store_true")
+    p.add_argument("--legibility", action="store_true",
+                   help="audit each kind of page at 125 %% and 150 %% text and in high contrast too")
     args = p.parse_args(argv)
 
     import faulthandler
@@ -794,6 +896,7 @@ def main(argv: list[str] | None = None) -> int:
         driver.sizes = sizes
         driver.seen = Observer(driver.session)
         driver.shots_enabled = not args.no_shots
+        driver.legibility_checks = args.legibility
         sessions = load_sessions(args.only)[shard - 1::shards]
         from kivy.clock import Clock
 
@@ -805,6 +908,7 @@ def main(argv: list[str] | None = None) -> int:
         result["seconds"] = round(time.monotonic() - started, 1)
         result["sizes"] = sorted({tuple(p["size"]) for p in result["problems"]} | set(sizes))
         result["audited_at"] = driver.audited_at
+        result["kinds"] = {setting: sorted(kinds) for setting, kinds in driver.kinds.items()}
     except Exception as exc:
         result = {"ok": False, "error": f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"}
     finally:

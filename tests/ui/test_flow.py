@@ -72,8 +72,11 @@ def test_offline_questions_then_no_paper_shows_the_number_then_prints(ui_runs):
 
 
 def test_cancel_and_inactivity_erase_the_session(ui_runs):
+    """Also: text size and contrast chosen on the welcome screen last for that session, and end with it
+    (drive_flow.choose_legibility, then the checks after the cancel)."""
     r = ui_runs.get(*CANCEL)
     assert_ok(r)
+    assert {"welcome_large_contrast", "identify_large_contrast"} <= _names(r)
     assert r["queue"]["queued"] == 0, "nothing of a cancelled session is kept"
     assert r["receipts"] == []
     assert r["steps"].count("welcome") >= 3

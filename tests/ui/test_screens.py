@@ -7,7 +7,18 @@ at 1280x800 (the two panels the kiosk is built for: the window is resized),
 in French and in English (:mod:`tests.ui.audit`):
 each label's text fits its box, no two widgets overlap, every text reaches
 4.5:1 against the pixels drawn behind it, and "Étape N sur M" is shown.
-Screenshots of each distinct screen go to ``artifacts/screenshots/audit/``.
+
+Each *kind* of page (``AuditDriver.kind``: the page, who it speaks to, its
+message; not which document a photo page is for) is audited once more at
+each size with the text at 125 % (one language per size, the other at the
+other size) and at 150 % (both languages), and in high contrast at 150 %:
+touched on the header, as a citizen would. Not every page of every session:
+that would multiply the run's time by five; the kinds reached are the pages
+that differ, and :func:`test_every_kind_of_page_was_audited_enlarged_and_in_high_contrast`
+checks that every kind seen at the usual size was audited in each setting.
+
+Screenshots of each distinct screen go to ``artifacts/screenshots/audit/``
+(``…_150.png``, ``…_150-hc.png`` for the enlarged and high-contrast ones).
 """
 
 from __future__ import annotations
@@ -26,6 +37,8 @@ pytestmark = pytest.mark.ui
 
 DRIVER = ROOT / "tests" / "ui" / "drive_scenarios.py"
 SIZES = ("800x480", "1280x800")
+#: The text sizes and palette each kind of page is audited in besides the usual one (AuditDriver.setting).
+ENLARGED = ("125", "150", "150-hc")
 SHARDS = 2  # the machine's two cores
 #: A share takes about five minutes on an idle 2-core machine; this leaves room for a loaded one.
 RUN_TIMEOUT_S = 1800
@@ -47,10 +60,10 @@ def audit() -> dict:
         log_path = RESULTS / f"audit-{k}.log"
         log = open(log_path, "w")
         proc = subprocess.Popen([sys.executable, str(DRIVER), "--sizes", ",".join(SIZES), "--shard", f"{k}/{SHARDS}",
-                                 "--shots", str(shots), "--result", str(result)],
+                                 "--legibility", "--shots", str(shots), "--result", str(result)],
                                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         runs.append((proc, result, log, log_path))
-    merged: dict = {"sessions": [], "problems": [], "shots": [], "audited_at": Counter(), "errors": []}
+    merged: dict = {"sessions": [], "problems": [], "shots": [], "audited_at": Counter(), "errors": [], "kinds": {}}
     try:
         for proc, result, log, log_path in runs:
             try:
@@ -69,6 +82,8 @@ def audit() -> dict:
             for key in ("sessions", "problems", "shots"):
                 merged[key] += r[key]
             merged["audited_at"].update(r["audited_at"])
+            for where, kinds in r["kinds"].items():
+                merged["kinds"].setdefault(where, set()).update(kinds)
     finally:
         for proc, _, log, _ in runs:
             if proc.poll() is None:
@@ -79,7 +94,7 @@ def audit() -> dict:
 
 def _summary(problems: list[dict]) -> str:
     counts = Counter((p["kind"], p["size"][0], p["lang"], p["screen"]) for p in problems)
-    first = "\n".join(f"  {p['session']} / {p['screen']} ({p['lang']}, {p['size']}): {p['kind']}: "
+    first = "\n".join(f"  {p['session']} / {p['screen']} ({p['lang']}, {p['size']}, {p['setting']}): {p['kind']}: "
                       f"{p['text']!r} — {p['detail']}" for p in problems[:25])
     return f"{len(problems)} problems, by kind/size/lang/screen: {counts.most_common(12)}\n{first}"
 
@@ -98,8 +113,32 @@ def test_every_scenario_and_demo_pre_demande_completes_by_touch(audit):
 @pytest.mark.parametrize("lang", ("fr", "en"))
 def test_no_text_is_clipped_or_overlaps_and_every_text_is_readable(audit, size, lang):
     assert audit["audited_at"][f"{size}/{lang}"] > 150, f"screens audited: {dict(audit['audited_at'])}"
-    problems = [p for p in audit["problems"] if f"{p['size'][0]}x{p['size'][1]}" == size and p["lang"] == lang]
+    problems = [p for p in audit["problems"] if f"{p['size'][0]}x{p['size'][1]}" == size and p["lang"] == lang
+                and p["setting"] == "100"]
     assert not problems, _summary(problems)
+
+
+@pytest.mark.parametrize("setting", ENLARGED)
+@pytest.mark.parametrize("size", SIZES)
+def test_enlarged_text_and_high_contrast_neither_clip_nor_overlap_nor_shrink_a_target(audit, size, setting):
+    """At 125 % and 150 %, and in high contrast: the same checks, plus no touch target lower than at 100 %
+    (and the contrast measured against the palette in use: the pixels drawn)."""
+    audited = sum(n for where, n in audit["audited_at"].items() if where.startswith(f"{size}/")
+                  and where.endswith(f"/{setting}"))
+    assert audited > 40, f"screens audited: {dict(audit['audited_at'])}"
+    problems = [p for p in audit["problems"] if f"{p['size'][0]}x{p['size'][1]}" == size and p["setting"] == setting]
+    assert not problems, _summary(problems)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_every_kind_of_page_was_audited_enlarged_and_in_high_contrast(audit, size):
+    """The subset is computed from what the runs visit: each kind of page seen at the usual size (every
+    screen and state the sessions reach) must have been audited in every enlarged setting too."""
+    usual = audit["kinds"].get(f"{size}/100", set())
+    assert len(usual) > 40, sorted(usual)
+    for setting in ENLARGED:
+        missing = usual - audit["kinds"].get(f"{size}/{setting}", set())
+        assert not missing, (setting, sorted(missing))
 
 
 def test_every_kind_of_screen_was_seen(audit):
@@ -110,3 +149,11 @@ def test_every_kind_of_screen_was_seen(audit):
                    "cancel_dialog"):
         for size in SIZES:
             assert any(n.startswith(size) and f"_{screen}_" in n for n in names), (screen, size)
+    # Enlarged and in high contrast, each screen once (a photo page for one document stands for all).
+    for screen in ("welcome", "confirm", "question", "checklist", "capture", "capture_accepted", "capture_working",
+                   "stamp", "fingerprints", "fingerprints_reading", "signature", "summary", "receipt_failed",
+                   "inactivity", "cancel_dialog", "busy_looking_up"):
+        for size in SIZES:
+            for setting in ENLARGED:
+                assert any(n.startswith(size) and f"_{screen}_" in n and n.endswith(f"_{setting}.png")
+                           for n in names), (screen, size, setting)

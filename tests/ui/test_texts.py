@@ -30,6 +30,7 @@ def _computed_keys() -> set[str]:
     keys |= {key for choices in CHOICES.values() for key, _ in choices}
     keys |= {f"finger.{f}" for f in SessionSettings().fingers}
     keys |= {f"signature.hint.{s}" for s in ("applicant", "parent", "applicant_or_parent")}
+    keys |= {"common.text_size", "common.text_size.current"}  # kiosk.legibility.text_size_label
     # The technician's screens: each reason a code or an enrollment is refused, each state of a dossier.
     from kiosk.commissioning import REFUSALS
     from kiosk.sync.outbox import State
@@ -57,7 +58,7 @@ def test_the_kivy_free_parts_of_the_ui_stay_kivy_free():
     import subprocess
     import sys
 
-    code = ("import sys, kiosk.screens, kiosk.screens.questions, kiosk.screens.strokes, kiosk.screens.theme, "
+    code = ("import sys, kiosk.screens, kiosk.screens.questions, kiosk.screens.strokes, kiosk.screens.theme, kiosk.legibility, "
             "kiosk.ui_jobs; print(sorted(m for m in sys.modules if m.split('.')[0] == 'kivy'))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[2])
