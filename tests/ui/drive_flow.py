@@ -911,7 +911,52 @@ MAINTENANCE_HOLD_S = 1.0
 MAINTENANCE_PIN = "975310"
 
 
+def scenario_assisted(d: Driver) -> Iterator[Wait]:
+    """Text at 150 % and "Écouter" on the welcome screen, a whole capture heard; on the checklist, "Besoin
+    d'aide ?": the sync worker delivers it, an agent answers « J'arrive » in the console (the test does, in
+    its own process), the kiosk shows and says so, and the citizen goes on."""
+    from kiosk.hal.sim.audio import read_log
+    from kiosk.session import Step
+
+    app, header = d.app, d.app.root.ids
+    yield d.step_is(Step.WELCOME)
+    for scale in (1.25, 1.5):
+        yield from d.tap_and_wait(header.text_size_button, lambda: app.text_scale == scale, f"text at {scale}")
+    yield from d.tap_and_wait(header.listen_button, lambda: app.listening and header.listen_button.selected,
+                              "speech on, and the button says so")
+    yield from d.shoot("welcome_listening")
+    yield from start_session(d, shots=False)
+    d.assert_(app.listening and app.text_scale == 1.5, "speech and the text size last into the session")
+    yield from scan(d, "A1B2C3D4E5", shots=False)
+    yield from confirm_predemande(d, "confirm_listening")
+    yield from answer(d, "secure_document", "valid")
+    yield d.step_is(Step.CHECKLIST)
+    yield from d.tap_and_wait(header.help_button, lambda: app.help_panel.parent is not None, "the help panel")
+    yield from d.shoot("help_asking")
+    yield d.until(lambda: app.help_state == "sent", "the call delivered by the sync worker", timeout=60)
+    yield d.until(lambda: app.help_state == "acknowledged", "an agent's « J'arrive »", timeout=120)
+    yield d.until(lambda: app.help_panel.status_text == app.t("help.acknowledged"), "the panel says an agent comes")
+    yield from d.shoot("help_acknowledged")
+    yield from d.tap_and_wait(app.help_panel.ids.resume_button, lambda: app.help_panel.parent is None,
+                              "back to the checklist")
+    yield from d.tap_and_wait(d.screen("checklist").ids.start_button, lambda: d.session.step is Step.CAPTURE,
+                              "the first document")
+    yield from capture_documents(d, shots=False)
+    yield d.step_is(Step.FINGERPRINTS)
+    yield from take_fingers(d, shots=False)
+    yield d.step_is(Step.SIGNATURE)
+    yield from sign(d, shots=False)
+    yield from submit(d, shots=False, expect=Step.END)
+    yield from d.shoot("end_listening")
+    yield d.until(lambda: d.kiosk.voice.wait_idle(0.01), "the end screen spoken")
+    d.result["spoken"] = [{k: e[k] for k in ("key", "lang", "output", "personal")} for e in read_log(d.sim_dir)]
+    yield from finish_at_end(d, shots=False)
+    d.assert_(not app.listening and app.text_scale == 1.0 and app.help_state == "",
+              "the next citizen finds a silent kiosk at 100 %, with no call open")
+
+
 SCENARIOS = {
+    "assisted": scenario_assisted,
     "maintenance": scenario_maintenance,
     "online": scenario_online,
     "typed": scenario_typed,
