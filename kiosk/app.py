@@ -37,6 +37,7 @@ from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.modalview import ModalView
 
 from kiosk.errors import InvalidTransition
+from kiosk.help import HelpState
 from kiosk.i18n import Translator
 from kiosk.legibility import Legibility
 from kiosk.maintenance import MaintenanceAccess, RecentProblems
@@ -411,11 +412,16 @@ class KioskApp(TouchApp):
         voice, assistance = self.kiosk.voice, self.kiosk.assistance
         voice.post = on_ui
         voice.on_headphone = lambda plugged: voice.headphone_changed(plugged, self.session)
-        voice.on_enabled = lambda on: setattr(self, "listening", on)
+        voice.on_enabled = self._listening_changed
         assistance.post = on_ui
         assistance.on_state = self._help_changed
         self.audio_panel = AudioPanel(self)
         self.help_panel = HelpPanel(self)
+
+    def _listening_changed(self, on: bool) -> None:
+        self.listening = on
+        if not on and self.audio_panel is not None:
+            self.audio_panel.dismiss(animation=False)  # the session ended: its voice's controls with it
 
     def toggle_listen(self) -> None:
         """"Écouter": speech on and the page read; once on, the voice's controls (volume, repeat, stop)."""
@@ -433,13 +439,17 @@ class KioskApp(TouchApp):
             self.help_panel.show()
 
     def _help_changed(self, state) -> None:
+        """The panel follows the request; it comes back over the page for what the citizen must not miss
+        (the call button was pressed, an agent answered, nobody can be told), not for "sent"."""
         self.help_state = state.value if state is not None else ""
         if self.help_panel is None:
             return
         if state is None:
             self.help_panel.dismiss(animation=False)
-        else:
-            self.help_panel.show_state(state)
+            return
+        self.help_panel.show_state(state)
+        if state in (HelpState.ASKING, HelpState.ACKNOWLEDGED, HelpState.UNREACHABLE):
+            self.help_panel.show()
 
     # -- header actions -----------------------------------------------------------------
     def go_back(self) -> None:
@@ -453,11 +463,17 @@ class KioskApp(TouchApp):
 
     def cycle_text_size(self) -> None:
         """100 % → 125 % → 150 % → 100 %, for this session (kiosk.legibility)."""
-        self._set_legibility(self.legibility.for_session(self.session.generation).larger_text())
-        self._on_session(self.session)
+        self._choose(Legibility.larger_text)
 
     def toggle_contrast(self) -> None:
-        self._set_legibility(self.legibility.for_session(self.session.generation).contrast_switched())
+        self._choose(Legibility.contrast_switched)
+
+    def _choose(self, change) -> None:
+        """The citizen's touch on a reading setting: shown, and said when speech is on."""
+        before = self.legibility.for_session(self.session.generation)
+        after = change(before)
+        self._set_legibility(after)
+        self.kiosk.voice.setting_changed(self.session, before, after)
         self._on_session(self.session)
 
     def _set_legibility(self, legibility: Legibility) -> None:

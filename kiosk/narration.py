@@ -240,6 +240,17 @@ def typed(t: Translator, before: str, after: str) -> list[Prompt]:
     return []
 
 
+def legibility(t: Translator, before, after) -> list[Prompt]:
+    """A reading setting switched (:class:`kiosk.legibility.Legibility`): its new state, heard (EN 301 549
+    5.6.1: a toggle's status is not only seen)."""
+    out = []
+    if after.text_scale != before.text_scale:
+        out.append(_p(t, "speech.text_size", percent=round(after.text_scale * 100)))
+    if after.high_contrast != before.high_contrast:
+        out.append(_p(t, "speech.contrast.on" if after.high_contrast else "speech.contrast.off"))
+    return out
+
+
 def warning(t: Translator, session) -> list[Prompt]:
     """The inactivity question, over whatever page the citizen left."""
     return [Prompt("inactivity.title", t("inactivity.title"), sound="your_turn"),

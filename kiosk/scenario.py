@@ -19,6 +19,7 @@ from kiosk import outcomes
 from kiosk.config import KioskConfig
 from kiosk.errors import InvalidNumber, KioskError, NotAPredemande
 from kiosk.i18n import Translator
+from kiosk.legibility import TEXT_SCALES, Legibility
 from kiosk.runtime import Kiosk, build_kiosk
 from kiosk.session import Step
 from kiosk.signature import demo_strokes, render_strokes
@@ -28,7 +29,7 @@ STEP_KEYS = {
     "language", "scan", "type", "answer", "confirm", "begin_capture", "photo", "photos", "at_desk", "not_held",
     "retake", "stamp", "paper_stamp", "finger", "fingers", "finger_unavailable", "continue", "sign", "consent",
     "submit", "retry_print", "finish", "idle", "tick", "cancel", "back", "network", "printer", "sensor",
-    "listen", "headphone", "help",
+    "listen", "headphone", "help", "text_size", "contrast",
 }
 MAX_SCAN_FRAMES = 12
 
@@ -76,6 +77,10 @@ class Observer:
         #: The steps shown, in order (each once per visit): what the voice's log is checked against.
         self.steps: list[str] = []
         self.help: list[str] = []
+        #: [text scale, high contrast] after each touch of the header's reading settings.
+        self.legibility: list[list] = []
+        #: Where this session's utterances start in the simulated audio log (a kiosk that ran others before).
+        self.heard_from = 0
 
     def __call__(self, session) -> None:
         if not self.steps or self.steps[-1] != session.step.value:
@@ -113,7 +118,8 @@ class Observer:
             "messages": self.messages,
             "steps": self.steps,
             "help": self.help,
-            "spoken": _spoken(kiosk),
+            "legibility": self.legibility,
+            "spoken": _spoken(kiosk)[self.heard_from:],
         }
 
 
@@ -126,6 +132,7 @@ class Runner:
         self.devices = kiosk.devices
         self.seen = Observer(self.s)
         self.given: dict[str, Any] = {}  # answers given in advance, by question
+        self.legibility = Legibility(generation=self.s.generation)  # the header's text size and contrast
 
     def run_job(self, job) -> None:
         if job is not None:
@@ -298,6 +305,25 @@ class Runner:
         self.devices.audio.plug(state == "plugged")
         self.kiosk.voice.poll_headphone(self.s)
 
+    def _choose(self, change) -> None:
+        before = self.legibility.for_session(self.s.generation)
+        self.legibility = change(before)
+        self.kiosk.voice.setting_changed(self.s, before, self.legibility)
+        self.seen.legibility.append([self.legibility.text_scale, self.legibility.high_contrast])
+
+    def do_text_size(self, scale):
+        """"Texte plus grand" touched until the text is at ``scale`` (1, 1.25 or 1.5), or once (``larger``)."""
+        if scale != "larger" and scale not in TEXT_SCALES:
+            raise ScenarioError(f"text_size: larger or one of {list(TEXT_SCALES)}, not {scale!r}")
+        self._choose(Legibility.larger_text)
+        while scale != "larger" and self.legibility.text_scale != scale:
+            self._choose(Legibility.larger_text)
+
+    def do_contrast(self, on):
+        """"Contraste" touched when the palette is not the one asked for (``true``: high contrast)."""
+        if bool(on) != self.legibility.for_session(self.s.generation).high_contrast:
+            self._choose(Legibility.contrast_switched)
+
     def do_help(self, how):
         """``screen``: "Besoin d'aide ?" touched; ``button``: the call button pressed; ``cancel``: no more need;
         ``wait``: a second passes and the kiosk reads the sync worker's answer."""
@@ -432,6 +458,8 @@ def check_expectations(expect: dict[str, Any], result: dict[str, Any]) -> list[s
         if key not in result["messages"]:
             out.append(f"message {key!r} never shown")
     out += _check_speech(expect, result)
+    if "legibility" in expect and result.get("legibility", [])[-1:] != [expect["legibility"]]:
+        out.append(f"text size and contrast {result.get('legibility', [])[-1:]}, expected {expect['legibility']}")
     for state in expect.get("help", []):
         if state not in result.get("help", []):
             out.append(f"help state {state!r} never reached (got {result.get('help', [])})")

@@ -34,7 +34,7 @@ from typing import Callable
 
 from kiosk.hal.audio import AudioOutput, Clip
 from kiosk.i18n import Translator
-from kiosk.narration import Narrator, Prompt, typed
+from kiosk.narration import Narrator, Prompt, legibility, typed
 from kiosk.tones import tone
 
 log = logging.getLogger("kiosk.voice")
@@ -101,7 +101,7 @@ class Voice:
 
     def listen(self, session) -> None:
         """"Écouter": speech on, the whole page said again, and personal words allowed on this page."""
-        self._chosen_page = Narrator.page_key(session)
+        self._chosen_page = self._page(session)
         self._set_enabled(True)
         self.say(self.narrator.whole_page(Translator(session.lang), session), session, interrupt=True)
 
@@ -124,6 +124,11 @@ class Voice:
         if self.enabled:
             t = Translator(session.lang)
             self.say([Prompt(k, t(k)) for k in keys], session, interrupt=True)
+
+    def setting_changed(self, session, before, after) -> None:
+        """Text size or contrast switched (``kiosk.legibility``): the new state said, when speech is on."""
+        if self.enabled:
+            self.say(legibility(Translator(session.lang), before, after), session, interrupt=True)
 
     def echo(self, session, before: str, after: str) -> None:
         """A key on a keypad the session does not hold (the stamp's digits): the digit, or "Effacé"."""
@@ -160,7 +165,7 @@ class Voice:
 
     def say(self, prompts: list[Prompt], session, interrupt: bool = False) -> None:
         """Queue ``prompts`` in the session's language, less what the loudspeaker may not say here."""
-        allowed = self.headphones or self._chosen_page == Narrator.page_key(session)
+        allowed = self.headphones or self._chosen_page == self._page(session)
         kept: list[Prompt] = []
         hidden = False
         t = Translator(session.lang)
@@ -173,6 +178,11 @@ class Voice:
                 continue
             kept.append(p)
         self._enqueue(kept, session.lang, interrupt)
+
+    @staticmethod
+    def _page(session) -> tuple:
+        """The page, whatever its language: a choice to hear one's details survives a switch to English."""
+        return Narrator.page_key(session)[:5]
 
     # -- the thread --------------------------------------------------------------------
     def _set_enabled(self, on: bool) -> None:

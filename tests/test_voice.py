@@ -75,7 +75,7 @@ def test_the_loudspeaker_keeps_the_name_back_unless_listen_is_touched_on_that_pa
     assert voice.wait_idle()
     assert any(pd.person.surname in e["text"] and e["output"] == "speaker" for e in heard(out))
     session.confirm()  # the next page: the choice does not carry over
-    assert voice._chosen_page != voice.narrator.page_key(session)
+    assert voice._chosen_page != voice._page(session)
 
 
 def test_headphones_plugged_in_start_the_voice_with_everything_and_privately(session, voice, out):
