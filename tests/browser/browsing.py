@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "artifacts" / "screenshots"
@@ -18,3 +20,19 @@ def login(page, server: str, username: str, password: str) -> None:
     page.get_by_label("Mot de passe").fill(password)
     with page.expect_navigation():
         page.get_by_role("button", name="Se connecter").click()
+
+
+#: The WCAG 2.1 A and AA rules of axe-core (best practices are not part of the bar).
+WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def axe_violations(page) -> str:
+    """axe-core's WCAG 2.1 AA violations on the page as it is now, as a report ('' when there is none).
+
+    axe-core comes with the ``axe-playwright-python`` package; it is injected through the DevTools
+    protocol, which the console's Content-Security-Policy (no inline script) does not stop.
+    """
+    axe = pytest.importorskip("axe_playwright_python.sync_playwright")
+    results = axe.Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG_AA},
+                                           "resultTypes": ["violations"]})
+    return results.generate_report() if results.violations_count else ""

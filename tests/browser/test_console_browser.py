@@ -24,10 +24,11 @@ from central.app import create_app
 from central.config import CentralConfig
 from central.context import build_services
 from central.models import Site
+from kiosk.sync.protocol import API, canonical, sign_request
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "central"))  # the shared factory of dossiers
 from factory import deliver_dossier, enroll_kiosk  # noqa: E402
-from browsing import SHOTS, login  # noqa: E402
+from browsing import SHOTS, axe_violations, login  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
@@ -59,7 +60,7 @@ def seeded(tmp_path_factory):
         flagged = deliver_dossier(services, http, data / "kiosk-a", scenario="failed-fingerprint", kiosk=kiosk_a)
         other = deliver_dossier(services, http, data / "kiosk-b", site="mairie-b")
     services.close()
-    return {"data": data, "flagged": flagged, "older": older, "other": other}
+    return {"data": data, "flagged": flagged, "older": older, "other": other, "kiosk_a": kiosk_a}
 
 
 @pytest.fixture(scope="module")
@@ -179,3 +180,85 @@ def test_login_page_screenshot(page, server):
     page.goto(server + "/console/login")
     assert page.evaluate("document.activeElement.id") == "username"
     page.screenshot(path=str(SHOTS / "console-login.png"))
+
+
+# -- a citizen's « Besoin d'aide ? » ------------------------------------------------------------------
+
+HELP_ID = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
+#: The banner's script asks every 5 s: a generous bound for one poll to land, never a fixed wait.
+POLL_TIMEOUT_MS = 20_000
+
+
+def _kiosk_asks_for_help(server: str, kiosk, request_id: str = HELP_ID, **fields) -> dict:
+    """What the kiosk's sync worker sends: a signed report, at the kiosk's own (here: real) time."""
+    body = canonical({"id": request_id, "state": "open", "screen": "signature", "waiting_s": 20, "on_screen_s": 8,
+                      **fields})
+    headers = sign_request(kiosk.key, kiosk.device_id, "POST", f"{API}/help", body, int(time.time()))
+    answer = httpx.post(f"{server}{API}/help", content=body, headers={**headers, "Content-Type": "application/json"})
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def test_a_help_request_appears_in_place_passes_axe_and_is_answered_by_keyboard(page, server, seeded):
+    expect = pytest.importorskip("playwright.sync_api").expect
+    kiosk = seeded["kiosk_a"]
+    login(page, server, "agent.a", PASSWORD)
+    assert page.locator("#aide li").count() == 0
+    page.evaluate("window.sameDocument = true")  # gone if the page were reloaded
+
+    _kiosk_asks_for_help(server, kiosk)
+    item = page.locator(f"#aide-{HELP_ID}")
+    item.wait_for(timeout=POLL_TIMEOUT_MS)
+    assert page.evaluate("window.sameDocument") is True
+    assert page.evaluate("document.activeElement.id") == "q"  # the scanner's keystrokes still land in the search box
+    assert page.locator("#aide").get_attribute("aria-live") == "assertive"
+    text = item.inner_text()
+    assert f"Borne {kiosk.kiosk_code}" in text and "écran : Signature" in text and "Attend depuis" in text
+
+    # The next poll refreshes the durations but keeps the node: nothing is announced again.
+    page.evaluate("window.helpItem = document.querySelector('#aide li')")
+    shown = item.locator("[data-since=waiting]").inner_text()
+    expect(item.locator("[data-since=waiting]")).not_to_have_text(shown, timeout=POLL_TIMEOUT_MS)
+    assert page.evaluate("window.helpItem === document.querySelector('#aide li')")
+    assert axe_violations(page) == ""
+    page.screenshot(path=str(SHOTS / "console-help-open.png"))
+
+    # Keyboard only: back from the search box to « J'arrive », then Enter.
+    for _ in range(10):
+        page.keyboard.press("Shift+Tab")
+        if page.evaluate("document.activeElement.textContent").startswith("J'arrive"):
+            break
+    else:
+        pytest.fail("« J'arrive » cannot be reached with the keyboard")
+    page.keyboard.press("Enter")
+    taken = page.locator(f"#aide-{HELP_ID}.acknowledged")
+    taken.wait_for(timeout=POLL_TIMEOUT_MS)
+    assert "Pris en charge par Camille Durand à" in taken.inner_text()
+    assert page.evaluate("window.sameDocument") is True  # answered in place, by the script
+    assert page.evaluate("document.activeElement.id") == f"aide-{HELP_ID}"  # focus moves onto the answer
+    assert _kiosk_asks_for_help(server, kiosk)["state"] == "acknowledged"
+    assert axe_violations(page) == ""
+    page.screenshot(path=str(SHOTS / "console-help-acknowledged.png"))
+
+    _kiosk_asks_for_help(server, kiosk, state="closed")  # the agent has come: the kiosk closes it
+    expect(page.locator("#aide li")).to_have_count(0, timeout=POLL_TIMEOUT_MS)
+    assert page.locator("#contenu").is_visible()
+
+
+def test_jarrive_works_without_javascript(browser, server, seeded):
+    context = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="fr-FR", java_script_enabled=False)
+    page = context.new_page()
+    try:
+        request_id = "0f" * 16
+        _kiosk_asks_for_help(server, seeded["kiosk_a"], request_id, screen="capture")
+        login(page, server, "agent.a", PASSWORD)
+        page.goto(server + "/console/password")
+        assert "Photo des pièces" in page.locator(f"#aide-{request_id}").inner_text()
+        with page.expect_navigation():
+            page.get_by_role("button", name="J'arrive").click()
+        assert page.url.startswith(server + "/console/password?ok=help")
+        assert "Un agent arrive" in page.locator("p.notice").inner_text()
+        assert "Pris en charge par Camille Durand" in page.locator(f"#aide-{request_id}").inner_text()
+    finally:
+        _kiosk_asks_for_help(server, seeded["kiosk_a"], request_id, state="closed")
+        context.close()
