@@ -32,12 +32,10 @@ from kiosk.screens.theme import NORMAL
 
 
 # -- buttons and labels (styled in widgets.kv) ---------------------------------
-class KioskButton(Button):
-    """A flat, rounded button: ``fill`` inside a ``border_rgba`` edge (colours set per kind in widgets.kv)."""
+class TextWidth:
+    """``text_width``: how wide the text is on one line in the widget's own font. A row shares its width
+    out by it (the header's buttons), or chooses its layout by it (the title row)."""
 
-    fill = ColorProperty((0, 0, 0, 0))
-    border_rgba = ColorProperty((0, 0, 0, 0))
-    #: How wide the text is on one line in this button's font: what a row of buttons shares out.
     text_width = NumericProperty(0)
 
     def __init__(self, **kw):
@@ -51,6 +49,13 @@ class KioskButton(Button):
 
         font = CoreLabel(font_size=self.font_size, font_name=self.font_name, bold=self.bold)
         self.text_width = font.get_extents(self.text)[0] if self.text else 0
+
+
+class KioskButton(TextWidth, Button):
+    """A flat, rounded button: ``fill`` inside a ``border_rgba`` edge (colours set per kind in widgets.kv)."""
+
+    fill = ColorProperty((0, 0, 0, 0))
+    border_rgba = ColorProperty((0, 0, 0, 0))
 
 
 class PrimaryButton(KioskButton):
@@ -89,6 +94,10 @@ class ChoiceButton(KioskButton):
 
 class BodyLabel(Label):
     """Wrapped body text whose height follows its content."""
+
+
+class TitleLabel(TextWidth, Label):
+    """The step's title, under the header: beside "Étape N sur M" when both fit on one line, else above it."""
 
 
 class HeadingLabel(BodyLabel):

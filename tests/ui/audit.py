@@ -29,8 +29,8 @@ actually laid out and the pixels actually drawn:
   longer fit; at the usual size they must fit whole;
 * **target** (with the text enlarged, :func:`smaller_targets`): no button is
   lower than it was at the usual size on the same page, unless it is still
-  as high as a button at the usual size (``u`` × 64: the keys of a keypad
-  that lose a few pixels to a taller title row);
+  as high as the header's buttons (``u`` × 56: a keypad's big keys that
+  give a few pixels to a taller title row, an answer alone on its line);
 * **step counter**: "Étape N sur M" is on screen, whole, on every step of a
   citizen's session.
 """
@@ -217,12 +217,16 @@ def touch_targets(root) -> dict[int, tuple[float, float, str]]:
             for w in root.walk(restrict=True) if isinstance(w, ButtonBehavior) and _visible(w, root)}
 
 
+#: The lowest touch target of the design, in ``u``: the header's buttons.
+TARGET_MIN = 56
+
+
 def smaller_targets(before: dict, now: dict, u: float) -> list[Problem]:
     """Controls lower now (text enlarged) than ``before`` (the same page at the usual size), and lower than
-    a button at the usual size (``u`` × 64): a larger text must never cost a smaller touch target."""
+    the design's lowest target (``u`` × :data:`TARGET_MIN`): a larger text must never cost a touch target."""
     out = []
     for key, (w, h, text) in now.items():
-        if key in before and h < min(before[key][1], u * 64) - SLACK:
+        if key in before and h < min(before[key][1], u * TARGET_MIN) - SLACK:
             out.append(Problem("target", text, f"{w:.0f}x{h:.0f}, was {before[key][0]:.0f}x{before[key][1]:.0f} "
                                                "at the usual text size"))
     return out
