@@ -82,6 +82,7 @@ class Voice:
         self._thread: threading.Thread | None = None
         self._closed = False
         self.failures = 0
+        self._failed = False
         #: (seconds from :meth:`say` to the first sample heard, prompt key) of the last batch said (benchmarks).
         self.last_latency: tuple[float, str] | None = None
         audio.set_volume(volume)
@@ -160,6 +161,7 @@ class Voice:
         """The citizen is gone: silence, speech off, the volume back to its default."""
         self._drop()
         self._chosen_page = None
+        self._failed = False
         self._set_enabled(False)
         self.audio.set_volume(self.default_volume)
 
@@ -227,7 +229,9 @@ class Voice:
                 self.last_latency = (started - item.said_at, p.key)
         except Exception as exc:  # one prompt that cannot be said must not silence the rest
             self.failures += 1
-            log.error("prompt not spoken", extra={"key": p.key, "error": repr(exc)})
+            if not self._failed:  # once a session: a missing sound card must not fill the log prompt by prompt
+                log.error("prompt not spoken", extra={"key": p.key, "error": repr(exc)})
+            self._failed = True
 
     def _render(self, p: Prompt, lang: str) -> Clip:
         text = p.text.replace("\u00a0", " ").replace("\u202f", " ")

@@ -49,6 +49,7 @@ class AlsaAudioOutput(AudioOutput):
         self.card = str(getattr(hal_config, "audio_card", "") or "")
         self.jack_control = str(getattr(hal_config, "headphone_control", "") or "")
         self._sd = None
+        self._missing: str | None = None
         self._stop = threading.Event()
 
     def _open(self) -> None:
@@ -57,11 +58,17 @@ class AlsaAudioOutput(AudioOutput):
         except (ImportError, OSError) as exc:  # OSError: the wheel is there, libportaudio2 is not
             raise BackendUnavailable(f"audio backend 'alsa' cannot load sounddevice: {exc} "
                                      "(sudo apt install python3-sounddevice libportaudio2)") from exc
+        self._sd = sounddevice
+        self._missing = None
         try:
             sounddevice.query_devices(self.device, "output")
         except (ValueError, sounddevice.PortAudioError) as exc:
-            raise HalError(f"no ALSA output {self.device!r}: {exc} (aplay -L lists them; audio.alsa_device)") from exc
-        self._sd = sounddevice
+            self._missing = f"no ALSA output {self.device!r}: {exc} (aplay -L lists them; hal.audio_device)"
+            log.error("sound output missing: the kiosk is mute", extra={"device": self.device, "error": str(exc)})
+
+    @property
+    def present(self) -> bool:
+        return self._sd is not None and self._missing is None
 
     def _close(self) -> None:
         self.stop()
@@ -70,6 +77,8 @@ class AlsaAudioOutput(AudioOutput):
     def _self_test(self) -> str:
         from kiosk.tones import tone
 
+        if self._missing:
+            raise HalError(self._missing)
         info = self._sd.query_devices(self.device, "output")
         self.play(tone("selftest"))
         plugged = self.headphone_plugged()
@@ -98,6 +107,8 @@ class AlsaAudioOutput(AudioOutput):
         sd = self._sd
         if sd is None:
             raise HalError("audio output is closed")
+        if self._missing:
+            raise HalError(self._missing)
         self._stop.clear()
         data = scaled(clip.samples, self.volume)
         frames = len(data) // 2

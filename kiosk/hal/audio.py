@@ -89,6 +89,13 @@ class AudioOutput(Device):
         """True or False when the hardware can tell (a jack switch), None when it cannot."""
 
     @property
+    def present(self) -> bool:
+        """Whether the output was found when the device opened. A missing sound card does not stop the
+        kiosk (a citizen who reads the screen still can use it): it opens, says so here and in its self-test
+        (so the fleet view shows it), and each clip fails with :class:`~kiosk.errors.HalError`."""
+        return True
+
+    @property
     def volume(self) -> float:
         return self._volume
 

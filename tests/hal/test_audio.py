@@ -162,11 +162,35 @@ def test_alsa_plays_the_samples_at_the_volume_chosen_through_portaudio(tmp_path)
     assert scaled(sent, 0.5) in frames  # every sample, unchanged but for the volume (ALSA pads with silence)
 
 
-def test_alsa_refuses_an_output_that_does_not_exist(tmp_path):
-    proc = _alsa_child(tmp_path, device="no-such-card")
+MISSING = r"""
+import json, sys
+from kiosk.config import HalConfig
+from kiosk.errors import HalError
+from kiosk.hal.alsa_audio import AlsaAudioOutput
+from kiosk.tones import tone
+out = AlsaAudioOutput(HalConfig(audio_device="no-such-card"), None).open()
+try:
+    out.play(tone("success"))
+    played = "played"
+except HalError as exc:
+    played = str(exc)
+print(json.dumps({"present": out.present, "played": played, "selftest": out.self_test().detail,
+                  "ok": out.self_test().ok}))
+"""
+
+
+def test_a_missing_sound_card_leaves_the_kiosk_running_mute_and_says_so(tmp_path):
+    pytest.importorskip("sounddevice", reason="sounddevice (PortAudio) not installed")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.run([sys.executable, "-c", MISSING], capture_output=True, text=True, env=env, timeout=120,
+                          cwd=REPO)
     if "PortAudio library not found" in proc.stderr:
         pytest.skip("libportaudio2 is not installed")
-    assert proc.returncode != 0 and "no ALSA output 'no-such-card'" in proc.stderr
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout.splitlines()[-1])
+    assert report["present"] is False and report["ok"] is False
+    assert "no ALSA output 'no-such-card'" in report["played"] and "no ALSA output" in report["selftest"]
+    assert "sound output missing" in proc.stderr  # logged, loudly, once
 
 
 def _amixer(tmp_path: Path, answer: str, code: int = 0) -> dict:
