@@ -170,26 +170,27 @@ class AuditDriver(Driver):
                 "size": list(self.Window.size), "setting": self.setting}
 
     def _audit_long_lists(self, name: str, layer) -> Iterator[Wait]:
-        """A long list taller than its view (the checklist, the summary) audited scrolled to its end too;
-        with the text enlarged, every scroll view that scrolls."""
+        """Long lists taller than their view (the checklist, the summary) audited scrolled to their end too;
+        with the text enlarged, every scroll view that scrolls. All at once: one more frame to read."""
         from tests.ui.audit import audit
 
         from kiosk.screens.widgets import KioskScrollView
 
         scale = self.app.text_scale
-        for view in [w for w in layer.walk(restrict=True)
-                     if isinstance(w, KioskScrollView) and (w.long_list or scale > 1)]:
-            content = view.children[0] if view.children else None
-            if content is None or content.height <= view.height or view.get_root_window() is None:
-                continue
+        views = [w for w in layer.walk(restrict=True) if isinstance(w, KioskScrollView) and (w.long_list or scale > 1)
+                 and w.children and w.children[0].height > w.height and w.get_root_window() is not None]
+        if not views:
+            return
+        for view in views:
             view.scroll_y = 0
-            yield self.frames(2)
-            yield from self._grab()
-            for p in audit(layer, self.Window.size, self._pixels, text_scale=scale):
-                self.result["problems"].append({**self._where(f"{name}_end"), **p.as_dict()})
-            self._save(f"{name}_end")
+        yield self.frames(2)
+        yield from self._grab()
+        for p in audit(layer, self.Window.size, self._pixels, text_scale=scale):
+            self.result["problems"].append({**self._where(f"{name}_end"), **p.as_dict()})
+        self._save(f"{name}_end")
+        for view in views:
             view.scroll_y = 1
-            yield self.frames(1)
+        yield self.frames(1)
 
     def _save(self, name: str) -> None:
         from PIL import Image
