@@ -19,7 +19,8 @@ actually laid out and the pixels actually drawn:
   unless one holds the other;
 * **contrast**: the text's colour (``disabled_color`` when disabled, as Kivy
   draws it, blended by its opacity) against the colour most present behind
-  it in the frame just drawn must reach 4.5:1 (WCAG 2.1 AA for body text,
+  it in the frame just drawn (the palette in use: the usual one or high
+  contrast) must reach 4.5:1 (WCAG 2.1 AA for body text,
   asked of every text here, large or not);
 * **scrolls**: no button, answer or tick box inside a scroll view: what the
   citizen must touch is never scrolled out of sight (an unanswered question
@@ -273,8 +274,9 @@ def audit(root, window_size, pixels: np.ndarray | None, text_scale: float = 1.0)
         if not visible.inside(win):
             problems.append(Problem("outside", label.text, f"{b} is off the {window_size} window"))
         shown.append((label, visible))
-        # Contrast against what is drawn behind the text.
-        if pixels is not None:
+        # Contrast against what is drawn behind the text: where at least half of it shows (a button scrolled
+        # nearly out of its view leaves a sliver of its edge, not its background; it is judged where it shows).
+        if pixels is not None and (visible.top - visible.y) >= 0.5 * (b.top - b.y):
             opacity = _opacity(label, root)
             for fg in _text_colours(label):
                 bg = _background(pixels, visible, fg[:3])

@@ -29,6 +29,7 @@ import hashlib
 import json
 import re
 import math
+import os
 import shutil
 import sys
 import tempfile
@@ -82,8 +83,10 @@ class AuditDriver(Driver):
         self.audited_at: dict[str, int] = {}  # "800x480/fr" → screens audited there
         self._label = "start"
         self._seen_pages: set[tuple] = set()
-        #: Audit each kind of page at 125 %, 150 % and in high contrast too (``--legibility``).
+        #: Audit each kind of page at 125 %, 150 % and in high contrast too (``--legibility``), once over the
+        #: shares that claim kinds in the ``claims`` directory (``--claims``).
         self.legibility_checks = False
+        self.claims: Path | None = None
         self._legibility_done: set[str] = set()
         #: "800x480/150-hc" (size/setting) → the kinds of page audited there.
         self.kinds: dict[str, set[str]] = {}
@@ -173,26 +176,27 @@ class AuditDriver(Driver):
                 "size": list(self.Window.size), "setting": self.setting}
 
     def _audit_long_lists(self, name: str, layer) -> Iterator[Wait]:
-        """A long list taller than its view (the checklist, the summary) audited scrolled to its end too;
-        with the text enlarged, every scroll view that scrolls."""
+        """Long lists taller than their view (the checklist, the summary) audited scrolled to their end too;
+        with the text enlarged, every scroll view that scrolls. All at once: one more frame to read."""
         from tests.ui.audit import audit
 
         from kiosk.screens.widgets import KioskScrollView
 
         scale = self.app.text_scale
-        for view in [w for w in layer.walk(restrict=True)
-                     if isinstance(w, KioskScrollView) and (w.long_list or scale > 1)]:
-            content = view.children[0] if view.children else None
-            if content is None or content.height <= view.height or view.get_root_window() is None:
-                continue
+        views = [w for w in layer.walk(restrict=True) if isinstance(w, KioskScrollView) and (w.long_list or scale > 1)
+                 and w.children and w.children[0].height > w.height and w.get_root_window() is not None]
+        if not views:
+            return
+        for view in views:
             view.scroll_y = 0
-            yield self.frames(2)
-            yield from self._grab()
-            for p in audit(layer, self.Window.size, self._pixels, text_scale=scale):
-                self.result["problems"].append({**self._where(f"{name}_end"), **p.as_dict()})
-            self._save(f"{name}_end")
+        yield self.frames(2)
+        yield from self._grab()
+        for p in audit(layer, self.Window.size, self._pixels, text_scale=scale):
+            self.result["problems"].append({**self._where(f"{name}_end"), **p.as_dict()})
+        self._save(f"{name}_end")
+        for view in views:
             view.scroll_y = 1
-            yield self.frames(1)
+        yield self.frames(1)
 
     def _save(self, name: str) -> None:
         from PIL import Image
@@ -239,14 +243,29 @@ class AuditDriver(Driver):
         return "/".join((re.sub(r"\d", "0", name), s.audience or "-", msg, conditional))
 
     def wants_legibility(self, name: str) -> bool:
-        """Is this page's kind still to be audited with the text enlarged and in high contrast?"""
-        return self.legibility_checks and self.kind(name) not in self._legibility_done
+        """Is this page's kind still to be audited with the text enlarged and in high contrast, here? Once per
+        kind over all the shares running side by side: the first to reach a kind claims it (a file created
+        exclusively in ``claims``, when given), the others leave it."""
+        if not self.legibility_checks:
+            return False
+        kind = self.kind(name)
+        if kind in self._legibility_done:
+            return False
+        self._legibility_done.add(kind)
+        if self.claims is None:
+            return True
+        try:
+            os.close(os.open(self.claims / hashlib.sha1(kind.encode()).hexdigest(), os.O_CREAT | os.O_EXCL))
+        except FileExistsError:
+            return False
+        return True
 
     def check(self, name: str, both_languages: bool = True) -> Iterator[Wait]:
         """Audit the screen at every size in both languages: as it is, then in the other language (the
         language button touched), at the other size (the window resized), back in the first language, and
-        back to the first size. With ``legibility_checks``, each kind of page (:meth:`kind`) is audited
-        at each size with the text enlarged and in high contrast too (:meth:`_audit_legibility`).
+        back to the first size. With ``legibility_checks``, each kind of page (:meth:`kind`) is audited at
+        each size with the text enlarged and in high contrast too (:meth:`_audit_legibility`), in the
+        language it is in at that size: the page's own at the first size, the other at the second.
 
         A screen already audited with the very same labels, looks and places (the welcome screen, the
         ID photo's page, seen by every session) is not audited again: its verdict cannot differ.
@@ -257,8 +276,8 @@ class AuditDriver(Driver):
             self.result["skipped"] = self.result.get("skipped", 0) + 1
             return
         self._audited.add(signature)
-        legibility = self.wants_legibility(name)
         kind = self.kind(name)
+        legibility = self.wants_legibility(name)
         first = tuple(self.Window.size)
         sizes = [first] + [size for size in self.sizes if size != first]
         toggle = both_languages and self._layer() is self.app.root  # a dialog covers the header
@@ -266,35 +285,27 @@ class AuditDriver(Driver):
             if i:
                 yield from self._resize(size)
             yield from self._audit_kind(name, kind, settle=i > 0)
+            if legibility:
+                yield from self._audit_legibility(name, kind)
             if toggle:
                 yield from self._toggle_language()
                 yield from self._audit_kind(name, kind)
-            if legibility:
-                yield from self._audit_legibility(name, kind, toggle)
-        if legibility:
-            self._legibility_done.add(kind)
         if len(sizes) > 1:
             yield from self._resize(first)
         if toggle and len(sizes) % 2:
             yield from self._toggle_language()  # an odd number of sizes leaves the other language on
 
-    def _audit_legibility(self, name: str, kind: str, toggle: bool) -> Iterator[Wait]:
-        """The page at this size with the text at 125 % (in the language it is in: the check of the next
-        size is in the other one), at 150 % in both languages, then in high contrast at 150 %; back to the
-        usual text, colours and language."""
+    def _audit_legibility(self, name: str, kind: str) -> Iterator[Wait]:
+        """The page with the text at 125 %, at 150 %, then in high contrast at 150 %; back to the usual text
+        and colours. Three changes of text size, the costly part (every screen is laid out again)."""
         yield from self._choose_text_size()  # 125 %
         yield from self._audit_kind(name, kind)
         yield from self._choose_text_size()  # 150 %
         yield from self._audit_kind(name, kind)
-        if toggle:
-            yield from self._toggle_language()
-            yield from self._audit_kind(name, kind)
         yield from self._choose_contrast()
         yield from self._audit_kind(name, kind)
         yield from self._choose_text_size()  # back to 100 %
         yield from self._choose_contrast()
-        if toggle:
-            yield from self._toggle_language()
 
     def _audit_kind(self, name: str, kind: str, settle: bool = True) -> Iterator[Wait]:
         """Audit, and count the page's kind as audited at this size and setting (unless the page changed)."""
@@ -941,6 +952,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-shots", action="store_true")
     p.add_argument("--legibility", action="store_true",
                    help="audit each kind of page at 125 %% and 150 %% text and in high contrast too")
+    p.add_argument("--claims", default=None,
+                   help="a directory shared by the shares run side by side: each kind of page is audited "
+                        "enlarged by the first share that reaches it")
     args = p.parse_args(argv)
 
     import faulthandler
@@ -978,6 +992,7 @@ def main(argv: list[str] | None = None) -> int:
         driver.seen = Observer(driver.session)
         driver.shots_enabled = not args.no_shots
         driver.legibility_checks = args.legibility
+        driver.claims = Path(args.claims) if args.claims else None
         sessions = load_sessions(args.only)[shard - 1::shards]
         from kivy.clock import Clock
 
