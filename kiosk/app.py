@@ -432,10 +432,10 @@ class KioskApp(TouchApp):
             self.audio_panel.show()
 
     def ask_help(self) -> None:
-        """"Besoin d'aide ?" (or the call button): the agents are told, the citizen sees and hears who comes."""
-        state = self.kiosk.assistance.ask(self.session)
+        """"Besoin d'aide ?": the agents are told (:mod:`kiosk.help`; the call button goes there directly). The
+        panel follows the request's state (:meth:`_help_changed`); touched again, it shows again."""
+        self.kiosk.assistance.ask(self.session)
         if self.help_panel is not None:
-            self.help_panel.show_state(state)
             self.help_panel.show()
 
     def _help_changed(self, state) -> None:

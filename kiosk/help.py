@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import secrets
-import tempfile
 import time
 from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
@@ -29,6 +27,9 @@ from pathlib import Path
 from typing import Callable
 
 from kiosk.errors import PermanentSyncError, RetryableSyncError
+from kiosk.i18n import Translator
+from kiosk.narration import Prompt
+from kiosk.sync.durable import write_atomic
 
 log = logging.getLogger("kiosk.help")
 
@@ -70,12 +71,8 @@ class HelpRequest:
 
 
 def _write(path: Path, data: dict) -> None:
-    """Atomically, not durably: a help request lost to a power cut is lost with the session it belonged to."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(data, f)
-    os.replace(tmp, path)
+    # Atomically, not durably: a help request lost to a power cut is lost with the session it belonged to.
+    write_atomic(path, json.dumps(data).encode("utf-8"))
 
 
 def _read(path: Path) -> dict | None:
@@ -267,9 +264,6 @@ class Assistance:
             self.on_state(None)
 
     def _announce(self, session) -> None:
-        from kiosk.i18n import Translator
-        from kiosk.narration import Prompt
-
         key = self.desk.message_key
         if key is None:
             return

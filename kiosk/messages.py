@@ -319,7 +319,6 @@ _TABLE: dict[str, dict[str, str]] = {
     "speech.end.do": {"fr": "Touchez « {done} » quand vous avez pris votre reçu.", "en": "Touch \"{done}\" when you have taken your receipt."},
     "speech.receipt_failed.do": {"fr": "Touchez « {retry} », ou notez le numéro et touchez « {done} ».", "en": "Touch \"{retry}\", or write the number down and touch \"{done}\"."},
     "speech.personal_hidden": {"fr": "Vos informations ne sont pas lues à voix haute. Pour les entendre, branchez un casque, ou touchez « {listen} » sur cet écran.", "en": "Your details are not read aloud. To hear them, plug in headphones, or touch \"{listen}\" on this screen."},
-    "speech.welcome.listen": {"fr": "Pour entendre les consignes, branchez un casque dans la prise sous l'écran, ou touchez « {listen} ».", "en": "To hear the instructions, plug headphones into the socket under the screen, or touch \"{listen}\"."},
     "speech.text_size": {"fr": "Texte à {percent} pour cent.", "en": "Text at {percent} percent."},
     "speech.contrast.on": {"fr": "Contraste élevé : texte blanc sur fond noir.", "en": "High contrast: white text on black."},
     "speech.contrast.off": {"fr": "Contraste normal.", "en": "Normal contrast."},

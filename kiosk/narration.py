@@ -218,7 +218,7 @@ def _number(t: Translator, session) -> list[Prompt]:
 
 
 #: Messages that carry what the citizen typed (the number so far): spoken only in private, as the keys are.
-PERSONAL_MESSAGES = ("identify.entry.", "end.body")
+PERSONAL_MESSAGES = ("identify.entry.",)
 
 
 def message(t: Translator, session) -> list[Prompt]:

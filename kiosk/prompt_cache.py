@@ -19,12 +19,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import tempfile
 import threading
 from collections import OrderedDict
 from pathlib import Path
 
 from kiosk.hal.audio import from_wav, to_wav
+from kiosk.sync.durable import write_atomic
 from kiosk.tts import Speech, SpeechEngine
 
 log = logging.getLogger(__name__)
@@ -84,11 +84,7 @@ class PromptCache:
 
     def _store(self, path: Path, speech: Speech) -> None:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=path.parent)
-            with os.fdopen(fd, "wb") as f:
-                f.write(to_wav(speech.samples, speech.rate))
-            os.replace(tmp, path)
+            write_atomic(path, to_wav(speech.samples, speech.rate))
         except OSError as exc:  # a full disk costs a re-render next time, never the prompt itself
             log.warning("speech cache not written", extra={"error": repr(exc)})
             return

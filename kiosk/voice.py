@@ -108,8 +108,8 @@ class Voice:
 
     def silence(self, session) -> None:
         """"Arrêter la voix": speech off until "Écouter" again (or headphones plugged in again)."""
-        self.say([Prompt("speech.stopped", Translator(session.lang)("speech.stopped", listen=Translator(
-            session.lang)("common.listen")))], session, interrupt=True)
+        t = Translator(session.lang)
+        self.say([Prompt("speech.stopped", t("speech.stopped", listen=t("common.listen")))], session, interrupt=True)
         self._set_enabled(False)
 
     def change_volume(self, session, step: float) -> float:
@@ -234,9 +234,9 @@ class Voice:
             self._failed = True
 
     def _render(self, p: Prompt, lang: str) -> Clip:
-        text = p.text.replace("\u00a0", " ").replace("\u202f", " ")
-        # The citizen's own words are rendered now, in memory; everyone's words come from the cache.
-        speech = self.engine.render(text, lang, p.slow) if p.personal else self.cache.get(text, lang, p.slow)
+        # The citizen's own words are rendered now, in memory; everyone's words come from the cache. (The
+        # words come from a Translator without typography: plain spaces, as espeak-ng wants them.)
+        speech = self.engine.render(p.text, lang, p.slow) if p.personal else self.cache.get(p.text, lang, p.slow)
         return Clip(speech.samples, speech.rate, key=p.key, text=p.text, lang=lang, personal=p.personal)
 
     def _start_thread(self) -> None:

@@ -11,6 +11,7 @@ import json
 import httpx
 import pytest
 
+from tests.speaking import inline_voice, spoken
 from kiosk.help import ANSWER_TIMEOUT_S, Assistance, HelpDesk, HelpRelay, HelpState
 from kiosk.sync.client import CentralClient
 from nacl.signing import SigningKey
@@ -93,25 +94,6 @@ def test_a_worker_gone_quiet_after_answering_means_nobody_can_be_told(tmp_path, 
     assert desk.refresh() is HelpState.SENT
     clock.now += ANSWER_TIMEOUT_S + 1
     assert desk.refresh() is HelpState.UNREACHABLE
-
-
-def inline_voice(tmp_path):
-    """The real voice (espeak-ng, the simulated output's log), speaking on the caller's thread."""
-    from kiosk.config import AudioConfig, HalConfig
-    from kiosk.hal.sim.audio import SimAudioOutput
-    from kiosk.prompt_cache import PromptCache
-    from kiosk.tts import create_engine
-    from kiosk.voice import Voice
-
-    engine = create_engine(AudioConfig())
-    out = SimAudioOutput(HalConfig(), tmp_path / "sim").open()
-    return Voice(out, PromptCache(tmp_path / "cache", engine), engine, inline=True)
-
-
-def spoken(tmp_path) -> list[str]:
-    from kiosk.hal.sim.audio import read_log
-
-    return [e["key"] for e in read_log(tmp_path / "sim")]
 
 
 def test_the_assistance_follows_the_citizen_and_closes_with_the_session(tmp_path, clock):

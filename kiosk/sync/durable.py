@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 
@@ -34,3 +35,26 @@ def make_dir_durably(path: Path) -> None:
     if not path.exists():
         path.mkdir(parents=True)
         fsync_dir(path.parent)
+
+
+def write_atomic(path: Path, data: bytes) -> Path:
+    """Write to a temporary name then rename, so a reader never sees half a file; not fsynced.
+
+    For files another process reads while this one writes them and that a
+    power cut may lose (a simulator's state, a help request, a cached
+    recording), never for a citizen's dossier (:func:`write_durably`).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return path

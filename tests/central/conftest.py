@@ -18,7 +18,10 @@ from sqlalchemy import create_engine, text
 from central.app import create_app
 from central.config import CentralConfig
 from central.context import build_services
+from central.accounts import create_user
 from central.db import make_engine, upgrade
+from central.models import Site
+from factory import PASSWORD
 
 PG_ADMIN = os.environ.get("KIOSK_CENTRAL_TEST_PG", "")
 TEMPLATE = "kiosk_central_template"
@@ -70,3 +73,16 @@ def services(tmp_path, db_url):
 def client(services):
     with TestClient(create_app(services), base_url="http://testserver") as c:
         yield c
+
+
+@pytest.fixture
+def people(services):
+    """Two mairies, an agent in each, and one account of every other role (password :data:`factory.PASSWORD`)."""
+    with services.db() as db, db.begin():
+        db.add_all([Site(id="mairie-a", name="Mairie A"), Site(id="mairie-b", name="Mairie B")])
+        db.flush()
+        create_user(db, "agent.a", PASSWORD, "agent", "mairie-a", "Camille A")
+        create_user(db, "agent.b", PASSWORD, "agent", "mairie-b", "Louis B")
+        create_user(db, "nadia", PASSWORD, "supervisor", None, "Nadia Superviseure")
+        create_user(db, "hugo", PASSWORD, "technician", None, "Hugo Technicien")
+        create_user(db, "aline", PASSWORD, "admin", None, "Aline Administratrice")

@@ -21,6 +21,9 @@ from kiosk.scenario import load_scenario, run_scenario
 from kiosk.sync.client import CentralClient
 from kiosk.sync.outbox import Outbox
 
+#: The password of every console account the tests make (``people`` in conftest.py).
+PASSWORD = "mairie-password-2026"
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "scenarios"
 
 

@@ -11,27 +11,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from central.accounts import create_user
 from central.app import create_app
 from central.models import AuditEntry, Device, Dossier, EnrollmentToken, Site, User, Verdict
 from central.review import requirements
-from factory import deliver_dossier
+from factory import PASSWORD, deliver_dossier
 from kiosk.receipt import Receipt
 
-PASSWORD = "mairie-password-2026"
-
-
-@pytest.fixture
-def people(services):
-    """Two mairies, an agent in each, and one account of every other role."""
-    with services.db() as db, db.begin():
-        db.add_all([Site(id="mairie-a", name="Mairie A"), Site(id="mairie-b", name="Mairie B")])
-        db.flush()
-        create_user(db, "agent.a", PASSWORD, "agent", "mairie-a", "Camille A")
-        create_user(db, "agent.b", PASSWORD, "agent", "mairie-b", "Louis B")
-        create_user(db, "nadia", PASSWORD, "supervisor", None, "Nadia Superviseure")
-        create_user(db, "hugo", PASSWORD, "technician", None, "Hugo Technicien")
-        create_user(db, "aline", PASSWORD, "admin", None, "Aline Administratrice")
 
 
 @pytest.fixture

@@ -19,13 +19,13 @@ from nacl.signing import SigningKey
 from sqlalchemy import select
 
 from central import help_requests
-from central.accounts import Account, create_user
+from central.accounts import Account
 from central.enrollment import revoke_device
-from central.models import AuditEntry, HelpRequest, Site, User, WebSession
+from central.models import AuditEntry, HelpRequest, User, WebSession
 from factory import enroll_kiosk
 from kiosk.session import Step
 from kiosk.sync.protocol import API, canonical, sign_request
-from test_console import PASSWORD, login
+from test_console import login
 
 HELP = f"{API}/help"
 ID = "0123456789abcdef0123456789abcdef"
@@ -53,18 +53,6 @@ class Clock:
 def clock(services) -> Clock:
     services.clock = clock = Clock()
     return clock
-
-
-@pytest.fixture
-def people(services):
-    """Two mairies, an agent of each, a supervisor and a technician."""
-    with services.db() as db, db.begin():
-        db.add_all([Site(id="mairie-a", name="Mairie A"), Site(id="mairie-b", name="Mairie B")])
-        db.flush()
-        create_user(db, "agent.a", PASSWORD, "agent", "mairie-a", "Camille A")
-        create_user(db, "agent.b", PASSWORD, "agent", "mairie-b", "Louis B")
-        create_user(db, "nadia", PASSWORD, "supervisor", None, "Nadia Superviseure")
-        create_user(db, "hugo", PASSWORD, "technician", None, "Hugo Technicien")
 
 
 @pytest.fixture

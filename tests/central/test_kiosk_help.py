@@ -11,31 +11,13 @@ from __future__ import annotations
 import re
 
 from factory import enroll_kiosk
+from tests.speaking import inline_voice, spoken
 from kiosk.help import Assistance, HelpDesk, HelpRelay, HelpState
 from kiosk.session import Session, SessionSettings
-from test_console import login, people  # noqa: F401  (fixture)
+from test_console import login
 
 
-def inline_voice(tmp_path):
-    """The real voice (espeak-ng, the simulated output's log), speaking on the caller's thread."""
-    from kiosk.config import AudioConfig, HalConfig
-    from kiosk.hal.sim.audio import SimAudioOutput
-    from kiosk.prompt_cache import PromptCache
-    from kiosk.tts import create_engine
-    from kiosk.voice import Voice
-
-    engine = create_engine(AudioConfig())
-    out = SimAudioOutput(HalConfig(), tmp_path / "sim").open()
-    return Voice(out, PromptCache(tmp_path / "cache", engine), engine, inline=True)
-
-
-def spoken(tmp_path) -> list[str]:
-    from kiosk.hal.sim.audio import read_log
-
-    return [e["key"] for e in read_log(tmp_path / "sim")]
-
-
-def test_an_agent_answers_a_call_and_the_kiosk_says_so(services, client, tmp_path, people):  # noqa: F811
+def test_an_agent_answers_a_call_and_the_kiosk_says_so(services, client, tmp_path, people):
     kiosk = enroll_kiosk(services, client, tmp_path / "kiosk", site="mairie-a")
     data = kiosk.config.data_dir
     session = Session(SessionSettings(), lambda: 0.0)
@@ -70,7 +52,7 @@ def test_an_agent_answers_a_call_and_the_kiosk_says_so(services, client, tmp_pat
     assert "Identification de la pré-demande" not in client.get("/console/").text
 
 
-def test_an_agent_of_another_mairie_does_not_see_the_call(services, client, tmp_path, people):  # noqa: F811
+def test_an_agent_of_another_mairie_does_not_see_the_call(services, client, tmp_path, people):
     kiosk = enroll_kiosk(services, client, tmp_path / "kiosk", site="mairie-a")
     desk = HelpDesk(kiosk.config.data_dir)
     desk.ask("capture", desk.clock() - 90)

@@ -25,8 +25,8 @@ def test_each_page_says_where_the_citizen_is_what_it_asks_and_the_buttons_by_the
     said = page(FR, s)
     assert said[0].key == "title.confirm" and said[0].text.startswith("Étape 2 sur ")
     # The button is named as the screen writes it: the sentence takes the button's own message.
-    assert f"« {FR('confirm.ok')} »".replace(" ", " ") in texts(said).replace("\u00a0", " ")
-    assert texts(page(EN, s)).count(EN("confirm.ok")) == 1
+    assert f"« {FR('confirm.ok')} »" in texts(said) and texts(page(EN, s)).count(EN("confirm.ok")) == 1
+    assert "\u00a0" not in texts(said)  # plain spaces, as the speech engine reads them
 
 
 def test_the_name_and_numbers_are_personal_and_the_instructions_are_not(walk, adult_loss):

@@ -29,7 +29,8 @@ from pathlib import Path
 
 from kiosk.errors import HalError
 from kiosk.hal.audio import AudioOutput, Clip, scaled, to_wav
-from kiosk.hal.sim.control import ControlFile, write_atomic
+from kiosk.hal.sim.control import ControlFile
+from kiosk.sync.durable import write_atomic
 
 
 def audio_dir(sim_dir: Path) -> Path:

@@ -34,7 +34,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from kiosk.errors import CameraUnavailable
 from kiosk.hal.camera import Camera
 from kiosk.hal.sim import scenes
-from kiosk.hal.sim.control import ControlFile, write_atomic
+from kiosk.hal.sim.control import ControlFile
+from kiosk.sync.durable import write_atomic
 
 log = logging.getLogger(__name__)
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
+
 
 
 class ControlFile:
@@ -37,25 +36,3 @@ class ControlFile:
         except FileNotFoundError:  # removed between stat and read
             self._seen = None
             return True, None
-
-
-def write_atomic(path: Path, data: bytes) -> Path:
-    """Write to a temporary name then rename, so a reader never sees half a file.
-
-    Not fsynced: these files are for observing a simulator, not for keeping
-    a citizen's data (the outbox does that, durably).
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    return path

@@ -35,7 +35,8 @@ from pathlib import Path
 import numpy as np
 
 from kiosk.hal.r503_fingerprint import R503Sensor
-from kiosk.hal.sim.control import ControlFile, write_atomic
+from kiosk.hal.sim.control import ControlFile
+from kiosk.sync.durable import write_atomic
 from kiosk.hal.sim.r503_emulator import OUTCOMES, SensorEmulator, check_outcomes
 
 log = logging.getLogger(__name__)

@@ -21,7 +21,7 @@ from pathlib import Path
 from kiosk.errors import HalError
 from kiosk.hal.gpio_indicator import GpioIndicator, make_pin_factory
 from kiosk.hal.indicator import Light
-from kiosk.hal.sim.control import write_atomic
+from kiosk.sync.durable import write_atomic
 
 
 def state_file(sim_dir: Path) -> Path:

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.hal.escpos_printer import UsbPrinter
-from kiosk.hal.sim.control import write_atomic
+from kiosk.sync.durable import write_atomic
 from kiosk.hal.sim.usb_printer import STATES, SimulatedUsbPrinter
 
 __all__ = ["STATES", "SimPrinter", "paper_file", "write_paper_file"]

@@ -64,7 +64,8 @@ import usb.backend
 import usb.core
 
 from kiosk.hal.escpos_decode import split_jobs
-from kiosk.hal.sim.control import ControlFile, write_atomic
+from kiosk.hal.sim.control import ControlFile
+from kiosk.sync.durable import write_atomic
 
 log = logging.getLogger(__name__)
 
