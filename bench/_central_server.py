@@ -40,7 +40,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 if TYPE_CHECKING:
-    from kiosk.dossier import Dossier
+    from titres.dossier import Dossier
 
 #: Where the benchmarks' own PostgreSQL lives: apart from the tests' one (port 54329, fsync off).
 PG_ENV = {"KIOSK_PG_FSYNC": "on", "KIOSK_PG_DIR": "/tmp/kiosk-pg-bench", "KIOSK_PG_PORT": "54330"}
@@ -71,7 +71,7 @@ STORE_DIR_ENV = "BENCH_STORE_DIR"
 
 def _store_durably(root: Path, path: str, body: bytes) -> None:
     """What a plain storage upload does: temporary file, fsync, rename, fsync the directory."""
-    from kiosk.sync.durable import write_durably
+    from titres.durable import write_durably
 
     target = root.joinpath(*[p for p in path.split("/") if p not in ("", ".", "..")])
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -329,17 +329,17 @@ def enroll_kiosks(base_url: str, data_dir: Path, db_url: str | None, count: int,
 def template_dossier() -> dict:
     """A dossier's JSON form as the kiosk's own session makes it (adult, loss of a CNI).
 
-    Driven through :class:`kiosk.session.Session` like ``bench_scenario``'s
+    Driven through :class:`kiosk.core.session.Session` like ``bench_scenario``'s
     bare session, so the shape (case, checklist, documents, stamps, fingers,
     attachments) is the kiosk's and follows it when the model changes: 4
     document photos, 2 fingerprints with their templates, a signature.
     """
     import numpy as np
 
-    from kiosk.directory import SimDirectory
-    from kiosk.quality import assess
-    from kiosk.readings import FingerReading
-    from kiosk.session import Session, SessionSettings
+    from kiosk.sync.directory import SimDirectory
+    from kiosk.core.quality import assess
+    from kiosk.core.readings import FingerReading
+    from kiosk.core.session import Session, SessionSettings
 
     pd = SimDirectory(Path("/nonexistent")).fetch("B2C3D4E5F6")
     good = assess(np.tile((np.indices((480, 640)).sum(0) % 16 * 16).astype(np.uint8)[..., None], (1, 1, 3)))
@@ -378,13 +378,13 @@ def attachment_size(name: str) -> int:
 def new_dossier(template: dict, site_id: str, kiosk_code: str, number: str | None = None,
                 size: Callable[[str], int] = attachment_size,
                 payload: Callable[[str], bytes] | None = None) -> Dossier:
-    """A fresh :class:`kiosk.dossier.Dossier` from ``template`` (new UUIDv7, now), as a session hands it over.
+    """A fresh :class:`titres.dossier.Dossier` from ``template`` (new UUIDv7, now), as a session hands it over.
 
     Attachments are random bytes of ``size(name)`` (or ``payload(name)``);
     ``number`` None leaves the number to the outbox, as on a kiosk.
     """
-    from kiosk.dossier import Dossier
-    from kiosk.ids import uuid7
+    from titres.dossier import Dossier
+    from titres.ids import uuid7
 
     d = Dossier.from_json(json.dumps(template))
     d.id, d.number = str(uuid7()), number
@@ -397,7 +397,7 @@ def new_dossier(template: dict, site_id: str, kiosk_code: str, number: str | Non
 
 @dataclass
 class BuiltPackage:
-    package: object  # kiosk.sync.client.Package, parts already sealed in memory
+    package: object  # titres.protocol.Package, parts already sealed in memory
     sealed: list[bytes]
     wire_bytes: int
 
@@ -412,9 +412,9 @@ def build_package(kiosk: BenchKiosk, template: dict, person: dict | None = None,
     service checks at commit. ``payload(name)`` gives other plaintext (real
     images, for pages that show them).
     """
-    from kiosk.ids import dossier_number
-    from kiosk.sync.client import Package
-    from kiosk.sync.protocol import build_manifest, canonical
+    from titres.ids import dossier_number
+    from titres.protocol import Package
+    from titres.protocol import build_manifest, canonical
     from kiosk.sync.seal import recipient_key, seal
 
     kiosk.counter += 1

@@ -22,7 +22,7 @@ from kiosk.runtime import build_kiosk  # noqa: E402
 cfg = simulated(load_config(env={})).with_overrides(data_dir=DATA)
 kiosk = build_kiosk(cfg)
 
-from kiosk.app import KioskApp, configure_kivy  # noqa: E402
+from kiosk.ui.app import KioskApp, configure_kivy  # noqa: E402
 
 configure_kivy(False, (800, 480))
 from kivy.clock import Clock  # noqa: E402

@@ -99,7 +99,7 @@ def bulk_load(services, count: int, template: dict, agent_rows: int, seed: int =
 
     from central.enrollment import slug
     from central.models import Device, Dossier, DossierEvent, Site
-    from kiosk.ids import dossier_number, encode, uuid7
+    from titres.ids import dossier_number, encode, uuid7
 
     rng = random.Random(seed)
     now = datetime.now(timezone.utc)

@@ -36,13 +36,13 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from kiosk.config import HalConfig  # noqa: E402
-from kiosk.errors import NotAPredemande  # noqa: E402
+from titres.errors import NotAPredemande  # noqa: E402
 from kiosk.hal.chain_scanner import ChainScanner  # noqa: E402
 from kiosk.hal.pyzbar_scanner import PyzbarScanner  # noqa: E402
 from kiosk.hal.sim.scenes import document_still, empty_frame, qr_frame  # noqa: E402
 from kiosk.hal.zxing_scanner import ZxingScanner  # noqa: E402
-from kiosk.predemande import NumberFormat  # noqa: E402
-from kiosk.scanning import (Debouncer, decode_number, enlarge_centre, frame_attempts, sharpen,  # noqa: E402
+from titres.predemande import NumberFormat  # noqa: E402
+from kiosk.core.scanning import (Debouncer, decode_number, enlarge_centre, frame_attempts, sharpen,  # noqa: E402
                             stretch_contrast)
 
 SEED = 7

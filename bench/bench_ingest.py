@@ -51,7 +51,7 @@ def _own_cpu() -> float:
 
 def _raw_transfer(http, kiosk: BenchKiosk, built: BuiltPackage) -> None:
     """The same requests as ``CentralClient.upload`` (signed, same bodies), answers ignored."""
-    from kiosk.sync.protocol import API, canonical, sign_manifest, sign_request
+    from titres.protocol import API, canonical, sign_manifest, sign_request
 
     key = kiosk.client.key
     manifest = built.package.manifest

@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from kiosk.config import MaintenanceConfig  # noqa: E402
-from kiosk.technician_pin import PinGuard  # noqa: E402
+from kiosk.technician.pin import PinGuard  # noqa: E402
 
 SPACE = 10 ** 6  # every 6-digit PIN
 RUNS = 20

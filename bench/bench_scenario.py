@@ -27,11 +27,11 @@ def bare_session_ms() -> float:
 
     import numpy as np
 
-    from kiosk.predemande import PreDemande
-    from kiosk.quality import assess
-    from kiosk.readings import FingerReading
-    from kiosk.session import Session, SessionSettings
-    from kiosk.directory import SimDirectory
+    from titres.predemande import PreDemande
+    from kiosk.core.quality import assess
+    from kiosk.core.readings import FingerReading
+    from kiosk.core.session import Session, SessionSettings
+    from kiosk.sync.directory import SimDirectory
 
     pd: PreDemande = SimDirectory(Path("/nonexistent")).fetch("B2C3D4E5F6")
     good = assess(np.tile((np.indices((480, 640)).sum(0) % 16 * 16).astype(np.uint8)[..., None], (1, 1, 3)))

@@ -36,11 +36,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from kiosk.config import AudioConfig, HalConfig  # noqa: E402
-from kiosk.narration import Prompt  # noqa: E402
-from kiosk.prompt_cache import PromptCache  # noqa: E402
-from kiosk.session import Session, SessionSettings  # noqa: E402
-from kiosk.tts import create_engine  # noqa: E402
-from kiosk.voice import Voice  # noqa: E402
+from kiosk.core.narration import Prompt  # noqa: E402
+from kiosk.speech.prompt_cache import PromptCache  # noqa: E402
+from kiosk.core.session import Session, SessionSettings  # noqa: E402
+from kiosk.speech.tts import create_engine  # noqa: E402
+from kiosk.speech.voice import Voice  # noqa: E402
 
 RUNS = 15
 ALSA_CONF = """</usr/share/alsa/alsa.conf>
@@ -115,7 +115,7 @@ def cache_size() -> dict:
 
     import string
 
-    from kiosk.messages import MESSAGES
+    from titres.messages import MESSAGES
 
     engine = create_engine(AudioConfig())
     out = {}

@@ -78,7 +78,7 @@ def _mount_of(path: Path) -> dict[str, str]:
 
 def _receipt_for(site_name: str) -> Callable[[str], dict[str, Any]]:
     """The receipt content kept with each dossier for reprints, as the controller hands it to ``submit``."""
-    from kiosk.receipt import Receipt
+    from kiosk.core.receipt import Receipt
 
     def content(number: str) -> dict[str, Any]:
         return Receipt(mairie=site_name, address="1 place de la Mairie, 00000 Bench",
@@ -191,7 +191,7 @@ def bench_submit(args, scratch: Path) -> dict[str, Any]:
     from nacl.signing import SigningKey
 
     from kiosk.sync.outbox import Outbox
-    from kiosk.sync.protocol import DeviceSigner
+    from titres.protocol import DeviceSigner
 
     template = template_dossier()
     receipt_for = _receipt_for(SITE)
@@ -269,7 +269,7 @@ def bench_drain(args, scratch: Path) -> dict[str, Any]:
     """One enrolled kiosk's full outbox drained by ``SyncWorker.run_once``, against plain uploads of its files."""
     from kiosk.sync.client import CentralClient
     from kiosk.sync.outbox import Outbox, State
-    from kiosk.sync.protocol import DeviceSigner
+    from titres.protocol import DeviceSigner
     from kiosk.sync.seal import recipient_key
     from kiosk.sync.worker import SyncWorker
 
@@ -428,7 +428,7 @@ def storm_client(specs: list[dict[str, str]], base_url: str, root: str, options:
 
     from kiosk.sync.client import CentralClient
     from kiosk.sync.outbox import Outbox
-    from kiosk.sync.protocol import DeviceSigner
+    from titres.protocol import DeviceSigner
     from kiosk.sync.seal import recipient_key
     from kiosk.sync.worker import SyncWorker
 

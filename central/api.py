@@ -1,6 +1,6 @@
 """The HTTP API: kiosks (enrollment, pré-demandes, packages, heartbeats, help requests), the citizen's status, health.
 
-Device requests are authenticated by their signature (``kiosk.sync.protocol``):
+Device requests are authenticated by their signature (``titres.protocol``):
 the body is read whole, bounded, *before* any handler sees it, and the
 signature checked against the device's enrolled key. Errors are JSON
 ``{"error": code, "detail": text}`` with a stable ``code`` a kiosk can act
@@ -25,7 +25,7 @@ from central import __version__, enrollment, fleet, help_requests, ingest, statu
 from central.context import Services
 from central.models import Device, Site
 from central.predemandes import for_kiosk
-from kiosk.sync.protocol import (API, H_DEVICE, H_SIGNATURE, H_TIME, MAX_MANIFEST_BYTES, MAX_PART_BYTES,
+from titres.protocol import (API, H_DEVICE, H_SIGNATURE, H_TIME, MAX_MANIFEST_BYTES, MAX_PART_BYTES,
                                  PROTOCOL_VERSION, ProtocolError, verify_request)
 
 router = APIRouter()

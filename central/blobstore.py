@@ -11,7 +11,7 @@ import os
 from abc import ABC, abstractmethod
 from pathlib import Path
 
-from kiosk.sync.durable import write_durably
+from titres.durable import write_durably
 
 
 class BlobStore(ABC):

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from central import __version__
 from central.config import load_config
 from central.context import build_services
-from kiosk.i18n import LANGUAGES
+from titres.i18n import LANGUAGES
 
 
 def _services(args):

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 
 from central.context import Services
 from central.models import Counter, Device, EnrollmentToken, Site
-from kiosk.ids import encode
-from kiosk.sync.protocol import ProtocolError
+from titres.ids import encode
+from titres.protocol import ProtocolError
 
 TOKEN_TTL = timedelta(days=7)
 

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from central.context import Services
 from central.ingest import note_captured
 from central.models import Device, Site
-from kiosk.sync.protocol import ProtocolError
+from titres.protocol import ProtocolError
 
 OFFLINE_AFTER = timedelta(minutes=15)
 MAX_CAPTURED = 500

@@ -32,9 +32,9 @@ from sqlalchemy.orm import Session
 from central import audit
 from central.context import Services
 from central.models import Device, HelpRequest, HelpState, Role, Site, User
-from kiosk.sync.protocol import ProtocolError
+from titres.protocol import ProtocolError
 
-#: The kiosk's screens (``kiosk.session.Step``) as an agent reads them in the banner.
+#: The kiosk's screens (``kiosk.core.session.Step``) as an agent reads them in the banner.
 SCREENS = {
     "welcome": "Accueil",
     "identify": "Identification de la pré-demande",

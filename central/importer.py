@@ -16,7 +16,7 @@ from typing import Any
 from central import ingest
 from central.context import Services
 from central.models import Device
-from kiosk.sync.protocol import ProtocolError
+from titres.protocol import ProtocolError
 
 PACKAGE_FILE = "package.json"
 

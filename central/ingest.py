@@ -34,9 +34,9 @@ from sqlalchemy.orm import Session
 
 from central.context import Services
 from central.models import Captured, Device, Dossier, DossierEvent, DossierState, Predemande, Upload
-from kiosk.dossier import SUPPORTED_SCHEMAS
-from kiosk.ids import is_valid_number
-from kiosk.sync.protocol import (MAX_PART_BYTES, ProtocolError, check_manifest, make_ack, sha256_hex,
+from titres.dossier import SUPPORTED_SCHEMAS
+from titres.ids import is_valid_number
+from titres.protocol import (MAX_PART_BYTES, ProtocolError, check_manifest, make_ack, sha256_hex,
                                  verify_manifest)
 
 log = logging.getLogger("central.ingest")

@@ -183,7 +183,7 @@ class Dossier(Base):
     surname: Mapped[str] = mapped_column(String(200), default="")
     given_names: Mapped[str] = mapped_column(String(200), default="")
     birth_date: Mapped[date | None] = mapped_column(Date, nullable=True)
-    #: The dossier's JSON (``kiosk/dossier.py``) less nothing: documents, fingers, case, checklist.
+    #: The dossier's JSON (``titres/dossier.py``) less nothing: documents, fingers, case, checklist.
     content: Mapped[dict[str, Any]] = mapped_column()
     decided_at: Mapped[datetime | None] = mapped_column(nullable=True)
     decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)

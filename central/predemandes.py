@@ -1,6 +1,6 @@
 """Pré-demandes as the online form recorded them: imported from JSON, served to enrolled kiosks.
 
-The JSON form is the kiosk's (``kiosk.predemande.PreDemande.from_dict``)
+The JSON form is the kiosk's (``titres.predemande.PreDemande.from_dict``)
 plus the rest of the online form — filiation, contact, adresses — which the
 kiosk carries along and the agents' console shows.
 """
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from central.context import Services
 from central.models import Predemande
-from kiosk.predemande import PreDemande
+from titres.predemande import PreDemande
 
 
 def _checked(record: Any) -> dict[str, Any]:
@@ -59,7 +59,7 @@ def import_file(services: Services, path: Path) -> int:
 
 def demo_records() -> list[dict[str, Any]]:
     """The demo set the simulated kiosk also knows: adults and minors, every motif."""
-    return json.loads((resources.files("kiosk") / "data" / "demo_predemandes.json").read_text(encoding="utf-8"))
+    return json.loads((resources.files("titres") / "data" / "demo_predemandes.json").read_text(encoding="utf-8"))
 
 
 def for_kiosk(db: Session, number: str) -> Predemande | None:

@@ -28,9 +28,9 @@ from sqlalchemy.orm import Session
 from central import audit
 from central.models import Dossier, DossierEvent, DossierState, Predemande, Role, Verdict
 from central.status import canonical_number
-from kiosk.i18n import Translator
-from kiosk.wording import requirement_condition as requirement_condition_of
-from kiosk.wording import requirement_label as requirement_label_of
+from titres.i18n import Translator
+from titres.wording import requirement_condition as requirement_condition_of
+from titres.wording import requirement_label as requirement_label_of
 
 PAGE_SIZE = 50
 MAX_SEARCH = 100
@@ -247,7 +247,7 @@ _FR = Translator("fr")
 
 def _checklist(dossier: Dossier) -> dict[str, Any]:
     """The checklist the citizen saw at the kiosk, rebuilt from the dossier's case by the kiosk's own rules."""
-    from kiosk.rules import Case, checklist
+    from titres.rules import Case, checklist
 
     try:
         return {r.id: r for r in checklist(Case.from_dict(dossier.content["case"]))}

@@ -10,7 +10,7 @@ from central.context import build_services
 
 
 def app_from_env():
-    from kiosk.logs import setup_logging
+    from titres.logs import setup_logging
 
     setup_logging("INFO")
     logging.getLogger("central").info("worker starting")

@@ -21,7 +21,9 @@ from sqlalchemy.orm import Session
 from central import audit
 from central.enrollment import slug
 from central.models import Device, Site
-from kiosk.i18n import LANGUAGES
+from titres.errors import ConfigError
+from titres.i18n import LANGUAGES
+from titres.timezones import time_zone
 
 NAME_MAX = 200
 ADDRESS_MAX = 300
@@ -105,9 +107,6 @@ def _checked_language(value: str) -> str:
 
 
 def _checked_zone(value: str) -> str:
-    from kiosk.config import time_zone
-    from kiosk.errors import ConfigError
-
     zone = value.strip()
     try:
         time_zone(zone)

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from central.context import Services
 from central.models import Captured, Dossier, Predemande, StatusAttempts
-from kiosk.ids import is_valid_number, normalise_number
+from titres.ids import is_valid_number, normalise_number
 
 LABELS = {
     "captured": ("Enregistré à la borne, en attente de transmission", "Captured at the kiosk, waiting to be sent"),

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from central.context import Services
 from central.ingest import part_key
 from central.models import Dossier, DossierEvent, DossierState
-from kiosk.sync.durable import make_dir_durably, write_durably
+from titres.durable import make_dir_durably, write_durably
 
 
 def _deliver(services: Services, dossier: Dossier, out: Path) -> None:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from kiosk import __version__
 from kiosk.config import KioskConfig, load_config, simulated
-from kiosk.errors import KioskError
-from kiosk.logs import setup_logging
+from titres.errors import KioskError
+from titres.logs import setup_logging
 
 log = logging.getLogger("kiosk.cli")
 
@@ -34,7 +34,7 @@ def cmd_run(args) -> int:
     # Text fields (commissioning) use SDL2's clipboard, like the window, not X tools a kiosk lacks.
     os.environ.setdefault("KIVY_CLIPBOARD", "sdl2")
     if not cfg.sync.provisioned:
-        from kiosk.commission_app import run_commissioning
+        from kiosk.ui.commission_app import run_commissioning
 
         log.info("kiosk not provisioned: commissioning screen", extra={"version": __version__})
         marker = Path(cfg.maintenance.commissioning_marker) if cfg.maintenance.commissioning_marker else None
@@ -51,7 +51,7 @@ def cmd_run(args) -> int:
 
         with build_kiosk(cfg) as kiosk:
             log.info("kiosk starting", extra={"version": __version__, "backends": json.dumps(kiosk.devices.backends)})
-            from kiosk.app import run_app  # Kivy only when there is a window to show
+            from kiosk.ui.app import run_app  # Kivy only when there is a window to show
 
             again = run_app(kiosk, fullscreen=args.fullscreen, size=size, on_heartbeat=_ui_heartbeat(Watchdog()))
     if again:
@@ -96,8 +96,8 @@ def _ui_heartbeat(watchdog, status: str = "showing the welcome screen"):
 
 def cmd_decode(args) -> int:
     from kiosk.hal import load_backend
-    from kiosk.predemande import NumberFormat
-    from kiosk.scanning import decode_image_file
+    from titres.predemande import NumberFormat
+    from kiosk.core.scanning import decode_image_file
 
     cfg = _config(args)
     fmt = NumberFormat.from_pattern(cfg.predemande.number_pattern)
@@ -154,7 +154,7 @@ def cmd_queue(args) -> int:
         elif args.action == "retry":
             print(json.dumps({"due_now": outbox.retry_now()}))
         elif args.action == "export":
-            from kiosk.provision import load_device_key
+            from kiosk.sync.client import load_device_key
             from kiosk.sync.export import export_queue
 
             if not args.directory:
@@ -169,7 +169,7 @@ def cmd_queue(args) -> int:
 
 
 def cmd_provision(args) -> int:
-    from kiosk.provision import provision
+    from kiosk.technician.provision import provision
 
     cfg = _config(args)
     answer = provision(cfg, args.central, args.token)
@@ -182,10 +182,10 @@ def cmd_sync(args) -> int:
     import signal
     import threading
 
-    from kiosk.provision import central_client
+    from kiosk.sync.client import central_client
     from kiosk.runtime import open_outbox
     from kiosk.sdnotify import Watchdog
-    from kiosk.selftest import load_summary
+    from kiosk.technician.selftest import load_summary
     from kiosk.sync.worker import SyncWorker
 
     cfg = _config(args)
@@ -194,7 +194,7 @@ def cmd_sync(args) -> int:
         return 2
     client = central_client(cfg)
     with open_outbox(cfg) as outbox:
-        from kiosk.help import HelpRelay
+        from kiosk.sync.help import HelpRelay
         from kiosk.sync.status import SyncStatus, read_status
 
         known = read_status(cfg.data_dir) or SyncStatus()  # what the last run knew, until this one knows better
@@ -218,8 +218,8 @@ def cmd_sync(args) -> int:
 
 def cmd_selftest(args) -> int:
     """Probe every device; the table for a technician (French unless told), or JSON for scripts. 0 only if all work."""
-    from kiosk.i18n import Translator
-    from kiosk.selftest import format_table, run_selftest, save_summary
+    from titres.i18n import Translator
+    from kiosk.technician.selftest import format_table, run_selftest, save_summary
 
     cfg = _config(args)
     limit = {} if args.timeout is None else {"timeout_s": args.timeout}
@@ -237,7 +237,7 @@ def cmd_pin(args) -> int:
     """Set the technician PIN from a shell: asked twice on the terminal, or one line on stdin (``--stdin``)."""
     import getpass
 
-    from kiosk.technician_pin import PinGuard, PinRefused
+    from kiosk.technician.pin import PinGuard, PinRefused
 
     cfg = _config(args)
     if cfg.data_dir.exists() and cfg.data_dir.stat().st_uid != os.geteuid():
@@ -265,8 +265,8 @@ def cmd_pin(args) -> int:
 
 def cmd_status(args) -> int:
     """What the maintenance screen shows, for a technician over SSH: JSON, or lines to read."""
-    from kiosk.errors import ConfigError
-    from kiosk.maintenance import size_text, status_report
+    from titres.errors import ConfigError
+    from kiosk.technician.maintenance import size_text, status_report
 
     cfg = _config(args)
     outbox = None
@@ -311,7 +311,7 @@ def cmd_status(args) -> int:
 def _ago(at: float) -> str:
     import time
 
-    from kiosk.maintenance import duration
+    from kiosk.technician.maintenance import duration
 
     return f"{duration(time.time() - at, 'en')} ago" if at else "never"
 
@@ -370,7 +370,7 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--once", action="store_true", help="drain what is due, then exit")
     sp.set_defaults(func=cmd_sync)
 
-    from kiosk.i18n import LANGUAGES  # the translation table only: the devices load when the command runs
+    from titres.i18n import LANGUAGES  # the translation table only: the devices load when the command runs
 
     sp = sub.add_parser("selftest", help="exercise every device; exit 1 if any fails")
     simulate(sp)

@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from kiosk.errors import ConfigError
+from titres.timezones import time_zone
+from titres.errors import ConfigError
 
 DEVICES = ("camera", "scanner", "fingerprint", "printer", "indicator", "audio")
 #: Written by ``kiosk provision`` in the data directory; read over the main file, under the environment.
@@ -145,7 +146,7 @@ class DirectoryConfig:
     timeout_s: float = 4.0
     sim_offline: bool = False
     #: The only services a blank kiosk may enroll with (an image built for one préfecture names its own);
-    #: empty: any service over https (plain http on this machine only). See kiosk.enrollment_code.
+    #: empty: any service over https (plain http on this machine only). See titres.enrollment_code.
     allowed_central_urls: tuple[str, ...] = ()
 
 
@@ -201,7 +202,7 @@ class MaintenanceConfig:
 
 @dataclass(frozen=True)
 class AudioConfig:
-    """The kiosk's voice (``kiosk.voice``): engine, voices, pace, levels; the output itself is ``[hal]``'s."""
+    """The kiosk's voice (``kiosk.speech.voice``): engine, voices, pace, levels; the output itself is ``[hal]``'s."""
 
     #: ``espeak-ng`` (Debian's, offline, French and English) or ``piper`` (a voice file on the image).
     engine: str = "espeak-ng"
@@ -371,17 +372,6 @@ def simulated(cfg: KioskConfig) -> KioskConfig:
 REGION_ZONES = {"metropole": "Europe/Paris", "guyane": "America/Cayenne"}
 
 
-def time_zone(name: str):
-    """``name`` as a ``tzinfo``; :class:`ConfigError` when the system does not know it."""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ConfigError(f"time zone {name!r} is not one this system knows "
-                          f"(an IANA name such as Europe/Paris or America/Cayenne)") from exc
-
-
 def site_zone(site: SiteConfig):
     """The mairie's time zone: the one it names, else its region's."""
     name = site.timezone or REGION_ZONES.get(site.region)
@@ -391,7 +381,7 @@ def site_zone(site: SiteConfig):
 
 
 def validate(cfg: KioskConfig) -> None:
-    from kiosk.predemande import NumberFormat  # local: config must not depend on the core at import
+    from titres.predemande import NumberFormat  # local: config must not depend on the core at import
 
     NumberFormat.from_pattern(cfg.predemande.number_pattern)
     if cfg.session.default_language not in cfg.session.languages:

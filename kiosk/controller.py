@@ -27,20 +27,20 @@ from typing import Any, Callable
 import numpy as np
 from PIL import Image
 
-from kiosk import outcomes
+from titres import outcomes
 from kiosk.config import KioskConfig
-from kiosk.errors import DirectoryUnavailable, KioskError, NotAPredemande, PrinterError, QueueError, SensorTimeout
+from titres.errors import DirectoryUnavailable, KioskError, NotAPredemande, PrinterError, QueueError, SensorTimeout
 from kiosk.hal import Devices
 from kiosk.hal.indicator import Light
-from kiosk.i18n import Translator, euros
-from kiosk.predemande import NumberFormat, PreDemande
-from kiosk.quality import QualityReport, assess
-from kiosk.readings import FingerReading
-from kiosk.receipt import Receipt, mask_predemande
-from kiosk.rules import Capture
-from kiosk.wording import requirement_condition, requirement_label
-from kiosk.scanning import Debouncer, decode_number
-from kiosk.session import Session, SessionSettings, Step
+from titres.i18n import Translator, euros
+from titres.predemande import NumberFormat, PreDemande
+from kiosk.core.quality import QualityReport, assess
+from kiosk.core.readings import FingerReading
+from kiosk.core.receipt import Receipt, mask_predemande
+from titres.rules import Capture
+from titres.wording import requirement_condition, requirement_label
+from kiosk.core.scanning import Debouncer, decode_number
+from kiosk.core.session import Session, SessionSettings, Step
 from kiosk.sync.outbox import Outbox
 
 log = logging.getLogger("kiosk.controller")
@@ -256,7 +256,7 @@ class Controller:
 
     # -- submit and print --------------------------------------------------------
     def receipt_content(self, number: str) -> Receipt:
-        """What the receipt says, from the same account as the summary (:mod:`kiosk.outcomes`): the
+        """What the receipt says, from the same account as the summary (:mod:`titres.outcomes`): the
         originals to bring, and what is left for the desk, nothing more and nothing less."""
         s = self.session
         t = Translator(s.lang)

@@ -14,16 +14,16 @@ from typing import Callable
 
 from kiosk.config import KioskConfig
 from kiosk.controller import Controller
-from kiosk.directory import create_directory
+from kiosk.sync.directory import create_directory
 from kiosk.hal import Devices, create_devices
-from kiosk.help import Assistance, HelpDesk
-from kiosk.prompt_cache import PromptCache
-from kiosk.provision import load_device_key
+from kiosk.sync.help import Assistance, HelpDesk
+from kiosk.speech.prompt_cache import PromptCache
+from kiosk.sync.client import load_device_key
 from kiosk.sync.outbox import Outbox
-from kiosk.sync.protocol import DeviceSigner
+from titres.protocol import DeviceSigner
 from kiosk.sync.seal import development_recipient, recipient_key
-from kiosk.tts import create_engine
-from kiosk.voice import Voice
+from kiosk.speech.tts import create_engine
+from kiosk.speech.voice import Voice
 
 log = logging.getLogger("kiosk.runtime")
 
@@ -41,7 +41,7 @@ def open_outbox(config: KioskConfig, recover: bool = False) -> Outbox:
         key = development_recipient(dev_central_dir(config))
         log.warning("not provisioned: sealing to a development key", extra={"dir": str(dev_central_dir(config))})
     else:
-        from kiosk.errors import ConfigError
+        from titres.errors import ConfigError
 
         raise ConfigError("this kiosk is not provisioned: no queue.recipient_public_key (provisioning sets it)")
     return Outbox(config.data_dir, key, config.queue.min_free_bytes, recover=recover, signer=device_signer(config))

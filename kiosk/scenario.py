@@ -15,15 +15,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from kiosk import outcomes
+from titres import outcomes
 from kiosk.config import KioskConfig
-from kiosk.errors import InvalidNumber, KioskError, NotAPredemande
-from kiosk.i18n import Translator
-from kiosk.legibility import TEXT_SCALES, Legibility
+from titres.errors import InvalidNumber, KioskError, NotAPredemande
+from titres.i18n import Translator
+from kiosk.core.legibility import TEXT_SCALES, Legibility
 from kiosk.runtime import Kiosk, build_kiosk
-from kiosk.session import Step
-from kiosk.signature import demo_strokes, render_strokes
-from kiosk.wording import summary_lines
+from kiosk.core.session import Step
+from kiosk.core.signature import demo_strokes, render_strokes
+from titres.wording import summary_lines
 
 STEP_KEYS = {
     "language", "scan", "type", "answer", "confirm", "begin_capture", "photo", "photos", "at_desk", "not_held",
@@ -382,7 +382,7 @@ def _receipt_text(path) -> list[str]:
     """The printed receipt's lines, read back from the simulated printer's ESC/POS bytes."""
     if not path:
         return []
-    from kiosk.hal.escpos_decode import decode_file
+    from kiosk.hal.sim.escpos_decode import decode_file
 
     return decode_file(path).text.splitlines()
 

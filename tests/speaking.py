@@ -6,9 +6,9 @@ from pathlib import Path
 
 from kiosk.config import AudioConfig, HalConfig
 from kiosk.hal.sim.audio import SimAudioOutput, read_log
-from kiosk.prompt_cache import PromptCache
-from kiosk.tts import create_engine
-from kiosk.voice import Voice
+from kiosk.speech.prompt_cache import PromptCache
+from kiosk.speech.tts import create_engine
+from kiosk.speech.voice import Voice
 
 
 def inline_voice(tmp_path: Path) -> Voice:

@@ -58,7 +58,7 @@ def test_scenario_then_queue_status_agree(tmp_path):
 
 
 def test_reprint_prints_a_duplicate_from_the_queue(tmp_path):
-    from kiosk.hal.escpos_decode import decode
+    from kiosk.hal.sim.escpos_decode import decode
 
     result = json.loads(kiosk("scenario", str(EXAMPLE), "--simulate", data_dir=tmp_path / "k").stdout)
     kiosk("reprint", result["dossier_number"], "--simulate", data_dir=tmp_path / "k")

@@ -8,7 +8,7 @@ from kiosk.config import load_config, simulated
 from kiosk.controller import UNREADABLE_AFTER_FRAMES
 from kiosk.hal.sim.camera import DocumentScene, EmptyScene, QrScene, UnpluggedScene
 from kiosk.runtime import build_kiosk
-from kiosk.session import Step
+from kiosk.core.session import Step
 
 
 @pytest.fixture
@@ -168,7 +168,7 @@ def test_the_sensor_ring_invites_then_says_kept_or_try_again(kiosk):
 def test_a_sensor_that_stops_answering_fails_the_attempt_without_a_long_wait(kiosk):
     import time
 
-    from kiosk.errors import SensorUnavailable
+    from titres.errors import SensorUnavailable
 
     kiosk.devices.fingerprint.emulator.unplug()
     start = time.monotonic()
@@ -185,7 +185,7 @@ def _printed(tmp_path, scenario_name: str, language: str = "fr", **site):
     import dataclasses
     from pathlib import Path
 
-    from kiosk.hal.escpos_decode import decode_file
+    from kiosk.hal.sim.escpos_decode import decode_file
     from kiosk.scenario import load_scenario, run_scenario
 
     cfg = simulated(load_config(env={})).with_overrides(data_dir=tmp_path / "kiosk")
@@ -222,7 +222,7 @@ def test_the_english_receipt_is_english_throughout(tmp_path):
 
 
 def test_the_receipt_ends_at_the_cutter_without_a_blank_tail(tmp_path):
-    from kiosk.hal.escpos_decode import Cut, Feed, Line
+    from kiosk.hal.sim.escpos_decode import Cut, Feed, Line
 
     items = _printed(tmp_path, "adult-renewal-cni").items
     assert isinstance(items[-1], Cut)

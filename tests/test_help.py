@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.speaking import inline_voice, spoken
-from kiosk.help import ANSWER_TIMEOUT_S, Assistance, HelpDesk, HelpRelay, HelpState
+from kiosk.sync.help import ANSWER_TIMEOUT_S, Assistance, HelpDesk, HelpRelay, HelpState
 from kiosk.sync.client import CentralClient
 from nacl.signing import SigningKey
 
@@ -97,7 +97,7 @@ def test_a_worker_gone_quiet_after_answering_means_nobody_can_be_told(tmp_path, 
 
 
 def test_the_assistance_follows_the_citizen_and_closes_with_the_session(tmp_path, clock):
-    from kiosk.session import Session, SessionSettings
+    from kiosk.core.session import Session, SessionSettings
     from tests.core.conftest import TODAY
 
     s = Session(SessionSettings(), clock, wall_clock=lambda: TODAY)
@@ -112,7 +112,7 @@ def test_the_assistance_follows_the_citizen_and_closes_with_the_session(tmp_path
     s.submit_number("AB12CD34EF")  # the citizen goes on while waiting: the agent is told where
     saved = json.loads((tmp_path / "help" / "request.json").read_text())
     assert saved["screen"] == "looking_up"
-    from kiosk.errors import PredemandeNotFound
+    from titres.errors import PredemandeNotFound
 
     s.lookup_failed(PredemandeNotFound())
     s.cancel()  # the session ends

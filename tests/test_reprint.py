@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from kiosk.config import load_config, simulated
-from kiosk.errors import PaperOut
-from kiosk.hal.escpos_decode import decode_file
+from titres.errors import PaperOut
+from kiosk.hal.sim.escpos_decode import decode_file
 from kiosk.hal.sim.printer import write_paper_file
 from kiosk.runtime import build_kiosk
 from kiosk.scenario import run_scenario

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.config import load_config, simulated
-from kiosk.hal.escpos_decode import decode
+from kiosk.hal.sim.escpos_decode import decode
 from kiosk.runtime import dev_central_dir, open_outbox
 from kiosk.scenario import load_scenario, run_scenario
 from kiosk.sync.seal import unseal

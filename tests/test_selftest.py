@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 
 from kiosk.config import load_config, simulated
-from kiosk.errors import BackendUnavailable, PaperOut, SensorUnavailable
+from titres.errors import BackendUnavailable, PaperOut, SensorUnavailable
 from kiosk.hal.base import Device
-from kiosk.i18n import Translator
-from kiosk.selftest import ProbeResult, format_table, load_summary, probe, run_selftest, save_summary
+from titres.i18n import Translator
+from kiosk.technician.selftest import ProbeResult, format_table, load_summary, probe, run_selftest, save_summary
 
 REPO = Path(__file__).resolve().parents[1]
 DEVICES = ["camera", "scanner", "fingerprint", "printer", "indicator", "audio"]

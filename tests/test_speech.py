@@ -10,13 +10,14 @@ from pathlib import Path
 import pytest
 
 from kiosk.config import AudioConfig
-from kiosk.errors import ConfigError
+from titres.errors import ConfigError
 from kiosk.hal.audio import peak
-from kiosk.messages import MESSAGES
-from kiosk.prompt_cache import PromptCache
-from kiosk.tts import EspeakEngine, SpeechError, create_engine
+from titres.messages import MESSAGES
+from kiosk.speech.prompt_cache import PromptCache
+from kiosk.speech.tts import EspeakEngine, SpeechError, create_engine
 
-SCREENS = Path(__file__).resolve().parents[1] / "kiosk" / "screens"
+SCREENS = Path(__file__).resolve().parents[1] / "kiosk" / "ui" / "screens"
+NARRATION = SCREENS.parents[1] / "core" / "narration.py"
 #: Families of keys a screen builds from a value (``t(f"finger.{finger}")``): every key under them can show.
 FAMILIES = ("finger.", "motif.", "title.", "secure.", "age.", "question.", "doc.", "cond.", "quality.",
             "identify.", "capture.", "stamp.", "summary.", "receipt.", "confirm.", "checklist.", "signature.",
@@ -39,7 +40,7 @@ class Params(dict):
 def screen_keys() -> set[str]:
     """Every message key a citizen's screen (kv or Python) or the narration can put in front of them."""
     found = set()
-    for path in [*SCREENS.glob("*.kv"), *SCREENS.glob("*.py"), SCREENS.parent / "narration.py"]:
+    for path in [*SCREENS.glob("*.kv"), *SCREENS.glob("*.py"), NARRATION]:
         found |= set(re.findall(r"""t(?:\.worded|\.plural)?\(\s*f?['"]([a-z_][a-z0-9_.]*)['"]""", path.read_text()))
     direct = {k for k in found if k in MESSAGES}
     family = {k for k in MESSAGES if k.startswith(FAMILIES)}

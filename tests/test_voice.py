@@ -6,12 +6,12 @@ import pytest
 
 from kiosk.config import AudioConfig, HalConfig
 from kiosk.hal.sim.audio import SimAudioOutput, read_log
-from kiosk.i18n import Translator
-from kiosk.narration import Prompt
-from kiosk.prompt_cache import PromptCache
-from kiosk.session import Session, SessionSettings
-from kiosk.tts import create_engine
-from kiosk.voice import Voice
+from titres.i18n import Translator
+from kiosk.core.narration import Prompt
+from kiosk.speech.prompt_cache import PromptCache
+from kiosk.core.session import Session, SessionSettings
+from kiosk.speech.tts import create_engine
+from kiosk.speech.voice import Voice
 from tests.core.conftest import TODAY, FakeClock, Walker, make_predemande
 
 

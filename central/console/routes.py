@@ -34,8 +34,8 @@ from central.console.status_texts import texts
 from central.context import Services
 from central.ingest import read_attachment
 from central.models import DossierEvent, Role, Site
-from kiosk.enrollment_code import format_code
-from kiosk.sync.protocol import ProtocolError
+from titres.enrollment_code import format_code
+from titres.protocol import ProtocolError
 
 HERE = Path(__file__).parent
 SESSION_COOKIE = "console_session"

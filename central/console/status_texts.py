@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kiosk.messages import french_spacing
+from titres.messages import french_spacing
 
 TEXTS = {
     "fr": {

@@ -7,7 +7,7 @@ only here: screens and the core never import a backend, and ``import kiosk``
 works on a PC without picamera2, pyusb or a serial port.
 
 There is no silent fallback: a backend that cannot load raises
-:class:`~kiosk.errors.BackendUnavailable`, the app stops loudly, the
+:class:`~titres.errors.BackendUnavailable`, the app stops loudly, the
 supervisor restarts it and the fleet view shows it.
 """
 
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kiosk.errors import BackendUnavailable, ConfigError
+from titres.errors import BackendUnavailable, ConfigError
 from kiosk.hal.audio import AudioOutput
 from kiosk.hal.camera import Camera
 from kiosk.hal.fingerprint import FingerprintSensor

@@ -25,7 +25,7 @@ import threading
 import time
 from pathlib import Path
 
-from kiosk.errors import BackendUnavailable, HalError
+from titres.errors import BackendUnavailable, HalError
 from kiosk.hal.audio import AudioOutput, Clip, scaled
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ class AlsaAudioOutput(AudioOutput):
         self._sd = None
 
     def _self_test(self) -> str:
-        from kiosk.tones import tone
+        from kiosk.speech.tones import tone
 
         if self._missing:
             raise HalError(self._missing)

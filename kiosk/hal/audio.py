@@ -4,10 +4,10 @@ EN 301 549 (5.1.3) asks a terminal that cannot run the citizen's own
 screen reader to speak for itself, through a headphone socket, with the
 volume under the citizen's control. This facade is what the rest of the
 kiosk sees of that output: it plays a :class:`Clip` (mono 16-bit PCM, made
-by :mod:`kiosk.tts` or :mod:`kiosk.tones`), stops it, sets the volume, and
+by :mod:`kiosk.speech.tts` or :mod:`kiosk.speech.tones`), stops it, sets the volume, and
 says whether headphones are plugged in, because what the loudspeaker may
 say aloud in a public hall is less than what headphones may
-(:mod:`kiosk.voice`).
+(:mod:`kiosk.speech.voice`).
 
 Backends: ``sim`` writes what would be heard as WAV files and a JSON line
 each (:mod:`kiosk.hal.sim.audio`); ``alsa`` plays through ALSA with
@@ -92,7 +92,7 @@ class AudioOutput(Device):
     def present(self) -> bool:
         """Whether the output was found when the device opened. A missing sound card does not stop the
         kiosk (a citizen who reads the screen still can use it): it opens, says so here and in its self-test
-        (so the fleet view shows it), and each clip fails with :class:`~kiosk.errors.HalError`."""
+        (so the fleet view shows it), and each clip fails with :class:`~titres.errors.HalError`."""
         return True
 
     @property

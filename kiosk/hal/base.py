@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
-from kiosk.readings import SelfTestResult
+from kiosk.core.readings import SelfTestResult
 
 
 class Device(ABC):

@@ -12,7 +12,7 @@ from kiosk.hal.base import Device
 class Camera(Device):
     """Backends: ``sim`` (kiosk.hal.sim.camera), ``picamera2`` and ``opencv`` (issue "hardware backends").
 
-    Errors: :class:`kiosk.errors.CameraUnavailable`.
+    Errors: :class:`titres.errors.CameraUnavailable`.
     """
 
     device_name = "camera"

@@ -2,7 +2,7 @@
 
 As python-escpos's own ``Escpos`` class, :class:`EscposPrinterBase` holds
 everything a print job needs (ask the printer whether it can print, lay the
-receipt out with :func:`kiosk.receipt.layout`, map errors to the facade's)
+receipt out with :func:`kiosk.core.receipt.layout`, map errors to the facade's)
 and asks its subclass for one thing: the python-escpos printer object to
 write to (:meth:`~EscposPrinterBase._escpos`). :class:`UsbPrinter` gives an
 ``escpos.printer.Usb``; the simulator (:mod:`kiosk.hal.sim.printer`) is the
@@ -27,10 +27,10 @@ from abc import abstractmethod
 from pathlib import Path
 from typing import Any, Callable
 
-from kiosk.errors import BackendUnavailable, ConfigError, PaperOut, PrinterError, PrinterNotFound
+from titres.errors import BackendUnavailable, ConfigError, PaperOut, PrinterError, PrinterNotFound
 from kiosk.hal.printer import ReceiptPrinter
-from kiosk.readings import PrinterStatus
-from kiosk.receipt import (
+from kiosk.core.readings import PrinterStatus
+from kiosk.core.receipt import (
     FRENCH_CHARACTERS, PrintFormat, finish_job, layout, paper_lines, print_qr, printable, start_job,
 )
 
@@ -104,11 +104,11 @@ def load_profile(name: str) -> Any:
 def french_codepage(profile: Any) -> tuple[str, str, str]:
     """``(name, python codec, French characters it lacks)`` of the profile's best code page for French.
 
-    The code page holding the most of :data:`~kiosk.receipt.FRENCH_CHARACTERS`
+    The code page holding the most of :data:`~kiosk.core.receipt.FRENCH_CHARACTERS`
     wins (CP1252 has them all; CP858, CP850's euro variant, lacks œ, Œ, Ÿ and
     the typographic quotes and dashes), ties broken by
     :data:`CODEPAGE_PREFERENCE`. What it lacks is spelled out on paper
-    (:func:`kiosk.receipt.printable`).
+    (:func:`kiosk.core.receipt.printable`).
     """
     from escpos.codepages import CodePages
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from abc import abstractmethod
 
 from kiosk.hal.base import Device
-from kiosk.readings import FingerReading
+from kiosk.core.readings import FingerReading
 
 
 class FingerprintSensor(Device):
     """Backends: ``sim`` (kiosk.hal.sim.fingerprint); ``r503`` over adafruit_fingerprint (issue "hardware backends").
 
-    Errors: :class:`kiosk.errors.SensorUnavailable`, :class:`kiosk.errors.SensorTimeout`.
+    Errors: :class:`titres.errors.SensorUnavailable`, :class:`titres.errors.SensorTimeout`.
     """
 
     device_name = "fingerprint"

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from kiosk.errors import BackendUnavailable, ConfigError, HalError
+from titres.errors import BackendUnavailable, ConfigError, HalError
 from kiosk.hal.indicator import Indicator, Light
 
 log = logging.getLogger(__name__)

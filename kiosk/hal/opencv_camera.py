@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kiosk.errors import BackendUnavailable, CameraUnavailable
+from titres.errors import BackendUnavailable, CameraUnavailable
 from kiosk.hal.camera import Camera, frame_spread
 
 #: Frames read and dropped after switching the device's size: the first ones come from the old

@@ -1,11 +1,11 @@
-"""The receipt printer facade. The receipt is laid out once (``kiosk.receipt``); backends only move bytes."""
+"""The receipt printer facade. The receipt is laid out once (``kiosk.core.receipt``); backends only move bytes."""
 
 from __future__ import annotations
 
 from abc import abstractmethod
 
 from kiosk.hal.base import Device
-from kiosk.readings import PrinterStatus
+from kiosk.core.readings import PrinterStatus
 
 
 class ReceiptPrinter(Device):
@@ -16,8 +16,8 @@ class ReceiptPrinter(Device):
     ticket with ``print_test_page()`` (``kiosk selftest --print``); its
     ``self_test()`` only reads the status and prints nothing.
 
-    Errors: :class:`kiosk.errors.PaperOut`, :class:`kiosk.errors.PrinterNotFound`,
-    :class:`kiosk.errors.PrinterError`.
+    Errors: :class:`titres.errors.PaperOut`, :class:`titres.errors.PrinterNotFound`,
+    :class:`titres.errors.PrinterError`.
     """
 
     device_name = "printer"
@@ -28,4 +28,4 @@ class ReceiptPrinter(Device):
 
     @abstractmethod
     def print_receipt(self, receipt) -> None:
-        """Print a :class:`kiosk.receipt.Receipt`; raises :class:`PaperOut` before printing anything if out of paper."""
+        """Print a :class:`kiosk.core.receipt.Receipt`; raises :class:`PaperOut` before printing anything if out of paper."""

@@ -19,7 +19,7 @@ from ctypes import c_void_p, cast, string_at
 
 import numpy as np
 
-from kiosk.errors import BackendUnavailable
+from titres.errors import BackendUnavailable
 from kiosk.hal.scanner import CodeScanner
 
 _CFG_ENABLE = 0
@@ -65,9 +65,9 @@ class PyzbarScanner(CodeScanner):
             self._zbar = self._scanner = None
 
     def _self_test(self) -> str:
-        from kiosk.hal.sim.scenes import qr_frame
+        from kiosk.hal.testimages import code_frame
 
-        payloads = self.decode(qr_frame("SELFTEST42", rng=np.random.default_rng(0)))
+        payloads = self.decode(code_frame("SELFTEST42"))
         if payloads != ["SELFTEST42"]:
             raise RuntimeError(f"test code read as {payloads!r}")
         return "decoded a rendered test code" + ("" if self.raw_bytes else " (old libzbar: charset guessed)")

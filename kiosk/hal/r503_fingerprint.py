@@ -3,7 +3,7 @@
 One :meth:`R503Sensor.read` is one attempt, as the citizen lives it: wait
 for a finger (GenImg), **upload the raw image** (UpImage: the sensor's own
 greyscale pixels, which the dossier keeps losslessly), judge it with the
-same pixel analysis as every image (:func:`kiosk.fingerprint_quality.assess_print`),
+same pixel analysis as every image (:func:`kiosk.core.fingerprint_quality.assess_print`),
 and ask the sensor for a template (Img2Tz, UpChar) when the image is kept.
 
 Work-arounds for defects of adafruit_fingerprint 2.2 (REFERENCE.md), each
@@ -37,13 +37,13 @@ from typing import Any, Callable
 import numpy as np
 from PIL import Image
 
-from kiosk.errors import BackendUnavailable, SensorTimeout, SensorUnavailable
-from kiosk.fingerprint_quality import assess_print
+from titres.errors import BackendUnavailable, SensorTimeout, SensorUnavailable
+from kiosk.core.fingerprint_quality import assess_print
 from kiosk.hal.fingerprint import FingerprintSensor
 from kiosk.hal.r503_protocol import (ACK, BROADCAST, DATA, END_DATA, FEATURE_FAIL, HEADER_BYTES, IMAGE_FAIL,
                                      IMAGE_MESSY, IMAGE_SIZES, INVALID_IMAGE, NO_FINGER, OK, START, UPCHAR, UPIMAGE,
                                      WRONG_PASSWORD, checksum, unpack_nibbles)
-from kiosk.readings import FingerReading
+from kiosk.core.readings import FingerReading
 
 log = logging.getLogger(__name__)
 

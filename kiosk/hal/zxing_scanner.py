@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from kiosk.errors import BackendUnavailable
+from titres.errors import BackendUnavailable
 from kiosk.hal.pyzbar_scanner import payload_text
 from kiosk.hal.scanner import CodeScanner
 
@@ -65,9 +65,9 @@ class ZxingScanner(CodeScanner):
         self._zxing = self._qr = None
 
     def _self_test(self) -> str:
-        from kiosk.hal.sim.scenes import qr_frame
+        from kiosk.hal.testimages import code_frame
 
-        payloads = self.decode(qr_frame("SELFTEST42", rng=np.random.default_rng(0)))
+        payloads = self.decode(code_frame("SELFTEST42"))
         if payloads != ["SELFTEST42"]:
             raise RuntimeError(f"test code read as {payloads!r}")
         return "decoded a rendered test code"

@@ -14,24 +14,14 @@ service's clock offset and retries once.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Any, Callable
 
 import httpx
 from nacl.signing import SigningKey, VerifyKey
 
-from kiosk.errors import PermanentSyncError, RetryableSyncError
-from kiosk.sync.protocol import API, ProtocolError, canonical, sign_manifest, sign_request, verify_ack
-
-
-@dataclass(frozen=True)
-class Package:
-    """What is uploaded for one dossier: the wire manifest and the sealed parts, in order."""
-
-    manifest: dict[str, Any]
-    parts: list[Callable[[], bytes]]  # read lazily: a package is never all in memory at once
-    #: The device's signature made at submit; None for a dossier queued before this kiosk was provisioned.
-    signature: str | None = None
+from kiosk.config import KioskConfig
+from titres.errors import ConfigError, PermanentSyncError, RetryableSyncError
+from titres.protocol import API, Package, ProtocolError, canonical, sign_manifest, sign_request, verify_ack
 
 
 class CentralClient:
@@ -156,3 +146,18 @@ class CentralClient:
             raise PermanentSyncError(f"acknowledgement refused: {exc}") from exc
         return ack
 
+
+def load_device_key(config: KioskConfig) -> SigningKey:
+    try:
+        return SigningKey(bytes.fromhex(config.device_key_file.read_text().strip()))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"no device key at {config.device_key_file}: provision this kiosk") from exc
+
+
+def central_client(config: KioskConfig, timeout_s: float | None = None) -> CentralClient:
+    """A client signed as this device, for sync and for pré-demandes."""
+    if not config.sync.provisioned:
+        raise ConfigError("this kiosk is not provisioned: run `kiosk provision --central URL --token TOKEN`")
+    return CentralClient.connect(config.directory.central_url, timeout_s=timeout_s or config.sync.timeout_s,
+                                 device_id=config.sync.device_id, key=load_device_key(config),
+                                 service_key=VerifyKey(bytes.fromhex(config.sync.service_verify_key)))

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from nacl.signing import SigningKey
 
-from kiosk.sync.durable import make_dir_durably, write_durably
+from titres.durable import make_dir_durably, write_durably
 from kiosk.sync.outbox import Outbox, State
-from kiosk.sync.protocol import sign_manifest
+from titres.protocol import sign_manifest
 
 PACKAGE_FILE = "package.json"
 

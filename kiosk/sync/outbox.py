@@ -33,18 +33,15 @@ import time
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 from nacl.public import PublicKey
 
-from kiosk.dossier import Dossier
-
-if TYPE_CHECKING:  # the client imports the outbox: only the type is named here
-    from kiosk.sync.client import Package
-from kiosk.errors import DiskFull, QueueError
-from kiosk.ids import dossier_number
-from kiosk.sync.durable import fsync_dir, make_dir_durably, write_durably
-from kiosk.sync.protocol import DeviceSigner, build_manifest, canonical, package_sha256, verify_manifest
+from titres.dossier import Dossier
+from titres.errors import DiskFull, QueueError
+from titres.ids import dossier_number
+from titres.durable import fsync_dir, make_dir_durably, write_durably
+from titres.protocol import DeviceSigner, Package, build_manifest, canonical, package_sha256, verify_manifest
 from kiosk.sync.seal import seal
 
 SCHEMA = """
@@ -427,15 +424,13 @@ class Outbox:
         return [{"id": q.id, "number": q.number, "status_stub": q.manifest.get("status_stub", "")}
                 for q in self.list(states=(State.QUEUED, State.UPLOADING), limit=limit) if q.manifest.get("status_stub")]
 
-    def package(self, dossier_id: str, device_id: str) -> "Package":
-        """The wire package of a queued dossier (``kiosk.sync.protocol``), parts read on demand.
+    def package(self, dossier_id: str, device_id: str) -> Package:
+        """The wire package of a queued dossier (``titres.protocol``), parts read on demand.
 
         It carries the signature made at submit when that manifest is exactly
         the one rebuilt from the row for ``device_id``; otherwise (queued
         before provisioning, or the kiosk was enrolled anew since) the
         uploader signs it with the current key."""
-        from kiosk.sync.client import Package
-
         q = self.get(dossier_id)
         if q is None:
             raise QueueError(f"no dossier {dossier_id}")

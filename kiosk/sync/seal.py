@@ -11,7 +11,7 @@ from pathlib import Path
 
 from nacl.public import PrivateKey, PublicKey, SealedBox
 
-from kiosk.errors import ConfigError
+from titres.errors import ConfigError
 
 
 def recipient_key(hex_key: str) -> PublicKey:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from kiosk import __version__
-from kiosk.errors import PermanentSyncError, RetryableSyncError
+from titres.errors import PermanentSyncError, RetryableSyncError
 from kiosk.sdnotify import Watchdog
 from kiosk.sync.client import CentralClient
 from kiosk.sync.outbox import Outbox, State
@@ -54,7 +54,7 @@ class SyncWorker:
     #: Written to ``<data>/sync-status.json`` when it changes (see :mod:`kiosk.sync.status`).
     status: SyncStatus = field(default_factory=SyncStatus)
     _written: SyncStatus | None = None
-    #: Relays a citizen's call for help (kiosk.help); None: this worker carries dossiers only.
+    #: Relays a citizen's call for help (kiosk.sync.help); None: this worker carries dossiers only.
     help_relay: Any = None
 
     def _note(self, status: SyncStatus) -> None:

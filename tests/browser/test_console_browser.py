@@ -24,7 +24,7 @@ from central.app import create_app
 from central.config import CentralConfig
 from central.context import build_services
 from central.models import Site
-from kiosk.sync.protocol import API, canonical, sign_request
+from titres.protocol import API, canonical, sign_request
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "central"))  # the shared factory of dossiers
 from factory import deliver_dossier, enroll_kiosk  # noqa: E402

@@ -15,9 +15,9 @@ from sqlalchemy import func, select
 from central.enrollment import create_token, revoke_device
 from central.models import Captured, Device, Dossier, Predemande, Upload
 from factory import capture, deliver_dossier, enroll_kiosk, upload
-from kiosk.errors import PermanentSyncError
+from titres.errors import PermanentSyncError
 from kiosk.sync.outbox import Outbox
-from kiosk.sync.protocol import (API, MAX_PART_BYTES, canonical, sign_manifest, sign_request, verify_ack)
+from titres.protocol import (API, MAX_PART_BYTES, canonical, sign_manifest, sign_request, verify_ack)
 from kiosk.sync.seal import recipient_key
 
 
@@ -236,7 +236,7 @@ def test_same_id_with_other_content_is_a_conflict_never_an_overwrite(services, c
     ack = upload(kiosk, dossier_id)
     manifest, _ = package_of(kiosk, dossier_id)
     changed = dict(manifest, parts=manifest["parts"][:-1])
-    from kiosk.sync.protocol import package_sha256
+    from titres.protocol import package_sha256
 
     changed["package_sha256"] = package_sha256(changed["parts"])
     r = put_json(client, kiosk, f"{API}/packages/{dossier_id}", {"manifest": changed, "signature": sign_manifest(changed, kiosk.key)})

@@ -6,13 +6,13 @@ import pytest
 
 from central.enrollment import create_token
 from central.models import Site
-from kiosk.commissioning import Commissioning, Stage
+from kiosk.technician.commissioning import Commissioning, Stage
 from kiosk.config import load_config
-from kiosk.enrollment_code import format_code
-from kiosk.errors import PermanentSyncError, RetryableSyncError
-from kiosk.provision import enroll, save_enrollment
+from titres.enrollment_code import format_code
+from titres.errors import PermanentSyncError, RetryableSyncError
+from kiosk.technician.provision import enroll, save_enrollment
 from kiosk.sync.client import CentralClient
-from kiosk.technician_pin import PinGuard, Verdict
+from kiosk.technician.pin import PinGuard, Verdict
 
 
 def test_a_blank_kiosk_is_commissioned_from_the_consoles_code(services, client, tmp_path):

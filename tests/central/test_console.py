@@ -15,7 +15,7 @@ from central.app import create_app
 from central.models import AuditEntry, Device, Dossier, EnrollmentToken, Site, User, Verdict
 from central.review import requirements
 from factory import PASSWORD, deliver_dossier
-from kiosk.receipt import Receipt
+from kiosk.core.receipt import Receipt
 
 
 

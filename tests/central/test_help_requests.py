@@ -23,8 +23,8 @@ from central.accounts import Account
 from central.enrollment import revoke_device
 from central.models import AuditEntry, HelpRequest, User, WebSession
 from factory import enroll_kiosk
-from kiosk.session import Step
-from kiosk.sync.protocol import API, canonical, sign_request
+from kiosk.core.session import Step
+from titres.protocol import API, canonical, sign_request
 from test_console import login
 
 HELP = f"{API}/help"

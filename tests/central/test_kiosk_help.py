@@ -12,8 +12,8 @@ import re
 
 from factory import enroll_kiosk
 from tests.speaking import inline_voice, spoken
-from kiosk.help import Assistance, HelpDesk, HelpRelay, HelpState
-from kiosk.session import Session, SessionSettings
+from kiosk.sync.help import Assistance, HelpDesk, HelpRelay, HelpState
+from kiosk.core.session import Session, SessionSettings
 from test_console import login
 
 

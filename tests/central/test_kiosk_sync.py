@@ -11,8 +11,9 @@ from central.fleet import fleet
 from central.models import Dossier
 from factory import capture, enroll_kiosk
 from kiosk.config import load_config
-from kiosk.errors import RetryableSyncError
-from kiosk.provision import central_client, provision
+from titres.errors import RetryableSyncError
+from kiosk.sync.client import central_client
+from kiosk.technician.provision import provision
 from kiosk.sync.client import CentralClient
 from kiosk.sync.outbox import Outbox, State
 from kiosk.sync.seal import recipient_key

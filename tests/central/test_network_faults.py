@@ -22,10 +22,10 @@ from central.ingest import part_key
 from central.models import Dossier
 from factory import capture, enroll_kiosk
 from faultproxy import FaultProxy
-from kiosk.errors import RetryableSyncError
+from titres.errors import RetryableSyncError
 from kiosk.sync.client import CentralClient
 from kiosk.sync.outbox import Outbox, State
-from kiosk.sync.protocol import sign_manifest
+from titres.protocol import sign_manifest
 from kiosk.sync.seal import recipient_key
 from kiosk.sync.worker import SyncWorker
 

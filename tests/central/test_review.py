@@ -12,8 +12,8 @@ from central.accounts import Account
 from central.models import AuditEntry, Dossier, DossierEvent
 from central.review import Forbidden, InvalidAction, NotFound
 from factory import deliver_dossier
-from kiosk.ids import dossier_number
-from kiosk.receipt import Receipt
+from titres.ids import dossier_number
+from kiosk.core.receipt import Receipt
 
 AGENT_A = Account(1, "agent.a", "Agent A", "agent", "mairie-a")
 AGENT_B = Account(2, "agent.b", "Agent B", "agent", "mairie-b")

@@ -22,8 +22,8 @@ from central.cli import main as cli
 from central.db import alembic_config
 from central.enrollment import create_token
 from central.models import AuditEntry, Device, EnrollmentToken, Site
-from kiosk.enrollment_code import parse_code
-from kiosk.sync.protocol import API
+from titres.enrollment_code import parse_code
+from titres.protocol import API
 from test_console import PASSWORD, login
 
 

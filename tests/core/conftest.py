@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kiosk.predemande import Motif, Person, PreDemande, Title
-from kiosk.quality import QualityReport
-from kiosk.readings import FingerReading
-from kiosk.interview import Question
-from kiosk.session import Session, SessionSettings, Step
+from titres.predemande import Motif, Person, PreDemande, Title
+from kiosk.core.quality import QualityReport
+from kiosk.core.readings import FingerReading
+from kiosk.core.interview import Question
+from kiosk.core.session import Session, SessionSettings, Step
 
 #: ``shared/`` sits beside the repository (``/work/shared`` for ``/work/main``).
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"

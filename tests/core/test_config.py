@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from kiosk.config import KioskConfig, load_config, simulated
-from kiosk.errors import ConfigError
-from kiosk.session import SessionSettings
+from titres.errors import ConfigError
+from kiosk.core.session import SessionSettings
 
 
 def write(tmp_path: Path, text: str) -> Path:

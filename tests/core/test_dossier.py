@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from kiosk.dossier import (
+from titres.dossier import (
     SCHEMA_VERSION, DocumentCapture, DocumentStatus, Dossier, FingerCapture, FingerStatus, Flag, Stamp, StampMode,
 )
 

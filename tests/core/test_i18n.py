@@ -8,11 +8,13 @@ import string
 
 import pytest
 
-from kiosk import errors, session
-from kiosk.i18n import LANGUAGES, Translator, euros
-from kiosk.messages import MESSAGES
-from kiosk.predemande import Motif, Title
-from kiosk.rules import AgeBand, SecureDocument, Signer
+from titres import errors
+
+from kiosk.core import session
+from titres.i18n import LANGUAGES, Translator, euros
+from titres.messages import MESSAGES
+from titres.predemande import Motif, Title
+from titres.rules import AgeBand, SecureDocument, Signer
 
 
 def placeholders(text: str) -> set[str]:
@@ -128,13 +130,13 @@ def test_the_kiosks_receipt_has_one_name_everywhere():
     ("Texte 150 %", "Texte 150\u00a0%"),
 ])
 def test_french_spacing_makes_the_spaces_around_punctuation_unbreakable(raw, typeset):
-    from kiosk.messages import french_spacing
+    from titres.messages import french_spacing
 
     assert french_spacing(raw) == typeset
 
 
 def test_every_french_text_is_typeset_and_a_screen_keeps_it_while_a_terminal_does_not():
-    from kiosk.messages import _TABLE, NBSP, french_spacing
+    from titres.messages import _TABLE, NBSP, french_spacing
 
     assert {k: v["fr"] for k, v in MESSAGES.items()} == {k: french_spacing(v["fr"]) for k, v in _TABLE.items()}
     assert all(NBSP not in v["en"] for v in MESSAGES.values())

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from kiosk.ids import (
+from titres.ids import (
     ALPHABET, check_char, dossier_number, encode, is_valid_number, normalise_kiosk_code, normalise_number, uuid7,
 )
 

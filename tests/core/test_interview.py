@@ -6,11 +6,11 @@ from datetime import date
 
 import pytest
 
-from kiosk.interview import (
+from kiosk.core.interview import (
     FORM_QUESTIONS, MAY_NOT_KNOW, Question, case_from, from_predemande, parse, questions, serialised,
 )
-from kiosk.predemande import Motif, Title
-from kiosk.rules import AgeBand, Region, SecureDocument
+from titres.predemande import Motif, Title
+from titres.rules import AgeBand, Region, SecureDocument
 
 from .conftest import make_predemande
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from kiosk.errors import DirectoryUnavailable
-from kiosk.journey import Stage, position, stages
-from kiosk.session import Step
+from titres.errors import DirectoryUnavailable
+from kiosk.core.journey import Stage, position, stages
+from kiosk.core.session import Step
 
 
 def test_no_counter_on_the_welcome_screen(session):
@@ -20,7 +20,7 @@ def test_an_adult_who_lost_a_card_goes_through_every_stage(walk, adult_loss):
 def test_a_child_under_12_renewing_a_free_card_has_no_stamp_and_no_fingerprint_stage(walk, make_pd):
     from datetime import date
 
-    from kiosk.predemande import Motif
+    from titres.predemande import Motif
 
     pd = make_pd("CH1LD00010", motif=Motif.RENEWAL, birth=date(2016, 1, 1))
     walk.to_confirm(pd)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from kiosk.i18n import Translator
-from kiosk.legibility import TEXT_SCALES, Legibility, text_size_label
+from titres.i18n import Translator
+from kiosk.core.legibility import TEXT_SCALES, Legibility, text_size_label
 
 
 def test_text_size_cycles_100_125_150_then_back_to_100():

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.i18n import Translator
-from kiosk.messages import MESSAGES
-from kiosk.narration import Narrator, page, spelled
-from kiosk.session import Step
+from titres.i18n import Translator
+from titres.messages import MESSAGES
+from kiosk.core.narration import Narrator, page, spelled
+from kiosk.core.session import Step
 
 FR, EN = Translator("fr"), Translator("en")
 

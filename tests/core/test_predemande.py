@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from kiosk.errors import ConfigError, InvalidNumber, NotAPredemande
-from kiosk.predemande import Entry, Motif, NumberFormat, Person, PreDemande, Status, Title, age_on
+from titres.errors import ConfigError, InvalidNumber, NotAPredemande
+from titres.predemande import Entry, Motif, NumberFormat, Person, PreDemande, Status, Title, age_on
 
 AGENCY = NumberFormat.from_pattern("[A-Z0-9]{10}")  # REFERENCE: "10 characters `[A-Z0-9]{10}`"
 DIGITS = NumberFormat.from_pattern("[0-9]{8,12}")

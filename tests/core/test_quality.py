@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from kiosk.messages import MESSAGES
-from kiosk.quality import CHECK_WIDTH, QualityReport, Thresholds, assess, laplacian_variance, to_grey
+from titres.messages import MESSAGES
+from kiosk.core.quality import CHECK_WIDTH, QualityReport, Thresholds, assess, laplacian_variance, to_grey
 
 
 def test_a_sharp_well_lit_document_is_accepted(document):

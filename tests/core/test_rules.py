@@ -17,10 +17,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from kiosk import rules
-from kiosk.messages import MESSAGES
-from kiosk.predemande import Motif, Title
-from kiosk.rules import (
+from titres import rules
+from titres.messages import MESSAGES
+from titres.predemande import Motif, Title
+from titres.rules import (
     AgeBand, Capture, Case, Region, Requirement, SecureDocument, Signer, checklist, fingerprints_required,
     passport_fee_cents, signer, total_fees_cents,
 )
@@ -602,7 +602,7 @@ def test_every_label_and_condition_has_french_and_english_text(every_requirement
 
 
 def test_labels_with_an_amount_or_months_get_them_from_the_requirement(every_requirement):
-    from kiosk.i18n import Translator, euros
+    from titres.i18n import Translator, euros
 
     for r in every_requirement.values():
         params = dict(r.params)
@@ -614,8 +614,8 @@ def test_labels_with_an_amount_or_months_get_them_from_the_requirement(every_req
 
 
 def test_exact_age_decides_fingerprints_whatever_the_configured_minimum():
-    from kiosk.predemande import Motif, Title
-    from kiosk.rules import AgeBand, Case, SecureDocument, fingerprints_required
+    from titres.predemande import Motif, Title
+    from titres.rules import AgeBand, Case, SecureDocument, fingerprints_required
 
     def case(age):
         return Case(frozenset({Title.CNI}), Motif.FIRST, AgeBand.of(age), SecureDocument.NONE, age=age)
@@ -628,7 +628,7 @@ def test_exact_age_decides_fingerprints_whatever_the_configured_minimum():
 # ---------------------------------------------------------------------------
 # The facts the citizen is asked about, and what each answer does
 # ---------------------------------------------------------------------------
-from kiosk.rules import Fact, assess, open_facts  # noqa: E402
+from titres.rules import Fact, assess, open_facts  # noqa: E402
 
 
 def test_a_secure_title_nobody_could_tell_keeps_both_branches_conditional():
@@ -693,8 +693,8 @@ def test_a_child_case_words_its_documents_and_conditions_for_the_parent():
 
 
 def test_every_document_title_is_short_and_its_detail_goes_beneath(every_requirement):
-    from kiosk.i18n import Translator
-    from kiosk.wording import requirement_detail, requirement_label
+    from titres.i18n import Translator
+    from titres.wording import requirement_detail, requirement_label
 
     for r in every_requirement.values():
         for lang in ("fr", "en"):

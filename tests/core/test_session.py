@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk import outcomes
-from kiosk.dossier import AnswerSource, DocumentStatus, FingerStatus, Flag, StampMode
-from kiosk.errors import (
+from titres import outcomes
+from titres.dossier import AnswerSource, DocumentStatus, FingerStatus, Flag, StampMode
+from titres.errors import (
     DirectoryUnavailable, InvalidNumber, InvalidTransition, NotAPredemande, PaperOut, PredemandeNotFound,
     PredemandeUnusable, PrinterNotFound, QueueError, SensorUnavailable,
 )
-from kiosk.predemande import Entry, Motif, Title
-from kiosk.quality import assess
-from kiosk.rules import Region, SecureDocument
-from kiosk.interview import Question
-from kiosk.outcomes import Outcome
-from kiosk.session import ACTIVE_STEPS, BUSY_STEPS, Session, SessionSettings, Step
+from titres.predemande import Entry, Motif, Title
+from kiosk.core.quality import assess
+from titres.rules import Region, SecureDocument
+from kiosk.core.interview import Question
+from titres.outcomes import Outcome
+from kiosk.core.session import ACTIVE_STEPS, BUSY_STEPS, Session, SessionSettings, Step
 
 from .conftest import TODAY
 
@@ -281,7 +281,7 @@ def test_an_unknown_scanned_number_is_not_a_typing_slip(session):
 
 def test_a_look_alike_the_format_cannot_hold_is_put_right_and_said(clock):
     # A format without the letters O and I (as some numbering schemes avoid them).
-    from kiosk.predemande import NumberFormat
+    from titres.predemande import NumberFormat
 
     fmt = NumberFormat.from_pattern("[A-HJ-NP-Z0-9]{10}")
     s = Session(SessionSettings(number_format=fmt), clock, wall_clock=lambda: TODAY)
@@ -1058,8 +1058,8 @@ def test_the_summary_counts_what_was_photographed_shown_typed_and_read(walk, adu
 
 
 def test_the_summary_says_exactly_what_was_taken_and_what_is_left_for_the_desk(walk, adult_loss, finger):
-    from kiosk.i18n import Translator
-    from kiosk.wording import summary_lines
+    from titres.i18n import Translator
+    from titres.wording import summary_lines
 
     s = walk.to_checklist(adult_loss, secure="valid")
     s.begin_capture()
@@ -1102,7 +1102,7 @@ def test_the_age_is_counted_on_the_mairies_date_not_the_utc_one(clock, make_pd):
     # 12 on 2026-11-23 in Nouméa (UTC+11) while it is still the 22nd in UTC: fingerprints are taken.
     from datetime import date, datetime, timedelta, timezone
 
-    from kiosk.predemande import Motif
+    from titres.predemande import Motif
 
     pd = make_pd("NOUMEA0001", motif=Motif.RENEWAL, birth=date(2014, 11, 23))
     utc = datetime(2026, 11, 22, 20, 0, tzinfo=timezone.utc)

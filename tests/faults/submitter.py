@@ -19,8 +19,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from kiosk.config import load_config
-from kiosk.dossier import Dossier
-from kiosk.ids import uuid7
+from titres.dossier import Dossier
+from titres.ids import uuid7
 from kiosk.runtime import open_outbox
 
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from kiosk.config import HalConfig
-from kiosk.errors import BackendUnavailable
-from kiosk.predemande import NumberFormat
-from kiosk.receipt import Receipt
+from titres.errors import BackendUnavailable
+from titres.predemande import NumberFormat
+from kiosk.core.receipt import Receipt
 
 
 @pytest.fixture

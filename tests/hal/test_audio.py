@@ -24,7 +24,7 @@ from kiosk.config import HalConfig
 from kiosk.hal.alsa_audio import AlsaAudioOutput, parse_switch
 from kiosk.hal.audio import Clip, from_wav, peak, scaled, to_wav
 from kiosk.hal.sim.audio import SimAudioOutput, read_log
-from kiosk.tones import SHAPES, tone
+from kiosk.speech.tones import SHAPES, tone
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -124,7 +124,7 @@ CHILD = r"""
 import json, shutil, sys
 from kiosk.config import HalConfig
 from kiosk.hal.alsa_audio import AlsaAudioOutput
-from kiosk.tones import tone
+from kiosk.speech.tones import tone
 out = AlsaAudioOutput(HalConfig(audio_device=sys.argv[1]), None)
 out.open()
 out.set_volume(0.5)
@@ -165,9 +165,9 @@ def test_alsa_plays_the_samples_at_the_volume_chosen_through_portaudio(tmp_path)
 MISSING = r"""
 import json, sys
 from kiosk.config import HalConfig
-from kiosk.errors import HalError
+from titres.errors import HalError
 from kiosk.hal.alsa_audio import AlsaAudioOutput
-from kiosk.tones import tone
+from kiosk.speech.tones import tone
 out = AlsaAudioOutput(HalConfig(audio_device="no-such-card"), None).open()
 try:
     out.play(tone("success"))

@@ -9,12 +9,12 @@ import os
 import pytest
 from PIL import Image
 
-from kiosk.errors import CameraUnavailable
+from titres.errors import CameraUnavailable
 from kiosk.hal.sim.camera import (DEFAULT_DEMO_NUMBER, DocumentScene, EmptyScene, FolderScene, ImageScene, QrScene,
                                   SimCamera, UnpluggedScene, scene_file, scene_from_dict, write_scene_file)
 from kiosk.hal.sim.scenes import qr_frame
-from kiosk.quality import assess
-from kiosk.scanning import decode_number
+from kiosk.core.quality import assess
+from kiosk.core.scanning import decode_number
 
 
 @pytest.fixture
@@ -167,7 +167,7 @@ def test_left_to_itself_the_camera_shows_the_demo_qr_to_the_scanner_and_a_sheet_
     from kiosk.config import HalConfig
     from kiosk.hal.pyzbar_scanner import PyzbarScanner
     from kiosk.hal.sim.camera import DEFAULT_DEMO_NUMBER, SimCamera
-    from kiosk.quality import assess
+    from kiosk.core.quality import assess
 
     with SimCamera(HalConfig(), tmp_path, fps=None) as cam, PyzbarScanner(HalConfig(), tmp_path) as scanner:
         assert scanner.decode(cam.preview_frame()) == [DEFAULT_DEMO_NUMBER]

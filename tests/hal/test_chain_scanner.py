@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kiosk.errors import BackendUnavailable
+from titres.errors import BackendUnavailable
 from kiosk.hal import ALIASES, resolve
 from kiosk.hal.sim.scenes import empty_frame, qr_frame
 

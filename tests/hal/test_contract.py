@@ -18,13 +18,13 @@ import pytest
 from PIL import Image
 
 from kiosk.config import HalConfig
-from kiosk.errors import BackendUnavailable, CameraUnavailable, HalError, PrinterNotFound, SensorUnavailable
+from titres.errors import BackendUnavailable, CameraUnavailable, HalError, PrinterNotFound, SensorUnavailable
 from kiosk.hal import BACKENDS, create_devices, load_backend
 from kiosk.hal.audio import AudioOutput
 from kiosk.hal.indicator import Light
 from kiosk.hal.printer import ReceiptPrinter
 from kiosk.hal.sim.scenes import empty_frame, qr_frame
-from kiosk.readings import FingerReading, PrinterStatus, SelfTestResult
+from kiosk.core.readings import FingerReading, PrinterStatus, SelfTestResult
 
 
 def _portable(device: str, name: str) -> bool:

@@ -7,9 +7,9 @@ import pytest
 from escpos.printer import Dummy
 from PIL import Image
 
-from kiosk.hal.escpos_decode import (Cut, EscposDecodeError, QrCode, codepages_for_profile, decode,
+from kiosk.hal.sim.escpos_decode import (Cut, EscposDecodeError, QrCode, codepages_for_profile, decode,
                                      decode_file, render_png, split_jobs)
-from kiosk.receipt import PrintFormat, layout, text_lines
+from kiosk.core.receipt import PrintFormat, layout, text_lines
 
 
 @pytest.fixture

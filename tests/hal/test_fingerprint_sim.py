@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from kiosk.errors import SensorTimeout, SensorUnavailable
-from kiosk.fingerprint_quality import assess_print, measure_print
+from titres.errors import SensorTimeout, SensorUnavailable
+from kiosk.core.fingerprint_quality import assess_print, measure_print
 from kiosk.hal.sim.fingerprint import OUTCOMES, SimFingerprintSensor, script_file, write_script_file
 from kiosk.hal.sim.r503_emulator import TEMPLATE_BYTES, template_of
 from kiosk.hal.sim.prints import CONDITIONS, HEIGHT, WIDTH, render_print

@@ -15,7 +15,7 @@ import pytest
 from gpiozero.pins.mock import MockFactory, MockPin, MockPWMPin
 
 from kiosk.config import HalConfig
-from kiosk.errors import BackendUnavailable, ConfigError, HalError
+from titres.errors import BackendUnavailable, ConfigError, HalError
 from kiosk.hal.gpio_indicator import PATTERNS, GpioIndicator, make_pin_factory
 from kiosk.hal.indicator import Light
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.errors import HalError
+from titres.errors import HalError
 from kiosk.hal.indicator import Light
 from kiosk.hal.sim.indicator import SimIndicator, state_file
 

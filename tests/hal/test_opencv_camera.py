@@ -7,10 +7,10 @@ import dataclasses
 import numpy as np
 import pytest
 
-from kiosk.errors import CameraUnavailable
+from titres.errors import CameraUnavailable
 from kiosk.hal.opencv_camera import OpenCVCamera
 from kiosk.hal.sim.camera import EmptyScene, QrScene, SimCamera
-from kiosk.scanning import decode_number
+from kiosk.core.scanning import decode_number
 from tests.hal.recordings import record_scene, write_video
 
 cv2 = pytest.importorskip("cv2")

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from kiosk.errors import BackendUnavailable, CameraUnavailable
+from titres.errors import BackendUnavailable, CameraUnavailable
 from kiosk.hal.pi.picamera2_camera import AF_CONTINUOUS, Picamera2Camera
 from kiosk.hal.sim.camera import EmptyScene, ImageScene, QrScene, SimCamera, UnpluggedScene
 from kiosk.hal.sim.picamera2 import SimPicamera2
-from kiosk.scanning import decode_number
+from kiosk.core.scanning import decode_number
 
 NUMBER = "A1B2C3D4E5"
 RECAP_URL = f"https://predemande.example/recap?numero={NUMBER}&v=2"

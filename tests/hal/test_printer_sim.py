@@ -6,12 +6,12 @@ import os
 
 import pytest
 
-from kiosk.errors import PaperOut, PrinterError, PrinterNotFound
-from kiosk.hal.escpos_decode import decode_file
+from titres.errors import PaperOut, PrinterError, PrinterNotFound
+from kiosk.hal.sim.escpos_decode import decode_file
 from kiosk.hal.escpos_printer import UsbPrinter
 from kiosk.hal.sim.printer import STATES, SimPrinter, paper_file, write_paper_file
-from kiosk.readings import PrinterStatus
-from kiosk.receipt import FRENCH_CHARACTERS
+from kiosk.core.readings import PrinterStatus
+from kiosk.core.receipt import FRENCH_CHARACTERS
 
 
 def test_the_simulated_printer_is_the_usb_backend_with_python_escpos_usb_on_pyusb(sim_printer, receipt):

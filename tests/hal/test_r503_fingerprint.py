@@ -16,7 +16,7 @@ import pytest
 import serial
 from PIL import Image
 
-from kiosk.errors import SensorUnavailable
+from titres.errors import SensorUnavailable
 from kiosk.hal.r503_fingerprint import R503Sensor
 from kiosk.hal.r503_protocol import GENIMG, SETSYSPARA, UPIMAGE, VFYPWD, pack_nibbles, packet, unpack_nibbles
 from kiosk.hal.sim.r503_emulator import SensorEmulator, image_bytes
@@ -160,7 +160,7 @@ def test_a_sensor_without_a_ring_is_guided_on_screen_only(hal_config):
 
 
 def test_a_reading_that_times_out_turns_the_ring_off(emulator, hal_config):
-    from kiosk.errors import SensorTimeout
+    from titres.errors import SensorTimeout
 
     with sensor_on(emulator, hal_config) as s:
         s.guide("place")

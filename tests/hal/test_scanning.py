@@ -10,7 +10,7 @@ from PIL import Image
 
 from kiosk.hal.sim.camera import QrScene, SimCamera
 from kiosk.hal.sim.scenes import empty_frame, qr_frame
-from kiosk.scanning import (GUIDE_SHARE, NOT_PREDEMANDE, UNREADABLE, Debouncer, decode_image_file, decode_number,
+from kiosk.core.scanning import (GUIDE_SHARE, NOT_PREDEMANDE, UNREADABLE, Debouncer, decode_image_file, decode_number,
                             enlarge_centre, stretch_contrast)
 
 NUMBER = "A1B2C3D4E5"

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from kiosk.hal.sim.scenes import document_still, empty_frame, qr_frame, to_rgb
-from kiosk.quality import assess
+from kiosk.core.quality import assess
 
 
 def test_a_qr_frame_is_a_luminance_plane_of_the_asked_size(rng):

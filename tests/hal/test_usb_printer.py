@@ -11,10 +11,10 @@ from dataclasses import replace
 import pytest
 
 from kiosk.config import HalConfig
-from kiosk.errors import ConfigError
+from titres.errors import ConfigError
 from kiosk.hal.escpos_printer import (UsbPrinter, escpos_profile, french_codepage, load_profile, online_from_reply,
                                       paper_from_reply, print_format)
-from kiosk.receipt import FRENCH_CHARACTERS, PrintFormat, printable
+from kiosk.core.receipt import FRENCH_CHARACTERS, PrintFormat, printable
 
 pytest.importorskip("usb.core")
 

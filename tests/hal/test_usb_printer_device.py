@@ -16,11 +16,11 @@ import pytest
 from PIL import Image
 
 from kiosk.config import HalConfig
-from kiosk.errors import PaperOut, PrinterError, PrinterNotFound
-from kiosk.hal.escpos_decode import QrCode, RasterImage, codepages_for_profile, decode, decode_file, render_png
+from titres.errors import PaperOut, PrinterError, PrinterNotFound
+from kiosk.hal.sim.escpos_decode import QrCode, RasterImage, codepages_for_profile, decode, decode_file, render_png
 from kiosk.hal.escpos_printer import TEST_QR_PAYLOAD, UsbPrinter
-from kiosk.readings import PrinterStatus
-from kiosk.receipt import FRENCH_CHARACTERS, printable
+from kiosk.core.readings import PrinterStatus
+from kiosk.core.receipt import FRENCH_CHARACTERS, printable
 
 usb_core = pytest.importorskip("usb.core")
 from kiosk.hal.sim.usb_printer import SimulatedUsbPrinter  # noqa: E402  (needs pyusb)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import qrcode
 
-from kiosk.errors import BackendUnavailable
+from titres.errors import BackendUnavailable
 from kiosk.hal.sim.scenes import DESK, PAPER, empty_frame, qr_frame
 from kiosk.hal.zxing_scanner import ZxingScanner
 

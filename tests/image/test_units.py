@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.commissioning import RESTART_AFTER_S
+from kiosk.technician.commissioning import RESTART_AFTER_S
 
 from .conftest import FILES, INSTALL_KIOSK, KIOSK_DATAFS, KIOSK_UPDATE, ROOT, STAGE, run
 

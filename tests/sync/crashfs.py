@@ -17,7 +17,7 @@ those operations may leave, under a pessimistic model:
   and ``synchronous=FULL`` a commit is atomic and durable when it returns
   (``test_power_loss`` checks that fsync on the real system calls).
 
-The recorder patches only what ``kiosk.sync.durable`` and
+The recorder patches only what ``titres.durable`` and
 ``kiosk.sync.outbox`` call (their ``open``, ``os`` and ``shutil``, and
 ``Path.mkdir``/``Path.unlink`` for paths under the recorded root), and
 :meth:`Recorder.check_complete` compares the model with the real tree, so

@@ -9,9 +9,9 @@ import sqlite3
 import pytest
 from nacl.public import PrivateKey
 
-from kiosk.dossier import Dossier
-from kiosk.errors import DiskFull
-from kiosk.ids import is_valid_number
+from titres.dossier import Dossier
+from titres.errors import DiskFull
+from titres.ids import is_valid_number
 from kiosk.sync.outbox import Outbox, State
 from kiosk.sync.seal import unseal
 

@@ -43,11 +43,11 @@ import pytest
 from nacl.public import PrivateKey
 from nacl.signing import SigningKey
 
-from kiosk.sync import durable
+from titres import durable
 from kiosk.sync import outbox as outbox_module
-from kiosk.sync.durable import fsync_dir, write_durably
+from titres.durable import fsync_dir, write_durably
 from kiosk.sync.outbox import Outbox, State
-from kiosk.sync.protocol import DeviceSigner
+from titres.protocol import DeviceSigner
 from kiosk.sync.seal import unseal
 
 from tests.sync import syscalls

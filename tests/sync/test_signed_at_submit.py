@@ -11,7 +11,7 @@ from nacl.signing import SigningKey
 
 from kiosk.sync.export import PACKAGE_FILE, export_queue
 from kiosk.sync.outbox import Outbox, State
-from kiosk.sync.protocol import DeviceSigner, verify_manifest
+from titres.protocol import DeviceSigner, verify_manifest
 
 from tests.sync.test_outbox import make_dossier, receipt
 

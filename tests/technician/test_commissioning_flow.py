@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.commissioning import Commissioning, Notice, Stage, notice_for
-from kiosk.enrollment_code import format_code
-from kiosk.errors import DiskFull, InvalidTransition, PermanentSyncError, RetryableSyncError
+from kiosk.technician.commissioning import Commissioning, Notice, Stage, notice_for
+from titres.enrollment_code import format_code
+from titres.errors import DiskFull, InvalidTransition, PermanentSyncError, RetryableSyncError
 
 TOKEN = "Zq3-_abcdefghijklmnopq"
 CODE = format_code("https://central.example", TOKEN)

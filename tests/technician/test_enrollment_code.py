@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.enrollment_code import EnrollmentCode, EnrollmentCodeError, format_code, parse_code
+from titres.enrollment_code import EnrollmentCode, EnrollmentCodeError, format_code, parse_code
 
 TOKEN = "Zq3-_abcdefghijklmnopq"
 

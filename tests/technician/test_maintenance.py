@@ -14,8 +14,8 @@ from nacl.public import PrivateKey
 from nacl.signing import SigningKey
 
 from kiosk.config import load_config, simulated
-from kiosk.maintenance import RecentProblems, ServiceControl, ServiceUnavailable, check_central, release_name, status_report
-from kiosk.selftest import selftest_devices
+from kiosk.technician.maintenance import RecentProblems, ServiceControl, ServiceUnavailable, check_central, release_name, status_report
+from kiosk.technician.selftest import selftest_devices
 from kiosk.sync.client import CentralClient
 from kiosk.sync.outbox import Outbox
 from kiosk.sync.status import SyncStatus, read_status, write_status

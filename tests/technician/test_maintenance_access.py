@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kiosk.config import MaintenanceConfig
-from kiosk.maintenance import MaintenanceAccess
+from kiosk.technician.maintenance import MaintenanceAccess
 
 
 class Clock:

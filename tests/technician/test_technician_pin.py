@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from kiosk.technician_pin import PinGuard, PinRefused, Verdict, check_new_pin
+from kiosk.technician.pin import PinGuard, PinRefused, Verdict, check_new_pin
 
 
 class Clock:

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kiosk.screens.theme import contrast
+from kiosk.ui.screens.theme import contrast
 
 #: Pixels of slack for rounding in layouts.
 SLACK = 1.5
@@ -182,7 +182,7 @@ def labels_on_screen(root):
 
 
 def _pictures(root):
-    from kiosk.screens.widgets import BusySpinner, CameraPreview, ConsentBox, ProgressSteps, SignaturePad
+    from kiosk.ui.screens.widgets import BusySpinner, CameraPreview, ConsentBox, ProgressSteps, SignaturePad
 
     kinds = (CameraPreview, SignaturePad, ProgressSteps, BusySpinner, ConsentBox)
     for w in root.walk(restrict=True):
@@ -292,7 +292,7 @@ def audit(root, window_size, pixels: np.ndarray | None, text_scale: float = 1.0)
     # Scrolls: a control inside a scroll view can be out of sight, and pressed by the touch that starts a scroll.
     from kivy.uix.behaviors import ButtonBehavior
 
-    from kiosk.screens.widgets import ChoiceButton
+    from kiosk.ui.screens.widgets import ChoiceButton
 
     for w in root.walk(restrict=True):
         view = _scroll_of(w, root) if isinstance(w, ButtonBehavior) and _visible(w, root) else None

@@ -52,10 +52,10 @@ class CommissioningDriver(Driver):
 
 
 def scenario(d: CommissioningDriver, central_url: str, token: str) -> Iterator[Wait]:
-    from kiosk.commissioning import Stage
-    from kiosk.enrollment_code import format_code
+    from kiosk.technician.commissioning import Stage
+    from titres.enrollment_code import format_code
     from kiosk.hal.sim.camera import QrScene
-    from kiosk.screens.widgets import OK_KEY
+    from kiosk.ui.screens.widgets import OK_KEY
 
     app, view = d.app, d.app.view
     flow = app.flow
@@ -114,8 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     shots.mkdir(parents=True, exist_ok=True)
     size = tuple(int(v) for v in args.size.lower().split("x"))
 
-    from kiosk.app import configure_kivy
-    from kiosk.commission_app import CommissioningApp, open_reader
+    from kiosk.ui.app import configure_kivy
+    from kiosk.ui.commission_app import CommissioningApp, open_reader
     from kiosk.config import load_config, simulated
 
     cfg = simulated(load_config(env={}, data_dir=args.data))

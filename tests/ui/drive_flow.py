@@ -362,7 +362,7 @@ DOC_KINDS = {"photo": "photo", "proof_of_address": "proof_of_address", "previous
 def start_session(d: Driver, shots: bool) -> Iterator[Wait]:
     """Welcome → Identify with nothing under the camera."""
     from kiosk.hal.sim.camera import EmptyScene
-    from kiosk.session import Step
+    from kiosk.core.session import Step
 
     d.kiosk.devices.camera.show(EmptyScene())
     yield d.step_is(Step.WELCOME)
@@ -376,7 +376,7 @@ def start_session(d: Driver, shots: bool) -> Iterator[Wait]:
 
 def scan(d: Driver, number: str, shots: bool) -> Iterator[Wait]:
     from kiosk.hal.sim.camera import QrScene
-    from kiosk.session import Step
+    from kiosk.core.session import Step
 
     if shots:
         yield from d.shoot("identify_scan")
@@ -388,8 +388,8 @@ def scan(d: Driver, number: str, shots: bool) -> Iterator[Wait]:
 
 
 def type_number(d: Driver, number: str, shots: bool) -> Iterator[Wait]:
-    from kiosk.screens.widgets import BACKSPACE, OK_KEY
-    from kiosk.session import Step
+    from kiosk.ui.screens.widgets import BACKSPACE, OK_KEY
+    from kiosk.core.session import Step
 
     screen = d.screen("identify")
     yield from d.tap_and_wait(screen.ids.type_button, lambda: screen.typing, "the keyboard")
@@ -417,9 +417,9 @@ def type_number(d: Driver, number: str, shots: bool) -> Iterator[Wait]:
 
 def answer(d: Driver, question: str, value, shot: str | None = None) -> Iterator[Wait]:
     """On the page of ``question``: touch the answer, see it ticked, then "Continuer"."""
-    from kiosk.interview import Question
-    from kiosk.screens.questions import is_selected
-    from kiosk.session import Step
+    from kiosk.core.interview import Question
+    from kiosk.ui.screens.questions import is_selected
+    from kiosk.core.session import Step
 
     screen = d.screen("questions")
     q = Question(question)
@@ -439,7 +439,7 @@ def answer(d: Driver, question: str, value, shot: str | None = None) -> Iterator
 
 
 def confirm_predemande(d: Driver, shot: str | None = None) -> Iterator[Wait]:
-    from kiosk.session import Step
+    from kiosk.core.session import Step
 
     yield d.until(lambda: d.current() == "confirm", "the confirm screen")
     if shot:
@@ -453,7 +453,7 @@ def capture_documents(d: Driver, shots: bool, at_desk: set[str] = frozenset(), b
     """Photograph each document (or leave those in ``at_desk`` for the desk; with ``not_held``, say "I don't
     have it" for each conditional one)."""
     from kiosk.hal.sim.camera import DocumentScene
-    from kiosk.session import Step
+    from kiosk.core.session import Step
 
     screen = d.screen("capture")
     first = True
@@ -499,8 +499,8 @@ def capture_documents(d: Driver, shots: bool, at_desk: set[str] = frozenset(), b
 
 
 def enter_stamp(d: Driver, digits: str, shots: bool) -> Iterator[Wait]:
-    from kiosk.screens.widgets import OK_KEY
-    from kiosk.session import Step
+    from kiosk.ui.screens.widgets import OK_KEY
+    from kiosk.core.session import Step
 
     screen = d.screen("stamp")
     pad = screen.ids.keypad
@@ -517,7 +517,7 @@ def enter_stamp(d: Driver, digits: str, shots: bool) -> Iterator[Wait]:
 
 
 def take_fingers(d: Driver, shots: bool, unavailable: bool = False) -> Iterator[Wait]:
-    from kiosk.session import Step
+    from kiosk.core.session import Step
 
     screen = d.screen("fingerprints")
     first = True
@@ -546,7 +546,7 @@ def take_fingers(d: Driver, shots: bool, unavailable: bool = False) -> Iterator[
 def sign(d: Driver, shots: bool) -> Iterator[Wait]:
     import math
 
-    from kiosk.session import Step
+    from kiosk.core.session import Step
 
     screen = d.screen("signature")
     pad = screen.ids.pad
@@ -590,7 +590,7 @@ def check_number_shown(d: Driver, label, what: str) -> None:
 
 
 def finish_at_end(d: Driver, shots: bool) -> Iterator[Wait]:
-    from kiosk.session import Step
+    from kiosk.core.session import Step
 
     end = d.screen("end")
     yield d.frames(3)
@@ -607,7 +607,7 @@ STAMP_DIGITS = "1234567890123456"
 
 def scenario_online(d: Driver) -> Iterator[Wait]:
     """Scan → confirm (two questions) → checklist → photos (a retake, one at the desk) → stamp → fingers → sign → send → receipt."""
-    from kiosk.session import Step
+    from kiosk.core.session import Step
 
     shots = True
     yield from start_session(d, shots)
@@ -649,7 +649,7 @@ def scenario_main_screens(d: Driver) -> Iterator[Wait]:
 
 def scenario_typed(d: Driver) -> Iterator[Wait]:
     """Type the number (a slip first), switch to English, leave every document for the desk, no fingers."""
-    from kiosk.session import Step
+    from kiosk.core.session import Step
 
     yield from start_session(d, shots=False)
     yield from type_number(d, "A1B2C3D4E5", shots=True)
@@ -682,7 +682,7 @@ def scenario_typed(d: Driver) -> Iterator[Wait]:
 def scenario_offline(d: Driver) -> Iterator[Wait]:
     """No network: questions instead of the look-up; no paper: the number on screen; paper back: the receipt."""
     from kiosk.hal.sim.camera import QrScene
-    from kiosk.session import Step
+    from kiosk.core.session import Step
 
     flag = d.sim_dir / "network" / "offline"
     flag.parent.mkdir(parents=True, exist_ok=True)
@@ -731,7 +731,7 @@ def scenario_offline(d: Driver) -> Iterator[Wait]:
 def choose_legibility(d: Driver) -> Iterator[Wait]:
     """On the welcome screen: "Texte plus grand" touched twice (150 %), "Contraste" once; they stay for the
     session they start."""
-    from kiosk.session import Step
+    from kiosk.core.session import Step
 
     app, header = d.app, d.app.root.ids
     yield d.step_is(Step.WELCOME)
@@ -753,7 +753,7 @@ def scenario_cancel(d: Driver) -> Iterator[Wait]:
     """Back, Cancel with its confirmation, the inactivity question, and the abandon after silence; text size
     and contrast chosen by the first citizen, gone with them."""
     from kiosk.hal.sim.camera import QrScene
-    from kiosk.session import Step
+    from kiosk.core.session import Step
 
     from kiosk.hal.sim.camera import EmptyScene
 
@@ -806,7 +806,7 @@ def scenario_cancel(d: Driver) -> Iterator[Wait]:
 
 def scenario_unavailable(d: Driver) -> Iterator[Wait]:
     """The data partition is nearly full: the kiosk says so and takes no one."""
-    from kiosk.session import Step
+    from kiosk.core.session import Step
 
     yield d.step_is(Step.WELCOME)
     welcome = d.screen("welcome")
@@ -831,7 +831,7 @@ def hold_corner(d: Driver, seconds: float) -> Iterator[Wait]:
 
 
 def type_pin(d: Driver, pad, pin: str) -> None:
-    from kiosk.screens.widgets import OK_KEY
+    from kiosk.ui.screens.widgets import OK_KEY
 
     for digit in [*pin, OK_KEY]:
         d.tap(pad.ids.keypad.key_widget(digit), f"key {digit}")
@@ -839,7 +839,7 @@ def type_pin(d: Driver, pad, pin: str) -> None:
 
 def scenario_maintenance(d: Driver) -> Iterator[Wait]:
     """A technician: the hidden gesture, a wrong PIN, the right one, every section, and back to the citizens."""
-    from kiosk.session import Step
+    from kiosk.core.session import Step
 
     app = d.app
     maintenance = d.screen("maintenance")
@@ -916,7 +916,7 @@ def scenario_assisted(d: Driver) -> Iterator[Wait]:
     d'aide ?": the sync worker delivers it, an agent answers « J'arrive » in the console (the test does, in
     its own process), the kiosk shows and says so, and the citizen goes on."""
     from kiosk.hal.sim.audio import read_log
-    from kiosk.session import Step
+    from kiosk.core.session import Step
 
     app, header = d.app, d.app.root.ids
     yield d.step_is(Step.WELCOME)
@@ -1020,13 +1020,13 @@ def main(argv: list[str] | None = None) -> int:
         cfg = cfg.with_overrides(queue=dataclasses.replace(cfg.queue, min_free_bytes=args.min_free_bytes))
     if args.scenario == "maintenance":
         from kiosk.scenario import load_scenario, run_scenario
-        from kiosk.technician_pin import PinGuard
+        from kiosk.technician.pin import PinGuard
 
         cfg = cfg.with_overrides(maintenance=dataclasses.replace(cfg.maintenance, hold_s=MAINTENANCE_HOLD_S))
         PinGuard(cfg.technician_pin_file).set(MAINTENANCE_PIN)
         done = run_scenario(load_scenario(ROOT / "examples" / "scenarios" / "adult-renewal-cni.json"), cfg)
         assert done["ok"], done  # one dossier in the queue, to reprint
-    from kiosk.app import KioskApp, configure_kivy
+    from kiosk.ui.app import KioskApp, configure_kivy
 
     configure_kivy(fullscreen=False, size=size)
     kiosk = build_kiosk(cfg)

@@ -138,7 +138,7 @@ class AuditDriver(Driver):
     def _audit_now(self, name: str, settle: bool = True) -> Iterator[Wait]:
         from tests.ui.audit import audit, smaller_targets, step_counter_problems, touch_targets
 
-        from kiosk.session import Step
+        from kiosk.core.session import Step
 
         if settle:  # the page was just changed (another language, size or text size): laid out on the next frames
             yield self.frames(2)
@@ -180,7 +180,7 @@ class AuditDriver(Driver):
         with the text enlarged, every scroll view that scrolls. All at once: one more frame to read."""
         from tests.ui.audit import audit
 
-        from kiosk.screens.widgets import KioskScrollView
+        from kiosk.ui.screens.widgets import KioskScrollView
 
         scale = self.app.text_scale
         views = [w for w in layer.walk(restrict=True) if isinstance(w, KioskScrollView) and (w.long_list or scale > 1)
@@ -340,7 +340,7 @@ class AuditDriver(Driver):
         yield self.until(lambda: self.session.lang != lang, "the other language")
 
     def _resize(self, size: tuple[int, int]) -> Iterator[Wait]:
-        from kiosk.app import scale_for
+        from kiosk.ui.app import scale_for
 
         self.Window.size = size
         yield self.until(lambda: tuple(self.Window.size) == tuple(size) and self.app.u == scale_for(size),
@@ -398,7 +398,7 @@ class ScenarioPlayer:
     # identification
     def _welcome_to_identify(self) -> Iterator[Wait]:
         from kiosk.hal.sim.camera import EmptyScene
-        from kiosk.session import Step
+        from kiosk.core.session import Step
 
         d = self.d
         if self.s.step is Step.WELCOME:
@@ -409,7 +409,7 @@ class ScenarioPlayer:
             yield d.until(lambda: d.screen("identify").ids.preview.has_frame, "the camera picture")
 
     def _looked_up(self, before_messages: int) -> bool:
-        from kiosk.session import Step
+        from kiosk.core.session import Step
 
         if self.s.step in (Step.CONFIRM, Step.QUESTIONS):
             return True
@@ -418,7 +418,7 @@ class ScenarioPlayer:
 
     def do_scan(self, spec) -> Iterator[Wait]:
         from kiosk.hal.sim.camera import EmptyScene, QrScene
-        from kiosk.session import Step
+        from kiosk.core.session import Step
 
         d = self.d
         yield from self._welcome_to_identify()
@@ -442,8 +442,8 @@ class ScenarioPlayer:
         yield from d.check("identify_result" if self.s.step is Step.IDENTIFY else self.s.step.value)
 
     def do_type(self, text) -> Iterator[Wait]:
-        from kiosk.screens.widgets import BACKSPACE, OK_KEY
-        from kiosk.session import Step
+        from kiosk.ui.screens.widgets import BACKSPACE, OK_KEY
+        from kiosk.core.session import Step
 
         d = self.d
         yield from self._welcome_to_identify()
@@ -473,7 +473,7 @@ class ScenarioPlayer:
 
     def do_confirm(self, _) -> Iterator[Wait]:
         """"C'est bien moi", then each question on its page with the answer given in advance."""
-        from kiosk.session import Step
+        from kiosk.core.session import Step
 
         if self.s.step is Step.CONFIRM:
             yield from self.confirm_page()
@@ -484,7 +484,7 @@ class ScenarioPlayer:
             yield from self.answer_page(self.answers[q.value])
 
     def confirm_page(self) -> Iterator[Wait]:
-        from kiosk.session import Step
+        from kiosk.core.session import Step
 
         d = self.d
         yield from d.check("confirm")
@@ -493,7 +493,7 @@ class ScenarioPlayer:
 
     def answer_page(self, value) -> Iterator[Wait]:
         """Touch ``value``'s answer on the question shown, see it ticked, then "Continuer"."""
-        from kiosk.session import Step
+        from kiosk.core.session import Step
 
         d = self.d
         q = self.s.current_question
@@ -509,7 +509,7 @@ class ScenarioPlayer:
                                   "the next question")
 
     def do_begin_capture(self, _) -> Iterator[Wait]:
-        from kiosk.session import Step
+        from kiosk.core.session import Step
 
         d = self.d
         yield from d.check("checklist")
@@ -563,7 +563,7 @@ class ScenarioPlayer:
             yield from self.d.check(f"capture_{req.id}")
 
     def do_photos(self, _) -> Iterator[Wait]:
-        from kiosk.session import Step
+        from kiosk.core.session import Step
 
         while self.s.step is Step.CAPTURE:
             before = (self.s.index, self.s.step)
@@ -590,7 +590,7 @@ class ScenarioPlayer:
 
     # stamps
     def do_stamp(self, number) -> Iterator[Wait]:
-        from kiosk.screens.widgets import OK_KEY
+        from kiosk.ui.screens.widgets import OK_KEY
 
         d = self.d
         screen = d.screen("stamp")
@@ -651,7 +651,7 @@ class ScenarioPlayer:
                                   lambda: (self.s.step, self.s.index) != page, "finger unavailable")
 
     def do_continue(self, _) -> Iterator[Wait]:
-        from kiosk.session import Step
+        from kiosk.core.session import Step
 
         d = self.d
         yield from d.tap_and_wait(d.screen("fingerprints").ids.start_button,
@@ -659,7 +659,7 @@ class ScenarioPlayer:
 
     # signature, summary, receipt
     def do_sign(self, _) -> Iterator[Wait]:
-        from kiosk.session import Step
+        from kiosk.core.session import Step
 
         d = self.d
         screen = d.screen("signature")
@@ -680,7 +680,7 @@ class ScenarioPlayer:
             yield from d.tap_and_wait(screen.ids.consent, lambda: self.s.consent is bool(value), "consent")
 
     def do_submit(self, _) -> Iterator[Wait]:
-        from kiosk.session import Step
+        from kiosk.core.session import Step
 
         d = self.d
         yield from d.check("summary_consented")
@@ -691,7 +691,7 @@ class ScenarioPlayer:
         yield from d.check(self.s.step.value)
 
     def do_retry_print(self, _) -> Iterator[Wait]:
-        from kiosk.session import Step
+        from kiosk.core.session import Step
 
         d = self.d
         yield from d.tap_and_wait(d.screen("receipt_failed").ids.retry_button,
@@ -700,7 +700,7 @@ class ScenarioPlayer:
         yield from d.check(self.s.step.value)
 
     def do_finish(self, _) -> Iterator[Wait]:
-        from kiosk.session import Step
+        from kiosk.core.session import Step
 
         d = self.d
         yield from d.tap_and_wait(d.screen(d.current()).ids.finish_button,
@@ -708,7 +708,7 @@ class ScenarioPlayer:
 
     # time and the header
     def do_idle(self, seconds) -> Iterator[Wait]:
-        from kiosk.session import Step
+        from kiosk.core.session import Step
 
         d = self.d
         settings = self.s.settings
@@ -729,7 +729,7 @@ class ScenarioPlayer:
         yield self.d.seconds(1.1)
 
     def do_cancel(self, _) -> Iterator[Wait]:
-        from kiosk.session import Step
+        from kiosk.core.session import Step
 
         d = self.d
         yield from d.tap_and_wait(d.app.root.ids.cancel_button, lambda: d.app.cancel_dialog.parent is not None,
@@ -847,9 +847,9 @@ def play_demo(player: ScenarioPlayer, scenario: dict) -> Iterator[Wait]:
     first document, leave the others for the desk (each page audited first), say "I don't have it" for
     what may not apply, a paper stamp, fingers left for the desk; sign, send. What photographing, typing
     a stamp and reading fingers look like, the example scenarios show: here every page is seen, cheaply."""
-    from kiosk.interview import MAY_NOT_KNOW
-    from kiosk.screens.questions import CHOICES
-    from kiosk.session import Step
+    from kiosk.core.interview import MAY_NOT_KNOW
+    from kiosk.core.interview import CHOICES
+    from kiosk.core.session import Step
 
     s = player.s
     yield from player.do_scan(scenario["steps"][0]["scan"])
@@ -883,7 +883,7 @@ def play_demo(player: ScenarioPlayer, scenario: dict) -> Iterator[Wait]:
 
 def back_to_welcome(d: AuditDriver) -> Iterator[Wait]:
     """Whatever a session ended on, the next citizen starts from the welcome screen."""
-    from kiosk.session import ACTIVE_STEPS, BUSY_STEPS, Step
+    from kiosk.core.session import ACTIVE_STEPS, BUSY_STEPS, Step
 
     s = d.session
     yield d.until(lambda: s.step not in BUSY_STEPS, "the kiosk idle", timeout=40)
@@ -933,7 +933,7 @@ def load_sessions(only: list[str] | None) -> list[dict]:
     from kiosk.scenario import load_scenario
 
     sessions = [load_scenario(p) for p in sorted(SCENARIOS.glob("*.json"))]
-    demo = json.loads((ROOT / "kiosk" / "data" / "demo_predemandes.json").read_text(encoding="utf-8"))
+    demo = json.loads((ROOT / "titres" / "data" / "demo_predemandes.json").read_text(encoding="utf-8"))
     sessions += [demo_session(pd["number"], pd.get("status", "validated")) for pd in demo]
     if only:
         sessions = [s for s in sessions if s["name"] in only]
@@ -973,7 +973,7 @@ def main(argv: list[str] | None = None) -> int:
     from kiosk.scenario import Observer
 
     cfg = simulated(load_config(env={}, data_dir=work / "data"))
-    from kiosk.app import KioskApp, configure_kivy
+    from kiosk.ui.app import KioskApp, configure_kivy
 
     configure_kivy(fullscreen=False, size=size)
     from kivy.config import Config

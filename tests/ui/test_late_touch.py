@@ -2,8 +2,8 @@
 
 from kivy.base import ExceptionManager
 
-from kiosk.app import LateTouch
-from kiosk.errors import InvalidTransition
+from kiosk.ui.app import LateTouch
+from titres.errors import InvalidTransition
 
 
 def test_a_late_touch_refused_by_the_session_does_not_end_the_app():

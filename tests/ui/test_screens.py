@@ -111,7 +111,7 @@ def test_every_scenario_and_demo_pre_demande_completes_by_touch(audit):
     assert not audit["errors"], audit["errors"]
     sessions = {s["name"]: s for s in audit["sessions"]}
     examples = {p.stem for p in (ROOT / "examples" / "scenarios").glob("*.json")}
-    demos = {f"demo-{pd['number']}" for pd in json.loads((ROOT / "kiosk" / "data" / "demo_predemandes.json").read_text())}
+    demos = {f"demo-{pd['number']}" for pd in json.loads((ROOT / "titres" / "data" / "demo_predemandes.json").read_text())}
     assert examples | demos <= set(sessions), sorted(examples | demos - set(sessions))
     failed = {name: s["failures"] for name, s in sessions.items() if not s["ok"]}
     assert not failed, failed

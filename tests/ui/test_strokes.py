@@ -7,7 +7,7 @@ import io
 import numpy as np
 from PIL import Image
 
-from kiosk.screens.strokes import render_signature
+from kiosk.ui.screens.strokes import render_signature
 
 
 def _pixels(png: bytes) -> np.ndarray:

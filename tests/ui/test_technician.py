@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.config import load_config
-from kiosk.technician_pin import PinGuard, Verdict
+from kiosk.technician.pin import PinGuard, Verdict
 from tests.chain import central_service, run
 from tests.ui.conftest import RESULTS, ROOT, SHOTS, assert_ok, run_scenario
 

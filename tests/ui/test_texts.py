@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.messages import MESSAGES
-from kiosk.screens import TITLE_FOR
-from kiosk.interview import Question
-from kiosk.screens.questions import CHOICES, prompt_key
-from kiosk.session import SessionSettings
+from titres.messages import MESSAGES
+from kiosk.core.journey import TITLE_FOR
+from kiosk.core.interview import Question
+from kiosk.core.interview import CHOICES, prompt_key
+from kiosk.core.session import SessionSettings
 
-SCREENS = Path(__file__).resolve().parents[2] / "kiosk" / "screens"
+SCREENS = Path(__file__).resolve().parents[2] / "kiosk" / "ui" / "screens"
 LITERAL_KEY = re.compile(r"""\bt\(\s*['"]([a-z_]+(?:\.[a-z0-9_]+)+)['"]""")
 
 
@@ -30,9 +30,9 @@ def _computed_keys() -> set[str]:
     keys |= {key for choices in CHOICES.values() for key, _ in choices}
     keys |= {f"finger.{f}" for f in SessionSettings().fingers}
     keys |= {f"signature.hint.{s}" for s in ("applicant", "parent", "applicant_or_parent")}
-    keys |= {"common.text_size", "common.text_size.current"}  # kiosk.legibility.text_size_label
+    keys |= {"common.text_size", "common.text_size.current"}  # kiosk.core.legibility.text_size_label
     # The technician's screens: each reason a code or an enrollment is refused, each state of a dossier.
-    from kiosk.commissioning import REFUSALS
+    from kiosk.technician.commissioning import REFUSALS
     from kiosk.sync.outbox import State
 
     keys |= {f"commission.error.{r}" for r in ("not_enrollment", "version", "bad_url", "bad_token", "no_central",
@@ -49,7 +49,7 @@ def test_the_screens_name_their_texts_literally():
 
 @pytest.mark.parametrize("key", sorted(_literal_keys() | _computed_keys()))
 def test_text_exists_in_french_and_english(key):
-    assert key in MESSAGES, f"{key} is not in kiosk/messages.py"
+    assert key in MESSAGES, f"{key} is not in titres/messages.py"
     assert MESSAGES[key].get("fr") and MESSAGES[key].get("en"), f"{key} lacks a language"
 
 
@@ -58,8 +58,8 @@ def test_the_kivy_free_parts_of_the_ui_stay_kivy_free():
     import subprocess
     import sys
 
-    code = ("import sys, kiosk.screens, kiosk.screens.questions, kiosk.screens.strokes, kiosk.screens.theme, kiosk.legibility, "
-            "kiosk.ui_jobs; print(sorted(m for m in sys.modules if m.split('.')[0] == 'kivy'))")
+    code = ("import sys, kiosk.ui.screens, kiosk.ui.screens.questions, kiosk.ui.screens.strokes, kiosk.ui.screens.theme, kiosk.core.legibility, "
+            "kiosk.ui.jobs; print(sorted(m for m in sys.modules if m.split('.')[0] == 'kivy'))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[2])
     assert out.stdout.strip() == "[]"

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.screens import theme
+from kiosk.ui.screens import theme
 
-SCREENS = Path(__file__).resolve().parents[2] / "kiosk" / "screens"
+SCREENS = Path(__file__).resolve().parents[2] / "kiosk" / "ui" / "screens"
 PALETTES = {p.name: p for p in (theme.NORMAL, theme.HIGH_CONTRAST)}
 
 #: (text, background), by role: what the kv files draw text on.

@@ -10,9 +10,9 @@ import time
 import pytest
 
 from kiosk.controller import Job
-from kiosk.errors import InvalidTransition, KioskError, PrinterError
-from kiosk.session import Session, SessionSettings
-from kiosk.ui_jobs import JobRunner
+from titres.errors import InvalidTransition, KioskError, PrinterError
+from kiosk.core.session import Session, SessionSettings
+from kiosk.ui.jobs import JobRunner
 
 
 class UiThread:
@@ -109,7 +109,7 @@ def test_device_errors_are_handed_to_apply(runner, session, ui):
 def test_an_unexpected_exception_is_wrapped_so_the_screen_moves_on(runner, session, ui, caplog):
     got = []
     job = Job("scan", lambda: 1 / 0, lambda r, e: got.append(e), session.page_token)
-    with caplog.at_level(logging.ERROR, logger="kiosk.ui_jobs"):
+    with caplog.at_level(logging.ERROR, logger="kiosk.ui.jobs"):
         runner.submit(job)
         ui.drain(lambda: bool(got))
     assert isinstance(got[0], KioskError) and "ZeroDivisionError" in str(got[0])
@@ -122,7 +122,7 @@ def test_a_result_for_a_step_already_left_is_logged_not_raised(runner, session, 
     def apply(result, error):
         raise InvalidTransition("event not accepted in step welcome")
 
-    with caplog.at_level(logging.WARNING, logger="kiosk.ui_jobs"):
+    with caplog.at_level(logging.WARNING, logger="kiosk.ui.jobs"):
         runner.submit(Job("photo", lambda: b"jpeg", apply, session.page_token), on_done=lambda r, e: done.append(r))
         ui.drain(lambda: bool(done))
     assert done == [b"jpeg"], "the screen still hears back (it re-enables its buttons)"

@@ -39,7 +39,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from kiosk.errors import BackendUnavailable, CameraUnavailable
+from titres.errors import BackendUnavailable, CameraUnavailable
 from kiosk.hal.camera import Camera, frame_spread
 
 APT_HINT = ("picamera2 is not installed (on the Pi: sudo apt install python3-picamera2, "

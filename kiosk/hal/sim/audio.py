@@ -27,10 +27,10 @@ import threading
 import time
 from pathlib import Path
 
-from kiosk.errors import HalError
+from titres.errors import HalError
 from kiosk.hal.audio import AudioOutput, Clip, scaled, to_wav
 from kiosk.hal.sim.control import ControlFile
-from kiosk.sync.durable import write_atomic
+from titres.durable import write_atomic
 
 
 def audio_dir(sim_dir: Path) -> Path:
@@ -65,7 +65,7 @@ class SimAudioOutput(AudioOutput):
         self.socket = ControlFile(self.dir / "headphone")
 
     def _self_test(self) -> str:
-        from kiosk.tones import tone
+        from kiosk.speech.tones import tone
 
         self.play(tone("selftest"))
         return f"tone played into {self.dir}; headphones {'plugged' if self.headphone_plugged() else 'unplugged'}"

@@ -31,11 +31,11 @@ from typing import Any, Callable, Union
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from kiosk.errors import CameraUnavailable
+from titres.errors import CameraUnavailable
 from kiosk.hal.camera import Camera
 from kiosk.hal.sim import scenes
 from kiosk.hal.sim.control import ControlFile
-from kiosk.sync.durable import write_atomic
+from titres.durable import write_atomic
 
 log = logging.getLogger(__name__)
 

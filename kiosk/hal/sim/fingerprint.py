@@ -16,7 +16,7 @@ still waiting; they are consumed one per finger the sensor sees. When the
 queue is empty every finger is a good one. ``good``, ``no_finger``,
 ``too_light``, ``too_wet`` and ``too_dry`` choose how the finger touches the
 glass; whether the image is kept is decided, as for a real sensor, by
-:func:`kiosk.fingerprint_quality.assess_print`. ``timeout`` is a citizen who
+:func:`kiosk.core.fingerprint_quality.assess_print`. ``timeout`` is a citizen who
 never puts a finger (the reading raises :class:`SensorTimeout` after its
 timeout), ``unplugged`` a command lost on a loose cable (the reading raises
 :class:`SensorUnavailable`, the next one reconnects), ``corrupt`` a reply
@@ -36,7 +36,7 @@ import numpy as np
 
 from kiosk.hal.r503_fingerprint import R503Sensor
 from kiosk.hal.sim.control import ControlFile
-from kiosk.sync.durable import write_atomic
+from titres.durable import write_atomic
 from kiosk.hal.sim.r503_emulator import OUTCOMES, SensorEmulator, check_outcomes
 
 log = logging.getLogger(__name__)

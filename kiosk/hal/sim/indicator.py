@@ -18,10 +18,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kiosk.errors import HalError
+from titres.errors import HalError
 from kiosk.hal.gpio_indicator import GpioIndicator, make_pin_factory
 from kiosk.hal.indicator import Light
-from kiosk.sync.durable import write_atomic
+from titres.durable import write_atomic
 
 
 def state_file(sim_dir: Path) -> Path:

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageFilter
 
-from kiosk.errors import CameraUnavailable
+from titres.errors import CameraUnavailable
 from kiosk.hal.sim.camera import SimCamera, UnpluggedScene
 
 #: Sensor models: full resolution, and whether the module has a focus motor.

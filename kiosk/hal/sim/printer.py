@@ -8,7 +8,7 @@ the Pi, with the configured ids and profile.
 
 Each job is written whole, as the printer received it, to
 ``<sim_dir>/printer/receipt-NNNN.bin`` (test tickets to
-``selftest-NNNN.bin``). Read them back with :mod:`kiosk.hal.escpos_decode`
+``selftest-NNNN.bin``). Read them back with :mod:`kiosk.hal.sim.escpos_decode`
 (``codepages_for_profile`` for a profile other than ``default``), or see
 them with ``render_png``.
 
@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.hal.escpos_printer import UsbPrinter
-from kiosk.sync.durable import write_atomic
+from titres.durable import write_atomic
 from kiosk.hal.sim.usb_printer import STATES, SimulatedUsbPrinter
 
 __all__ = ["STATES", "SimPrinter", "paper_file", "write_paper_file"]

@@ -12,7 +12,7 @@ Each condition changes the physics, not a label: a light touch leaves a
 small, faint contact; a wet finger fills the valleys with water and smears
 ridges into dark blobs; a dry one touches the prism only in places, so
 ridges come out thin and broken. Whether the result is acceptable is for
-:func:`kiosk.fingerprint_quality.assess_print` to say, exactly as it does
+:func:`kiosk.core.fingerprint_quality.assess_print` to say, exactly as it does
 for a real sensor's image.
 """
 

@@ -5,7 +5,7 @@ simulated camera, the scanner tests and the benchmarks see the same
 pictures. They imitate what makes real frames hard: a code that is small,
 tilted, out of focus, under dim or flat light, on a sensor with noise; a
 document photo that is blurred or badly exposed, so that the quality check
-(:mod:`kiosk.quality`) fails for the reasons it would fail at the kiosk.
+(:mod:`kiosk.core.quality`) fails for the reasons it would fail at the kiosk.
 
 Sizes are ``(width, height)`` as PIL has them; arrays come back ``(h, w)``
 or ``(h, w, 3)`` as NumPy has them.
@@ -17,11 +17,11 @@ import functools
 import io
 
 import numpy as np
-import qrcode
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-PAPER = 236  # grey level of white paper under the kiosk light
-DESK = 112  # grey level of the desk / background
+from kiosk.hal.testimages import DESK, PAPER
+from kiosk.hal.testimages import qr_modules as _qr_modules
+
 SCREEN_PIXELS_ACROSS_CODE = 280  # a recap's code on a phone: about 4 cm of a 450 ppi screen
 
 #: Titles printed on synthetic documents, by the kind of document shown.
@@ -40,15 +40,6 @@ DOCUMENT_TITLES = {
 
 def _rng(rng: np.random.Generator | None) -> np.random.Generator:
     return rng if rng is not None else np.random.default_rng()
-
-
-@functools.lru_cache(maxsize=64)
-def _qr_modules(payload: str) -> np.ndarray:
-    """The code's modules (True = dark), without quiet zone. Cached: the same code is shown frame after frame."""
-    qr = qrcode.QRCode(border=0, box_size=1, error_correction=qrcode.constants.ERROR_CORRECT_M)
-    qr.add_data(payload)
-    qr.make(fit=True)
-    return np.array(qr.get_matrix(), dtype=bool)
 
 
 @functools.lru_cache(maxsize=8)

@@ -63,9 +63,9 @@ from typing import Iterator
 import usb.backend
 import usb.core
 
-from kiosk.hal.escpos_decode import split_jobs
+from kiosk.hal.sim.escpos_decode import split_jobs
 from kiosk.hal.sim.control import ControlFile
-from kiosk.sync.durable import write_atomic
+from titres.durable import write_atomic
 
 log = logging.getLogger(__name__)
 
