@@ -4,7 +4,7 @@ Cold start is measured from the moment the process is spawned to the second
 frame drawn with the Welcome screen, with a baseline measured in the same
 run: a bare Python interpreter that imports Kivy and shows an empty window
 (what any Kivy app pays). Memory and frame gaps come from the UI driver
-(``tests/ui/drive_flow.py``), which touches its way through a whole online
+(``tests/kiosk/ui/drive_flow.py``), which touches its way through a whole online
 session and reports the process's resident memory at the end and the
 longest gaps between frames.
 
@@ -83,7 +83,7 @@ def cold_start(repeat: int = 3) -> dict:
 def session() -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         result_file = Path(tmp) / "result.json"
-        cmd = [sys.executable, str(ROOT / "tests" / "ui" / "drive_flow.py"), "online", "--size", "800x480",
+        cmd = [sys.executable, str(ROOT / "tests" / "kiosk" / "ui" / "drive_flow.py"), "online", "--size", "800x480",
                "--result", str(result_file)]
         proc = subprocess.run(cmd, capture_output=True, text=True, env=_env(tmp), timeout=600, cwd=ROOT)
         if not result_file.exists():

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from factory import enroll_kiosk
-from tests.speaking import inline_voice, spoken
+from tests.kiosk.speech.speaking import inline_voice, spoken
 from kiosk.sync.help import Assistance, HelpDesk, HelpRelay, HelpState
 from kiosk.core.session import Session, SessionSettings
 from test_console import login

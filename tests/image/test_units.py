@@ -1,6 +1,6 @@
 """The appliance's systemd units and drop-ins: they verify, they supervise, they confine.
 
-``tests/sync/test_sdnotify.py`` runs ``systemd-analyze verify`` on every service in ``systemd/``.
+``tests/kiosk/test_sdnotify.py`` runs ``systemd-analyze verify`` on every service in ``systemd/``.
 This adds the image's own plumbing (``image-build/files/systemd/``: the data partition's mount,
 its first-boot creation, the update recovery), what each unit must promise (a watchdog, the
 hardening, the devices the kiosk needs and no others), and the hardware watchdog and journal caps.

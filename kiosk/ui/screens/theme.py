@@ -36,7 +36,7 @@ OK on SURFACE 13.4:1.
 ``LINE`` (separators, the progress bar's steps still to come) is decorative:
 "Étape N sur M" says the same in words. Every control's edge is ``BLUE``
 (or ``WHITE`` on the header), far above 3:1 in both palettes.
-:func:`contrast` computes the ratios; ``tests/ui/test_theme.py`` checks
+:func:`contrast` computes the ratios; ``tests/kiosk/ui/test_theme.py`` checks
 every pair the screens draw, in both palettes, and that the figures above
 are the computed ones.
 """
