@@ -19,6 +19,10 @@ again, and doing it everywhere would multiply the run's time by five.
 :func:`test_every_kind_of_page_was_audited_enlarged_and_in_high_contrast`
 checks that every kind seen at the usual size was audited in each setting.
 
+The audit's processes start when collection ends and run beside the rest
+of the suite (:mod:`tests.kiosk.ui.audit_run`): the tests here read their
+results.
+
 Screenshots of each distinct screen go to ``artifacts/screenshots/audit/``
 (``…_150.png``, ``…_150-hc.png`` for the enlarged and high-contrast ones).
 """
@@ -27,77 +31,23 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
-import sys
-import tempfile
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
-from tests.kiosk.ui.conftest import RESULTS, ROOT, SHOTS
+from tests.kiosk.ui.audit_run import SIZES, started
+from tests.kiosk.ui.conftest import ROOT
 
 pytestmark = pytest.mark.ui
 
-DRIVER = ROOT / "tests" / "kiosk" / "ui" / "drive_scenarios.py"
-SIZES = ("800x480", "1280x800")
 #: The text sizes and palette each kind of page is audited in besides the usual one (AuditDriver.setting).
 ENLARGED = ("125", "150", "150-hc")
-SHARDS = 2  # the machine's two cores
-#: A share takes about five minutes on an idle 2-core machine; this leaves room for a loaded one.
-RUN_TIMEOUT_S = 1800
 
 
 @pytest.fixture(scope="module")
-def audit() -> dict:
-    """Both shares' results, merged: sessions, problems, screens audited per size and language, shots."""
-    shots = SHOTS / "audit"
-    shots.mkdir(parents=True, exist_ok=True)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    for old in shots.glob("*.png"):
-        old.unlink()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
-    claims = Path(tempfile.mkdtemp(prefix="kiosk-audit-claims-"))  # which share audits a kind enlarged
-    runs = []
-    for k in range(1, SHARDS + 1):
-        result = RESULTS / f"audit-{k}.json"
-        result.unlink(missing_ok=True)
-        log_path = RESULTS / f"audit-{k}.log"
-        log = open(log_path, "w")
-        proc = subprocess.Popen([sys.executable, str(DRIVER), "--sizes", ",".join(SIZES), "--shard", f"{k}/{SHARDS}",
-                                 "--legibility", "--claims", str(claims), "--shots", str(shots),
-                                 "--result", str(result)],
-                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        runs.append((proc, result, log, log_path))
-    merged: dict = {"sessions": [], "problems": [], "shots": [], "audited_at": Counter(), "errors": [], "kinds": {}}
-    try:
-        for proc, result, log, log_path in runs:
-            try:
-                proc.wait(timeout=RUN_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            log.close()
-            tail = log_path.read_text(errors="replace")[-3000:]
-            if not result.exists():
-                pytest.fail(f"{result.name}: no result (exit {proc.returncode})\n{tail}")
-            r = json.loads(result.read_text(encoding="utf-8"))
-            if r.get("error"):
-                merged["errors"].append(f"{r['error']}\n{tail}")
-                continue
-            for key in ("sessions", "problems", "shots"):
-                merged[key] += r[key]
-            merged["audited_at"].update(r["audited_at"])
-            for where, kinds in r["kinds"].items():
-                merged["kinds"].setdefault(where, set()).update(kinds)
-    finally:
-        for proc, _, log, _ in runs:
-            if proc.poll() is None:
-                proc.kill()
-            log.close()
-        shutil.rmtree(claims, ignore_errors=True)
-    return merged
+def audit(request) -> dict:
+    """Both shares' results, merged: the run started when collection ended (:mod:`tests.kiosk.ui.audit_run`)."""
+    return started(request.config).merged()
 
 
 def _summary(problems: list[dict]) -> str:

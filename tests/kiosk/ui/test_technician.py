@@ -35,7 +35,7 @@ def test_a_blank_kiosk_is_commissioned_on_its_screen_then_maintained(tmp_path):
         proc = subprocess.run([sys.executable, str(ROOT / "tests" / "kiosk" / "ui" / "drive_commissioning.py"), "--central", url,
                                "--token", token, "--data", str(kiosk_data), "--shots", str(SHOTS),
                                "--result", str(result_file)], cwd=ROOT, env=env, capture_output=True, text=True,
-                              timeout=120)
+                              timeout=600)
         assert result_file.exists(), proc.stderr[-3000:]
         result = json.loads(result_file.read_text())
         result["stderr_tail"] = proc.stderr[-3000:]
