@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
@@ -34,7 +35,8 @@ from sqlalchemy.orm import Session
 
 from central.context import Services
 from central.models import Captured, Device, Dossier, DossierEvent, DossierState, Predemande, Upload
-from titres.dossier import SUPPORTED_SCHEMAS
+from titres.dossier import Dossier as CapturedDossier
+from titres.dossier import MalformedDossier, UnsupportedSchema
 from titres.ids import is_valid_number
 from titres.protocol import (MAX_PART_BYTES, ProtocolError, check_manifest, make_ack, sha256_hex,
                                  verify_manifest)
@@ -172,26 +174,51 @@ def _open_part(services: Services, manifest: dict[str, Any], index: int) -> byte
         raise ProtocolError("not_sealed_to_us", f"part {index} is not sealed to this service's key") from exc
 
 
-def _checked_content(services: Services, manifest: dict[str, Any]) -> dict[str, Any]:
-    """Open the package and check that it is one coherent dossier; return its JSON form."""
+def _refusal(exc: MalformedDossier) -> ProtocolError:
+    """The protocol's answer to a dossier the shared model does not read."""
+    return ProtocolError("unsupported_schema" if isinstance(exc, UnsupportedSchema) else "malformed_dossier", str(exc))
+
+
+class _Attachments(Mapping[str, bytes]):
+    """A package's attachments by name (part ``i`` holds the ``i``-th listed), each opened only when read.
+
+    The model keeps its own copy of each as it checks it, so the package's
+    plaintext is in memory once, not twice.
+    """
+
+    def __init__(self, services: Services, manifest: dict[str, Any], names: list[str]):
+        self._services, self._manifest = services, manifest
+        self._index = {name: index for index, name in enumerate(names, start=1)}
+
+    def __getitem__(self, name: str) -> bytes:
+        return _open_part(self._services, self._manifest, self._index[name])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+
+def _checked_content(services: Services, manifest: dict[str, Any]) -> tuple[CapturedDossier, dict[str, Any]]:
+    """Open the package and read it through the shared model, every attachment checked against its hash.
+
+    Returns the dossier as read (attachments left out) and its JSON form as
+    the kiosk sent it, which is what the service stores.
+    """
     plain = _open_part(services, manifest, 0)
     try:
-        content = json.loads(plain)
-    except ValueError as exc:
-        raise ProtocolError("malformed_dossier", "part 0 is not the dossier's JSON") from exc
-    if not isinstance(content, dict) or content.get("schema") not in SUPPORTED_SCHEMAS:
-        raise ProtocolError("malformed_dossier", "unsupported dossier schema")
-    for key in ("id", "number", "site_id", "kiosk_code"):
-        if content.get(key) != manifest[key]:
-            raise ProtocolError("malformed_dossier", f"the dossier's {key} differs from the manifest's")
-    attachments = content.get("attachments")
-    if not isinstance(attachments, list) or len(attachments) != len(manifest["parts"]) - 1:
-        raise ProtocolError("malformed_dossier", "the dossier names another number of attachments than the package holds")
-    for index, desc in enumerate(attachments, start=1):
-        plain = _open_part(services, manifest, index)
-        if not isinstance(desc, dict) or sha256_hex(plain) != desc.get("sha256"):
-            raise ProtocolError("malformed_dossier", f"attachment {index} does not match the dossier's hash")
-    return content
+        captured = CapturedDossier.from_json(plain)
+        for key in ("id", "number", "site_id", "kiosk_code"):
+            if getattr(captured, key) != manifest[key]:
+                raise ProtocolError("malformed_dossier", f"the dossier's {key} differs from the manifest's")
+        if len(captured.attachments) != len(manifest["parts"]) - 1:
+            raise ProtocolError("malformed_dossier",
+                                "the dossier names another number of attachments than the package holds")
+        CapturedDossier.from_json(plain, _Attachments(services, manifest, list(captured.attachments))).wipe()
+    except MalformedDossier as exc:
+        raise _refusal(exc) from exc
+    return captured, json.loads(plain)
 
 
 def _parse_time(text: str) -> datetime:
@@ -202,13 +229,13 @@ def _parse_time(text: str) -> datetime:
     return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
 
 
-def _person(db: Session, content: dict[str, Any]) -> tuple[str, str, date | None]:
+def _person(db: Session, captured: CapturedDossier) -> tuple[str, str, date | None]:
     """Names and birth date from the dossier's pré-demande, else from the service's own copy of it."""
-    pd = content.get("predemande")
-    if not isinstance(pd, dict):
-        stored = db.get(Predemande, str(content.get("predemande_number", ""))[:16])
+    pd = captured.predemande
+    if pd is None:
+        stored = db.get(Predemande, captured.predemande_number[:16])
         pd = stored.data if stored else {}
-    person = pd.get("person") or {}
+    person = pd.get("person") if isinstance(pd.get("person"), dict) else {}
     try:
         born = date.fromisoformat(person.get("birth_date", ""))
     except (TypeError, ValueError):
@@ -229,16 +256,16 @@ def commit(services: Services, device: Device, dossier_id: str) -> dict[str, Any
     missing = _missing(services, manifest)
     if missing:
         raise ProtocolError("incomplete", f"parts {missing} are missing")
-    content = _checked_content(services, manifest)
+    captured, content = _checked_content(services, manifest)
     created_at = _parse_time(manifest["created_at"])
     try:
         with services.db() as db, db.begin():
-            surname, given, born = _person(db, content)
+            surname, given, born = _person(db, captured)
             dossier = Dossier(
                 id=dossier_id, number=manifest["number"], site_id=device.site_id, device_id=device.id,
                 state=DossierState.RECEIVED.value, created_at=created_at,
                 package_sha256=manifest["package_sha256"], manifest=manifest, signature=signature,
-                flags=list(manifest["flags"]), predemande_number=str(content.get("predemande_number", ""))[:16],
+                flags=list(manifest["flags"]), predemande_number=captured.predemande_number[:16],
                 surname=surname, given_names=given, birth_date=born, content=content,
             )
             db.add(dossier)
@@ -266,9 +293,13 @@ def commit(services: Services, device: Device, dossier_id: str) -> dict[str, Any
 
 def read_attachment(services: Services, dossier: Dossier, name: str) -> tuple[str, bytes]:
     """Open one attachment of a stored dossier: (media type, plaintext). Callers audit the view."""
-    for index, desc in enumerate(dossier.content.get("attachments", []), start=1):
-        if desc.get("name") == name:
-            return desc.get("media_type", "application/octet-stream"), _open_part(services, dossier.manifest, index)
+    try:
+        listed = list(CapturedDossier.from_dict(dossier.content).attachments.values())
+    except MalformedDossier as exc:
+        raise _refusal(exc) from exc
+    for index, attachment in enumerate(listed, start=1):
+        if attachment.name == name:
+            return attachment.media_type, _open_part(services, dossier.manifest, index)
     raise KeyError(name)
 
 

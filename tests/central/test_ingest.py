@@ -1,0 +1,182 @@
+"""Ingest: a dossier is read through the shared model or refused with a protocol error.
+
+Hostile dossiers are what a compromised kiosk could send: a real capture,
+opened with the service's key, altered, sealed again and signed with the
+kiosk's own key, then uploaded by the kiosk's real client. Every one is
+refused with a 4xx and its code, and nothing is stored.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from nacl.public import SealedBox
+from sqlalchemy import func, select
+
+from central.models import Dossier
+from factory import capture, enroll_kiosk, upload
+from kiosk.sync.outbox import Outbox
+from kiosk.sync.seal import recipient_key
+from titres.errors import PermanentSyncError
+from titres.protocol import Package, package_sha256, sha256_hex
+
+
+@pytest.fixture
+def kiosk(services, client, tmp_path):
+    return enroll_kiosk(services, client, tmp_path / "kiosk")
+
+
+def count(services, model) -> int:
+    with services.db() as db:
+        return db.scalar(select(func.count()).select_from(model))
+
+
+def package_of(kiosk, dossier_id) -> tuple[dict, list[bytes]]:
+    with Outbox(kiosk.config.data_dir, recipient_key(kiosk.config.queue.recipient_public_key), recover=False) as ob:
+        pkg = ob.package(dossier_id, kiosk.device_id)
+        return pkg.manifest, [read() for read in pkg.parts]
+
+
+def with_dossier_json(services, manifest, parts, raw: bytes) -> Package:
+    """The package with ``raw`` as its dossier's JSON, sealed to the service as a kiosk would seal it."""
+    sealed = [SealedBox(services.keys.sealing.public_key).encrypt(raw), *parts[1:]]
+    described = [{"size": len(p), "sha256": sha256_hex(p)} for p in sealed]
+    return Package(dict(manifest, parts=described, package_sha256=package_sha256(described)),
+                   [lambda p=p: p for p in sealed])
+
+
+def refusal(services, kiosk, manifest, parts, raw: bytes) -> PermanentSyncError:
+    with pytest.raises(PermanentSyncError) as refused:
+        kiosk.central.upload(with_dossier_json(services, manifest, parts, raw))
+    return refused.value
+
+
+def edited(content: dict, edit) -> bytes:
+    content = json.loads(json.dumps(content))
+    edit(content)
+    return json.dumps(content).encode()  # NaN and infinities as Python writes them: JSON has none
+
+
+def _nested(levels: int):
+    value: object = "deep"
+    for _ in range(levels):
+        value = {"x": value}
+    return value
+
+
+# -- the dossier read through the shared model ----------------------------------------------------------------
+
+@pytest.fixture
+def captured(services, kiosk):
+    """A real capture's package (a lost card: a stamp to pay) and its dossier's JSON, as the service opens it."""
+    dossier_id, _ = capture(kiosk, "adult-loss-cni")
+    manifest, parts = package_of(kiosk, dossier_id)
+    content = json.loads(SealedBox(services.keys.sealing).decrypt(parts[0]))
+    return dossier_id, manifest, parts, content
+
+
+def test_a_dossier_of_an_unknown_schema_is_refused_naming_the_version_found_and_those_read(
+        services, kiosk, captured):
+    dossier_id, manifest, parts, content = captured
+    for schema in (3, 0, "2", 2.0, True, None):
+        error = refusal(services, kiosk, manifest, parts, edited(content, lambda c: c.update(schema=schema)))
+        assert (error.status, error.code) == (400, "unsupported_schema"), schema
+        assert f"dossier schema {schema!r} is not supported; this reader reads schemas 1, 2" in str(error)
+    error = refusal(services, kiosk, manifest, parts, edited(content, lambda c: c.pop("schema")))
+    assert error.code == "unsupported_schema" and "dossier schema None" in str(error)
+    assert count(services, Dossier) == 0
+
+
+def _del(key):
+    return lambda c: c.pop(key)
+
+
+def _set(path, value):
+    def edit(c):
+        *parents, last = path
+        for p in parents:
+            c = c[p]
+        c[last] = value
+    return edit
+
+
+def _add_attachment_name(c):
+    c["attachments"][1]["name"] = c["attachments"][0]["name"]
+
+
+# (what is wrong, how the JSON is altered, what the refusal says)
+MALFORMED = [
+    ("a key missing", _del("checklist"), "checklist is missing"),
+    ("a key missing in an item", lambda c: c["documents"][0].pop("status"), "documents[0].status is missing"),
+    ("a boolean as a string", _set(["predemande_fetched"], "yes"), "predemande_fetched is a string, not a boolean"),
+    ("a count as a string", _set(["documents", 0, "attempts"], "2"), "documents[0].attempts is a string"),
+    ("a count as a boolean", _set(["fingerprints", 0, "attempts"], True), "fingerprints[0].attempts is a boolean"),
+    ("a list as an object", _set(["checklist"], {"photo": True}), "checklist is an object, not a list"),
+    ("a number in a list of names", _set(["checklist", 1], 7), "checklist[1] is a number, not a string"),
+    ("an item not an object", _set(["documents"], ["photo"]), "documents[0] is a string, not an object"),
+    ("a quality not a number", _set(["documents", 0, "quality"], {"sharpness": "sharp"}),
+     "documents[0].quality.sharpness is a string, not a number"),
+    ("a document status not in its enum", _set(["documents", 0, "status"], "lost"),
+     "documents[0].status is 'lost', not one of captured, original_at_desk, not_held"),
+    ("a finger status not in its enum", _set(["fingerprints", 0, "status"], "smudged"),
+     "fingerprints[0].status is 'smudged', not one of captured, low_quality, unavailable, sensor_failed"),
+    ("a stamp mode not in its enum", _set(["stamps", 0, "mode"], "barter"), "stamps[0].mode is 'barter'"),
+    ("an answer's source not in its enum", _set(["answers", 0, "source"], "neighbour"), "answers[0].source"),
+    ("a flag not in its enum", _set(["flags"], ["free_pass"]), "flags[0] is 'free_pass'"),
+    ("an attachment named but not in the package", _set(["signature"], "signatures/someone-else.png"),
+     "signature names attachment 'signatures/someone-else.png', which the dossier does not list"),
+    ("a photo named but not in the package", _set(["documents", 0, "attachment"], "documents/elsewhere"),
+     "documents[0].attachment names attachment 'documents/elsewhere'"),
+    ("an attachment listed twice", _add_attachment_name, "is listed twice"),
+    ("an attachment's size wrong", _set(["attachments", 0, "size"], 1), "does not match its hash"),
+    ("not a finite number", _set(["documents", 0, "quality", "sharpness"], float("nan")), "not a finite number"),
+    ("an infinite number", _set(["stamps", 0, "amount_cents"], float("inf")), "not a finite number"),
+    ("a NUL in a name", _set(["predemande", "person", "surname"], "DU\x00PONT"),
+     "predemande.person.surname holds a NUL character"),
+    ("a lone surrogate", _set(["predemande", "person", "given_names"], "\ud800"), "no UTF-8 form"),
+    ("nested too deep", _set(["case", "extra"], _nested(40)), "nests more than 16 levels deep"),
+    ("the dossier's number unlike the manifest's", _set(["number"], None), "the dossier's number differs"),
+]
+
+
+def test_every_malformed_dossier_is_refused_with_a_protocol_error_and_nothing_is_stored(services, kiosk, captured):
+    dossier_id, manifest, parts, content = captured
+    assert content["answers"] and content["stamps"] and content["fingerprints"] and content["predemande"]
+    for what, edit, says in MALFORMED:
+        error = refusal(services, kiosk, manifest, parts, edited(content, edit))
+        assert (error.status, error.code) == (400, "malformed_dossier"), what
+        assert says in str(error), (what, str(error))
+    assert count(services, Dossier) == 0
+    upload(kiosk, dossier_id)  # the kiosk's own package is still welcome
+    assert count(services, Dossier) == 1
+
+
+def test_a_dossier_that_is_not_json_the_model_reads_is_refused(services, kiosk, captured):
+    dossier_id, manifest, parts, _ = captured
+    for raw, says in [
+        (b"not json", "not a dossier's JSON"),
+        (b"\xff\xfe\xfa", "not a dossier's JSON"),  # not UTF-8
+        (b"[]", "a dossier is a JSON object"),
+        (b"[" * 100_000 + b"]" * 100_000, "nests more than 16 levels deep"),
+        (b'{"schema": 2, "x": 1e400}', "x is inf, not a finite number"),
+        (b'{"schema": 2, "x": NaN}', "x is nan, not a finite number"),
+    ]:
+        error = refusal(services, kiosk, manifest, parts, raw)
+        assert (error.status, error.code) == (400, "malformed_dossier"), raw[:20]
+        assert says in str(error), (raw[:20], str(error))
+    assert count(services, Dossier) == 0
+
+
+def test_an_attachment_that_does_not_match_the_dossiers_hash_is_refused(services, kiosk, captured):
+    dossier_id, manifest, parts, content = captured
+    error = refusal(services, kiosk, manifest, parts, edited(content, _set(["attachments", 0, "sha256"], "0" * 64)))
+    assert (error.status, error.code) == (400, "malformed_dossier")
+    assert f"attachment {content['attachments'][0]['name']!r} does not match its hash" in str(error)
+
+
+def test_the_stored_content_is_the_json_the_kiosk_sent(services, kiosk, captured):
+    dossier_id, _, _, content = captured
+    upload(kiosk, dossier_id)
+    with services.db() as db:
+        assert db.get(Dossier, dossier_id).content == content
