@@ -14,13 +14,16 @@ The three steps follow ``docs/protocol.md``:
    loses on the key and gets the same acknowledgement.
 
 Nothing partial becomes a dossier: a package that fails at commit leaves at
-most staged parts, which ``purge_stale_uploads`` removes after a while.
+most staged parts, which ``purge_stale_uploads`` removes once they are
+``staging_retention_days`` old; :class:`StaleUploadPurge` runs it every
+hour on a thread of its own, started and stopped with the application.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -42,6 +45,9 @@ from titres.protocol import (MAX_PART_BYTES, ProtocolError, check_manifest, make
                                  verify_manifest)
 
 log = logging.getLogger("central.ingest")
+
+#: How often the service looks for stale uploads: their age is counted in days.
+PURGE_INTERVAL_S = 3600.0
 
 
 class Conflict(ProtocolError):
@@ -122,12 +128,14 @@ def declare(services: Services, device: Device, manifest: Any, signature: Any) -
         upload = db.get(Upload, manifest["id"])
         if upload is None:
             db.add(Upload(dossier_id=manifest["id"], device_id=device.id, manifest=manifest, signature=signature,
-                          package_sha256=manifest["package_sha256"]))
+                          package_sha256=manifest["package_sha256"], declared_at=services.now()))
         elif upload.device_id != device.id:
             raise ProtocolError("wrong_device", "another device declared this dossier")
         else:
-            # A kiosk may re-seal after a local repair; the latest signed manifest wins until commit.
+            # A kiosk may re-seal after a local repair; the latest signed manifest wins until commit. Declared
+            # again, the upload is fresh again: a kiosk resuming after a long outage keeps what it sent.
             upload.manifest, upload.signature, upload.package_sha256 = manifest, signature, manifest["package_sha256"]
+            upload.declared_at = services.now()
         note_captured(services, db, device, manifest["id"], manifest["number"], manifest["status_stub"])
     return DeclareResult(False, _missing(services, manifest))
 
@@ -304,12 +312,79 @@ def read_attachment(services: Services, dossier: Dossier, name: str) -> tuple[st
 
 
 def purge_stale_uploads(services: Services, older_than: timedelta) -> int:
-    """Forget uploads never committed (a kiosk re-declares if it still has them)."""
-    limit = datetime.now(timezone.utc) - older_than
+    """Forget uploads never committed, declared more than ``older_than`` ago (a kiosk that still has one
+    declares it again). Returns how many.
+
+    Safe beside another process doing the same: each row is deleted only if
+    it is still there and still stale, and deleting a part twice is harmless.
+    The parts go before the row, so a failure halfway leaves a row that the
+    next pass finds again, never parts that nothing points to.
+    """
+    limit = services.now() - older_than
     with services.db() as db, db.begin():
-        stale = list(db.scalars(select(Upload).where(Upload.declared_at < limit)))
-        for upload in stale:
-            for i, p in enumerate(upload.manifest["parts"]):
-                services.blobs.delete(part_key(upload.dossier_id, i, p["sha256"]))
-            db.delete(upload)
-    return len(stale)
+        stale = list(db.execute(select(Upload.dossier_id, Upload.manifest).where(Upload.declared_at < limit)))
+        purged = 0
+        for dossier_id, manifest in stale:
+            for i, p in enumerate(manifest["parts"]):
+                services.blobs.delete(part_key(dossier_id, i, p["sha256"]))
+            purged += db.execute(delete(Upload).where(Upload.dossier_id == dossier_id,
+                                                      Upload.declared_at < limit)).rowcount
+    return purged
+
+
+class StaleUploadPurge:
+    """:func:`purge_stale_uploads` every ``interval_s`` on a thread of its own, from its start to its stop.
+
+    The retention is the configuration's ``staging_retention_days``. The
+    first pass runs at start. A pass that fails is logged and counted, and
+    the next one comes at its time: the thread does not die of an error,
+    and :attr:`alive` tells whether it runs. :meth:`run_once` is one pass,
+    now, on the caller's thread.
+    """
+
+    def __init__(self, services: Services, interval_s: float = PURGE_INTERVAL_S):
+        self.services = services
+        self.interval_s = interval_s
+        self.retention = timedelta(days=services.config.staging_retention_days)
+        self.passes = 0  # passes made by the thread, failed ones included
+        self.failures = 0
+        self._stopping = threading.Event()
+        self._passed = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def run_once(self) -> int:
+        return purge_stale_uploads(self.services, self.retention)
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="stale-upload-purge", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout_s: float = 60.0) -> None:
+        """Ask the thread to end and wait for the pass in progress, if any. Stopping twice is harmless."""
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def wait_for_passes(self, count: int, timeout_s: float) -> bool:
+        """Wait until the thread has made ``count`` passes; False if it has not within ``timeout_s``."""
+        with self._passed:
+            return self._passed.wait_for(lambda: self.passes >= count, timeout_s)
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                purged = self.run_once()
+                if purged:
+                    log.info("stale uploads purged", extra={"count": purged})
+            except Exception:  # the next pass may succeed (a database restarting, a blob store away)
+                self.failures += 1
+                log.exception("purging stale uploads failed; next pass in %g s", self.interval_s)
+            with self._passed:
+                self.passes += 1
+                self._passed.notify_all()
+            self._stopping.wait(self.interval_s)

@@ -1,25 +1,34 @@
-"""Ingest: a dossier is read through the shared model or refused with a protocol error.
+"""Ingest: a dossier is read through the shared model or refused with a protocol error; staged uploads are purged.
 
 Hostile dossiers are what a compromised kiosk could send: a real capture,
 opened with the service's key, altered, sealed again and signed with the
 kiosk's own key, then uploaded by the kiosk's real client. Every one is
-refused with a 4xx and its code, and nothing is stored.
+refused with a 4xx and its code, and nothing is stored. The purge runs on
+the service's injectable clock (``Services.clock``): nothing waits.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import time
 
 import pytest
+from fastapi.testclient import TestClient
 from nacl.public import SealedBox
 from sqlalchemy import func, select
 
-from central.models import Dossier
+from central import ingest
+from central.app import create_app
+from central.blobstore import FsBlobStore
+from central.models import Device, Dossier, Upload
 from factory import capture, enroll_kiosk, upload
 from kiosk.sync.outbox import Outbox
 from kiosk.sync.seal import recipient_key
 from titres.errors import PermanentSyncError
-from titres.protocol import Package, package_sha256, sha256_hex
+from titres.protocol import Package, package_sha256, sha256_hex, sign_manifest
+
+DAY = 86_400
 
 
 @pytest.fixture
@@ -180,3 +189,130 @@ def test_the_stored_content_is_the_json_the_kiosk_sent(services, kiosk, captured
     upload(kiosk, dossier_id)
     with services.db() as db:
         assert db.get(Dossier, dossier_id).content == content
+
+
+# -- the purge of stale uploads --------------------------------------------------------------------------------
+
+class Clock:
+    """The service's clock, moved by hand."""
+
+    def __init__(self):
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, days: float) -> None:
+        self.now += days * DAY
+
+
+@pytest.fixture
+def clock(services) -> Clock:
+    services.clock = clock = Clock()
+    return clock
+
+
+def declare_partly(services, kiosk) -> tuple[str, dict]:
+    """A captured package declared at the service's time, with its first two parts sent and no commit."""
+    dossier_id, _ = capture(kiosk)
+    manifest, parts = package_of(kiosk, dossier_id)
+    with services.db() as db:
+        device = db.get(Device, kiosk.device_id)
+    ingest.declare(services, device, manifest, sign_manifest(manifest, kiosk.key))
+    for index in (0, 1):
+        ingest.put_part(services, device, dossier_id, index, parts[index])
+    return dossier_id, manifest
+
+
+def staged(services, dossier_id: str, manifest: dict) -> list[bool]:
+    """For each part of the package, whether the service still holds it."""
+    return [services.blobs.size(ingest.part_key(dossier_id, i, p["sha256"])) is not None
+            for i, p in enumerate(manifest["parts"])]
+
+
+def uploads(services) -> set[str]:
+    with services.db() as db:
+        return set(db.scalars(select(Upload.dossier_id)))
+
+
+def test_stale_uploads_are_purged_with_their_parts_and_fresh_ones_kept(services, kiosk, clock):
+    old, old_manifest = declare_partly(services, kiosk)
+    clock.advance(10)
+    fresh, fresh_manifest = declare_partly(services, kiosk)
+    clock.advance(4.1)  # the first is past the 14 days of staging_retention_days, the second is 4 days old
+    assert ingest.StaleUploadPurge(services).run_once() == 1
+    assert uploads(services) == {fresh}
+    assert not any(staged(services, old, old_manifest))
+    assert staged(services, fresh, fresh_manifest)[:2] == [True, True]
+    assert ingest.StaleUploadPurge(services).run_once() == 0
+    upload(kiosk, old)  # the kiosk still has it: it declares it again and sends it whole
+    assert count(services, Dossier) == 1
+
+
+def test_the_retention_is_the_configurations(services, kiosk, clock):
+    from dataclasses import replace
+
+    dossier_id, _ = declare_partly(services, kiosk)
+    clock.advance(4)
+    assert ingest.StaleUploadPurge(services).run_once() == 0
+    services.config = replace(services.config, staging_retention_days=3)
+    assert ingest.StaleUploadPurge(services).run_once() == 1
+    assert uploads(services) == set()
+
+
+def test_an_upload_declared_again_counts_from_its_last_declaration(services, kiosk, clock):
+    dossier_id, manifest = declare_partly(services, kiosk)
+    clock.advance(13)
+    with services.db() as db:
+        device = db.get(Device, kiosk.device_id)
+    assert ingest.declare(services, device, manifest, sign_manifest(manifest, kiosk.key)).missing[0] == 2
+    clock.advance(13)  # 26 days after the first declaration, 13 after the kiosk came back
+    assert ingest.StaleUploadPurge(services).run_once() == 0
+    assert uploads(services) == {dossier_id}
+
+
+def test_the_application_starts_the_purge_and_stops_it_with_itself(services, kiosk, clock):
+    dossier_id, _ = declare_partly(services, kiosk)
+    clock.advance(15)
+    with TestClient(create_app(services)) as app_client:
+        purge = app_client.app.state.stale_upload_purge
+        assert purge.alive
+        assert purge.interval_s == ingest.PURGE_INTERVAL_S
+        assert purge.wait_for_passes(1, timeout_s=60), "the purge made no pass after the application started"
+        assert uploads(services) == set()
+        assert purge.failures == 0 and purge.alive
+    assert not purge.alive
+    purge.stop()  # twice is harmless
+
+
+class UnreachableOnce(FsBlobStore):
+    """A blob store whose first delete fails, like an object store restarting."""
+
+    def __init__(self, root):
+        super().__init__(root)
+        self.failed = False
+
+    def delete(self, key: str) -> None:
+        if not self.failed:
+            self.failed = True
+            raise OSError("blob store unreachable")
+        super().delete(key)
+
+
+def test_a_failed_pass_is_logged_and_the_purge_keeps_running(services, kiosk, clock, caplog):
+    dossier_id, manifest = declare_partly(services, kiosk)
+    clock.advance(15)
+    services.blobs = UnreachableOnce(services.config.blobs_dir)
+    purge = ingest.StaleUploadPurge(services, interval_s=0.01)
+    with caplog.at_level(logging.ERROR, logger="central.ingest"):
+        purge.start()
+        try:
+            assert purge.wait_for_passes(2, timeout_s=60), "the purge thread stopped making passes"
+            assert purge.alive, "the purge thread died"
+        finally:
+            purge.stop()
+    assert purge.failures == 1
+    assert [r.exc_info[1].args for r in caplog.records if "purging stale uploads failed" in r.getMessage()] \
+        == [("blob store unreachable",)]
+    assert uploads(services) == set() and not any(staged(services, dossier_id, manifest))
+    assert not purge.alive
