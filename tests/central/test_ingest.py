@@ -11,20 +11,17 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 
 import pytest
 from fastapi.testclient import TestClient
 from nacl.public import SealedBox
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from central import ingest
 from central.app import create_app
 from central.blobstore import FsBlobStore
 from central.models import Device, Dossier, Upload
-from factory import capture, enroll_kiosk, upload
-from kiosk.sync.outbox import Outbox
-from kiosk.sync.seal import recipient_key
+from factory import capture, count, enroll_kiosk, package_of, upload
 from titres.errors import PermanentSyncError
 from titres.protocol import Package, package_sha256, sha256_hex, sign_manifest
 
@@ -34,17 +31,6 @@ DAY = 86_400
 @pytest.fixture
 def kiosk(services, client, tmp_path):
     return enroll_kiosk(services, client, tmp_path / "kiosk")
-
-
-def count(services, model) -> int:
-    with services.db() as db:
-        return db.scalar(select(func.count()).select_from(model))
-
-
-def package_of(kiosk, dossier_id) -> tuple[dict, list[bytes]]:
-    with Outbox(kiosk.config.data_dir, recipient_key(kiosk.config.queue.recipient_public_key), recover=False) as ob:
-        pkg = ob.package(dossier_id, kiosk.device_id)
-        return pkg.manifest, [read() for read in pkg.parts]
 
 
 def with_dossier_json(services, manifest, parts, raw: bytes) -> Package:
@@ -193,25 +179,6 @@ def test_the_stored_content_is_the_json_the_kiosk_sent(services, kiosk, captured
 
 # -- the purge of stale uploads --------------------------------------------------------------------------------
 
-class Clock:
-    """The service's clock, moved by hand."""
-
-    def __init__(self):
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, days: float) -> None:
-        self.now += days * DAY
-
-
-@pytest.fixture
-def clock(services) -> Clock:
-    services.clock = clock = Clock()
-    return clock
-
-
 def declare_partly(services, kiosk) -> tuple[str, dict]:
     """A captured package declared at the service's time, with its first two parts sent and no commit."""
     dossier_id, _ = capture(kiosk)
@@ -237,9 +204,9 @@ def uploads(services) -> set[str]:
 
 def test_stale_uploads_are_purged_with_their_parts_and_fresh_ones_kept(services, kiosk, clock):
     old, old_manifest = declare_partly(services, kiosk)
-    clock.advance(10)
+    clock.advance(10 * DAY)
     fresh, fresh_manifest = declare_partly(services, kiosk)
-    clock.advance(4.1)  # the first is past the 14 days of staging_retention_days, the second is 4 days old
+    clock.advance(4.1 * DAY)  # the first is past the 14 days of staging_retention_days, the second is 4 days old
     assert ingest.StaleUploadPurge(services).run_once() == 1
     assert uploads(services) == {fresh}
     assert not any(staged(services, old, old_manifest))
@@ -253,7 +220,7 @@ def test_the_retention_is_the_configurations(services, kiosk, clock):
     from dataclasses import replace
 
     dossier_id, _ = declare_partly(services, kiosk)
-    clock.advance(4)
+    clock.advance(4 * DAY)
     assert ingest.StaleUploadPurge(services).run_once() == 0
     services.config = replace(services.config, staging_retention_days=3)
     assert ingest.StaleUploadPurge(services).run_once() == 1
@@ -262,18 +229,18 @@ def test_the_retention_is_the_configurations(services, kiosk, clock):
 
 def test_an_upload_declared_again_counts_from_its_last_declaration(services, kiosk, clock):
     dossier_id, manifest = declare_partly(services, kiosk)
-    clock.advance(13)
+    clock.advance(13 * DAY)
     with services.db() as db:
         device = db.get(Device, kiosk.device_id)
     assert ingest.declare(services, device, manifest, sign_manifest(manifest, kiosk.key)).missing[0] == 2
-    clock.advance(13)  # 26 days after the first declaration, 13 after the kiosk came back
+    clock.advance(13 * DAY)  # 26 days after the first declaration, 13 after the kiosk came back
     assert ingest.StaleUploadPurge(services).run_once() == 0
     assert uploads(services) == {dossier_id}
 
 
 def test_the_application_starts_the_purge_and_stops_it_with_itself(services, kiosk, clock):
     dossier_id, _ = declare_partly(services, kiosk)
-    clock.advance(15)
+    clock.advance(15 * DAY)
     with TestClient(create_app(services)) as app_client:
         purge = app_client.app.state.stale_upload_purge
         assert purge.alive
@@ -301,7 +268,7 @@ class UnreachableOnce(FsBlobStore):
 
 def test_a_failed_pass_is_logged_and_the_purge_keeps_running(services, kiosk, clock, caplog):
     dossier_id, manifest = declare_partly(services, kiosk)
-    clock.advance(15)
+    clock.advance(15 * DAY)
     services.blobs = UnreachableOnce(services.config.blobs_dir)
     purge = ingest.StaleUploadPurge(services, interval_s=0.01)
     with caplog.at_level(logging.ERROR, logger="central.ingest"):
