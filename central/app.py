@@ -2,25 +2,43 @@
 
 ``create_app`` takes the :class:`Services` it will use, so tests and the
 ``serve`` command build the same application from a configuration, and no
-module holds a global.
+module holds a global. The application's lifespan runs the service's
+housekeeping: the purge of stale uploads (``app.state.stale_upload_purge``)
+starts with it and stops with it.
 """
 
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from central import __version__
 from central.context import Services
+from central.ingest import StaleUploadPurge
 
 
 def create_app(services: Services) -> FastAPI:
     from central import api
     from central.console import routes as console
 
-    app = FastAPI(title="Kiosque titres — service central", version=__version__, docs_url=None, redoc_url=None)
+    purge = StaleUploadPurge(services)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        purge.start()
+        try:
+            yield
+        finally:
+            await run_in_threadpool(purge.stop)  # a pass in progress ends first
+
+    app = FastAPI(title="Kiosque titres — service central", version=__version__, docs_url=None, redoc_url=None,
+                  lifespan=lifespan)
     app.state.services = services
+    app.state.stale_upload_purge = purge
     app.include_router(api.router)
     console.install(app)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Callable
 
 from sqlalchemy import Engine
@@ -28,6 +29,10 @@ class Services:
     keys: ServiceKeys
     blobs: BlobStore
     clock: Callable[[], float] = field(default=time.time)
+
+    def now(self) -> datetime:
+        """The service's time (UTC) from its clock, which tests replace."""
+        return datetime.fromtimestamp(self.clock(), timezone.utc)
 
     def close(self) -> None:
         self.engine.dispose()

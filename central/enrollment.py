@@ -122,11 +122,6 @@ def enroll(services: Services, token: str, public_key_hex: str, hostname: str = 
     return device
 
 
-def list_devices(services: Services) -> list[Device]:
-    with services.db() as db:
-        return list(db.scalars(select(Device).order_by(Device.site_id, Device.kiosk_code)))
-
-
 def revoke_device(services: Services, device_id: str, by: str) -> bool:
     with services.db() as db, db.begin():
         device = db.get(Device, device_id)

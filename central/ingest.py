@@ -14,13 +14,17 @@ The three steps follow ``docs/protocol.md``:
    loses on the key and gets the same acknowledgement.
 
 Nothing partial becomes a dossier: a package that fails at commit leaves at
-most staged parts, which ``purge_stale_uploads`` removes after a while.
+most staged parts, which ``purge_stale_uploads`` removes once they are
+``staging_retention_days`` old; :class:`StaleUploadPurge` runs it every
+hour on a thread of its own, started and stopped with the application.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
@@ -34,12 +38,16 @@ from sqlalchemy.orm import Session
 
 from central.context import Services
 from central.models import Captured, Device, Dossier, DossierEvent, DossierState, Predemande, Upload
-from titres.dossier import SUPPORTED_SCHEMAS
+from titres.dossier import Dossier as CapturedDossier
+from titres.dossier import MalformedDossier, UnsupportedSchema
 from titres.ids import is_valid_number
 from titres.protocol import (MAX_PART_BYTES, ProtocolError, check_manifest, make_ack, sha256_hex,
                                  verify_manifest)
 
 log = logging.getLogger("central.ingest")
+
+#: How often the service looks for stale uploads: their age is counted in days.
+PURGE_INTERVAL_S = 3600.0
 
 
 class Conflict(ProtocolError):
@@ -120,12 +128,14 @@ def declare(services: Services, device: Device, manifest: Any, signature: Any) -
         upload = db.get(Upload, manifest["id"])
         if upload is None:
             db.add(Upload(dossier_id=manifest["id"], device_id=device.id, manifest=manifest, signature=signature,
-                          package_sha256=manifest["package_sha256"]))
+                          package_sha256=manifest["package_sha256"], declared_at=services.now()))
         elif upload.device_id != device.id:
             raise ProtocolError("wrong_device", "another device declared this dossier")
         else:
-            # A kiosk may re-seal after a local repair; the latest signed manifest wins until commit.
+            # A kiosk may re-seal after a local repair; the latest signed manifest wins until commit. Declared
+            # again, the upload is fresh again: a kiosk resuming after a long outage keeps what it sent.
             upload.manifest, upload.signature, upload.package_sha256 = manifest, signature, manifest["package_sha256"]
+            upload.declared_at = services.now()
         note_captured(services, db, device, manifest["id"], manifest["number"], manifest["status_stub"])
     return DeclareResult(False, _missing(services, manifest))
 
@@ -172,26 +182,51 @@ def _open_part(services: Services, manifest: dict[str, Any], index: int) -> byte
         raise ProtocolError("not_sealed_to_us", f"part {index} is not sealed to this service's key") from exc
 
 
-def _checked_content(services: Services, manifest: dict[str, Any]) -> dict[str, Any]:
-    """Open the package and check that it is one coherent dossier; return its JSON form."""
+def _refusal(exc: MalformedDossier) -> ProtocolError:
+    """The protocol's answer to a dossier the shared model does not read."""
+    return ProtocolError("unsupported_schema" if isinstance(exc, UnsupportedSchema) else "malformed_dossier", str(exc))
+
+
+class _Attachments(Mapping[str, bytes]):
+    """A package's attachments by name (part ``i`` holds the ``i``-th listed), each opened only when read.
+
+    The model keeps its own copy of each as it checks it, so the package's
+    plaintext is in memory once, not twice.
+    """
+
+    def __init__(self, services: Services, manifest: dict[str, Any], names: list[str]):
+        self._services, self._manifest = services, manifest
+        self._index = {name: index for index, name in enumerate(names, start=1)}
+
+    def __getitem__(self, name: str) -> bytes:
+        return _open_part(self._services, self._manifest, self._index[name])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+
+def _checked_content(services: Services, manifest: dict[str, Any]) -> tuple[CapturedDossier, dict[str, Any]]:
+    """Open the package and read it through the shared model, every attachment checked against its hash.
+
+    Returns the dossier as read (attachments left out) and its JSON form as
+    the kiosk sent it, which is what the service stores.
+    """
     plain = _open_part(services, manifest, 0)
     try:
-        content = json.loads(plain)
-    except ValueError as exc:
-        raise ProtocolError("malformed_dossier", "part 0 is not the dossier's JSON") from exc
-    if not isinstance(content, dict) or content.get("schema") not in SUPPORTED_SCHEMAS:
-        raise ProtocolError("malformed_dossier", "unsupported dossier schema")
-    for key in ("id", "number", "site_id", "kiosk_code"):
-        if content.get(key) != manifest[key]:
-            raise ProtocolError("malformed_dossier", f"the dossier's {key} differs from the manifest's")
-    attachments = content.get("attachments")
-    if not isinstance(attachments, list) or len(attachments) != len(manifest["parts"]) - 1:
-        raise ProtocolError("malformed_dossier", "the dossier names another number of attachments than the package holds")
-    for index, desc in enumerate(attachments, start=1):
-        plain = _open_part(services, manifest, index)
-        if not isinstance(desc, dict) or sha256_hex(plain) != desc.get("sha256"):
-            raise ProtocolError("malformed_dossier", f"attachment {index} does not match the dossier's hash")
-    return content
+        captured = CapturedDossier.from_json(plain)
+        for key in ("id", "number", "site_id", "kiosk_code"):
+            if getattr(captured, key) != manifest[key]:
+                raise ProtocolError("malformed_dossier", f"the dossier's {key} differs from the manifest's")
+        if len(captured.attachments) != len(manifest["parts"]) - 1:
+            raise ProtocolError("malformed_dossier",
+                                "the dossier names another number of attachments than the package holds")
+        CapturedDossier.from_json(plain, _Attachments(services, manifest, list(captured.attachments))).wipe()
+    except MalformedDossier as exc:
+        raise _refusal(exc) from exc
+    return captured, json.loads(plain)
 
 
 def _parse_time(text: str) -> datetime:
@@ -202,13 +237,13 @@ def _parse_time(text: str) -> datetime:
     return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
 
 
-def _person(db: Session, content: dict[str, Any]) -> tuple[str, str, date | None]:
+def _person(db: Session, captured: CapturedDossier) -> tuple[str, str, date | None]:
     """Names and birth date from the dossier's pré-demande, else from the service's own copy of it."""
-    pd = content.get("predemande")
-    if not isinstance(pd, dict):
-        stored = db.get(Predemande, str(content.get("predemande_number", ""))[:16])
+    pd = captured.predemande
+    if pd is None:
+        stored = db.get(Predemande, captured.predemande_number[:16])
         pd = stored.data if stored else {}
-    person = pd.get("person") or {}
+    person = pd.get("person") if isinstance(pd.get("person"), dict) else {}
     try:
         born = date.fromisoformat(person.get("birth_date", ""))
     except (TypeError, ValueError):
@@ -229,16 +264,16 @@ def commit(services: Services, device: Device, dossier_id: str) -> dict[str, Any
     missing = _missing(services, manifest)
     if missing:
         raise ProtocolError("incomplete", f"parts {missing} are missing")
-    content = _checked_content(services, manifest)
+    captured, content = _checked_content(services, manifest)
     created_at = _parse_time(manifest["created_at"])
     try:
         with services.db() as db, db.begin():
-            surname, given, born = _person(db, content)
+            surname, given, born = _person(db, captured)
             dossier = Dossier(
                 id=dossier_id, number=manifest["number"], site_id=device.site_id, device_id=device.id,
                 state=DossierState.RECEIVED.value, created_at=created_at,
                 package_sha256=manifest["package_sha256"], manifest=manifest, signature=signature,
-                flags=list(manifest["flags"]), predemande_number=str(content.get("predemande_number", ""))[:16],
+                flags=list(manifest["flags"]), predemande_number=captured.predemande_number[:16],
                 surname=surname, given_names=given, birth_date=born, content=content,
             )
             db.add(dossier)
@@ -266,19 +301,90 @@ def commit(services: Services, device: Device, dossier_id: str) -> dict[str, Any
 
 def read_attachment(services: Services, dossier: Dossier, name: str) -> tuple[str, bytes]:
     """Open one attachment of a stored dossier: (media type, plaintext). Callers audit the view."""
-    for index, desc in enumerate(dossier.content.get("attachments", []), start=1):
-        if desc.get("name") == name:
-            return desc.get("media_type", "application/octet-stream"), _open_part(services, dossier.manifest, index)
+    try:
+        listed = list(CapturedDossier.from_dict(dossier.content).attachments.values())
+    except MalformedDossier as exc:
+        raise _refusal(exc) from exc
+    for index, attachment in enumerate(listed, start=1):
+        if attachment.name == name:
+            return attachment.media_type, _open_part(services, dossier.manifest, index)
     raise KeyError(name)
 
 
 def purge_stale_uploads(services: Services, older_than: timedelta) -> int:
-    """Forget uploads never committed (a kiosk re-declares if it still has them)."""
-    limit = datetime.now(timezone.utc) - older_than
+    """Forget uploads never committed, declared more than ``older_than`` ago (a kiosk that still has one
+    declares it again). Returns how many.
+
+    Safe beside another process doing the same: each row is deleted only if
+    it is still there and still stale, and deleting a part twice is harmless.
+    The parts go before the row, so a failure halfway leaves a row that the
+    next pass finds again, never parts that nothing points to.
+    """
+    limit = services.now() - older_than
     with services.db() as db, db.begin():
-        stale = list(db.scalars(select(Upload).where(Upload.declared_at < limit)))
-        for upload in stale:
-            for i, p in enumerate(upload.manifest["parts"]):
-                services.blobs.delete(part_key(upload.dossier_id, i, p["sha256"]))
-            db.delete(upload)
-    return len(stale)
+        stale = list(db.execute(select(Upload.dossier_id, Upload.manifest).where(Upload.declared_at < limit)))
+        purged = 0
+        for dossier_id, manifest in stale:
+            for i, p in enumerate(manifest["parts"]):
+                services.blobs.delete(part_key(dossier_id, i, p["sha256"]))
+            purged += db.execute(delete(Upload).where(Upload.dossier_id == dossier_id,
+                                                      Upload.declared_at < limit)).rowcount
+    return purged
+
+
+class StaleUploadPurge:
+    """:func:`purge_stale_uploads` every ``interval_s`` on a thread of its own, from its start to its stop.
+
+    The retention is the configuration's ``staging_retention_days``. The
+    first pass runs at start. A pass that fails is logged and counted, and
+    the next one comes at its time: the thread does not die of an error,
+    and :attr:`alive` tells whether it runs. :meth:`run_once` is one pass,
+    now, on the caller's thread.
+    """
+
+    def __init__(self, services: Services, interval_s: float = PURGE_INTERVAL_S):
+        self.services = services
+        self.interval_s = interval_s
+        self.retention = timedelta(days=services.config.staging_retention_days)
+        self.passes = 0  # passes made by the thread, failed ones included
+        self.failures = 0
+        self._stopping = threading.Event()
+        self._passed = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def run_once(self) -> int:
+        return purge_stale_uploads(self.services, self.retention)
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="stale-upload-purge", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout_s: float = 60.0) -> None:
+        """Ask the thread to end and wait for the pass in progress, if any. Stopping twice is harmless."""
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def wait_for_passes(self, count: int, timeout_s: float) -> bool:
+        """Wait until the thread has made ``count`` passes; False if it has not within ``timeout_s``."""
+        with self._passed:
+            return self._passed.wait_for(lambda: self.passes >= count, timeout_s)
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                purged = self.run_once()
+                if purged:
+                    log.info("stale uploads purged", extra={"count": purged})
+            except Exception:  # the next pass may succeed (a database restarting, a blob store away)
+                self.failures += 1
+                log.exception("purging stale uploads failed; next pass in %g s", self.interval_s)
+            with self._passed:
+                self.passes += 1
+                self._passed.notify_all()
+            self._stopping.wait(self.interval_s)

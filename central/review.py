@@ -28,7 +28,10 @@ from sqlalchemy.orm import Session
 from central import audit
 from central.models import Dossier, DossierEvent, DossierState, Predemande, Role, Verdict
 from central.status import canonical_number
+from titres.dossier import AnswerSource, FingerStatus, Flag
+from titres.dossier import Dossier as CapturedDossier
 from titres.i18n import Translator
+from titres.rules import Case, SecureDocument, checklist
 from titres.wording import requirement_condition as requirement_condition_of
 from titres.wording import requirement_label as requirement_label_of
 
@@ -44,13 +47,13 @@ REVIEWERS = (Role.AGENT.value, Role.SUPERVISOR.value)
 
 #: What the kiosk flagged, as the agent must read it before anything else.
 FLAG_LABELS = {
-    "predemande_not_fetched": ("Pré-demande non récupérée à la borne",
-                               "Vérifier l'état civil et le motif sur la pré-demande en ligne."),
-    "finger_unavailable": ("Empreinte impossible à relever à la borne", "Relever les empreintes au guichet."),
-    "finger_low_quality": ("Empreinte de qualité insuffisante", "Reprendre les empreintes au guichet."),
-    "sensor_failed": ("Capteur d'empreintes en panne", "Relever les empreintes au guichet ; prévenir le technicien."),
-    "originals_only": ("Pièces non photographiées", "Contrôler ces pièces en original au guichet."),
-    "paper_stamp": ("Timbre fiscal papier", "Contrôler et oblitérer le timbre au guichet."),
+    Flag.PREDEMANDE_NOT_FETCHED: ("Pré-demande non récupérée à la borne",
+                                  "Vérifier l'état civil et le motif sur la pré-demande en ligne."),
+    Flag.FINGER_UNAVAILABLE: ("Empreinte impossible à relever à la borne", "Relever les empreintes au guichet."),
+    Flag.FINGER_LOW_QUALITY: ("Empreinte de qualité insuffisante", "Reprendre les empreintes au guichet."),
+    Flag.SENSOR_FAILED: ("Capteur d'empreintes en panne", "Relever les empreintes au guichet ; prévenir le technicien."),
+    Flag.ORIGINALS_ONLY: ("Pièces non photographiées", "Contrôler ces pièces en original au guichet."),
+    Flag.PAPER_STAMP: ("Timbre fiscal papier", "Contrôler et oblitérer le timbre au guichet."),
 }
 
 
@@ -152,14 +155,25 @@ def queue(db: Session, user, search: str | None = None, state: str | None = None
 
 # -- verdicts and decisions ---------------------------------------------------------------
 
+def _captured(dossier: Dossier) -> CapturedDossier:
+    """What the kiosk captured, read through the shared model (ingest stored only dossiers it reads).
+
+    Read once per row object and kept beside its content: one page asks a
+    dozen questions of the same dossier.
+    """
+    read = getattr(dossier, "_captured", None)
+    if read is None or read[0] is not dossier.content:
+        read = dossier._captured = (dossier.content, CapturedDossier.from_dict(dossier.content))
+    return read[1]
+
+
 def requirements(dossier: Dossier) -> list[str]:
     """Every item needing a verdict: the checklist, plus any document or stamp the kiosk recorded beyond it."""
-    content = dossier.content or {}
+    captured = _captured(dossier)
     out: list[str] = []
-    for rid in [*content.get("checklist", []),
-                *(d.get("requirement") for d in content.get("documents", [])),
-                *(s.get("requirement") for s in content.get("stamps", []))]:
-        if isinstance(rid, str) and rid and rid not in out:
+    for rid in [*captured.checklist, *(d.requirement for d in captured.documents),
+                *(s.requirement for s in captured.stamps)]:
+        if rid and rid not in out:
             out.append(rid)
     return out
 
@@ -247,10 +261,9 @@ _FR = Translator("fr")
 
 def _checklist(dossier: Dossier) -> dict[str, Any]:
     """The checklist the citizen saw at the kiosk, rebuilt from the dossier's case by the kiosk's own rules."""
-    from titres.rules import Case, checklist
-
+    case = _captured(dossier).case
     try:
-        return {r.id: r for r in checklist(Case.from_dict(dossier.content["case"]))}
+        return {r.id: r for r in checklist(Case.from_dict(case))}
     except (KeyError, TypeError, ValueError):
         return {}
 
@@ -269,9 +282,9 @@ def requirement_condition(dossier: Dossier, requirement: str) -> str:
 
 def conditional_items(dossier: Dossier) -> set[str]:
     """What the kiosk recorded as still conditional (schema 2), or what the rules make so (schema 1)."""
-    recorded = (dossier.content or {}).get("conditional")
-    if isinstance(recorded, list):
-        return {r for r in recorded if isinstance(r, str)}
+    captured = _captured(dossier)
+    if captured.schema >= 2:
+        return set(captured.conditional)
     return {rid for rid, req in _checklist(dossier).items() if req.conditional}
 
 
@@ -283,9 +296,9 @@ QUESTION_LABELS = {
     "born_abroad_parents_abroad": "Né à l'étranger de parents nés à l'étranger",
     "hosted": "Hébergé par un tiers", "alternating_residence": "Résidence alternée",
 }
-SECURE_LABELS = {"valid": "Oui, valide", "expired_under_5y": "Oui, périmé depuis moins de 5 ans",
-                 "expired_over_5y": "Oui, périmé depuis plus de 5 ans", "none": "Non"}
-SOURCE_LABELS = {"predemande": "Pré-demande", "citizen": "Déclaré à la borne"}
+SECURE_LABELS = {SecureDocument.VALID: "Oui, valide", SecureDocument.EXPIRED_UNDER_5Y: "Oui, périmé depuis moins de 5 ans",
+                 SecureDocument.EXPIRED_OVER_5Y: "Oui, périmé depuis plus de 5 ans", SecureDocument.NONE: "Non"}
+SOURCE_LABELS = {AnswerSource.PREDEMANDE: "Pré-demande", AnswerSource.CITIZEN: "Déclaré à la borne"}
 
 
 def _answer_label(question: str, value: Any) -> str:
@@ -306,14 +319,8 @@ def _answer_label(question: str, value: Any) -> str:
 
 def answers(dossier: Dossier) -> list[tuple[str, str, str]]:
     """(question, answer, who said it) for each fact the checklist rests on, in the order asked."""
-    out = []
-    for a in (dossier.content or {}).get("answers", []) or []:
-        if not isinstance(a, dict) or not isinstance(a.get("question"), str):
-            continue
-        q = a["question"]
-        out.append((QUESTION_LABELS.get(q, q), _answer_label(q, a.get("value")),
-                    SOURCE_LABELS.get(str(a.get("source")), str(a.get("source")))))
-    return out
+    return [(QUESTION_LABELS.get(a.question, a.question), _answer_label(a.question, a.value), SOURCE_LABELS[a.source])
+            for a in _captured(dossier).answers]
 
 
 def attachment_kind(dossier: Dossier, name: str) -> str | None:
@@ -322,14 +329,14 @@ def attachment_kind(dossier: Dossier, name: str) -> str | None:
     The fingerprint templates are attachments too but are never shown: the
     console serves only what it displays.
     """
-    content = dossier.content or {}
-    if any(f.get("attachment") == name for f in content.get("fingerprints", [])):
+    captured = _captured(dossier)
+    if any(f.attachment == name for f in captured.fingerprints):
         return "fingerprint"
-    if name and content.get("signature") == name:
+    if name and captured.signature == name:
         return "signature"
-    for d in content.get("documents", []):
-        if d.get("attachment") == name:
-            return "photo" if d.get("requirement") == "photo" else "document"
+    for d in captured.documents:
+        if d.attachment == name:
+            return "photo" if d.requirement == "photo" else "document"
     return None
 
 
@@ -342,7 +349,7 @@ def audit_action(kind: str) -> str:
 def predemande_data(db: Session, dossier: Dossier) -> dict[str, Any] | None:
     """The online form: the service's own copy when it has one, else what the kiosk fetched."""
     stored = db.get(Predemande, dossier.predemande_number) if dossier.predemande_number else None
-    data = stored.data if stored is not None else (dossier.content or {}).get("predemande")
+    data = stored.data if stored is not None else _captured(dossier).predemande
     if not isinstance(data, dict):
         return None
     extra = data.get("extra") if isinstance(data.get("extra"), dict) else {}
@@ -391,5 +398,5 @@ def finger_label(finger: str) -> str:
     return _FR(f"finger.{finger}") if f"finger.{finger}" in _FR.table else finger
 
 
-FINGER_STATUS = {"captured": "Relevée", "low_quality": "Qualité insuffisante", "unavailable": "Impossible à la borne",
-                 "sensor_failed": "Capteur en panne"}
+FINGER_STATUS = {FingerStatus.CAPTURED: "Relevée", FingerStatus.LOW_QUALITY: "Qualité insuffisante",
+                 FingerStatus.UNAVAILABLE: "Impossible à la borne", FingerStatus.SENSOR_FAILED: "Capteur en panne"}

@@ -21,7 +21,7 @@ from central.context import build_services
 from central.accounts import create_user
 from central.db import make_engine, upgrade
 from central.models import Site
-from factory import PASSWORD
+from factory import PASSWORD, Clock
 
 PG_ADMIN = os.environ.get("KIOSK_CENTRAL_TEST_PG", "")
 TEMPLATE = "kiosk_central_template"
@@ -67,6 +67,13 @@ def services(tmp_path, db_url):
     s = build_services(CentralConfig(data_dir=tmp_path / "central", db_url=db_url, secure_cookies=False))
     yield s
     s.close()
+
+
+@pytest.fixture
+def clock(services) -> Clock:
+    """The service's clock, from now on moved by the test alone."""
+    services.clock = clock = Clock()
+    return clock
 
 
 @pytest.fixture

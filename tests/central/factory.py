@@ -3,15 +3,19 @@
 ``deliver_dossier`` enrolls a kiosk with a one-time token, replays an example
 scenario on the simulated hardware with the outbox sealed to the service's
 key, and uploads the package through :class:`kiosk.sync.client.CentralClient`
-over the test client. Nothing is inserted behind the API's back.
+over the test client. Nothing is inserted behind the API's back. ``Clock`` is
+the service's clock that tests move by hand (the ``clock`` fixture installs one).
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 from nacl.signing import SigningKey, VerifyKey
+from sqlalchemy import func, select
 
 from central.context import Services
 from central.enrollment import create_token
@@ -67,6 +71,13 @@ def _any_key(kiosk: Kiosk):
     return recipient_key(kiosk.config.queue.recipient_public_key)
 
 
+def package_of(kiosk: Kiosk, dossier_id: str) -> tuple[dict, list[bytes]]:
+    """The queued package as the kiosk would send it: its manifest and its sealed parts."""
+    with Outbox(kiosk.config.data_dir, _any_key(kiosk), recover=False) as outbox:
+        pkg = outbox.package(dossier_id, kiosk.device_id)
+        return pkg.manifest, [read() for read in pkg.parts]
+
+
 def upload(kiosk: Kiosk, dossier_id: str) -> dict:
     with Outbox(kiosk.config.data_dir, _any_key(kiosk), recover=False) as outbox:
         return kiosk.central.upload(outbox.package(dossier_id, kiosk.device_id))
@@ -79,3 +90,24 @@ def deliver_dossier(services: Services, http, data_dir: Path, site: str = "demo-
     upload(kiosk, dossier_id)
     with services.db() as db:
         return db.get(Dossier, dossier_id)
+
+
+def count(services: Services, model) -> int:
+    with services.db() as db:
+        return db.scalar(select(func.count()).select_from(model))
+
+
+class Clock:
+    """The service's clock, moved by hand."""
+
+    def __init__(self) -> None:
+        self.t = float(int(time.time()))
+
+    def __call__(self) -> float:
+        return self.t
+
+    def advance(self, seconds: float) -> None:
+        self.t += seconds
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.t, timezone.utc)

@@ -10,31 +10,16 @@ import time
 
 import pytest
 from nacl.signing import SigningKey
-from sqlalchemy import func, select
-
 from central.enrollment import create_token, revoke_device
 from central.models import Captured, Device, Dossier, Predemande, Upload
-from factory import capture, deliver_dossier, enroll_kiosk, upload
+from factory import capture, count, deliver_dossier, enroll_kiosk, package_of, upload
 from titres.errors import PermanentSyncError
-from kiosk.sync.outbox import Outbox
 from titres.protocol import (API, MAX_PART_BYTES, canonical, sign_manifest, sign_request, verify_ack)
-from kiosk.sync.seal import recipient_key
-
-
-def count(services, model) -> int:
-    with services.db() as db:
-        return db.scalar(select(func.count()).select_from(model))
 
 
 def signed(kiosk, method, path, body=b"", key=None, stamp=None, device_id=None):
     stamp = int(time.time()) if stamp is None else stamp
     return sign_request(key or kiosk.key, device_id or kiosk.device_id, method, path, body, stamp)
-
-
-def package_of(kiosk, dossier_id):
-    with Outbox(kiosk.config.data_dir, recipient_key(kiosk.config.queue.recipient_public_key), recover=False) as ob:
-        pkg = ob.package(dossier_id, kiosk.device_id)
-        return pkg.manifest, [read() for read in pkg.parts]
 
 
 def put_json(client, kiosk, path, payload, **kw):

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -31,28 +30,6 @@ HELP = f"{API}/help"
 ID = "0123456789abcdef0123456789abcdef"
 OTHER_ID = "fedcba9876543210fedcba9876543210"
 ZONE = ZoneInfo("Europe/Paris")  # the mairies' default time zone
-
-
-class Clock:
-    """The service's clock, moved by hand."""
-
-    def __init__(self) -> None:
-        self.t = float(int(time.time()))
-
-    def __call__(self) -> float:
-        return self.t
-
-    def advance(self, seconds: float) -> None:
-        self.t += seconds
-
-    def now(self) -> datetime:
-        return datetime.fromtimestamp(self.t, timezone.utc)
-
-
-@pytest.fixture
-def clock(services) -> Clock:
-    services.clock = clock = Clock()
-    return clock
 
 
 @pytest.fixture

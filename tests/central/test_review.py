@@ -12,7 +12,9 @@ from central.accounts import Account
 from central.models import AuditEntry, Dossier, DossierEvent
 from central.review import Forbidden, InvalidAction, NotFound
 from factory import deliver_dossier
+from titres.dossier import AnswerSource, FingerStatus, Flag
 from titres.ids import dossier_number
+from titres.rules import SecureDocument
 from kiosk.core.receipt import Receipt
 
 AGENT_A = Account(1, "agent.a", "Agent A", "agent", "mairie-a")
@@ -323,3 +325,32 @@ def test_only_a_conditional_item_may_be_sans_objet(services, client, tmp_path):
     with services.db() as db, db.begin():
         review.set_verdict(db, AGENT_A, d.id, "birth_certificate", "sans_objet")
         review.approve(db, AGENT_A, d.id)
+
+
+def test_a_schema_1_dossier_takes_its_conditional_items_from_the_rules(services, client, tmp_path):
+    """Schema 1 recorded neither the answers nor what stayed conditional: the rules say it, as at the kiosk."""
+    d = deliver_dossier(services, client, tmp_path / "k", site="Mairie A", scenario="birthplace-dont-know")
+    old = {k: v for k, v in d.content.items() if k not in ("answers", "conditional", "not_applicable")}
+    [copy_id] = _copies(services, d, 1)
+    with services.db() as db, db.begin():
+        db.get(Dossier, copy_id).content = {**old, "schema": 1}
+    with services.db() as db:
+        copy = db.get(Dossier, copy_id)
+    assert review.answers(copy) == []
+    assert review.conditional_items(copy) == review.conditional_items(d) == {"birth_certificate"}
+    assert review.requirements(copy) == review.requirements(d)
+
+
+# -- the kiosk's words, from the shared enums ------------------------------------------------------
+
+def test_every_flag_a_kiosk_raises_has_its_label_and_what_to_do():
+    assert set(review.FLAG_LABELS) == set(Flag)
+    assert all(title and action for title, action in review.FLAG_LABELS.values())
+    assert review.FLAG_LABELS.get("paper_stamp")[0] == "Timbre fiscal papier"  # the stored flags are strings
+
+
+def test_every_finger_status_answer_source_and_secure_title_has_its_label():
+    assert set(review.FINGER_STATUS) == set(FingerStatus)
+    assert review.FINGER_STATUS.get("low_quality") == "Qualité insuffisante"
+    assert set(review.SOURCE_LABELS) == set(AnswerSource)
+    assert set(review.SECURE_LABELS) == set(SecureDocument)
