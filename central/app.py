@@ -16,13 +16,18 @@ from central.context import Services
 
 
 def create_app(services: Services) -> FastAPI:
-    from central import api
-    from central.console import routes as console
+    from central import api, console, public
+    from central.console.headers import PageHeaders
 
     app = FastAPI(title="Kiosque titres — service central", version=__version__, docs_url=None, redoc_url=None)
     app.state.services = services
     app.include_router(api.router)
-    console.install(app)
+    app.include_router(console.router)
+    app.include_router(public.router)
+    app.mount("/console/static", console.static_files(), name="console-static")
+    for refusal, answer in console.REFUSALS.items():
+        app.add_exception_handler(refusal, answer)
+    app.add_middleware(PageHeaders, prefixes=(console.PREFIX, public.PREFIX))
 
     @app.exception_handler(RequestValidationError)
     async def _malformed(request: Request, exc: RequestValidationError):
