@@ -10,8 +10,8 @@ expired one) raises :class:`LoginRequired`, which sends the browser to the
 login page; a role not named raises ``review.Forbidden``, the 403 page.
 :func:`posted` does the same for a form, then checks the session's CSRF
 token (:class:`BadForm`), so the order of the refusals is always: login,
-role, token. :func:`polled_by` is for a page's script: its refusals are
-JSON (:class:`ScriptRefused`). ``central.console.pages`` answers each
+role, token. :func:`polling_reviewer` is for the help banner's script:
+its refusals are JSON (:class:`ScriptRefused`). ``central.console.pages`` answers each
 refusal, whichever router raised it.
 """
 
@@ -93,17 +93,13 @@ def posted(*roles: Role) -> Callable[..., Account]:
     return with_token
 
 
-@cache
-def polled_by(*roles: Role) -> Callable[..., Account]:
-    """A dependency for a page's script that polls: as :func:`require`, but refusals are JSON (401, 403),
-    and asking does not keep an idle session open (the person must still click within the idle time)."""
-
-    def polling(request: Request, services: Services = Depends(services_of)) -> Account:
-        account = accounts.authenticate(services, request.cookies.get(SESSION_COOKIE), refresh=False)
-        if account is None:
-            raise ScriptRefused(401, "login_required", "Session expirée : reconnectez-vous.")
-        if not has_role(account, roles):
-            raise ScriptRefused(403, "forbidden", "Réservé aux agents et aux superviseurs.")
-        return account
-
-    return polling
+def polling_reviewer(request: Request, services: Services = Depends(services_of)) -> Account:
+    """A dependency for the help banner's script (the one that polls): an agent or a supervisor, as
+    :func:`require`, but refusals are JSON (401, 403), and asking does not keep an idle session open (the
+    person must still click within the idle time)."""
+    account = accounts.authenticate(services, request.cookies.get(SESSION_COOKIE), refresh=False)
+    if account is None:
+        raise ScriptRefused(401, "login_required", "Session expirée : reconnectez-vous.")
+    if not has_role(account, REVIEWERS):
+        raise ScriptRefused(403, "forbidden", "Réservé aux agents et aux superviseurs.")
+    return account

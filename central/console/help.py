@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 
 from central import help_requests, review
 from central.accounts import Account
-from central.console.access import REVIEWERS, ip_of, polled_by, posted, services_of
+from central.console.access import REVIEWERS, ip_of, polling_reviewer, posted, services_of
 from central.console.pages import FR, PREFIX, TEMPLATES, fr_since, help_views, redirect, safe_next, with_notice
 from central.context import Services
 from central.models import Role
@@ -43,7 +43,7 @@ def _payload(account: Account, views: list[help_requests.HelpView], here: str) -
 
 
 @router.get("/help.json")
-def help_json(request: Request, next: str = "", account: Account = Depends(polled_by(*REVIEWERS))):
+def help_json(request: Request, next: str = "", account: Account = Depends(polling_reviewer)):
     """The banner's polling: the same scope as the pages, and it does not keep an idle session alive."""
     return JSONResponse(_payload(account, help_views(request, account), safe_next(next) or "/console/"))
 

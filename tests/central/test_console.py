@@ -474,9 +474,9 @@ def test_the_dossier_page_shows_the_answers_and_what_is_conditional(services, cl
 # -- one style for every route, one table for the words ----------------------------------------------
 
 def _access(route) -> set[str]:
-    """The access dependencies a route declares: ``require``, ``posted`` or ``polled_by`` (central.console.access)."""
+    """The access dependencies a route declares (central.console.access)."""
     return {d.call.__qualname__.split(".<locals>")[0] for d in route.dependant.dependencies} & {
-        "require", "posted", "polled_by"}
+        "require", "posted", "polling_reviewer"}
 
 
 def test_every_console_route_names_who_may_use_it_and_every_form_checks_its_token():
@@ -492,7 +492,7 @@ def test_every_console_route_names_who_may_use_it_and_every_form_checks_its_toke
         elif method == "POST":
             assert _access(route) == {"posted"}, route.path
         else:
-            assert _access(route) in ({"require"}, {"polled_by"}), route.path
+            assert _access(route) in ({"require"}, {"polling_reviewer"}), route.path
 
 
 def test_the_services_words_are_typeset_for_a_page_and_plain_for_labels_and_the_api():
