@@ -22,8 +22,8 @@ from central.ingest import StaleUploadPurge
 
 
 def create_app(services: Services) -> FastAPI:
-    from central import api
-    from central.console import routes as console
+    from central import api, console, public
+    from central.console.headers import PageHeaders
 
     purge = StaleUploadPurge(services)
 
@@ -40,7 +40,12 @@ def create_app(services: Services) -> FastAPI:
     app.state.services = services
     app.state.stale_upload_purge = purge
     app.include_router(api.router)
-    console.install(app)
+    app.include_router(console.router)
+    app.include_router(public.router)
+    app.mount("/console/static", console.static_files(), name="console-static")
+    for refusal, answer in console.REFUSALS.items():
+        app.add_exception_handler(refusal, answer)
+    app.add_middleware(PageHeaders, prefixes=(console.PREFIX, public.PREFIX))
 
     @app.exception_handler(RequestValidationError)
     async def _malformed(request: Request, exc: RequestValidationError):

@@ -17,16 +17,8 @@ from sqlalchemy.exc import IntegrityError
 
 from central.context import Services
 from central.models import Captured, Dossier, Predemande, StatusAttempts
+from central.texts import Texts
 from titres.ids import is_valid_number, normalise_number
-
-LABELS = {
-    "captured": ("Enregistré à la borne, en attente de transmission", "Captured at the kiosk, waiting to be sent"),
-    "received": ("Reçu, en attente de vérification par un agent", "Received, waiting for an agent's check"),
-    "validated": ("Validé par la mairie", "Validated by the town hall"),
-    "returned": ("Renvoyé : la mairie vous contactera", "Returned: the town hall will contact you"),
-    "sent": ("Transmis à la préfecture pour instruction", "Sent to the préfecture"),
-}
-
 
 MAX_FAILURES = 10
 WINDOW = timedelta(hours=1)
@@ -79,8 +71,8 @@ def _lookup(services: Services, canonical: str, born: date) -> dict[str, Any] | 
         if state is None:
             attempts.failures += 1
             return None
-    fr, en = LABELS[state]
-    return {"number": canonical, "state": state, "label_fr": fr, "label_en": en,
+    label = f"status.state.{state}"  # the words of central.texts, as the citizen reads them
+    return {"number": canonical, "state": state, "label_fr": Texts("fr")(label), "label_en": Texts("en")(label),
             "updated_at": at.isoformat(timespec="seconds") if isinstance(at, datetime) else None}
 
 

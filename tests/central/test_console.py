@@ -469,3 +469,39 @@ def test_the_dossier_page_shows_the_answers_and_what_is_conditional(services, cl
     assert "Pièce conditionnelle" in piece and 'value="sans_objet"' in piece
     photo = re.search(r'<article class="piece" id="piece-photo".*?</article>', page, re.S)[0]
     assert "Pièce conditionnelle" not in photo and 'value="sans_objet"' not in photo
+
+
+# -- one style for every route, one table for the words ----------------------------------------------
+
+def _access(route) -> set[str]:
+    """The access dependencies a route declares (central.console.access)."""
+    return {d.call.__qualname__.split(".<locals>")[0] for d in route.dependant.dependencies} & {
+        "require", "posted", "polling_reviewer"}
+
+
+def test_every_console_route_names_who_may_use_it_and_every_form_checks_its_token():
+    from central.console import admin, auth, dossiers, fleet, help
+
+    open_to_all = {("GET", "/console"), ("GET", "/console/login"), ("POST", "/console/login")}
+    routes = [(method, r) for area in (auth, dossiers, help, admin, fleet) for r in area.router.routes
+              for method in r.methods]
+    assert len(routes) == 23
+    for method, route in routes:
+        if (method, route.path) in open_to_all:
+            assert not _access(route), route.path
+        elif method == "POST":
+            assert _access(route) == {"posted"}, route.path
+        else:
+            assert _access(route) in ({"require"}, {"polling_reviewer"}), route.path
+
+
+def test_the_services_words_are_typeset_for_a_page_and_plain_for_labels_and_the_api():
+    from central.texts import TEXTS, Texts
+
+    assert Texts("fr", typography=True)("status.too_long") == "Numéro ou date trop longs\u00a0: vérifiez votre saisie."
+    assert Texts("fr")("notice.approved") == "Dossier validé : il sera transmis à la préfecture."
+    assert Texts("en")("status.state.returned") == "Returned: the town hall will contact you"
+    assert Texts("en")("notice.verdict") == "Avis enregistré."  # the console speaks French only
+    assert Texts("fr").label("role", "cli") == "cli" and Texts("fr").find("notice.nothing") is None
+    assert list(Texts("fr").labels("state")) == ["received", "validated", "returned", "sent"]
+    assert all("fr" in entry for entry in TEXTS.values())

@@ -1,0 +1,170 @@
+"""Drawing the service's pages: the templates, French dates and durations, a page with its notice and help banner,
+and what each refusal answers (:data:`REFUSALS`).
+
+Every page extends ``templates/base.html`` (the header, the menu, the help
+banner, the notice after an action). The citizen's status page
+(``central.public``) is drawn the same way, from its own folder first.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
+from zoneinfo import ZoneInfo
+
+from fastapi import Request
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader
+from starlette.concurrency import run_in_threadpool
+
+from central import accounts, help_requests, review, sites
+from central.accounts import Account
+from central.console.access import (REVIEWERS, SESSION_COOKIE, BadForm, LoginRequired, ScriptRefused, has_role,
+                                   services_of)
+from central.models import Role
+from central.texts import Texts
+
+HERE = Path(__file__).parent
+PREFIX = "/console"
+PARIS = ZoneInfo("Europe/Paris")
+#: The console speaks French to agents.
+FR = Texts("fr")
+#: How often the banner's script asks for the help requests (milliseconds).
+HELP_POLL_MS = 5000
+
+
+def fr_datetime(value: datetime | None) -> str:
+    return value.astimezone(PARIS).strftime("%d/%m/%Y à %H:%M") if value else "—"
+
+
+def fr_since(seconds: float) -> str:
+    """A short wait, to the second under a minute (« 40 s »), then as :func:`fr_duration`."""
+    return f"{int(seconds)} s" if seconds < 60 else fr_duration(seconds)
+
+
+def fr_duration(seconds: float) -> str:
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes:02d}"
+    return f"{hours // 24} jours"
+
+
+def templates(*folders: Path) -> Jinja2Templates:
+    """The console's templates, with ``folders`` searched first (a page of another area that extends base.html)."""
+    env = Environment(loader=FileSystemLoader([*folders, HERE / "templates"]), autoescape=True, trim_blocks=True,
+                      lstrip_blocks=True)
+    env.filters.update(dt=fr_datetime, duration=fr_duration, since=fr_since)
+    env.globals.update(fr=FR, VERDICTS=review.VERDICTS, FLAG_LABELS=review.FLAG_LABELS,
+                       LANGUAGE_LABELS=sites.LANGUAGE_LABELS)
+    return Jinja2Templates(env=env)
+
+
+TEMPLATES = templates()
+
+
+def render(pages: Jinja2Templates, request: Request, name: str, status_code: int = 200, **context):
+    """A page of ``pages``, with the notice its ``?ok=`` names, if the table has one."""
+    notice = FR.find(f"notice.{request.query_params.get('ok', '')}")
+    return pages.TemplateResponse(request, name, {"notice": notice, **context}, status_code=status_code)
+
+
+def help_views(request: Request, account: Account) -> list[help_requests.HelpView]:
+    services = services_of(request)
+    with services.db() as db:
+        return help_requests.visible_to(db, account, help_requests.now_of(services))
+
+
+def page(request: Request, name: str, account: Account | None = None, status_code: int = 200, **context):
+    """A console page; for agents and supervisors, with the help banner as it stands now."""
+    if account is not None and has_role(account, REVIEWERS):
+        context.setdefault("help", {"requests": help_views(request, account), "here": here(request),
+                                    "show_site": account.role == Role.SUPERVISOR.value, "poll_ms": HELP_POLL_MS})
+    return render(TEMPLATES, request, name, status_code, account=account, **context)
+
+
+def error_page(request: Request, status_code: int, title: str, message: str, account: Account | None = None):
+    return page(request, "error.html", account, status_code, title=title, message=message)
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def home(account: Account) -> str:
+    """Where an account lands: the queue, but technicians the fleet and administrators the accounts."""
+    return {"technician": "/console/fleet", "admin": "/console/admin/users"}.get(account.role, "/console/")
+
+
+def safe_next(url: str) -> str:
+    """Only a console page of this site: never an open redirect."""
+    if url.startswith("/console/") and not url.startswith("//") and "\\" not in url and len(url) < 300:
+        return url
+    return ""
+
+
+def here(request: Request) -> str:
+    """Where « J'arrive » comes back to: this page if it can be asked for again, else the queue."""
+    if request.method != "GET":
+        return "/console/"
+    query = f"?{request.url.query}" if request.url.query else ""
+    return safe_next(request.url.path + query) or "/console/"
+
+
+def with_notice(url: str, notice: str) -> str:
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "ok"] + [("ok", notice)]
+    return f"{parts.path}?{urlencode(query)}"
+
+
+def too_long(**fields: tuple[str, int]) -> str | None:
+    """The French refusal for the first field over its limit (``nom_complet=(value, 200)``), else None."""
+    for label, (value, limit) in fields.items():
+        if len(value) > limit:
+            return f"Le champ « {label.replace('_', ' ')} » fait au plus {limit} caractères."
+    return None
+
+
+# -- the refusals ---------------------------------------------------------------------------
+
+async def _login_required(request: Request, exc: LoginRequired):
+    """To the login page, and back to this page once logged in if it is a console page one may ask for again."""
+    target = "/console/login"
+    if request.method == "GET" and safe_next(str(request.url.path)):
+        query = f"?{request.url.query}" if request.url.query else ""
+        target += "?next=" + quote(request.url.path + query, safe="")
+    response = redirect(target)
+    response.delete_cookie(SESSION_COOKIE, path="/console", httponly=True, samesite="strict")
+    return response
+
+
+async def _who(request: Request) -> Account | None:
+    """The account for an error page's menu, so a refused agent can find their way back."""
+    return await run_in_threadpool(accounts.authenticate, services_of(request), request.cookies.get(SESSION_COOKIE))
+
+
+async def _forbidden(request: Request, exc: review.Forbidden):
+    return await run_in_threadpool(error_page, request, 403, "Accès refusé", str(exc), await _who(request))
+
+
+async def _not_found(request: Request, exc: review.NotFound):
+    return await run_in_threadpool(error_page, request, 404, "Introuvable", str(exc), await _who(request))
+
+
+async def _bad_form(request: Request, exc: BadForm):
+    return await run_in_threadpool(error_page, request, 403, "Formulaire refusé",
+                                   "Ce formulaire a expiré ou ne vient pas de la console. "
+                                   "Rechargez la page et recommencez.", await _who(request))
+
+
+async def _script_refused(request: Request, exc: ScriptRefused):
+    return JSONResponse({"error": exc.error, "detail": exc.detail}, status_code=exc.status_code)
+
+
+#: What each refusal answers, whichever router raised it (registered on the application by ``central.app``).
+REFUSALS = {LoginRequired: _login_required, review.Forbidden: _forbidden, review.NotFound: _not_found,
+            BadForm: _bad_form, ScriptRefused: _script_refused}
