@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
@@ -39,7 +38,7 @@ from sqlalchemy.orm import Session
 from central.context import Services
 from central.models import Captured, Device, Dossier, DossierEvent, DossierState, Predemande, Upload
 from titres.dossier import Dossier as CapturedDossier
-from titres.dossier import MalformedDossier, UnsupportedSchema
+from titres.dossier import MalformedDossier, UnsupportedSchema, check_attachment
 from titres.ids import is_valid_number
 from titres.protocol import (MAX_PART_BYTES, ProtocolError, check_manifest, make_ack, sha256_hex,
                                  verify_manifest)
@@ -187,27 +186,6 @@ def _refusal(exc: MalformedDossier) -> ProtocolError:
     return ProtocolError("unsupported_schema" if isinstance(exc, UnsupportedSchema) else "malformed_dossier", str(exc))
 
 
-class _Attachments(Mapping[str, bytes]):
-    """A package's attachments by name (part ``i`` holds the ``i``-th listed), each opened only when read.
-
-    The model keeps its own copy of each as it checks it, so the package's
-    plaintext is in memory once, not twice.
-    """
-
-    def __init__(self, services: Services, manifest: dict[str, Any], names: list[str]):
-        self._services, self._manifest = services, manifest
-        self._index = {name: index for index, name in enumerate(names, start=1)}
-
-    def __getitem__(self, name: str) -> bytes:
-        return _open_part(self._services, self._manifest, self._index[name])
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._index)
-
-    def __len__(self) -> int:
-        return len(self._index)
-
-
 def _checked_content(services: Services, manifest: dict[str, Any]) -> tuple[CapturedDossier, dict[str, Any]]:
     """Open the package and read it through the shared model, every attachment checked against its hash.
 
@@ -223,10 +201,14 @@ def _checked_content(services: Services, manifest: dict[str, Any]) -> tuple[Capt
         if len(captured.attachments) != len(manifest["parts"]) - 1:
             raise ProtocolError("malformed_dossier",
                                 "the dossier names another number of attachments than the package holds")
-        CapturedDossier.from_json(plain, _Attachments(services, manifest, list(captured.attachments))).wipe()
+        content = json.loads(plain)
+        # One attachment at a time, against the hash the dossier lists (part i holds the i-th listed): a
+        # package's plaintext is never all in memory at once, however large its parts.
+        for index, desc in enumerate(content["attachments"], start=1):
+            check_attachment(desc["name"], _open_part(services, manifest, index), desc["sha256"], desc["size"])
     except MalformedDossier as exc:
         raise _refusal(exc) from exc
-    return captured, json.loads(plain)
+    return captured, content
 
 
 def _parse_time(text: str) -> datetime:

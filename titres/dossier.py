@@ -283,9 +283,11 @@ class Dossier:
                 dossier.wipe()
                 raise MalformedDossier(f"attachment {_shown(att.name)} is listed but was not received")
             att.data = bytearray(attachments[att.name])
-            if (att.sha256, len(att.data)) != listed[att.name]:
+            try:
+                check_attachment(att.name, att.data, *listed[att.name])
+            except MalformedDossier:
                 dossier.wipe()
-                raise MalformedDossier(f"attachment {_shown(att.name)} does not match its hash")
+                raise
         return dossier
 
     # -- attachments -------------------------------------------------------------
@@ -323,6 +325,16 @@ _E = TypeVar("_E", bound=StrEnum)
 _REQUIRED: Any = object()
 _KINDS = {str: "a string", int: "a number", float: "a number", bool: "a boolean", type(None): "null",
           list: "a list", dict: "an object"}
+
+
+def check_attachment(name: str, data: bytes | bytearray, sha256: str, size: int) -> None:
+    """``data`` is the attachment the dossier lists as ``name`` with this hash and size.
+
+    For a reader that receives a dossier's attachments one at a time (the
+    service opens each sealed part in turn) and so need not hold them all.
+    """
+    if (hashlib.sha256(data).hexdigest(), len(data)) != (sha256, size):
+        raise MalformedDossier(f"attachment {_shown(name)} does not match its hash")
 
 
 def _shown(value: Any) -> str:
