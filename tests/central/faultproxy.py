@@ -21,8 +21,13 @@ import socket
 import struct
 import threading
 
+from tests.threads import HelperThreads
+
 
 class FaultProxy:
+    """A context manager: leaving it closes every connection and joins the proxy's threads, raising
+    what any of them raised (a fault's own ``OSError`` is part of the fault and is not raised)."""
+
     def __init__(self, target_port: int, target_host: str = "127.0.0.1"):
         self.target = (target_host, target_port)
         self.mode = "pass"
@@ -30,20 +35,36 @@ class FaultProxy:
         self.connections = 0
         self._server = socket.create_server(("127.0.0.1", 0))
         self.port = self._server.getsockname()[1]
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._threads = HelperThreads()
+        self._stop = self._threads.stop
+        self._sockets: set[socket.socket] = set()
+        self._lock = threading.Lock()
 
     def __enter__(self) -> "FaultProxy":
-        self._thread.start()
+        self._threads.__enter__()
+        self._threads.start(self._accept, name="proxy-accept")
         return self
 
     def __exit__(self, *exc) -> None:
         self._stop.set()
-        self._server.close()
+        with self._lock:
+            sockets = [self._server, *self._sockets]
+        for sock in sockets:  # wakes every thread blocked in accept or recv
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
+        self._threads.__exit__(*exc)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def _kept(self, sock: socket.socket) -> socket.socket:
+        with self._lock:
+            self._sockets.add(sock)
+        return sock
 
     def _accept(self) -> None:
         while not self._stop.is_set():
@@ -52,19 +73,27 @@ class FaultProxy:
             except OSError:
                 return
             self.connections += 1
-            threading.Thread(target=self._handle, args=(client, self.mode), daemon=True).start()
+            self._threads.start(self._handle, self._kept(client), self.mode, name=f"proxy-{self.mode}")
 
     @staticmethod
     def _reset(sock: socket.socket) -> None:
+        # A thread blocked in recv on it would not see a close: SHUT_RD wakes it, and sends nothing.
+        sock.shutdown(socket.SHUT_RD)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # RST, not FIN
         sock.close()
 
     def _handle(self, client: socket.socket, mode: str) -> None:
+        try:
+            self._serve(client, mode)
+        except OSError:
+            pass  # a connection the proxy broke, or the client or the proxy's exit closed: the fault itself
+
+    def _serve(self, client: socket.socket, mode: str) -> None:
         if mode == "refuse":
             self._reset(client)
             return
         if mode == "stall":
-            self._stop.wait(120)
+            self._stop.wait()
             client.close()
             return
         if mode in ("http_500", "http_503"):
@@ -73,12 +102,12 @@ class FaultProxy:
             client.sendall(f"HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".encode())
             client.close()
             return
-        upstream = socket.create_connection(self.target)
+        upstream = self._kept(socket.create_connection(self.target))
         if mode == "lose_response":
             self._lose_response(client, upstream)
             return
         budget = self.reset_after if mode == "reset_mid" else None
-        threading.Thread(target=self._pipe, args=(upstream, client, None), daemon=True).start()
+        self._threads.start(self._pipe, upstream, client, None, name="proxy-pipe")
         self._pipe(client, upstream, budget)
 
     def _pipe(self, src: socket.socket, dst: socket.socket, budget: int | None) -> None:
@@ -105,20 +134,24 @@ class FaultProxy:
                     pass
 
     def _lose_response(self, client: socket.socket, upstream: socket.socket) -> None:
-        """Forward the request; read the service's whole response; drop it and reset the client."""
-        client.settimeout(0.5)
-        upstream.settimeout(10)
-        try:
-            while True:
-                try:
-                    data = client.recv(65536)
-                except socket.timeout:
-                    break
-                if not data:
-                    break
-                upstream.sendall(data)
-            upstream.recv(65536)  # the service has answered, so it has acted
-        except OSError:
-            pass
+        """Forward the whole request (its ``Content-Length`` says where it ends, however slowly it
+        comes); wait for the service's answer, so it has acted; drop it and reset the client."""
+        request = b""
+        while b"\r\n\r\n" not in request:
+            data = client.recv(65536)
+            if not data:
+                return
+            request += data
+        head, _, body = request.partition(b"\r\n\r\n")
+        lengths = [line.split(b":", 1)[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")]
+        missing = (int(lengths[0]) if lengths else 0) - len(body)
+        while missing > 0:
+            data = client.recv(min(missing, 65536))
+            if not data:
+                return
+            request += data
+            missing -= len(data)
+        upstream.sendall(request)
+        upstream.recv(65536)  # the service has answered, so it has acted
         self._reset(client)
         upstream.close()

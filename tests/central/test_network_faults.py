@@ -9,7 +9,6 @@ heals, the service must hold each dossier once, byte-identical.
 from __future__ import annotations
 
 import socket
-import threading
 import time
 
 import httpx
@@ -28,6 +27,7 @@ from kiosk.sync.outbox import Outbox, State
 from titres.protocol import sign_manifest
 from kiosk.sync.seal import recipient_key
 from kiosk.sync.worker import SyncWorker
+from tests.threads import HelperThreads
 
 
 @pytest.fixture
@@ -36,13 +36,14 @@ def server(services):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     srv = uvicorn.Server(uvicorn.Config(create_app(services), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    while not srv.started:
-        time.sleep(0.02)
-    yield port
-    srv.should_exit = True
-    thread.join(10)
+    with HelperThreads() as threads:
+        serving = threads.start(srv.run, name="uvicorn")
+        threads.until(lambda: srv.started or not serving.is_alive(), "uvicorn did not start")
+        assert srv.started, "uvicorn stopped before it started (see its log)"
+        try:
+            yield port
+        finally:
+            srv.should_exit = True
 
 
 FAULTS = ["refuse", "reset_mid", "stall", "http_500", "http_503", "lose_response"]

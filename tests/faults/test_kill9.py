@@ -4,8 +4,10 @@ Two real processes share one provisioned kiosk's data directory, as on a
 unit: ``submitter.py`` (the app's outbox, opened as the app opens it) and
 ``kiosk sync`` (the real sync worker), against a real ``kiosk-central
 serve``. Each is killed with SIGKILL at random moments and started again,
-independently. Afterwards the queue is drained without faults and both
-ends are compared:
+independently: mostly once it is at work (the submitter once it has begun a
+dossier, the worker once it has told systemd it is ready), so that a loaded
+machine's slow start-ups do not swallow the kills. Afterwards the queue is
+drained without faults and both ends are compared:
 
 * every dossier whose ``submit`` returned is in the queue and on the
   service (a receipt was printed for it);
@@ -23,6 +25,7 @@ import json
 import os
 import random
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -30,14 +33,17 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from tests.chain import BIN, central_service, enrolled_kiosk, run
+from tests.threads import HelperThreads
 
 HERE = Path(__file__).resolve().parent
 LONG = bool(os.environ.get("KIOSK_TEST_LONG"))
 KILLS = 120 if LONG else 15
 PART_BYTES, PARTS = 120_000, 3
 UPLOADING = 1  # kiosk.sync.outbox.State.UPLOADING, read straight from the file
+SLOW_S = 120.0  # for a process to start, or to be reaped, on a loaded machine
 
 
 @dataclass
@@ -48,32 +54,34 @@ class Tally:
     done: dict[str, str] = field(default_factory=dict)  # id -> number, submit returned
 
 
-def _kill_after(proc: subprocess.Popen, rng: random.Random, low: float, high: float) -> None:
-    time.sleep(rng.uniform(low, high))
+def _kill_after(proc: subprocess.Popen, rng: random.Random, low: float, high: float, err: Path) -> None:
+    time.sleep(rng.uniform(low, high))  # the moment of the kill, at random: not a wait for anything
     proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
+    # Neither process ends by itself: one that did (a crash, a lock it gave up on) must fail the test.
+    assert proc.wait(timeout=SLOW_S) == -signal.SIGKILL, f"{proc.args} ended by itself: {err.read_text()}"
 
 
-def _wait_for(out: Path, word: str, proc: subprocess.Popen, timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
+def _wait_for(out: Path, word: str, proc: subprocess.Popen, err: Path) -> None:
+    deadline = time.monotonic() + SLOW_S
     while word not in out.read_text() and proc.poll() is None:
         if time.monotonic() > deadline:
-            raise AssertionError(f"the submitter never started submitting: {out.with_suffix('.err').read_text()}")
+            raise AssertionError(f"the submitter never started submitting: {err.read_text()}")
         time.sleep(0.01)
-    assert proc.poll() is None, out.with_suffix(".err").read_text()
+    assert proc.poll() is None, err.read_text()
 
 
-def _submitter_lives(kiosk: Path, tally: Tally, rng: random.Random, logs: Path) -> None:
+def _submitter_lives(kiosk: Path, tally: Tally, rng: random.Random, logs: Path, check: Callable[[], None]) -> None:
     for life in range(KILLS):
-        out = logs / f"submit-{life}.out"
-        with open(out, "w") as fh, open(logs / f"submit-{life}.err", "w") as err:
+        check()  # the sync worker's killer still alive: no use going on without it
+        out, err = logs / f"submit-{life}.out", logs / f"submit-{life}.err"
+        with open(out, "w") as fh, open(err, "w") as errors:
             proc = subprocess.Popen([sys.executable, str(HERE / "submitter.py"), str(kiosk), str(PART_BYTES),
-                                     str(PARTS), "0"], stdout=fh, stderr=err)
+                                     str(PARTS), "0"], stdout=fh, stderr=errors)
             if rng.random() < 0.2:
-                _kill_after(proc, rng, 0.0, 1.0)  # anywhere, start-up and recovery included
+                _kill_after(proc, rng, 0.0, 1.0, err)  # anywhere, start-up and recovery included
             else:
-                _wait_for(out, "begin", proc)  # once it submits, it is almost always inside submit
-                _kill_after(proc, rng, 0.0, 0.4)
+                _wait_for(out, "begin", proc, err)  # once it submits, it is almost always inside submit
+                _kill_after(proc, rng, 0.0, 0.4, err)
         last_begun = None
         for line in out.read_text().splitlines():
             words = line.split()
@@ -87,19 +95,63 @@ def _submitter_lives(kiosk: Path, tally: Tally, rng: random.Random, logs: Path) 
         tally.in_the_middle += last_begun is not None
 
 
+def _uploading(db: sqlite3.Connection) -> bool:
+    """A row left UPLOADING: the worker died between its claim and the acknowledgement.
+
+    The first lives may all die before either process has created the queue's
+    tables (on a loaded machine, before their imports are done): then nothing
+    is uploading."""
+    if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'dossiers'").fetchone() is None:
+        return False
+    return db.execute("SELECT COUNT(*) FROM dossiers WHERE state = ?", (UPLOADING,)).fetchone()[0] > 0
+
+
+def _ready(notify: socket.socket, proc: subprocess.Popen, err: Path) -> None:
+    """Wait, as systemd does for the unit (``Type=notify``), for the worker's ``READY=1``: on a loaded
+    machine its start-up alone can outlast a kill's random delay, and no kill would land in an upload."""
+    deadline = time.monotonic() + SLOW_S
+    notify.settimeout(1.0)
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, f"the sync worker ended before it was ready: {err.read_text()}"
+        try:
+            if notify.recv(4096).startswith(b"READY=1"):
+                return
+        except TimeoutError:
+            pass
+    raise AssertionError(f"the sync worker was not ready after {SLOW_S:g} s: {err.read_text()}")
+
+
+def _drain(notify: socket.socket) -> None:
+    """Forget what the last life said (its STATUS lines, a READY never waited for)."""
+    notify.setblocking(False)
+    try:
+        while notify.recv(4096):
+            pass
+    except BlockingIOError:
+        pass
+
+
 def _sync_lives(kiosk: Path, tally: Tally, rng: random.Random, logs: Path, stop: threading.Event) -> None:
-    db = sqlite3.connect(kiosk / "queue.db", timeout=30)
+    db = sqlite3.connect(kiosk / "queue.db", timeout=SLOW_S)
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(str(logs / "notify"))
+    env = {**os.environ, "NOTIFY_SOCKET": str(logs / "notify")}
     try:
         while tally.kills < KILLS and not stop.is_set():
-            with open(logs / f"sync-{tally.kills}.err", "w") as err:
+            _drain(notify)
+            err = logs / f"sync-{tally.kills}.err"
+            with open(err, "w") as errors:
                 proc = subprocess.Popen([str(BIN / "kiosk"), "--data-dir", str(kiosk), "sync"],
-                                        stdout=subprocess.DEVNULL, stderr=err)
-                _kill_after(proc, rng, 0.5, 1.5)
+                                        stdout=subprocess.DEVNULL, stderr=errors, env=env)
+                if rng.random() < 0.2:
+                    _kill_after(proc, rng, 0.0, 1.5, err)  # anywhere, start-up and recovery included
+                else:
+                    _ready(notify, proc, err)  # from then on it uploads whatever the submitter queued
+                    _kill_after(proc, rng, 0.0, 1.0, err)
             tally.kills += 1
-            # A row left UPLOADING means the worker died between its claim and the acknowledgement.
-            tally.in_the_middle += db.execute("SELECT COUNT(*) FROM dossiers WHERE state = ?",
-                                              (UPLOADING,)).fetchone()[0] > 0
+            tally.in_the_middle += _uploading(db)
     finally:
+        notify.close()
         db.close()
 
 
@@ -119,15 +171,10 @@ def test_kill_9_during_submit_and_upload_loses_nothing_and_duplicates_nothing(tm
     logs.mkdir()
     with central_service(tmp_path) as (url, central):
         enrolled_kiosk(url, central, kiosk)
-        submits, syncs, stop = Tally(), Tally(), threading.Event()
-        killer = threading.Thread(target=_sync_lives, args=(kiosk, syncs, rng_sync, logs, stop))
-        killer.start()
-        try:
-            _submitter_lives(kiosk, submits, rng_submit, logs)
-        except BaseException:
-            stop.set()  # abandon the sync worker's lives too
-            raise
-        finally:
+        submits, syncs = Tally(), Tally()
+        with HelperThreads() as threads:  # leaving it early (a failure) stops the sync worker's lives too
+            killer = threads.start(_sync_lives, kiosk, syncs, rng_sync, logs, threads.stop)
+            _submitter_lives(kiosk, submits, rng_submit, logs, threads.check)
             killer.join()
 
         # The network is fine again and nobody kills anything: drain what is left.

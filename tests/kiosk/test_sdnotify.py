@@ -6,7 +6,6 @@ import os
 import shutil
 import socket
 import subprocess
-import threading
 from pathlib import Path
 
 import httpx
@@ -18,6 +17,7 @@ from kiosk.sdnotify import Watchdog, notify
 from kiosk.sync.client import CentralClient
 from kiosk.sync.outbox import Outbox
 from kiosk.sync.worker import SyncWorker
+from tests.threads import HelperThreads
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,7 +31,7 @@ def systemd_socket(tmp_path):
     sock.bind(str(path))
 
     def receive(wait: bool = True) -> str | None:
-        sock.settimeout(5 if wait else 0)
+        sock.settimeout(60 if wait else 0)  # a loaded machine
         try:
             return sock.recv(4096).decode()
         except BlockingIOError:
@@ -87,14 +87,9 @@ def test_the_sync_worker_is_ready_then_pings_while_the_service_is_unreachable(sy
     down = CentralClient(httpx.Client(base_url="http://127.0.0.1:9", timeout=1), "dev", SigningKey.generate())
     with Outbox(tmp_path / "data", PrivateKey.generate().public_key) as outbox:
         worker = SyncWorker(outbox, down, "dev", watchdog=Watchdog(env=env))
-        stop = threading.Event()
-        thread = threading.Thread(target=worker.run_forever, args=(stop,), kwargs={"idle_s": 0.05})
-        thread.start()
-        try:
+        with HelperThreads() as threads:  # leaving it stops the worker's loop
+            threads.start(worker.run_forever, threads.stop, idle_s=0.05)
             messages = [receive() for _ in range(8)]
-        finally:
-            stop.set()
-            thread.join(10)
     assert messages[0] == "READY=1"
     assert messages.count("WATCHDOG=1") >= 2
     statuses = [m for m in messages if m.startswith("STATUS=")]

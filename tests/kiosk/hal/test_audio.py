@@ -14,7 +14,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import wave
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from kiosk.hal.alsa_audio import AlsaAudioOutput, parse_switch
 from kiosk.hal.audio import Clip, from_wav, peak, scaled, to_wav
 from kiosk.hal.sim.audio import SimAudioOutput, read_log
 from kiosk.speech.tones import SHAPES, tone
+from tests.threads import HelperThreads
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -83,22 +83,17 @@ def test_the_simulated_socket_reports_a_plug_as_a_jack_switch_would(tmp_path):
 
 
 def test_a_realtime_clip_is_cut_short_by_stop_from_another_thread(tmp_path):
-    with SimAudioOutput(HalConfig(sim_audio_realtime=True), tmp_path) as out:
-        started = threading.Event()
+    with SimAudioOutput(HalConfig(sim_audio_realtime=True), tmp_path) as out, HelperThreads() as threads:
         result = {}
 
         def play():
-            started.set()
             result["finished"] = out.play(speech_like(30.0))
 
-        worker = threading.Thread(target=play)
-        worker.start()
-        started.wait(10)
-        while out.first_sample_at is None:  # the clip has begun
-            worker.join(0.01)
+        player = threads.start(play)
+        threads.until(lambda: out.first_sample_at is not None, "the clip never began")
         out.stop()
-        worker.join(30)
-        assert not worker.is_alive() and result["finished"] is False
+        player.join()
+        assert result["finished"] is False
     assert read_log(tmp_path)[-1]["interrupted"] is True
 
 

@@ -23,6 +23,8 @@ from kiosk.hal import BACKENDS, create_devices, load_backend
 from kiosk.hal.audio import AudioOutput
 from kiosk.hal.indicator import Light
 from kiosk.hal.printer import ReceiptPrinter
+from kiosk.hal.r503_fingerprint import LED_MODES
+from kiosk.hal.sim.escpos_decode import decode_file
 from kiosk.hal.sim.scenes import empty_frame, qr_frame
 from kiosk.core.readings import FingerReading, PrinterStatus, SelfTestResult
 
@@ -110,20 +112,22 @@ def indicator_backend(request):
 @pytest.fixture(params=[(d, n) for d in BACKENDS for n in sorted(BACKENDS[d])], ids=lambda p: f"{p[0]}-{p[1]}")
 def any_device(request, hal_config, sim_dir):
     device, name = request.param
-    with _emulated_sensor_line(device, name, hal_config) as config:
+    with _emulated_sensor_line(device, name, hal_config) as (config, _):
         yield _device(device, name, config, sim_dir)
 
 
 @contextlib.contextmanager
 def _emulated_sensor_line(device: str, name: str, hal_config):
-    """The R503 backend reads the emulated sensor when no sensor is wired here (as the sim backend always does)."""
+    """The R503 backend reads the emulated sensor when no sensor is wired here (as the sim backend always does).
+
+    Yields the configuration and the emulator on the line (``None``: a real sensor, or no sensor at all)."""
     from kiosk.hal.sim.r503_emulator import SensorEmulator
 
     if (device, name) != ("fingerprint", "r503") or Path(hal_config.serial_port).exists():
-        yield hal_config
+        yield hal_config, None
         return
     with SensorEmulator() as emulator:
-        yield replace(hal_config, serial_port=emulator.port)
+        yield replace(hal_config, serial_port=emulator.port), emulator
 
 
 # --- every device --------------------------------------------------------------
@@ -204,13 +208,15 @@ def test_scanner_reads_accented_payloads(scanner_backend, hal_config, sim_dir, r
 
 # --- fingerprint ---------------------------------------------------------------
 @pytest.fixture
-def fingerprint_config(fingerprint_backend, hal_config):
-    with _emulated_sensor_line("fingerprint", fingerprint_backend, hal_config) as config:
-        yield config
+def fingerprint_line(fingerprint_backend, hal_config):
+    """(configuration, the emulated sensor the r503 backend talks to, or None)."""
+    with _emulated_sensor_line("fingerprint", fingerprint_backend, hal_config) as line:
+        yield line
 
 
-def test_a_reading_is_plain_values_with_a_lossless_greyscale_image(fingerprint_backend, fingerprint_config, sim_dir):
-    with _opened(_device("fingerprint", fingerprint_backend, fingerprint_config, sim_dir)) as sensor:
+def test_a_reading_is_plain_values_with_a_lossless_greyscale_image(fingerprint_backend, fingerprint_line, sim_dir):
+    config, _ = fingerprint_line
+    with _opened(_device("fingerprint", fingerprint_backend, config, sim_dir)) as sensor:
         reading = sensor.read(timeout_s=10)
     assert isinstance(reading, FingerReading)
     assert reading.ok == (reading.feedback is None)
@@ -221,10 +227,19 @@ def test_a_reading_is_plain_values_with_a_lossless_greyscale_image(fingerprint_b
         assert 0 <= reading.quality <= 100
 
 
-def test_guidance_accepts_every_mode(fingerprint_backend, fingerprint_config, sim_dir):
-    with _opened(_device("fingerprint", fingerprint_backend, fingerprint_config, sim_dir)) as sensor:
-        for mode in ("idle", "place", "ok", "retry"):
+def test_guidance_accepts_every_mode(fingerprint_backend, fingerprint_line, sim_dir):
+    """Each mode the facade names reaches the sensor's ring, and the sensor still reads afterwards."""
+    config, line = fingerprint_line
+    modes = ("idle", "place", "ok", "retry")
+    with _opened(_device("fingerprint", fingerprint_backend, config, sim_dir)) as sensor:
+        ring = line if line is not None else getattr(sensor, "emulator", None)  # None: a real one, watched by eye
+        before = len(ring.led_history) if ring is not None else 0
+        for mode in modes:
             sensor.guide(mode)
+        if ring is not None:
+            assert ring.led_history[before:] == [LED_MODES[mode] for mode in modes]
+        reading = sensor.read(timeout_s=10)  # every command was answered: nothing left on the line
+    assert isinstance(reading, FingerReading)
 
 
 def test_a_closed_sensor_says_it_is_unavailable(fingerprint_backend, hal_config, sim_dir):
@@ -247,6 +262,11 @@ def test_printer_prints_a_receipt(printer_backend, hal_config, sim_dir, receipt)
         if not printer.status().can_print:
             pytest.skip("the attached printer cannot print now")
         printer.print_receipt(receipt)
+        after = printer.status()
+        filed = printer.jobs() if hasattr(printer, "jobs") else None  # what a simulator printed
+    assert after.online is not False, "the printer went away while printing"
+    if filed is not None:
+        assert len(filed) == 1 and decode_file(filed[0]).qr_payloads == [receipt.dossier_number]
 
 
 def test_a_closed_printer_prints_nothing_and_says_so(printer_backend, hal_config, sim_dir, receipt):
@@ -258,14 +278,23 @@ def test_a_closed_printer_prints_nothing_and_says_so(printer_backend, hal_config
 
 # --- indicator -----------------------------------------------------------------
 def test_indicator_shows_every_light(indicator_backend, hal_config, sim_dir):
+    shown = []
     with _opened(_device("indicator", indicator_backend, hal_config, sim_dir)) as indicator:
         for light in Light:
             indicator.show(light)
+            shown.append(indicator.light)
+    assert shown == list(Light)
 
 
 def test_indicator_takes_a_call_button_callback(indicator_backend, hal_config, sim_dir):
+    presses = []
     with _opened(_device("indicator", indicator_backend, hal_config, sim_dir)) as indicator:
-        indicator.on_call_button(lambda: None)
+        indicator.on_call_button(lambda: presses.append("pressed"))
+        press = getattr(indicator, "press_call_button", None)
+        if press is None:
+            pytest.skip(f"only a finger presses the {indicator.backend_name} call button")
+        press()  # the simulator's pin goes low then high, as under a finger
+    assert presses == ["pressed"]
 
 
 def test_a_closed_indicator_refuses_to_show(indicator_backend, hal_config, sim_dir):

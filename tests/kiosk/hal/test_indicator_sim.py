@@ -38,9 +38,15 @@ def test_pressing_the_call_button_runs_the_callback(indicator):
     assert calls == ["second"]
 
 
-def test_a_detached_button_calls_nothing(indicator):
+def test_a_detached_button_calls_nothing(indicator, hal_config):
+    calls = []
+    indicator.on_call_button(lambda: calls.append("pressed"))
     indicator.on_call_button(None)
+    pin = indicator.pin_factory.pin(hal_config.gpio_button_pin)
+    pin.clear_states()
     indicator.press_call_button()
+    assert [s.state for s in pin.states] == [True, False, True]  # it was pressed...
+    assert calls == []  # ...and the callback it had before was not called
 
 
 def test_the_self_test_cycles_the_lights_and_restores_the_last(indicator):

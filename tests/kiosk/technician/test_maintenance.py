@@ -6,7 +6,6 @@ import json
 import logging
 import os
 import stat
-import threading
 
 import httpx
 import pytest
@@ -20,6 +19,7 @@ from kiosk.sync.client import CentralClient
 from kiosk.sync.outbox import Outbox
 from kiosk.sync.status import SyncStatus, read_status, write_status
 from kiosk.sync.worker import SyncWorker
+from tests.threads import HelperThreads
 
 
 def test_the_worker_leaves_its_last_error_for_the_screen(tmp_path):
@@ -115,11 +115,14 @@ def test_the_network_check_times_a_real_request(tmp_path):
             pass
 
     server = HTTPServer(("127.0.0.1", 0), Service)
-    threading.Thread(target=server.handle_request, daemon=True).start()
-    try:
-        reached = check_central(lambda: CentralClient.connect(f"http://127.0.0.1:{server.server_port}", timeout_s=5))
-    finally:
-        server.server_close()
+    with HelperThreads() as threads:
+        threads.start(server.serve_forever)
+        try:
+            reached = check_central(lambda: CentralClient.connect(f"http://127.0.0.1:{server.server_port}",
+                                                                  timeout_s=60))
+        finally:
+            server.shutdown()
+            server.server_close()
     assert reached.reachable and reached.service_version == "9.9" and reached.latency_ms > 0
 
 

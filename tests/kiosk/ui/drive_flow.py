@@ -43,6 +43,8 @@ ROOT = Path(__file__).resolve().parents[3]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from tests.threads import HelperThreads  # noqa: E402
+
 
 def _prepare_environment(kivy_home: Path) -> None:
     """Kivy reads these at import: set them before anything imports kivy."""
@@ -129,8 +131,10 @@ class Driver:
         logging.getLogger("kiosk").addHandler(self._log_handler)
 
     # -- running ------------------------------------------------------------------------
-    def watch_stalls(self, threshold_s: float = 0.1) -> None:
-        """Where the UI thread is when a frame is late: a sampling of its stack, kept in the result."""
+    def watch_stalls(self, threads: HelperThreads, threshold_s: float = 0.1) -> None:
+        """Where the UI thread is when a frame is late: a sampling of its stack, kept in the result.
+
+        The watcher runs until the scenario ends or ``threads`` stops it; what it raises fails the run."""
         import threading
 
         main_id = threading.main_thread().ident
@@ -138,8 +142,7 @@ class Driver:
 
         def watch():
             seen = None
-            while self._gen is not None or self._last_frame is None:
-                time.sleep(0.02)
+            while not threads.stop.wait(0.02) and (self._gen is not None or self._last_frame is None):
                 last = self._last_frame
                 if last is None or time.perf_counter() - last < threshold_s or last == seen:
                     continue
@@ -152,7 +155,7 @@ class Driver:
                 if len(stalls) < 40:
                     stalls.append({"step": self.session.step.value, "stack": "".join(stack), "workers": workers})
 
-        threading.Thread(target=watch, daemon=True, name="stall-watch").start()
+        threads.start(watch, name="stall-watch")
 
     def finish_each_frame(self) -> None:
         """Wait for each frame to be rendered before it is shown, as a display's buffer swap does.
@@ -1039,13 +1042,14 @@ def main(argv: list[str] | None = None) -> int:
         driver.shots_enabled = not args.no_shots
         if not args.no_finish:
             driver.finish_each_frame()
-        if args.watch_stalls:
-            driver.watch_stalls()
         from kivy.clock import Clock
 
         Clock.schedule_once(lambda dt: driver.run(SCENARIOS[args.scenario]), 0.5)
         started = time.monotonic()
-        app.run()
+        with HelperThreads() as threads:
+            if args.watch_stalls:
+                driver.watch_stalls(threads)
+            app.run()
         result = driver.result
         result["seconds"] = round(time.monotonic() - started, 1)
         result["window"] = list(driver.Window.size)
