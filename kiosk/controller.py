@@ -40,7 +40,7 @@ from kiosk.core.receipt import Receipt, mask_predemande
 from titres.rules import Capture
 from titres.wording import requirement_condition, requirement_label
 from kiosk.core.scanning import Debouncer, decode_number
-from kiosk.core.session import Session, SessionSettings, Step
+from kiosk.core.session import BUSY_STEPS, Session, SessionSettings, Step
 from kiosk.sync.outbox import Outbox
 
 log = logging.getLogger("kiosk.controller")
@@ -128,7 +128,7 @@ class Controller:
         light = Light.READY
         if session.out_of_service:
             light = Light.FAULT  # the kiosk takes nobody: a technician's job, seen from across the hall
-        elif session.step in (Step.LOOKING_UP, Step.SUBMITTING, Step.PRINTING):
+        elif session.step in BUSY_STEPS:
             light = Light.BUSY
         elif session.step is Step.RECEIPT_FAILED or self._help_open:
             light = Light.ATTENTION  # a citizen waits for an agent

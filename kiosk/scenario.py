@@ -21,7 +21,7 @@ from titres.errors import InvalidNumber, KioskError, NotAPredemande
 from titres.i18n import Translator
 from kiosk.core.legibility import TEXT_SCALES, Legibility
 from kiosk.runtime import Kiosk, build_kiosk
-from kiosk.core.session import Step
+from kiosk.core.session import BUSY_STEPS, Step
 from kiosk.core.signature import demo_strokes, render_strokes
 from titres.wording import summary_lines
 
@@ -413,7 +413,7 @@ def _check_speech(expect: dict[str, Any], result: dict[str, Any]) -> list[str]:
                 titles.append(k[len("title."):])
         first = titles[0] if titles else None
         shown = result.get("steps", [])
-        silent = {"looking_up", "submitting", "printing"}  # the busy page says its message, not a title
+        silent = {s.value for s in BUSY_STEPS}  # the busy page says its message, not a title
         after = shown[shown.index(first):] if first in shown else []
         if "welcome" in after[1:]:
             after = after[:after.index("welcome", 1)]  # the session ended: the voice with it

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from kiosk.core import journey
 from kiosk.core.interview import CHOICES, prompt_key
 from kiosk.core.journey import header_title
-from kiosk.core.session import Step
+from kiosk.core.session import BUSY_STEPS, Step
 from titres.i18n import Translator, euros
 from titres.wording import message_text, requirement_condition, requirement_detail, requirement_label, summary_lines
 
@@ -80,7 +80,7 @@ def page(t: Translator, session) -> list[Prompt]:
             return [_p(t, session.out_of_service)]
         out += [_p(t, "welcome.title"), _p(t, "app.title"), _p(t, "welcome.body"), _p(t, "welcome.start")]
         return out
-    if step in (Step.LOOKING_UP, Step.SUBMITTING, Step.PRINTING):
+    if step in BUSY_STEPS:
         return []  # the busy page says what it is doing: its message (:func:`message`)
     out.append(_step_title(t, session))
     if step is Step.IDENTIFY:

@@ -46,7 +46,7 @@ from kiosk.core import journey
 from kiosk.core.journey import header_title
 from kiosk.ui.screens import KV_DIR, KV_FILES, SCREEN_FOR
 from kiosk.ui.screens.theme import NORMAL, palette
-from kiosk.core.session import Step
+from kiosk.core.session import BUSY_STEPS, Step
 from kiosk.ui.jobs import JobRunner, Task
 
 log = logging.getLogger("kiosk.ui.app")
@@ -496,7 +496,7 @@ class KioskApp(TouchApp):
             self.kiosk.voice.say_keys(self.session, "cancel.confirm", "cancel.keep", "cancel.yes")
 
     def cancel_confirmed(self) -> None:
-        if self.session.step not in (Step.LOOKING_UP, Step.SUBMITTING, Step.PRINTING):
+        if self.session.step not in BUSY_STEPS:
             self.session.cancel()
 
     # -- for tests and tools ----------------------------------------------------------------
