@@ -38,7 +38,7 @@ from kiosk.core.quality import QualityReport, assess
 from kiosk.core.readings import FingerReading
 from kiosk.core.receipt import Receipt, mask_predemande
 from titres.rules import Capture
-from titres.wording import requirement_condition, requirement_label
+from titres.wording import checklist_line, presence_line, requirement_label
 from kiosk.core.scanning import Debouncer, decode_number
 from kiosk.core.session import BUSY_STEPS, Session, SessionSettings, Step
 from kiosk.sync.outbox import Outbox
@@ -262,16 +262,10 @@ class Controller:
         t = Translator(s.lang)
         site = self.config.site
         items = outcomes.documents(s.checklist, s.not_applicable, s.dossier)
-        originals, presence = [], []
-        for req in outcomes.shown_at_desk(items):
-            if req.capture is Capture.PRESENCE:  # a person who comes, a fee paid there: not an original
-                presence.append(requirement_label(t, req) + ".")
-                continue
-            line = requirement_label(t, req)
-            if req.conditional:
-                condition = requirement_condition(t, req)
-                line += " (" + condition[:1].lower() + condition[1:] + ")"
-            originals.append(line)
+        at_desk = outcomes.shown_at_desk(items)
+        # A person who comes, a fee paid there: not an original.
+        originals = [checklist_line(t, req) for req in at_desk if req.capture is not Capture.PRESENCE]
+        presence = [presence_line(t, req) for req in at_desk if req.capture is Capture.PRESENCE]
         desk = [t("receipt.not_held", document=requirement_label(t, i.requirement))
                 for i in items if i.outcome is outcomes.Outcome.NOT_HELD]
         desk += [t("receipt.finger_at_desk", finger=t(f"finger.{f.finger}"))

@@ -26,7 +26,9 @@ from kiosk.core.interview import CHOICES, prompt_key
 from kiosk.core.journey import header_title
 from kiosk.core.session import BUSY_STEPS, Step
 from titres.i18n import Translator, euros
-from titres.wording import message_text, requirement_condition, requirement_detail, requirement_label, summary_lines
+from titres.wording import (
+    checklist_line, message_text, requirement_condition, requirement_detail, requirement_label, summary_lines,
+)
 
 
 @dataclass(frozen=True)
@@ -168,12 +170,8 @@ def _question(t: Translator, session) -> list[Prompt]:
 
 
 def _checklist(t: Translator, session) -> list[Prompt]:
-    items = []
-    for req in session.checklist:
-        label = requirement_label(t, req)
-        condition = requirement_condition(t, req)
-        items.append(f"{label} ({condition})" if condition else label)
-    out = [_p(t, "checklist.intro"), Prompt("speech.checklist.items", t("speech.checklist.items", items="; ".join(items)))]
+    items = "; ".join(checklist_line(t, req) for req in session.checklist)
+    out = [_p(t, "checklist.intro"), Prompt("speech.checklist.items", t("speech.checklist.items", items=items))]
     fees = session.stamp_fees_cents
     if fees:
         out.append(_p(t, "checklist.fees", amount=euros(fees, t.lang)))
