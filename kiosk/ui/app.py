@@ -40,7 +40,8 @@ from titres.errors import InvalidTransition
 from kiosk.sync.help import HelpState
 from titres.i18n import Translator
 from kiosk.core.legibility import Legibility
-from kiosk.technician.maintenance import MaintenanceAccess, RecentProblems
+from kiosk.technician.maintenance import MaintenanceAccess
+from kiosk.technician.report import RecentProblems
 from kiosk.ui.memory import release_free_memory, tune_allocator
 from kiosk.core import journey
 from kiosk.core.journey import header_title

@@ -1,8 +1,8 @@
 """The message keys the kiosk's screens can show, found once for the tests and the speech benchmark.
 
-The screens (their kv and Python files, and the app) and the narration name
-their texts literally (``app.t('welcome.start')``, ``t.plural('stamp.count', …)``):
-one pattern finds them. A screen that builds a key from a value
+The screens (their kv and Python files, and the app), the technician's
+tools behind them and the narration name their texts literally
+(``app.t('welcome.start')``, ``t.plural('stamp.count', …)``): one pattern finds them. A screen that builds a key from a value
 (``t(f"finger.{finger}")``) can show every key of that family.
 """
 
@@ -16,9 +16,10 @@ from titres.messages import MESSAGES
 
 ROOT = Path(__file__).resolve().parents[3]
 SCREENS = ROOT / "kiosk" / "ui" / "screens"
-#: Where the citizen's texts are named: every screen, the app, and what the kiosk says aloud.
+#: Where the texts are named: every screen, the app, the technician's tools (the maintenance screen's
+#: report is worded in kiosk/technician/report.py), and what the kiosk says aloud.
 SOURCES = (*sorted(SCREENS.glob("*.kv")), *sorted(SCREENS.glob("*.py")), SCREENS.parent / "app.py",
-           ROOT / "kiosk" / "core" / "narration.py")
+           *sorted((ROOT / "kiosk" / "technician").glob("*.py")), ROOT / "kiosk" / "core" / "narration.py")
 LITERAL_KEY = re.compile(r"""\bt(\.worded|\.plural)?\(\s*['"]([a-z_]+(?:\.[a-z0-9_]+)+)['"]""")
 #: Families of keys a screen builds from a value (``t(f"finger.{finger}")``): every key under them can show.
 FAMILIES = ("finger.", "motif.", "title.", "secure.", "age.", "question.", "doc.", "cond.", "quality.",
@@ -30,8 +31,8 @@ NOT_CITIZEN = ("maintenance.", "commission.", "pin.", "selftest.", "receipt.line
 
 
 def named_keys() -> set[str]:
-    """Every key the screens, the app and the narration name literally, as the table holds it (a
-    plural as its ``.one`` and ``.other`` forms); the technician's screens included."""
+    """Every key the :data:`SOURCES` name literally, as the table holds it (a plural as its ``.one`` and
+    ``.other`` forms); the technician's included."""
     keys: set[str] = set()
     for path in SOURCES:
         for method, key in LITERAL_KEY.findall(path.read_text(encoding="utf-8")):
