@@ -32,13 +32,13 @@ from kiosk.config import KioskConfig
 from titres.errors import DirectoryUnavailable, KioskError, NotAPredemande, PrinterError, QueueError, SensorTimeout
 from kiosk.hal import Devices
 from kiosk.hal.indicator import Light
-from titres.i18n import Translator, euros
+from titres.i18n import Translator
 from titres.predemande import NumberFormat, PreDemande
 from kiosk.core.quality import QualityReport, assess
 from kiosk.core.readings import FingerReading
 from kiosk.core.receipt import Receipt, mask_predemande
 from titres.rules import Capture
-from titres.wording import checklist_line, presence_line, requirement_label
+from titres.wording import checklist_line, fees_line, presence_line, requirement_label
 from kiosk.core.scanning import Debouncer, decode_number
 from kiosk.core.session import BUSY_STEPS, Session, SessionSettings, Step
 from kiosk.sync.outbox import Outbox
@@ -270,14 +270,13 @@ class Controller:
                 for i in items if i.outcome is outcomes.Outcome.NOT_HELD]
         desk += [t("receipt.finger_at_desk", finger=t(f"finger.{f.finger}"))
                  for f in outcomes.fingers(s.fingers, s.dossier) if not f.taken]
-        fees = s.stamp_fees_cents
         now = self.wall_clock().astimezone(self.settings.zone)
         return Receipt(
             mairie=site.name, address=site.address, opening_hours=site.opening_hours,
             printed_at=now.strftime("%d/%m/%Y %H:%M"), dossier_number=number,
             predemande_masked=mask_predemande(s.predemande_number or ""), originals=tuple(originals),
             flags=tuple(desk), language=s.lang, presence=tuple(presence),
-            fees=t("checklist.fees", amount=euros(fees, s.lang)) if fees else "",
+            fees=fees_line(t, s.stamp_fees_cents),
             status_url=site.status_url,
         )
 

@@ -51,6 +51,11 @@ def presence_line(t: Translator, req: Requirement) -> str:
     return requirement_label(t, req) + "."
 
 
+def fees_line(t: Translator, cents: int) -> str:
+    """"Total des timbres : 86 €" beneath the checklist and on the receipt, or an empty string when nothing is paid."""
+    return t("checklist.fees", amount=euros(cents, t.lang)) if cents else ""
+
+
 def message_text(t: Translator, message, audience: str | None = None) -> str:
     """A session :class:`~kiosk.core.session.Message` as the citizen reads it (or hears it)."""
     if message.count is not None:

@@ -27,7 +27,7 @@ from kiosk.core.journey import header_title
 from kiosk.core.session import BUSY_STEPS, Step
 from titres.i18n import Translator, euros
 from titres.wording import (
-    checklist_line, message_text, requirement_condition, requirement_detail, requirement_label, summary_lines,
+    checklist_line, fees_line, message_text, requirement_condition, requirement_detail, requirement_label, summary_lines,
 )
 
 
@@ -172,9 +172,8 @@ def _question(t: Translator, session) -> list[Prompt]:
 def _checklist(t: Translator, session) -> list[Prompt]:
     items = "; ".join(checklist_line(t, req) for req in session.checklist)
     out = [_p(t, "checklist.intro"), Prompt("speech.checklist.items", t("speech.checklist.items", items=items))]
-    fees = session.stamp_fees_cents
-    if fees:
-        out.append(_p(t, "checklist.fees", amount=euros(fees, t.lang)))
+    if session.stamp_fees_cents:
+        out.append(Prompt("checklist.fees", fees_line(t, session.stamp_fees_cents)))
     out.append(_p(t, "speech.checklist.do", **_buttons(t, start="checklist.start")))
     return out
 

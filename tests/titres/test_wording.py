@@ -5,7 +5,7 @@ from __future__ import annotations
 from titres.i18n import Translator
 from titres.predemande import Motif, Title
 from titres.rules import AgeBand, Capture, Case, Region, SecureDocument, checklist
-from titres.wording import checklist_line, presence_line
+from titres.wording import checklist_line, fees_line, presence_line
 
 FR, EN = Translator("fr"), Translator("en")
 
@@ -31,3 +31,9 @@ def test_who_comes_to_the_desk_is_a_sentence():
     presence = _items(age_band=AgeBand.UNDER_12)["parent_presence"]
     assert presence.capture is Capture.PRESENCE
     assert presence_line(FR, presence) == "Votre enfant vient avec vous au guichet."
+
+
+def test_the_fees_are_one_line_and_nothing_when_nothing_is_paid():
+    assert fees_line(FR, 8600).replace("\u00a0", " ").replace("\u202f", " ") == "Total des timbres : 86 €"
+    assert fees_line(EN, 2500) == "Total stamps: €25"
+    assert fees_line(FR, 0) == ""
