@@ -329,39 +329,14 @@ def enroll_kiosks(base_url: str, data_dir: Path, db_url: str | None, count: int,
 def template_dossier() -> dict:
     """A dossier's JSON form as the kiosk's own session makes it (adult, loss of a CNI).
 
-    Driven through :class:`kiosk.core.session.Session` like ``bench_scenario``'s
-    bare session, so the shape (case, checklist, documents, stamps, fingers,
+    Driven through :class:`kiosk.core.session.Session`: ``bench_scenario``'s bare
+    session (:mod:`_session`), so the shape (case, checklist, documents, stamps, fingers,
     attachments) is the kiosk's and follows it when the model changes: 4
     document photos, 2 fingerprints with their templates, a signature.
     """
-    import numpy as np
+    from _session import consented_session, session_inputs
 
-    from kiosk.sync.directory import SimDirectory
-    from kiosk.core.quality import assess
-    from kiosk.core.readings import FingerReading
-    from kiosk.core.session import Session, SessionSettings
-
-    pd = SimDirectory(Path("/nonexistent")).fetch("B2C3D4E5F6")
-    good = assess(np.tile((np.indices((480, 640)).sum(0) % 16 * 16).astype(np.uint8)[..., None], (1, 1, 3)))
-    s = Session(SessionSettings(), time.monotonic, lambda: datetime.now(timezone.utc))
-    s.start()
-    s.lookup_finished(pd) if s.qr_decoded(pd.number) else None
-    s.confirm()
-    s.answer("secure_document", "none")
-    s.next_question()
-    s.answer("birthplace_dematerialised", False)
-    s.next_question()
-    s.begin_capture()
-    while s.step.value == "capture":
-        s.document_captured(b"jpeg", good)
-        s.document_kept()
-    while s.step.value == "stamp":
-        s.stamp_entered("1234567890123456")
-    while s.step.value == "fingerprints":
-        s.finger_read(FingerReading(ok=True, image=b"png", quality=80, template=b"tpl"))
-    s.signature_done(b"png", 2)
-    s.set_consent(True)
-    return s.submit().to_dict()
+    return consented_session(*session_inputs(), lambda: datetime.now(timezone.utc)).submit().to_dict()
 
 
 #: Attachment sizes (plaintext bytes) by name prefix: a ~1.5 MB dossier.

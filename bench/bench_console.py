@@ -59,9 +59,12 @@ def site_name(i: int) -> str:
 
 # -- filling the database ----------------------------------------------------------------
 def _images() -> dict[str, bytes]:
-    """Real JPEG and PNG bytes of about the kiosk's sizes, so the dossier page has images to show."""
+    """Real JPEG and PNG bytes of about the kiosk's sizes, so the dossier page has images to show; the
+    signature is the kiosk's own rendering of a scribble."""
     import numpy as np
     from PIL import Image
+
+    from kiosk.core.signature import demo_strokes, signature_png
 
     rng = np.random.default_rng(7)
 
@@ -72,10 +75,8 @@ def _images() -> dict[str, bytes]:
 
     page = (rng.normal(200, 40, (900, 640, 3)).clip(0, 255)).astype("uint8")
     finger = (rng.normal(128, 60, (288, 256))).clip(0, 255).astype("uint8")
-    sign = np.full((200, 600), 255, "uint8")
-    sign[90:110, 50:550] = 0
     return {"jpeg": encode(page, "JPEG", quality=80), "finger": encode(finger, "PNG"),
-            "signature": encode(sign, "PNG"), "template": os.urandom(512)}
+            "signature": signature_png(demo_strokes()), "template": os.urandom(512)}
 
 
 def _payload(images: dict[str, bytes]):

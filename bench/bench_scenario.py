@@ -25,34 +25,11 @@ SCENARIO = Path(__file__).resolve().parents[1] / "examples" / "scenarios" / "adu
 def bare_session_ms() -> float:
     from datetime import datetime
 
-    import numpy as np
+    from _session import consented_session, session_inputs
 
-    from titres.predemande import PreDemande
-    from kiosk.core.quality import assess
-    from kiosk.core.readings import FingerReading
-    from kiosk.core.session import Session, SessionSettings
-    from kiosk.sync.directory import SimDirectory
-
-    pd: PreDemande = SimDirectory(Path("/nonexistent")).fetch("B2C3D4E5F6")
-    good = assess(np.tile((np.indices((480, 640)).sum(0) % 16 * 16).astype(np.uint8)[..., None], (1, 1, 3)))
+    pd, good = session_inputs()
     t0 = time.perf_counter()
-    s = Session(SessionSettings(), time.monotonic, lambda: datetime.fromisoformat("2026-11-22T10:00:00+01:00"))
-    s.start()
-    s.lookup_finished(pd) if s.qr_decoded(pd.number) else None
-    s.confirm()
-    s.answer("secure_document", "none")
-    s.next_question()
-    s.answer("birthplace_dematerialised", False)
-    s.next_question()
-    s.begin_capture()
-    while s.step.value == "capture":
-        s.document_captured(b"jpeg", good)
-        s.document_kept()
-    s.stamp_entered("1234567890123456")
-    while s.step.value == "fingerprints":
-        s.finger_read(FingerReading(ok=True, image=b"png", quality=80))
-    s.signature_done(b"png", 2)
-    s.set_consent(True)
+    s = consented_session(pd, good, lambda: datetime.fromisoformat("2026-11-22T10:00:00+01:00"))
     s.submit()
     s.submitted("K01-00001-A")
     s.printed()

@@ -110,20 +110,14 @@ def measure(backend: str) -> dict:
 
 def cache_size() -> dict:
     """Every text of the citizen's screens rendered once, in both languages: the cache's bytes on disk."""
-    sys.path.insert(0, str(ROOT / "tests"))
-    from test_speech import Params, screen_keys  # the same set the test renders
-
-    import string
-
-    from titres.messages import MESSAGES
+    from tests.kiosk.ui.texts import citizen_keys, sample_text  # the same texts the speech test renders
 
     engine = create_engine(AudioConfig())
     out = {}
     with tempfile.TemporaryDirectory() as d:
         for lang in ("fr", "en"):
             cache = PromptCache(Path(d) / lang, engine, max_bytes=1 << 40)
-            texts = [string.Formatter().vformat(MESSAGES[k][lang], (), Params()).replace("\u00a0", " ")
-                     for k in sorted(screen_keys())]
+            texts = [sample_text(k, lang) for k in sorted(citizen_keys())]
             started = time.perf_counter()
             cache.warm((t, lang, False) for t in texts)
             out[f"cache_{lang}_prompts"] = len(texts)

@@ -266,7 +266,7 @@ def cmd_pin(args) -> int:
 def cmd_status(args) -> int:
     """What the maintenance screen shows, for a technician over SSH: JSON, or lines to read."""
     from titres.errors import ConfigError
-    from kiosk.technician.maintenance import size_text, status_report
+    from kiosk.technician.report import status_lines, status_report
 
     cfg = _config(args)
     outbox = None
@@ -283,37 +283,10 @@ def cmd_status(args) -> int:
         if outbox is not None:
             outbox.close()
     if args.json:
-        print(json.dumps(report, ensure_ascii=False))
-        return 0
-    sync = report["sync"] or {}
-    queue = report.get("queue") or {}
-    lines = [f"version        {report['version']} ({report['release']})",
-             f"kiosk          {report['kiosk_code']}  {report['site']}  device {report['device_id'] or '-'}",
-             f"provisioned    {'yes' if report['provisioned'] else 'no'}",
-             f"central        {report['central_url']}"]
-    if "counts" in queue:
-        lines.append(f"queue          {queue['waiting']} waiting, {queue['counts']['acknowledged']} acknowledged, "
-                     f"{queue['counts']['corrupt']} corrupt; oldest {queue['oldest_waiting_age_s']} s; "
-                     f"{size_text(queue['free_bytes'], 'en')} free{'' if queue['accepting'] else ' (REFUSING new sessions)'}")
-    if sync:
-        lines.append(f"sync           last contact {_ago(sync['last_contact_at'])}, last delivery "
-                     f"{_ago(sync['last_delivery_at'])}, last error: {sync['last_error'] or 'none'}")
+        print(json.dumps(report.as_dict(), ensure_ascii=False))
     else:
-        lines.append("sync           the sync worker has reported nothing yet")
-    selftest = report["selftest"]
-    if selftest:
-        bad = {k: v for k, v in selftest["devices"].items() if v != "ok"}
-        lines.append(f"self-test      {_ago(selftest['at'])}: " + ("all ok" if not bad else "; ".join(f"{k}: {v}" for k, v in bad.items())))
-    print("\n".join(lines))
+        print("\n".join(status_lines(report)))
     return 0
-
-
-def _ago(at: float) -> str:
-    import time
-
-    from kiosk.technician.maintenance import duration
-
-    return f"{duration(time.time() - at, 'en')} ago" if at else "never"
 
 
 def cmd_reprint(args) -> int:

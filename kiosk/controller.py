@@ -32,15 +32,15 @@ from kiosk.config import KioskConfig
 from titres.errors import DirectoryUnavailable, KioskError, NotAPredemande, PrinterError, QueueError, SensorTimeout
 from kiosk.hal import Devices
 from kiosk.hal.indicator import Light
-from titres.i18n import Translator, euros
+from titres.i18n import Translator
 from titres.predemande import NumberFormat, PreDemande
 from kiosk.core.quality import QualityReport, assess
 from kiosk.core.readings import FingerReading
 from kiosk.core.receipt import Receipt, mask_predemande
 from titres.rules import Capture
-from titres.wording import requirement_condition, requirement_label
+from titres.wording import checklist_line, fees_line, presence_line, requirement_label
 from kiosk.core.scanning import Debouncer, decode_number
-from kiosk.core.session import Session, SessionSettings, Step
+from kiosk.core.session import BUSY_STEPS, Session, SessionSettings, Step
 from kiosk.sync.outbox import Outbox
 
 log = logging.getLogger("kiosk.controller")
@@ -128,7 +128,7 @@ class Controller:
         light = Light.READY
         if session.out_of_service:
             light = Light.FAULT  # the kiosk takes nobody: a technician's job, seen from across the hall
-        elif session.step in (Step.LOOKING_UP, Step.SUBMITTING, Step.PRINTING):
+        elif session.step in BUSY_STEPS:
             light = Light.BUSY
         elif session.step is Step.RECEIPT_FAILED or self._help_open:
             light = Light.ATTENTION  # a citizen waits for an agent
@@ -262,28 +262,21 @@ class Controller:
         t = Translator(s.lang)
         site = self.config.site
         items = outcomes.documents(s.checklist, s.not_applicable, s.dossier)
-        originals, presence = [], []
-        for req in outcomes.shown_at_desk(items):
-            if req.capture is Capture.PRESENCE:  # a person who comes, a fee paid there: not an original
-                presence.append(requirement_label(t, req) + ".")
-                continue
-            line = requirement_label(t, req)
-            if req.conditional:
-                condition = requirement_condition(t, req)
-                line += " (" + condition[:1].lower() + condition[1:] + ")"
-            originals.append(line)
+        at_desk = outcomes.shown_at_desk(items)
+        # A person who comes, a fee paid there: not an original.
+        originals = [checklist_line(t, req) for req in at_desk if req.capture is not Capture.PRESENCE]
+        presence = [presence_line(t, req) for req in at_desk if req.capture is Capture.PRESENCE]
         desk = [t("receipt.not_held", document=requirement_label(t, i.requirement))
                 for i in items if i.outcome is outcomes.Outcome.NOT_HELD]
         desk += [t("receipt.finger_at_desk", finger=t(f"finger.{f.finger}"))
                  for f in outcomes.fingers(s.fingers, s.dossier) if not f.taken]
-        fees = s.stamp_fees_cents
         now = self.wall_clock().astimezone(self.settings.zone)
         return Receipt(
             mairie=site.name, address=site.address, opening_hours=site.opening_hours,
             printed_at=now.strftime("%d/%m/%Y %H:%M"), dossier_number=number,
             predemande_masked=mask_predemande(s.predemande_number or ""), originals=tuple(originals),
             flags=tuple(desk), language=s.lang, presence=tuple(presence),
-            fees=t("checklist.fees", amount=euros(fees, s.lang)) if fees else "",
+            fees=fees_line(t, s.stamp_fees_cents),
             status_url=site.status_url,
         )
 

@@ -21,8 +21,8 @@ from titres.errors import InvalidNumber, KioskError, NotAPredemande
 from titres.i18n import Translator
 from kiosk.core.legibility import TEXT_SCALES, Legibility
 from kiosk.runtime import Kiosk, build_kiosk
-from kiosk.core.session import Step
-from kiosk.core.signature import demo_strokes, render_strokes
+from kiosk.core.session import BUSY_STEPS, Step
+from kiosk.core.signature import demo_strokes, signature_png
 from titres.wording import summary_lines
 
 STEP_KEYS = {
@@ -245,9 +245,9 @@ class Runner:
         self.s.finger_unavailable()
 
     def do_sign(self, _):
-        size = (600, 200)
-        strokes = demo_strokes(size)
-        self.s.signature_done(render_strokes(strokes, size), len(strokes))
+        """A scribble on a pad three times as wide as high, rendered as the signature pad renders it."""
+        strokes = demo_strokes()
+        self.s.signature_done(signature_png(strokes), len(strokes))
 
     def do_consent(self, value):
         self.s.set_consent(bool(value))
@@ -413,7 +413,7 @@ def _check_speech(expect: dict[str, Any], result: dict[str, Any]) -> list[str]:
                 titles.append(k[len("title."):])
         first = titles[0] if titles else None
         shown = result.get("steps", [])
-        silent = {"looking_up", "submitting", "printing"}  # the busy page says its message, not a title
+        silent = {s.value for s in BUSY_STEPS}  # the busy page says its message, not a title
         after = shown[shown.index(first):] if first in shown else []
         if "welcome" in after[1:]:
             after = after[:after.index("welcome", 1)]  # the session ended: the voice with it

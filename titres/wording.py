@@ -1,7 +1,8 @@
-"""How a checklist item reads: its title, the line beneath it, and its "only if …", in one place.
+"""How a checklist item reads: its title, the line beneath it, its "only if …", and the line it makes
+in a list, in one place.
 
-The checklist, the capture screen, the summary, the receipt and the agents'
-console all word a document the same way, from the rules' keys.
+The checklist, the capture screen, the summary, the receipt, the narration
+and the agents' console all word a document the same way, from the rules' keys.
 """
 
 from __future__ import annotations
@@ -38,6 +39,23 @@ def requirement_condition(t: Translator, req: Requirement) -> str:
     return t("checklist.only_if", condition=t("checklist.and").join(t(k) for k in req.conditions))
 
 
+def checklist_line(t: Translator, req: Requirement) -> str:
+    """The document as one line of a list (the originals on the receipt, the checklist read aloud): its
+    title, then "(seulement si : …)" when it depends on the case."""
+    label, condition = requirement_label(t, req), requirement_condition(t, req)
+    return f"{label} ({condition[:1].lower()}{condition[1:]})" if condition else label
+
+
+def presence_line(t: Translator, req: Requirement) -> str:
+    """Who comes to the desk, or what is paid there, as a sentence ("Votre enfant vient avec vous au guichet.")."""
+    return requirement_label(t, req) + "."
+
+
+def fees_line(t: Translator, cents: int) -> str:
+    """"Total des timbres : 86 €" beneath the checklist and on the receipt, or an empty string when nothing is paid."""
+    return t("checklist.fees", amount=euros(cents, t.lang)) if cents else ""
+
+
 def message_text(t: Translator, message, audience: str | None = None) -> str:
     """A session :class:`~kiosk.core.session.Message` as the citizen reads it (or hears it)."""
     if message.count is not None:
@@ -67,6 +85,6 @@ def summary_lines(t: Translator, session) -> list[str]:
     for f in outcomes.fingers(session.fingers, session.dossier):
         finger = t(f"finger.{f.finger}")
         out.append(t("summary.finger_taken" if f.taken else "summary.finger_desk", finger=finger))
-    out += [requirement_label(t, i.requirement) + "." for i in items if i.requirement.capture is Capture.PRESENCE]
+    out += [presence_line(t, i.requirement) for i in items if i.requirement.capture is Capture.PRESENCE]
     out.append(t("summary.bring"))
     return [x[:1].upper() + x[1:] for x in out]

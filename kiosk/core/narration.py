@@ -24,9 +24,11 @@ from dataclasses import dataclass
 from kiosk.core import journey
 from kiosk.core.interview import CHOICES, prompt_key
 from kiosk.core.journey import header_title
-from kiosk.core.session import Step
+from kiosk.core.session import BUSY_STEPS, Step
 from titres.i18n import Translator, euros
-from titres.wording import message_text, requirement_condition, requirement_detail, requirement_label, summary_lines
+from titres.wording import (
+    checklist_line, fees_line, message_text, requirement_condition, requirement_detail, requirement_label, summary_lines,
+)
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,7 @@ def page(t: Translator, session) -> list[Prompt]:
             return [_p(t, session.out_of_service)]
         out += [_p(t, "welcome.title"), _p(t, "app.title"), _p(t, "welcome.body"), _p(t, "welcome.start")]
         return out
-    if step in (Step.LOOKING_UP, Step.SUBMITTING, Step.PRINTING):
+    if step in BUSY_STEPS:
         return []  # the busy page says what it is doing: its message (:func:`message`)
     out.append(_step_title(t, session))
     if step is Step.IDENTIFY:
@@ -168,15 +170,10 @@ def _question(t: Translator, session) -> list[Prompt]:
 
 
 def _checklist(t: Translator, session) -> list[Prompt]:
-    items = []
-    for req in session.checklist:
-        label = requirement_label(t, req)
-        condition = requirement_condition(t, req)
-        items.append(f"{label} ({condition})" if condition else label)
-    out = [_p(t, "checklist.intro"), Prompt("speech.checklist.items", t("speech.checklist.items", items="; ".join(items)))]
-    fees = session.stamp_fees_cents
-    if fees:
-        out.append(_p(t, "checklist.fees", amount=euros(fees, t.lang)))
+    items = "; ".join(checklist_line(t, req) for req in session.checklist)
+    out = [_p(t, "checklist.intro"), Prompt("speech.checklist.items", t("speech.checklist.items", items=items))]
+    if session.stamp_fees_cents:
+        out.append(Prompt("checklist.fees", fees_line(t, session.stamp_fees_cents)))
     out.append(_p(t, "speech.checklist.do", **_buttons(t, start="checklist.start")))
     return out
 

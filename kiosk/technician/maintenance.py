@@ -1,109 +1,22 @@
-"""What the maintenance screen and ``kiosk status`` tell a technician, and the actions they offer.
+"""What the maintenance screen lets a technician do: when it opens and closes, the connection test,
+the services' restarts.
 
-Everything here is plain Python over the configuration, the outbox and the
-files the sync worker leaves, so the screen is a thin view and the same
-facts come out of ``kiosk status`` over SSH. Each fact is gathered on its
-own: a queue that cannot be read does not hide the version or the network.
+Plain Python, so the screen is a thin view; what it shows (the same facts
+``kiosk status`` prints) is :mod:`kiosk.technician.report`.
 """
 
 from __future__ import annotations
 
 import logging
-import shutil
 import subprocess
-import sys
 import time
-from collections import deque
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable
 
-from kiosk import __version__
 from kiosk.config import KioskConfig
 from titres.errors import KioskError
-from kiosk.technician.selftest import load_summary
-from kiosk.sync.status import read_status
 
 log = logging.getLogger("kiosk.technician.maintenance")
-
-
-class RecentProblems(logging.Handler):
-    """The app's last warnings and errors, kept in memory for the maintenance screen.
-
-    The journal is in RAM and read by root; the technician in front of the
-    kiosk has neither a shell nor a keyboard. Only the message and a few
-    safe fields are kept: logs never carry personal data (``titres.logs``).
-    """
-
-    def __init__(self, size: int = 30) -> None:
-        super().__init__(level=logging.WARNING)
-        self.records: deque[dict[str, Any]] = deque(maxlen=size)
-
-    def emit(self, record: logging.LogRecord) -> None:
-        # Handler.handle() holds self.lock around emit(): read under the same lock.
-        detail = getattr(record, "error", None) or getattr(record, "detail", None) or ""
-        self.records.append({"at": record.created, "level": record.levelname.lower(), "logger": record.name,
-                             "msg": record.getMessage(), "detail": str(detail)[:300]})
-
-    def newest_first(self) -> list[dict[str, Any]]:
-        with self.lock:  # the worker reads while the UI thread logs
-            return list(reversed(self.records))
-
-
-def duration(seconds: float, lang: str = "fr") -> str:
-    """A duration as a technician reads it: 45 s, 12 min, 26 h, 3 j (3 d in English)."""
-    s = int(seconds)
-    return (f"{s} s" if s < 120 else f"{s // 60} min" if s < 7200 else f"{s // 3600} h" if s < 172800
-            else f"{s // 86400} {'j' if lang == 'fr' else 'd'}")
-
-
-def size_text(n: int, lang: str = "fr") -> str:
-    """Free space as a technician reads it: 81.6 Go, 950 Mo (GB, MB in English)."""
-    g, m = ("Go", "Mo") if lang == "fr" else ("GB", "MB")
-    return f"{n / 1e9:.1f} {g}" if n >= 1e9 else f"{n / 1e6:.0f} {m}"
-
-
-def release_name(prefix: str = sys.prefix) -> str:
-    """The installed release (``kiosk-update``'s ``releases/<version>/venv``), or ``development``."""
-    venv = Path(prefix).resolve()
-    return venv.parent.name if venv.parent.parent.name == "releases" else "development"
-
-
-def _safely(what: str, gather: Callable[[], Any]) -> Any:
-    try:
-        return gather()
-    except Exception as exc:  # one unreadable fact must not hide the others
-        log.warning("maintenance: could not read", extra={"what": what, "error": repr(exc)})
-        return {"error": f"{type(exc).__name__}: {exc}"}
-
-
-def queue_facts(outbox) -> dict[str, Any]:
-    counts = outbox.counts()
-    return {"counts": counts, "waiting": counts["queued"] + counts["uploading"],
-            "oldest_waiting_age_s": int(outbox.oldest_waiting_age_s()), "free_bytes": outbox.free_bytes(),
-            "accepting": outbox.accepting()}
-
-
-def status_report(config: KioskConfig, outbox=None, problems: RecentProblems | None = None) -> dict[str, Any]:
-    """Every fact the technician needs, as JSON-able data with English keys."""
-    sync = read_status(config.data_dir)
-    report: dict[str, Any] = {
-        "version": __version__, "release": release_name(),
-        "kiosk_code": config.site.kiosk_code, "site": config.site.name, "site_id": config.site.site_id,
-        "device_id": config.sync.device_id, "provisioned": config.sync.provisioned,
-        "central_url": config.directory.central_url,
-        "sync": None if sync is None else vars(sync).copy(),
-        "selftest": load_summary(config),
-        "disk": _safely("disk", lambda: {"free_bytes": shutil.disk_usage(config.data_dir).free}),
-    }
-    if outbox is not None:
-        report["queue"] = _safely("queue", lambda: queue_facts(outbox))
-    problems_list = problems.newest_first() if problems is not None else []
-    if sync is not None and sync.last_error:
-        problems_list = [{"at": sync.last_error_at, "level": "warning", "logger": "kiosk.sync",
-                          "msg": "sync", "detail": sync.last_error}, *problems_list]
-    report["problems"] = sorted(problems_list, key=lambda p: p["at"], reverse=True)
-    return report
 
 
 @dataclass(frozen=True)

@@ -40,13 +40,14 @@ from titres.errors import InvalidTransition
 from kiosk.sync.help import HelpState
 from titres.i18n import Translator
 from kiosk.core.legibility import Legibility
-from kiosk.technician.maintenance import MaintenanceAccess, RecentProblems
+from kiosk.technician.maintenance import MaintenanceAccess
+from kiosk.technician.report import RecentProblems
 from kiosk.ui.memory import release_free_memory, tune_allocator
 from kiosk.core import journey
 from kiosk.core.journey import header_title
 from kiosk.ui.screens import KV_DIR, KV_FILES, SCREEN_FOR
 from kiosk.ui.screens.theme import NORMAL, palette
-from kiosk.core.session import Step
+from kiosk.core.session import BUSY_STEPS, Step
 from kiosk.ui.jobs import JobRunner, Task
 
 log = logging.getLogger("kiosk.ui.app")
@@ -496,7 +497,7 @@ class KioskApp(TouchApp):
             self.kiosk.voice.say_keys(self.session, "cancel.confirm", "cancel.keep", "cancel.yes")
 
     def cancel_confirmed(self) -> None:
-        if self.session.step not in (Step.LOOKING_UP, Step.SUBMITTING, Step.PRINTING):
+        if self.session.step not in BUSY_STEPS:
             self.session.cancel()
 
     # -- for tests and tools ----------------------------------------------------------------

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from kiosk.config import load_config, simulated
+from kiosk.core.signature import SIGNATURE_PNG_WIDTH, demo_strokes, signature_png
 from kiosk.hal.sim.escpos_decode import decode
 from kiosk.runtime import dev_central_dir, open_outbox
 from kiosk.scenario import load_scenario, run_scenario
@@ -65,6 +68,11 @@ def test_sealed_dossier_holds_what_the_citizen_gave(tmp_path):
     assert [s["number"] for s in dossier["stamps"]] == ["1234567890123456"]
     assert [f["status"] for f in dossier["fingerprints"]] == ["captured", "captured"]
     assert len(parts) == 1 + len(dossier["attachments"])
+    # The signature the real pad would give: rendered by the same code, at the dossier's width.
+    names = sorted(a["name"] for a in dossier["attachments"])
+    signature = unseal(parts[1 + names.index(dossier["signature"])], secret)
+    assert signature == signature_png(demo_strokes())
+    assert Image.open(io.BytesIO(signature)).size[0] == SIGNATURE_PNG_WIDTH
 
 
 def test_an_abandoned_session_leaves_no_trace_on_disk(tmp_path):

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from kivy.uix.boxlayout import BoxLayout
 
-from titres.i18n import euros
 from kiosk.ui.screens.base import KioskScreen
-from titres.wording import requirement_condition, requirement_detail, requirement_label
+from titres.wording import fees_line, requirement_condition, requirement_detail, requirement_label
 
 
 class ChecklistItem(BoxLayout):
@@ -33,8 +32,7 @@ class ChecklistScreen(KioskScreen):
             item.ids.condition.text = requirement_condition(t, req)
             item.requirement = req
             box.add_widget(item)
-        fees = session.stamp_fees_cents
-        self.ids.fees.text = t("checklist.fees", amount=euros(fees, t.lang)) if fees else ""
+        self.ids.fees.text = fees_line(t, session.stamp_fees_cents)
         self.ids.scroll.scroll_y = 1
         self.on_session(session)
 

@@ -3,23 +3,24 @@
 Reached only from the welcome screen (no citizen's data is ever on screen
 behind it): hold the top-left corner for ``maintenance.hold_s``, then type
 the technician PIN (:class:`PinDialog`). The screen is a thin view over
-:mod:`kiosk.technician.maintenance`; everything that touches the devices, the queue or
-the network runs as a job on the app's single worker, like the citizen's
-jobs, so a device is never used by two threads.
+:mod:`kiosk.technician.maintenance` (what it does) and
+:mod:`kiosk.technician.report` (what it shows, worded there); everything
+that touches the devices, the queue or the network runs as a job on the
+app's single worker, like the citizen's jobs, so a device is never used by
+two threads.
 """
 
 from __future__ import annotations
 
 import logging
-import time
-from datetime import datetime
 
 from kivy.properties import ListProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.modalview import ModalView
 
 from titres.errors import KioskError
-from kiosk.technician.maintenance import ServiceControl, check_central, duration, size_text, status_report
+from kiosk.technician.maintenance import ServiceControl, check_central
+from kiosk.technician.report import REPORT_SECTIONS, StatusReport, section_text, status_report
 from kiosk.ui.screens.base import KioskScreen
 from kiosk.ui.screens.widgets import BACKSPACE, OK_KEY, SecondaryButton
 from kiosk.technician.selftest import save_summary, selftest_devices
@@ -29,13 +30,6 @@ log = logging.getLogger("kiosk.technician.maintenance")
 
 SECTIONS = ("devices", "queue", "network", "problems", "about", "reprint")
 DIGIT_ROWS = [["1", "2", "3"], ["4", "5", "6"], ["7", "8", "9"], [BACKSPACE, "0", OK_KEY]]
-
-
-def _when(t, at: float, now: float | None = None) -> str:
-    if not at:
-        return t("maintenance.never")
-    return t("maintenance.ago", when=datetime.fromtimestamp(at).strftime("%d/%m %H:%M"),
-             age=duration((now or time.time()) - at, t.lang))
 
 
 class PinPad(BoxLayout):
@@ -139,7 +133,9 @@ class MaintenanceScreen(KioskScreen):
 
     def __init__(self, kiosk_app, **kw):
         super().__init__(kiosk_app, **kw)
-        self.report: dict | None = None
+        self.report: StatusReport | None = None
+        #: (number, created at, state) of the queue's newest dossiers, read with the report.
+        self.recent: list[tuple[str, str, str]] = []
         self.selftest_rows = None
         self.services = ServiceControl.from_config(kiosk_app.kiosk.config)
 
@@ -163,16 +159,15 @@ class MaintenanceScreen(KioskScreen):
         app = self.kiosk_app
         self._task("status", lambda: self._gather(app), self._gathered)
 
-    def _gather(self, app) -> dict:
+    def _gather(self, app) -> tuple[StatusReport, list[tuple[str, str, str]]]:
         report = status_report(self.config, app.kiosk.outbox, app.problems)
-        report["recent"] = [(q.number, q.created_at, q.state.name.lower()) for q in app.kiosk.outbox.recent(10)]
-        return report
+        return report, [(q.number, q.created_at, q.state.name.lower()) for q in app.kiosk.outbox.recent(10)]
 
-    def _gathered(self, report, error) -> None:
+    def _gathered(self, result, error) -> None:
         if error is not None:
             self._say("maintenance.failed", "error", detail=getattr(error, "detail", str(error)))
             return
-        self.report = report
+        self.report, self.recent = result
         self.render()
 
     def render(self) -> None:
@@ -192,35 +187,11 @@ class MaintenanceScreen(KioskScreen):
                 verdict = (t("selftest.summary.ok", total=len(rows)) if not failed
                            else t("selftest.summary.failed", failed=failed, total=len(rows)))
                 self.body = "\n".join([verdict, "", *lines])
-        elif self.section == "queue":
-            q = r.get("queue", {})
-            if "error" in q:
-                self.body = t("maintenance.failed", detail=q["error"])
-            else:
-                c = q["counts"]
-                self.body = "\n".join([
-                    t("maintenance.queue.body", queued=c["queued"], uploading=c["uploading"],
-                      acknowledged=c["acknowledged"], corrupt=c["corrupt"],
-                      oldest=duration(q["oldest_waiting_age_s"], t.lang) if q["waiting"] else t("maintenance.none"),
-                      free=size_text(q["free_bytes"], t.lang)),
-                    "", t("maintenance.queue.accepting" if q["accepting"] else "maintenance.queue.full")])
-        elif self.section == "network":
-            sync = r["sync"] or {"last_contact_at": 0, "last_delivery_at": 0, "last_error": ""}
-            self.body = t("maintenance.network.body", url=r["central_url"],
-                          contact=_when(t, sync["last_contact_at"]), delivery=_when(t, sync["last_delivery_at"]),
-                          error=sync["last_error"] or t("maintenance.none"))
-            if r["sync"] is None:
-                self.body += "\n\n" + t("maintenance.network.no_worker")
-        elif self.section == "problems":
-            rows = [f"{datetime.fromtimestamp(p['at']).strftime('%d/%m %H:%M:%S')}  {p['level'].upper()}  "
-                    f"{p['msg']}" + (f" — {p['detail']}" if p["detail"] else "") for p in r["problems"][:15]]
-            self.body = "\n".join(rows) or t("maintenance.problems.none")
-        elif self.section == "about":
-            self.body = t("maintenance.about.body", version=r["version"], release=r["release"],
-                          kiosk=r["kiosk_code"], site=r["site"], device=r["device_id"] or "-")
+        elif self.section in REPORT_SECTIONS:
+            self.body = section_text(r, self.section, t)
         elif self.section == "reprint":
             self.reprintable = [(n, f"{n}   {created[:16].replace('T', ' ')}   {t(f'maintenance.state.{state}')}")
-                                for n, created, state in r["recent"]]
+                                for n, created, state in self.recent]
             self.body = t("maintenance.reprint.hint") if self.reprintable else t("maintenance.reprint.none")
         self._fill_reprint_list()
 
@@ -338,4 +309,4 @@ class MaintenanceScreen(KioskScreen):
         self.kiosk_app.close_maintenance()
 
     def forget(self) -> None:
-        self.report, self.selftest_rows, self.body = None, None, ""
+        self.report, self.recent, self.selftest_rows, self.body = None, [], None, ""

@@ -24,35 +24,30 @@ class BusyScreen(KioskScreen):
         self.ids.what.text = self.t(msg.key, **msg.params) if msg is not None else ""
 
 
-class ReceiptFailedScreen(KioskScreen):
-    """The dossier is saved but the receipt did not print: its number, huge, to write down."""
+class _NumberScreen(KioskScreen):
+    """A last page: the dossier's number, and the session ends when the citizen is done."""
 
     number = StringProperty("")
+
+    def finish(self) -> None:
+        self.session.finish()
+
+    def on_page(self, session) -> None:
+        self.number = session.dossier_number or ""
+        self.on_session(session)
+
+    def on_session(self, session) -> None:
+        self.show_message(self.ids.message, session)
+
+
+class ReceiptFailedScreen(_NumberScreen):
+    """The dossier is saved but the receipt did not print: its number, huge, to write down."""
 
     def retry(self) -> None:
         self.runner.submit(self.controller.retry_print_job())
 
-    def finish(self) -> None:
-        self.session.finish()
 
-    def on_page(self, session) -> None:
-        self.number = session.dossier_number or ""
-        self.on_session(session)
-
+class EndScreen(_NumberScreen):
     def on_session(self, session) -> None:
-        self.show_message(self.ids.message, session)
-
-
-class EndScreen(KioskScreen):
-    number = StringProperty("")
-
-    def finish(self) -> None:
-        self.session.finish()
-
-    def on_page(self, session) -> None:
-        self.number = session.dossier_number or ""
-        self.on_session(session)
-
-    def on_session(self, session) -> None:
-        self.show_message(self.ids.message, session)
+        super().on_session(session)
         self.ids.message.level = "ok"

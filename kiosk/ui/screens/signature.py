@@ -6,9 +6,6 @@ from kivy.properties import StringProperty
 
 from kiosk.ui.screens.base import KioskScreen
 
-#: Width of the signature image put in the dossier (its height follows the pad's proportions).
-SIGNATURE_PNG_WIDTH = 900
-
 
 class SignatureScreen(KioskScreen):
     hint = StringProperty("")
@@ -23,8 +20,7 @@ class SignatureScreen(KioskScreen):
 
     def done(self) -> None:
         pad = self.ids.pad
-        png = pad.to_png(SIGNATURE_PNG_WIDTH) if pad.stroke_count else b""
-        self.session.signature_done(png, pad.stroke_count)
+        self.session.signature_done(pad.to_png(), pad.stroke_count)
 
     def on_page(self, session) -> None:
         self.ids.pad.clear()

@@ -27,7 +27,7 @@ from kivy.uix.label import Label
 from kivy.uix.scrollview import ScrollView
 from kivy.uix.widget import Widget
 
-from kiosk.ui.screens.strokes import render_signature
+from kiosk.core.signature import signature_png
 from kiosk.ui.screens.theme import NORMAL
 
 
@@ -299,7 +299,7 @@ class CameraPreview(Widget):
 
 # -- signature -----------------------------------------------------------------------
 class SignaturePad(Widget):
-    """Records finger strokes and draws them; :meth:`to_png` renders the same strokes with PIL.
+    """Records finger strokes and draws them; :meth:`to_png` renders the same strokes for the dossier.
 
     Points are kept relative to the pad (0..1 both ways, origin bottom-left
     as in Kivy), so a resize redraws the signature where it was, and the
@@ -377,9 +377,10 @@ class SignaturePad(Widget):
         self._lines[-1].points = [c for p in stroke for c in self._abs(p)]
 
     # -- export ------------------------------------------------------------------------
-    def to_png(self, width: int = 900) -> bytes:
-        """The strokes as a black-on-white PNG ``width`` pixels wide (height keeps the pad's proportions)."""
-        return render_signature(self.strokes, width, self.width / max(1.0, self.height))
+    def to_png(self) -> bytes:
+        """The strokes as the dossier's black-on-white PNG (its height keeps the pad's proportions), or
+        nothing when the pad is blank (:func:`kiosk.core.signature.signature_png`)."""
+        return signature_png(self.strokes, self.width / max(1.0, self.height))
 
 
 # -- keyboards ------------------------------------------------------------------------

@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-import re
-import string
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 
 from kiosk.config import AudioConfig
 from titres.errors import ConfigError
 from kiosk.hal.audio import peak
-from titres.messages import MESSAGES
 from kiosk.speech.prompt_cache import PromptCache
 from kiosk.speech.tts import EspeakEngine, SpeechError, create_engine
-
-SCREENS = Path(__file__).resolve().parents[3] / "kiosk" / "ui" / "screens"
-NARRATION = SCREENS.parents[1] / "core" / "narration.py"
-#: Families of keys a screen builds from a value (``t(f"finger.{finger}")``): every key under them can show.
-FAMILIES = ("finger.", "motif.", "title.", "secure.", "age.", "question.", "doc.", "cond.", "quality.",
-            "identify.", "capture.", "stamp.", "summary.", "receipt.", "confirm.", "checklist.", "signature.",
-            "end.", "welcome.", "inactivity.", "cancel.", "common.", "keyboard.", "questions.", "error.",
-            "speech.", "help.", "audio.")
-#: What the receipt prints and the technician's screens show: not the citizen's screens.
-NOT_CITIZEN = ("maintenance.", "commission.", "pin.", "selftest.", "receipt.line", "receipt.heading")
+from tests.kiosk.ui.texts import citizen_keys, sample_text
 
 
 @pytest.fixture(scope="module")
@@ -32,23 +19,8 @@ def engine() -> EspeakEngine:
     return create_engine(AudioConfig())
 
 
-class Params(dict):
-    def __missing__(self, key):
-        return "3"
-
-
-def screen_keys() -> set[str]:
-    """Every message key a citizen's screen (kv or Python) or the narration can put in front of them."""
-    found = set()
-    for path in [*SCREENS.glob("*.kv"), *SCREENS.glob("*.py"), NARRATION]:
-        found |= set(re.findall(r"""t(?:\.worded|\.plural)?\(\s*f?['"]([a-z_][a-z0-9_.]*)['"]""", path.read_text()))
-    direct = {k for k in found if k in MESSAGES}
-    family = {k for k in MESSAGES if k.startswith(FAMILIES)}
-    return {k for k in direct | family if not k.startswith(NOT_CITIZEN)}
-
-
 def test_the_set_of_screen_keys_is_not_empty_and_holds_what_screens_say():
-    keys = screen_keys()
+    keys = citizen_keys()
     for k in ("welcome.start", "capture.shoot", "finger.left_index", "help.sent", "speech.number", "confirm.ok"):
         assert k in keys
     assert not any(k.startswith("maintenance.") for k in keys)
@@ -56,11 +28,10 @@ def test_the_set_of_screen_keys_is_not_empty_and_holds_what_screens_say():
 
 @pytest.mark.parametrize("lang", ["fr", "en"])
 def test_every_text_a_screen_shows_renders_to_audible_speech(engine, lang):
-    keys = sorted(screen_keys())
+    keys = sorted(citizen_keys())
 
     def render(key):
-        text = string.Formatter().vformat(MESSAGES[key][lang], (), Params())
-        speech = engine.render(text.replace("\u00a0", " "), lang)
+        speech = engine.render(sample_text(key, lang), lang)
         return key, len(speech.samples) / 2 / speech.rate, peak(speech.samples)
 
     with ThreadPoolExecutor(2) as pool:

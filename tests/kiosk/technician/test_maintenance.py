@@ -1,9 +1,8 @@
-"""What the maintenance screen and ``kiosk status`` report, and how services are restarted."""
+"""What the sync worker leaves for the maintenance screen, the connection test, and how services are restarted."""
 
 from __future__ import annotations
 
 import json
-import logging
 import os
 import stat
 
@@ -13,11 +12,11 @@ from nacl.public import PrivateKey
 from nacl.signing import SigningKey
 
 from kiosk.config import load_config, simulated
-from kiosk.technician.maintenance import RecentProblems, ServiceControl, ServiceUnavailable, check_central, release_name, status_report
+from kiosk.technician.maintenance import ServiceControl, ServiceUnavailable, check_central
 from kiosk.technician.selftest import selftest_devices
 from kiosk.sync.client import CentralClient
 from kiosk.sync.outbox import Outbox
-from kiosk.sync.status import SyncStatus, read_status, write_status
+from kiosk.sync.status import read_status
 from kiosk.sync.worker import SyncWorker
 from tests.threads import HelperThreads
 
@@ -43,35 +42,6 @@ def test_the_same_error_again_keeps_its_first_time_and_leaves_the_file_alone(tmp
         worker.run_once()  # the same error, a minute later
         assert (tmp_path / "sync-status.json").stat().st_mtime_ns == 1, "rewritten for nothing new"
         assert read_status(tmp_path).last_error_at == 5000.0, "the error is dated from when it began"
-
-
-def test_the_report_gathers_queue_sync_and_problems_newest_first(tmp_path):
-    config = load_config(env={}, data_dir=tmp_path)
-    write_status(tmp_path, SyncStatus(last_contact_at=100.0, last_error="central service answered 503", last_error_at=300.0))
-    problems = RecentProblems()
-    logger = logging.getLogger("kiosk.test-maintenance")
-    logger.addHandler(problems)
-    try:
-        logger.warning("printer out of paper", extra={"error": "PaperOut"})
-        logger.info("not kept: below warning")
-    finally:
-        logger.removeHandler(problems)
-    with Outbox(tmp_path, PrivateKey.generate().public_key) as outbox:
-        report = status_report(config, outbox, problems)
-    json.dumps(report)  # ``kiosk status --json`` prints it as it is
-    assert report["queue"]["counts"]["queued"] == 0 and report["queue"]["accepting"] is True
-    assert report["sync"]["last_contact_at"] == 100.0
-    assert [p["msg"] for p in report["problems"]] == ["printer out of paper", "sync"]
-    assert report["problems"][0]["detail"] == "PaperOut"
-    assert report["release"] == "development"
-
-
-def test_release_name_reads_kiosk_updates_layout(tmp_path):
-    venv = tmp_path / "releases" / "1.4.0" / "venv"
-    venv.mkdir(parents=True)
-    (tmp_path / "current").symlink_to(tmp_path / "releases" / "1.4.0")
-    assert release_name(str(tmp_path / "current" / "venv")) == "1.4.0"
-    assert release_name(str(tmp_path)) == "development"
 
 
 def test_a_service_is_restarted_through_systemctl_without_blocking(tmp_path, monkeypatch):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -12,16 +11,7 @@ from kiosk.core.journey import TITLE_FOR
 from kiosk.core.interview import Question
 from kiosk.core.interview import CHOICES, prompt_key
 from kiosk.core.session import SessionSettings
-
-SCREENS = Path(__file__).resolve().parents[3] / "kiosk" / "ui" / "screens"
-LITERAL_KEY = re.compile(r"""\bt\(\s*['"]([a-z_]+(?:\.[a-z0-9_]+)+)['"]""")
-
-
-def _literal_keys() -> set[str]:
-    keys = set()
-    for path in [*SCREENS.glob("*.kv"), *SCREENS.glob("*.py"), SCREENS.parent / "app.py"]:
-        keys |= set(LITERAL_KEY.findall(path.read_text(encoding="utf-8")))
-    return keys
+from tests.kiosk.ui.texts import named_keys
 
 
 def _computed_keys() -> set[str]:
@@ -44,10 +34,12 @@ def _computed_keys() -> set[str]:
 
 
 def test_the_screens_name_their_texts_literally():
-    assert len(_literal_keys()) > 40, "the pattern finds the keys used in .kv and .py files"
+    keys = named_keys()
+    assert len(keys) > 40, "the pattern finds the keys used in .kv and .py files"
+    assert {"stamp.count.one", "stamp.count.other"} <= keys, "a plural is named by its forms"
 
 
-@pytest.mark.parametrize("key", sorted(_literal_keys() | _computed_keys()))
+@pytest.mark.parametrize("key", sorted(named_keys() | _computed_keys()))
 def test_text_exists_in_french_and_english(key):
     assert key in MESSAGES, f"{key} is not in titres/messages.py"
     assert MESSAGES[key].get("fr") and MESSAGES[key].get("en"), f"{key} lacks a language"
@@ -58,7 +50,7 @@ def test_the_kivy_free_parts_of_the_ui_stay_kivy_free():
     import subprocess
     import sys
 
-    code = ("import sys, kiosk.ui.screens, kiosk.ui.screens.questions, kiosk.ui.screens.strokes, kiosk.ui.screens.theme, kiosk.core.legibility, "
+    code = ("import sys, kiosk.ui.screens, kiosk.ui.screens.questions, kiosk.ui.screens.theme, kiosk.core.legibility, "
             "kiosk.ui.jobs; print(sorted(m for m in sys.modules if m.split('.')[0] == 'kivy'))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[3])

@@ -7,7 +7,7 @@ import io
 import numpy as np
 from PIL import Image
 
-from kiosk.ui.screens.strokes import render_signature
+from kiosk.core.signature import SIGNATURE_PNG_WIDTH, demo_strokes, render_signature, signature_png
 
 
 def _pixels(png: bytes) -> np.ndarray:
@@ -36,3 +36,9 @@ def test_a_tap_leaves_a_dot():
 
 def test_no_strokes_is_a_blank_page():
     assert (_pixels(render_signature([], width=300)) == 255).all()
+
+
+def test_a_blank_pad_gives_no_image_and_a_signed_one_the_dossiers_width():
+    assert signature_png([], aspect=3.2) == b""
+    img = Image.open(io.BytesIO(signature_png(demo_strokes(), aspect=3.0)))
+    assert img.size == (SIGNATURE_PNG_WIDTH, SIGNATURE_PNG_WIDTH // 3) and img.mode == "L"
