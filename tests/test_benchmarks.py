@@ -29,3 +29,10 @@ def test_the_speech_benchmark_measures_a_page_change_and_a_rendered_name(monkeyp
     monkeypatch.setattr(bench, "RUNS", 2)
     figures = bench.measure("sim")
     assert figures["cached_ms_p50"] > 0 and figures["rendered_ms_p50"] > figures["baseline_ms_p50"] > 0
+
+
+def test_the_import_benchmark_sees_what_an_import_loads():
+    figures = _bench_module("bench_imports").measure(1, ("titres.dossier", "kiosk.runtime"))
+    assert figures["baseline_ms"] > 0
+    assert figures["modules"]["titres.dossier"]["loads"] == []
+    assert "numpy" in figures["modules"]["kiosk.runtime"]["loads"]
