@@ -14,13 +14,18 @@ from pathlib import Path
 from titres.durable import write_durably
 
 
+class BlobMissing(KeyError):
+    """No object under this key: never stored, or deleted since (a purge that ran meanwhile)."""
+
+
 class BlobStore(ABC):
     @abstractmethod
     def put(self, key: str, data: bytes) -> None:
         """Store atomically: a reader sees the whole object or nothing."""
 
     @abstractmethod
-    def get(self, key: str) -> bytes: ...
+    def get(self, key: str) -> bytes:
+        """The object; :class:`BlobMissing` when there is none."""
 
     @abstractmethod
     def size(self, key: str) -> int | None:
@@ -50,7 +55,10 @@ class FsBlobStore(BlobStore):
         write_durably(path, data, concurrent=True)  # two processes may store the same part at once (a retry)
 
     def get(self, key: str) -> bytes:
-        return self._path(key).read_bytes()
+        try:
+            return self._path(key).read_bytes()
+        except FileNotFoundError as exc:
+            raise BlobMissing(key) from exc
 
     def size(self, key: str) -> int | None:
         try:
@@ -76,7 +84,14 @@ class S3BlobStore(BlobStore):
         self.client.put_object(Bucket=self.bucket, Key=self.prefix + key, Body=data)
 
     def get(self, key: str) -> bytes:
-        return self.client.get_object(Bucket=self.bucket, Key=self.prefix + key)["Body"].read()
+        from botocore.exceptions import ClientError
+
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=self.prefix + key)["Body"].read()
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                raise BlobMissing(key) from exc
+            raise
 
     def size(self, key: str) -> int | None:
         from botocore.exceptions import ClientError

@@ -35,6 +35,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from central.blobstore import BlobMissing
 from central.context import Services
 from central.models import Captured, Device, Dossier, DossierEvent, DossierState, Predemande, Upload
 from titres.dossier import Dossier as CapturedDossier
@@ -172,7 +173,11 @@ def put_part(services: Services, device: Device, dossier_id: str, index: int, da
 
 def _open_part(services: Services, manifest: dict[str, Any], index: int) -> bytes:
     p = manifest["parts"][index]
-    sealed = services.blobs.get(part_key(manifest["id"], index, p["sha256"]))
+    try:
+        sealed = services.blobs.get(part_key(manifest["id"], index, p["sha256"]))
+    except BlobMissing as exc:
+        # Gone since it was counted: the stale-upload purge ran meanwhile. The kiosk sends it again.
+        raise ProtocolError("incomplete", f"parts [{index}] are missing") from exc
     if sha256_hex(sealed) != p["sha256"]:
         raise ProtocolError("hash_mismatch", f"stored part {index} no longer matches its hash")
     try:

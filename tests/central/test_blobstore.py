@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from central.blobstore import FsBlobStore, S3BlobStore
+from central.blobstore import BlobMissing, FsBlobStore, S3BlobStore
 
 
 def _free_port() -> int:
@@ -51,6 +51,14 @@ def test_put_get_size_delete(store):
     store.delete("packages/a/1")
     assert store.size("packages/a/1") is None
     store.delete("packages/a/1")  # deleting twice is harmless
+
+
+def test_an_absent_object_is_said_missing_by_every_store(store):
+    store.put("a/present", b"x")
+    store.delete("a/present")
+    for key in ("a/present", "never/stored"):
+        with pytest.raises(BlobMissing):
+            store.get(key)
 
 
 def test_concurrent_writers_of_one_key_leave_one_whole_object(store):

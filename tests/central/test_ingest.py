@@ -283,3 +283,31 @@ def test_a_failed_pass_is_logged_and_the_purge_keeps_running(services, kiosk, cl
         == [("blob store unreachable",)]
     assert uploads(services) == set() and not any(staged(services, dossier_id, manifest))
     assert not purge.alive
+
+
+def test_a_part_purged_between_the_count_and_the_commit_asks_the_kiosk_again_rather_than_failing(
+        services, kiosk, monkeypatch):
+    """The purge may delete a stale upload's part after commit counted the parts and before it opened them:
+    the kiosk is told the part is missing (409 incomplete, which it resends), not a 500."""
+    dossier_id, _ = capture(kiosk)
+    manifest, parts = package_of(kiosk, dossier_id)
+    with services.db() as db:
+        device = db.get(Device, kiosk.device_id)
+    ingest.declare(services, device, manifest, sign_manifest(manifest, kiosk.key))
+    for index, part in enumerate(parts):
+        ingest.put_part(services, device, dossier_id, index, part)
+    counted = ingest._missing
+
+    def counted_then_purged(services_, manifest_):
+        missing = counted(services_, manifest_)
+        services_.blobs.delete(ingest.part_key(dossier_id, 1, manifest["parts"][1]["sha256"]))
+        return missing
+
+    monkeypatch.setattr(ingest, "_missing", counted_then_purged)
+    with pytest.raises(ingest.ProtocolError) as refused:
+        ingest.commit(services, device, dossier_id)
+    assert refused.value.code == "incomplete"
+    assert count(services, Dossier) == 0
+    monkeypatch.setattr(ingest, "_missing", counted)
+    upload(kiosk, dossier_id)  # the kiosk sends the part again, and the dossier is stored once
+    assert count(services, Dossier) == 1
