@@ -19,11 +19,13 @@ from sqlalchemy import func, select
 
 from central.context import Services
 from central.enrollment import create_token
-from central.models import Dossier
+from central import ingest
+from central.models import Device, Dossier
 from kiosk.config import KioskConfig, QueueConfig, SiteConfig, load_config, simulated
 from kiosk.scenario import load_scenario, run_scenario
 from kiosk.sync.client import CentralClient
 from kiosk.sync.outbox import Outbox
+from titres.protocol import sign_manifest
 
 #: The password of every console account the tests make (``people`` in conftest.py).
 PASSWORD = "mairie-password-2026"
@@ -76,6 +78,18 @@ def package_of(kiosk: Kiosk, dossier_id: str) -> tuple[dict, list[bytes]]:
     with Outbox(kiosk.config.data_dir, _any_key(kiosk), recover=False) as outbox:
         pkg = outbox.package(dossier_id, kiosk.device_id)
         return pkg.manifest, [read() for read in pkg.parts]
+
+
+def staged(services: Services, kiosk: Kiosk, dossier_id: str, sent=None) -> tuple[dict, Device]:
+    """The queued package declared to the service and its parts ``sent`` (indices; all when None) put, as the
+    kiosk's upload would, without the commit: its manifest and the kiosk's row."""
+    manifest, parts = package_of(kiosk, dossier_id)
+    with services.db() as db:
+        device = db.get(Device, kiosk.device_id)
+    ingest.declare(services, device, manifest, sign_manifest(manifest, kiosk.key))
+    for index in range(len(parts)) if sent is None else sent:
+        ingest.put_part(services, device, dossier_id, index, parts[index])
+    return manifest, device
 
 
 def upload(kiosk: Kiosk, dossier_id: str) -> dict:

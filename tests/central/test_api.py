@@ -336,13 +336,10 @@ def test_concurrent_commits_of_one_dossier_store_it_once(services, client, kiosk
 
     from central import ingest
 
+    from factory import staged
+
     dossier_id, _ = capture(kiosk)
-    manifest, parts = package_of(kiosk, dossier_id)
-    with services.db() as db:
-        device = db.get(Device, kiosk.device_id)
-    ingest.declare(services, device, manifest, sign_manifest(manifest, kiosk.key))
-    for index, data in enumerate(parts):
-        ingest.put_part(services, device, dossier_id, index, data)
+    _, device = staged(services, kiosk, dossier_id)
     with ThreadPoolExecutor(4) as pool:
         acks = list(pool.map(lambda _: ingest.commit(services, device, dossier_id), range(4)))
     assert all(a == acks[0] for a in acks)

@@ -22,6 +22,7 @@ from central.app import create_app
 from central.blobstore import FsBlobStore
 from central.models import Device, Dossier, Upload
 from factory import capture, count, enroll_kiosk, package_of, upload
+from factory import staged as staged_upload
 from titres.errors import PermanentSyncError
 from titres.protocol import Package, package_sha256, sha256_hex, sign_manifest
 
@@ -182,12 +183,7 @@ def test_the_stored_content_is_the_json_the_kiosk_sent(services, kiosk, captured
 def declare_partly(services, kiosk) -> tuple[str, dict]:
     """A captured package declared at the service's time, with its first two parts sent and no commit."""
     dossier_id, _ = capture(kiosk)
-    manifest, parts = package_of(kiosk, dossier_id)
-    with services.db() as db:
-        device = db.get(Device, kiosk.device_id)
-    ingest.declare(services, device, manifest, sign_manifest(manifest, kiosk.key))
-    for index in (0, 1):
-        ingest.put_part(services, device, dossier_id, index, parts[index])
+    manifest, _ = staged_upload(services, kiosk, dossier_id, sent=(0, 1))
     return dossier_id, manifest
 
 
@@ -290,12 +286,7 @@ def test_a_part_purged_between_the_count_and_the_commit_asks_the_kiosk_again_rat
     """The purge may delete a stale upload's part after commit counted the parts and before it opened them:
     the kiosk is told the part is missing (409 incomplete, which it resends), not a 500."""
     dossier_id, _ = capture(kiosk)
-    manifest, parts = package_of(kiosk, dossier_id)
-    with services.db() as db:
-        device = db.get(Device, kiosk.device_id)
-    ingest.declare(services, device, manifest, sign_manifest(manifest, kiosk.key))
-    for index, part in enumerate(parts):
-        ingest.put_part(services, device, dossier_id, index, part)
+    manifest, device = staged_upload(services, kiosk, dossier_id)
     counted = ingest._missing
 
     def counted_then_purged(services_, manifest_):
