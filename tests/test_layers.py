@@ -46,6 +46,7 @@ def test_every_import_contract_is_kept():
     ("kiosk/core/journey.py", "import kivy.clock", "Only kiosk.ui imports Kivy"),
     ("kiosk/controller.py", "from kiosk.hal.sim import camera", "Backends are imported only by"),
     ("kiosk/sync/worker.py", "from kiosk.technician import pin", "The kiosk's layers"),
+    ("kiosk/hal/camera.py", "from kiosk.speech import voice", "The devices import nothing above them"),
 ])
 def test_a_broken_rule_fails_the_check_and_is_named(tmp_path, module, line, contract):
     tree = copy_tree(tmp_path)

@@ -40,7 +40,7 @@ class Prompt:
     personal: bool = False
     #: Said slowly: a number read out group by group.
     slow: bool = False
-    #: A short sound before the words (:data:`kiosk.speech.tones.SHAPES`), or None.
+    #: A short sound before the words (:data:`kiosk.hal.tones.SHAPES`), or None.
     sound: str | None = None
 
 

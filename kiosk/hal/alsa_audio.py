@@ -75,7 +75,7 @@ class AlsaAudioOutput(AudioOutput):
         self._sd = None
 
     def _self_test(self) -> str:
-        from kiosk.speech.tones import tone
+        from kiosk.hal.tones import tone
 
         if self._missing:
             raise HalError(self._missing)

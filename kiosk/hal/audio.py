@@ -4,7 +4,7 @@ EN 301 549 (5.1.3) asks a terminal that cannot run the citizen's own
 screen reader to speak for itself, through a headphone socket, with the
 volume under the citizen's control. This facade is what the rest of the
 kiosk sees of that output: it plays a :class:`Clip` (mono 16-bit PCM, made
-by :mod:`kiosk.speech.tts` or :mod:`kiosk.speech.tones`), stops it, sets the volume, and
+by :mod:`kiosk.speech.tts` or :mod:`kiosk.hal.tones`), stops it, sets the volume, and
 says whether headphones are plugged in, because what the loudspeaker may
 say aloud in a public hall is less than what headphones may
 (:mod:`kiosk.speech.voice`).

@@ -35,7 +35,7 @@ from typing import Callable
 from kiosk.hal.audio import AudioOutput, Clip
 from titres.i18n import Translator
 from kiosk.core.narration import Narrator, Prompt, legibility, typed
-from kiosk.speech.tones import tone
+from kiosk.hal.tones import tone
 
 log = logging.getLogger("kiosk.speech.voice")
 

@@ -65,7 +65,7 @@ class SimAudioOutput(AudioOutput):
         self.socket = ControlFile(self.dir / "headphone")
 
     def _self_test(self) -> str:
-        from kiosk.speech.tones import tone
+        from kiosk.hal.tones import tone
 
         self.play(tone("selftest"))
         return f"tone played into {self.dir}; headphones {'plugged' if self.headphone_plugged() else 'unplugged'}"

@@ -23,7 +23,7 @@ from kiosk.config import HalConfig
 from kiosk.hal.alsa_audio import AlsaAudioOutput, parse_switch
 from kiosk.hal.audio import Clip, from_wav, peak, scaled, to_wav
 from kiosk.hal.sim.audio import SimAudioOutput, read_log
-from kiosk.speech.tones import SHAPES, tone
+from kiosk.hal.tones import SHAPES, tone
 from tests.threads import HelperThreads
 
 REPO = Path(__file__).resolve().parents[3]
@@ -119,7 +119,7 @@ CHILD = r"""
 import json, shutil, sys
 from kiosk.config import HalConfig
 from kiosk.hal.alsa_audio import AlsaAudioOutput
-from kiosk.speech.tones import tone
+from kiosk.hal.tones import tone
 out = AlsaAudioOutput(HalConfig(audio_device=sys.argv[1]), None)
 out.open()
 out.set_volume(0.5)
@@ -162,7 +162,7 @@ import json, sys
 from kiosk.config import HalConfig
 from titres.errors import HalError
 from kiosk.hal.alsa_audio import AlsaAudioOutput
-from kiosk.speech.tones import tone
+from kiosk.hal.tones import tone
 out = AlsaAudioOutput(HalConfig(audio_device="no-such-card"), None).open()
 try:
     out.play(tone("success"))
