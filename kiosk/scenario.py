@@ -292,7 +292,7 @@ class Runner:
         if action in (True, "on", "repeat"):
             voice.listen(self.s)
         elif action in ("louder", "softer"):
-            voice.change_volume(self.s, 0.1 if action == "louder" else -0.1)
+            voice.change_volume(self.s, louder=action == "louder")
         elif action in ("stop", False):
             voice.silence(self.s)
         else:

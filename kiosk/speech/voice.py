@@ -112,9 +112,9 @@ class Voice:
         self.say([Prompt("speech.stopped", t("speech.stopped", listen=t("common.listen")))], session, interrupt=True)
         self._set_enabled(False)
 
-    def change_volume(self, session, step: float) -> float:
-        """Louder or softer by ``step`` (±0.1), said at the new level."""
-        self.audio.set_volume(round(self.audio.volume + step, 2))
+    def change_volume(self, session, louder: bool) -> float:
+        """One step (:data:`VOLUME_STEP`) louder or softer, said at the new level."""
+        self.audio.set_volume(round(self.audio.volume + (VOLUME_STEP if louder else -VOLUME_STEP), 2))
         percent = int(round(self.audio.volume * 100))
         self.say([Prompt("speech.volume", Translator(session.lang)("speech.volume", percent=percent))], session,
                  interrupt=True)

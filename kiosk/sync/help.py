@@ -238,6 +238,7 @@ class Assistance:
         state = self.desk.ask(session.step.value, self._since)
         self.on_light(True)
         if state is not before or state is HelpState.ASKING:
+            self.on_state(state)
             self._announce(session)
         return state
 
@@ -269,4 +270,3 @@ class Assistance:
             return
         sound = "error" if self.desk.state is HelpState.UNREACHABLE else None
         self.voice.say([Prompt(key, Translator(session.lang)(key), sound=sound)], session, interrupt=True)
-        self.on_state(self.desk.state)

@@ -26,7 +26,7 @@ from kiosk.sync.status import SyncStatus, read_status
 from kiosk.technician.selftest import load_summary
 from titres.i18n import Translator
 
-log = logging.getLogger("kiosk.technician.maintenance")
+log = logging.getLogger("kiosk.technician.report")
 
 
 # -- what it holds ---------------------------------------------------------------------

@@ -38,10 +38,10 @@ class AudioPanel(AssistPanel):
         super().show()
 
     def louder(self) -> None:
-        self.percent = int(round(self.voice.change_volume(self.kiosk_app.session, +0.1) * 100))
+        self.percent = int(round(self.voice.change_volume(self.kiosk_app.session, louder=True) * 100))
 
     def softer(self) -> None:
-        self.percent = int(round(self.voice.change_volume(self.kiosk_app.session, -0.1) * 100))
+        self.percent = int(round(self.voice.change_volume(self.kiosk_app.session, louder=False) * 100))
 
     def repeat(self) -> None:
         self.dismiss(animation=False)

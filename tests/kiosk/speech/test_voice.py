@@ -76,6 +76,12 @@ def test_the_loudspeaker_keeps_the_name_back_unless_listen_is_touched_on_that_pa
     assert any(pd.person.surname in e["text"] and e["output"] == "speaker" for e in heard(out))
     session.confirm()  # the next page: the choice does not carry over
     assert voice._chosen_page != voice._page(session)
+    assert voice.wait_idle()
+    n = len(heard(out))
+    session.back()  # back on the page where it was chosen: the choice is that page's, the details said again
+    assert voice.wait_idle()
+    again = heard(out)[n:]
+    assert any(pd.person.surname in e["text"] and e["output"] == "speaker" for e in again)
 
 
 def test_headphones_plugged_in_start_the_voice_with_everything_and_privately(session, voice, out):
@@ -101,8 +107,9 @@ def test_the_citizens_words_are_never_kept_in_the_cache(session, voice, out, tmp
     assert voice.wait_idle()
     personal = [e for e in heard(out) if e["personal"]]
     assert personal
-    for e in personal:
-        assert not (voice.cache._path(voice.cache.key(e["text"], "fr"))).exists()
+    for e in personal:  # at either pace: the dossier number is read slowly
+        for slow in (False, True):
+            assert not (voice.cache._path(voice.cache.key(e["text"], e["lang"], slow=slow))).exists()
     assert list((tmp_path / "cache").glob("*/*.wav"))  # and everyone's words are
 
 
@@ -110,7 +117,8 @@ def test_the_session_ending_silences_the_voice_and_resets_the_volume(session, vo
     follow(session, voice)
     voice.listen(session)
     session.start()
-    voice.change_volume(session, +0.2)
+    voice.change_volume(session, louder=True)
+    voice.change_volume(session, louder=True)
     assert out.volume == pytest.approx(1.0)
     session.cancel()
     assert not voice.enabled and out.volume == pytest.approx(0.8)
@@ -177,7 +185,7 @@ def test_the_sounds_come_before_their_words_and_your_turn_only_when_speech_is_on
 def test_the_volume_is_said_at_its_new_level_and_stays_within_bounds(session, voice, out):
     session.start()
     for _ in range(5):
-        voice.change_volume(session, +0.1)
+        voice.change_volume(session, louder=True)
     assert out.volume == 1.0
     assert voice.wait_idle()
     assert heard(out)[-1]["text"] == Translator("fr")("speech.volume", percent=100)

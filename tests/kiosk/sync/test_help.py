@@ -11,23 +11,17 @@ import json
 import httpx
 import pytest
 
+from tests.kiosk.core.conftest import FakeClock
 from tests.kiosk.speech.speaking import inline_voice, spoken
 from kiosk.sync.help import ANSWER_TIMEOUT_S, Assistance, HelpDesk, HelpRelay, HelpState
 from kiosk.sync.client import CentralClient
 from nacl.signing import SigningKey
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def clock():
-    return Clock()
+    """Unix time, as a help request shares it with the sync worker."""
+    return FakeClock(1_800_000_000.0)
 
 
 def unreachable_client() -> CentralClient:
