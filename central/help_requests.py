@@ -23,7 +23,6 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, select, update
 from sqlalchemy.exc import IntegrityError
@@ -33,6 +32,7 @@ from central import audit
 from central.context import Services
 from central.models import Device, HelpRequest, HelpState, Role, Site, User
 from titres.protocol import ProtocolError
+from titres.timezones import time_zone
 
 #: The kiosk's screens (``kiosk.core.session.Step``) as an agent reads them in the banner.
 SCREENS = {
@@ -223,11 +223,7 @@ class HelpView:
 
     def clock(self, at: datetime) -> str:
         """« 10 h 42 » in the mairie's own time zone."""
-        try:
-            zone = ZoneInfo(self.site_zone)
-        except (ValueError, KeyError):
-            zone = ZoneInfo("Europe/Paris")
-        local = at.astimezone(zone)
+        local = at.astimezone(time_zone(self.site_zone))  # checked when the mairie's zone was set
         return f"{local.hour} h {local.minute:02d}"
 
     @property

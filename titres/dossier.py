@@ -226,7 +226,7 @@ class Dossier:
         try:
             d = json.loads(raw)
         except RecursionError:
-            raise MalformedDossier(f"the dossier's JSON nests more than {MAX_DEPTH} levels deep") from None
+            raise MalformedDossier("the dossier's JSON nests too deep to be read") from None
         except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, an integer too long to read
             raise MalformedDossier(f"not a dossier's JSON: {exc}") from None
         return cls.from_dict(d, attachments)

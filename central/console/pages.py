@@ -8,6 +8,7 @@ banner, the notice after an action). The citizen's status page
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
@@ -25,6 +26,9 @@ from central.console.access import (REVIEWERS, SESSION_COOKIE, BadForm, LoginReq
                                    services_of)
 from central.models import Role
 from central.texts import Texts
+from titres.dossier import MalformedDossier
+
+log = logging.getLogger("central.console")
 
 HERE = Path(__file__).parent
 PREFIX = "/console"
@@ -161,10 +165,19 @@ async def _bad_form(request: Request, exc: BadForm):
                                    "Rechargez la page et recommencez.", await _who(request))
 
 
+async def _unreadable(request: Request, exc: MalformedDossier):
+    """A stored dossier this service's reader refuses (stored by an older, looser ingest, or edited by hand):
+    said plainly, never a 500. The log names the page, not the value refused (it may be personal)."""
+    log.warning("stored dossier unreadable", extra={"path": request.url.path, "reason": type(exc).__name__})
+    return await run_in_threadpool(error_page, request, 409, "Dossier illisible",
+                                   "Ce dossier ne peut pas être lu par cette version du service. Prévenez "
+                                   "l'administrateur : rien n'a été modifié.", await _who(request))
+
+
 async def _script_refused(request: Request, exc: ScriptRefused):
     return JSONResponse({"error": exc.error, "detail": exc.detail}, status_code=exc.status_code)
 
 
 #: What each refusal answers, whichever router raised it (registered on the application by ``central.app``).
 REFUSALS = {LoginRequired: _login_required, review.Forbidden: _forbidden, review.NotFound: _not_found,
-            BadForm: _bad_form, ScriptRefused: _script_refused}
+            BadForm: _bad_form, ScriptRefused: _script_refused, MalformedDossier: _unreadable}

@@ -163,6 +163,17 @@ def test_logout_without_csrf_is_refused(client, people):
 
 # -- who may open what, and the audit of every view --------------------------------------------------
 
+def test_a_stored_dossier_the_reader_refuses_is_said_unreadable_not_a_500(client, services, dossier):
+    """A row stored by an older, looser ingest (here: its signer removed by hand) that the shared model refuses."""
+    with services.db() as db, db.begin():
+        row = db.get(Dossier, dossier.id)
+        row.content = {k: v for k, v in row.content.items() if k != "signer"}
+    login(client, "agent.a")
+    page = client.get(f"/console/dossiers/{dossier.id}")
+    assert page.status_code == 409 and "Dossier illisible" in page.text and "Se déconnecter" in page.text
+    assert client.get("/console/").status_code == 200  # the queue still lists and opens
+
+
 def test_agent_of_another_mairie_gets_403_on_the_page_and_the_images(client, services, dossier):
     login(client, "agent.b")
     page = client.get(f"/console/dossiers/{dossier.id}")

@@ -58,4 +58,9 @@ def test_an_agent_of_another_mairie_does_not_see_the_call(services, client, tmp_
     desk.ask("capture", desk.clock() - 90)
     assert HelpRelay(kiosk.config.data_dir, kiosk.central).pump() == "sent"
     login(client, "agent.b")
-    assert "Photo des pièces" not in client.get("/console/").text
+    page = client.get("/console/")
+    assert page.status_code == 200 and "Se déconnecter" in page.text  # signed in, the queue shown
+    assert "Photo des pièces" not in page.text
+    client.cookies.clear()
+    login(client, "agent.a")  # the call is there, for the agent of its own mairie
+    assert "Photo des pièces" in client.get("/console/").text
