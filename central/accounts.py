@@ -18,7 +18,7 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -56,10 +56,6 @@ class Account:
     role: str
     site_id: str | None
     csrf: str = ""
-
-
-def _now(services: Services) -> datetime:
-    return datetime.fromtimestamp(services.clock(), timezone.utc)
 
 
 def token_hash(token: str) -> str:
@@ -120,7 +116,7 @@ def login(services: Services, username: str, password: str, ip: str = "") -> tup
     if not username or len(password) > MAX_PASSWORD:
         verify_password("x", DUMMY_HASH)
         raise LoginFailed()
-    now = _now(services)
+    now = services.now()
     with services.db() as db, db.begin():
         user = db.scalar(select(User).where(User.username == username))
         if user is None or not user.active:
@@ -157,7 +153,7 @@ def authenticate(services: Services, token: str | None, refresh: bool = True) ->
     """
     if not token or len(token) > 100:
         return None
-    now = _now(services)
+    now = services.now()
     idle = timedelta(minutes=services.config.session_idle_minutes)
     with services.db() as db, db.begin():
         row = db.execute(select(WebSession, User).join(User, User.id == WebSession.user_id)

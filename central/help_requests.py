@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, select, update
@@ -62,11 +62,6 @@ HIDDEN_AFTER = timedelta(minutes=30)
 DEVICE_ROLE = "device"
 _ID = re.compile(r"^[0-9a-f]{32}$")
 _LIVE = (HelpState.OPEN.value, HelpState.ACKNOWLEDGED.value)
-
-
-def now_of(services: Services) -> datetime:
-    """The service's time, from its injectable clock."""
-    return datetime.fromtimestamp(services.clock(), timezone.utc)
 
 
 # -- what a kiosk sends ------------------------------------------------------------------
@@ -127,7 +122,7 @@ def report(services: Services, device: Device, msg: Report) -> dict[str, Any]:
 
 
 def _report(services: Services, device: Device, msg: Report) -> dict[str, Any]:
-    now = now_of(services)
+    now = services.now()
     on_screen_since = now - timedelta(seconds=msg.on_screen_s)
     closing = msg.state == HelpState.CLOSED.value
     with services.db() as db, db.begin():

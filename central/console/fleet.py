@@ -21,7 +21,7 @@ def fleet_page(request: Request, account: Account = Depends(require(*FLEET)),
     now = datetime.now(timezone.utc)
     kiosks = fleet.fleet(services)
     with services.db() as db:
-        help_by_device = help_requests.by_device(db, help_requests.now_of(services))
+        help_by_device = help_requests.by_device(db, services.now())
     return page(request, "fleet.html", account, kiosks=kiosks, now=now, offline_after=fleet.OFFLINE_AFTER,
                 can_revoke=has_role(account, SETUP), help_by_device=help_by_device)
 

@@ -54,7 +54,7 @@ def acknowledge_help(request: Request, request_id: str, account: Account = Depen
     """« J'arrive »: a plain form (back to the page it came from), or the script's fetch (JSON answer)."""
     try:
         with services.db() as db, db.begin():
-            outcome = help_requests.acknowledge(db, account, request_id, help_requests.now_of(services),
+            outcome = help_requests.acknowledge(db, account, request_id, services.now(),
                                                 ip=ip_of(request))
     except help_requests.UnknownRequest:
         raise review.NotFound("Cette demande d'aide n'existe pas ou ne concerne pas votre mairie.") from None

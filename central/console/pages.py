@@ -80,7 +80,7 @@ def render(pages: Jinja2Templates, request: Request, name: str, status_code: int
 def help_views(request: Request, account: Account) -> list[help_requests.HelpView]:
     services = services_of(request)
     with services.db() as db:
-        return help_requests.visible_to(db, account, help_requests.now_of(services))
+        return help_requests.visible_to(db, account, services.now())
 
 
 def page(request: Request, name: str, account: Account | None = None, status_code: int = 200, **context):
