@@ -240,14 +240,21 @@ def _person(db: Session, captured: CapturedDossier) -> tuple[str, str, date | No
 
 def commit(services: Services, device: Device, dossier_id: str) -> dict[str, Any]:
     """Turn a complete upload into a dossier, once. Returns the signed acknowledgement."""
-    with services.db() as db:
-        stored = db.get(Dossier, dossier_id)
-        if stored is not None:
-            if stored.device_id != device.id:
-                raise ProtocolError("wrong_device", "another device delivered this dossier")
-            return _ack_for(services, stored)
-        upload = _upload(db, device, dossier_id)
-        manifest, signature = upload.manifest, upload.signature
+    for attempt in (1, 2):
+        with services.db() as db:
+            stored = db.get(Dossier, dossier_id)
+            if stored is not None:
+                if stored.device_id != device.id:
+                    raise ProtocolError("wrong_device", "another device delivered this dossier")
+                return _ack_for(services, stored)
+            try:
+                upload = _upload(db, device, dossier_id)
+            except NotFound:
+                if attempt == 1:
+                    continue  # a concurrent commit stored it and dropped the upload meanwhile: look again, afresh
+                raise
+            manifest, signature = upload.manifest, upload.signature
+            break
     missing = _missing(services, manifest)
     if missing:
         raise ProtocolError("incomplete", f"parts {missing} are missing")
