@@ -15,13 +15,23 @@ processes can run behind a load balancer on one PostgreSQL.
 ``KIOSK_CENTRAL_PUBLIC_URL``  where citizens reach the service (the status page
                             printed on receipts); default: the address a
                             kiosk enrolled at
+``KIOSK_CENTRAL_SESSION_IDLE_MINUTES``  an agent's console session ends after
+                            this many minutes without a click (default 30,
+                            5 to 480)
+``KIOSK_CENTRAL_SMTP_URL``  the mail server that tells citizens their dossier
+                            was returned or validated:
+                            ``smtp://host:25``, ``smtp+starttls://user@host:587``
+                            or ``smtps://user@host:465``; unset: no mail is
+                            sent, and the console says so
+``KIOSK_CENTRAL_SMTP_PASSWORD``  that server's password (never logged)
+``KIOSK_CENTRAL_MAIL_FROM``  the sender's address (``ne-pas-repondre@mairie.fr``)
 ==========================  ===================================================
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
@@ -45,6 +55,10 @@ class CentralConfig:
     staging_retention_days: int = 14
     #: The service's address for citizens (``https://titres.example.fr``): kiosks print its status page.
     public_url: str = ""
+    #: The mail server for citizens' notices (``central.mail``); empty: none is sent.
+    smtp_url: str = ""
+    smtp_password: str = field(default="", repr=False)
+    mail_from: str = ""
 
     @property
     def database_url(self) -> str:
@@ -57,6 +71,19 @@ class CentralConfig:
     @property
     def blobs_dir(self) -> Path:
         return self.data_dir / "blobs"
+
+
+class ConfigError(ValueError):
+    """A setting the service cannot start with; the message names it and says what is accepted."""
+
+
+def _minutes(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise ConfigError(f"{name}={raw!r}: a whole number of minutes from {low} to {high} is expected")
+    return int(raw)
 
 
 def load_config(env: Mapping[str, str] | None = None, *, data_dir: str | None = None,
@@ -73,4 +100,8 @@ def load_config(env: Mapping[str, str] | None = None, *, data_dir: str | None = 
         s3_prefix=env.get("KIOSK_CENTRAL_S3_PREFIX", ""),
         secure_cookies=secure,
         public_url=env.get("KIOSK_CENTRAL_PUBLIC_URL", "").strip().rstrip("/"),
+        session_idle_minutes=_minutes(env, "KIOSK_CENTRAL_SESSION_IDLE_MINUTES", 30, 5, 480),
+        smtp_url=env.get("KIOSK_CENTRAL_SMTP_URL", "").strip(),
+        smtp_password=env.get("KIOSK_CENTRAL_SMTP_PASSWORD", ""),
+        mail_from=env.get("KIOSK_CENTRAL_MAIL_FROM", "").strip(),
     )

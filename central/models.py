@@ -13,7 +13,7 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 from sqlalchemy import (JSON, BigInteger, Date, DateTime, ForeignKey, Index, Integer, String, Text,
-                        TypeDecorator)
+                        TypeDecorator, UniqueConstraint, false)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -66,6 +66,8 @@ class Site(Base):
     default_language: Mapped[str] = mapped_column(String(8), default="fr", server_default="fr")
     #: Its time zone (IANA): a kiosk in Cayenne prints Cayenne's time on its receipts. Sent when it enrolls.
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Paris", server_default="Europe/Paris")
+    #: The reasons an agent of this mairie picks from when returning a dossier (``central.reasons``); None: the defaults.
+    return_reasons: Mapped[list[Any] | None] = mapped_column(nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -80,6 +82,8 @@ class User(Base):
     active: Mapped[bool] = mapped_column(default=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(nullable=True)
+    #: Set when an administrator gave a temporary password: the next login must choose a new one.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -188,7 +192,15 @@ class Dossier(Base):
     decided_at: Mapped[datetime | None] = mapped_column(nullable=True)
     decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     return_reasons: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: What the citizen is told of a return, in their language and the other (``central.reasons.Notice``).
+    return_notice: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
     sent_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    #: Bumped by every verdict and decision: a page drawn at an older version cannot change the dossier.
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: Who has the dossier open to work on it (a user id), since when, and when their page last said so.
+    holder_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    held_since: Mapped[datetime | None] = mapped_column(nullable=True)
+    held_seen_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
     #: The agent's queue (one mairie) and the supervisor's (every mairie), both newest first.
     __table_args__ = (Index("dossiers_site_received", "site_id", "received_at"),
@@ -231,6 +243,39 @@ class AuditEntry(Base):
     dossier_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
     detail: Mapped[str] = mapped_column(Text, default="")
     ip: Mapped[str] = mapped_column(String(64), default="")
+
+
+class MailState(enum.StrEnum):
+    PENDING = "pending"  # to send (again, after ``next_attempt_at``)
+    SENT = "sent"
+    FAILED = "failed"    # refused for good by the mail server (a bad address): shown to the agents
+
+
+class OutgoingMail(Base):
+    """A message to a citizen about their dossier, written in the transaction of the decision it tells.
+
+    One per dossier and kind (``returned``, ``validated``): a decision is
+    made once, so is its message. The sender (``central.mail``) delivers
+    it after the commit and retries until the mail server takes it.
+    """
+
+    __tablename__ = "outgoing_mail"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    dossier_id: Mapped[str] = mapped_column(ForeignKey("dossiers.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    recipient: Mapped[str] = mapped_column(String(320))
+    language: Mapped[str] = mapped_column(String(8), default="fr")
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), default=MailState.PENDING.value)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    last_error: Mapped[str] = mapped_column(String(300), default="")
+
+    __table_args__ = (UniqueConstraint("dossier_id", "kind", name="outgoing_mail_once"),
+                      Index("outgoing_mail_due", "state", "next_attempt_at"))
 
 
 class StatusAttempts(Base):
