@@ -11,7 +11,17 @@ console, the command line and the tests share the same rules:
   deciding at once cannot both win;
 * every decision is written to the audit log in the transaction that makes it,
   without comments or reasons: administrators read the log, and they see
-  no dossier content.
+  no dossier content;
+* a dossier has a **version**, bumped by every verdict and decision: a
+  page drawn at an older version (a colleague has judged since) cannot
+  change it (:class:`Stale`), so nobody overwrites a verdict they did not
+  see;
+* a dossier is **held** by the reviewer who has it open (:func:`hold`);
+  while their page says it is still open (within :data:`HOLD_SECONDS`),
+  nobody else judges or decides it (:class:`Held`) unless they take it
+  over, which is audited and written to its history;
+* every verdict change, take-over and decision is a line of the dossier's
+  history (``DossierEvent``), shown to agents with the person's name.
 
 The caller owns the transaction (``with services.db() as db, db.begin():``).
 """
@@ -19,14 +29,15 @@ The caller owns the transaction (``with services.db() as db, db.begin():``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable
 
 from sqlalchemy import Select, or_, select, update
 from sqlalchemy.orm import Session
 
 from central import audit
-from central.models import Dossier, DossierEvent, DossierState, Predemande, Role, Verdict
+from central.models import Dossier, DossierEvent, DossierState, Predemande, Role, User, Verdict
+from central.reasons import Notice
 from central.status import canonical_number
 from titres.dossier import AnswerSource, FingerStatus, Flag
 from titres.dossier import Dossier as CapturedDossier
@@ -38,12 +49,13 @@ from titres.wording import requirement_label as requirement_label_of
 PAGE_SIZE = 50
 MAX_SEARCH = 100
 MAX_COMMENT = 500
-MAX_REASONS = 2000
 VERDICTS = {"conforme": "Conforme", "non_conforme": "Non conforme", "original": "Présenté en original",
             "sans_objet": "Sans objet"}
 #: Only a conditional item (the citizen could not tell whether it applies) may be judged "sans objet".
 CONDITIONAL_ONLY = {"sans_objet"}
 REVIEWERS = (Role.AGENT.value, Role.SUPERVISOR.value)
+#: A holder whose page has not said it is open for this long has left: the dossier is free again.
+HOLD_SECONDS = 120
 
 #: What the kiosk flagged, as the agent must read it before anything else.
 FLAG_LABELS = {
@@ -71,6 +83,18 @@ class NotFound(ReviewError):
 
 class InvalidAction(ReviewError):
     pass
+
+
+class Stale(InvalidAction):
+    """The page was drawn at an older version of the dossier: someone has judged or decided since."""
+
+
+class Held(InvalidAction):
+    """Someone else has the dossier open right now; taking it over is an explicit, audited action."""
+
+
+#: Told of a decision inside its transaction: ``tell(db, dossier, kind, notice)`` (the citizen's mail).
+Teller = Callable[[Session, Dossier, str, "Notice | None"], object]
 
 
 def _now() -> datetime:
@@ -187,10 +211,108 @@ def _require_received(dossier: Dossier) -> None:
         raise InvalidAction("Ce dossier a déjà été traité : il n'est plus modifiable.")
 
 
-def set_verdict(db: Session, user, dossier_id: str, requirement: str, verdict: str, comment: str = "",
-                ip: str = "") -> Verdict:
+def names(db: Session, usernames) -> dict[str, str]:
+    """Each login's full name (the login itself when the account has none): agents read names, not logins."""
+    wanted = {u for u in usernames if u}
+    if not wanted:
+        return {}
+    rows = db.execute(select(User.username, User.full_name).where(User.username.in_(wanted))).all()
+    found = {username: full_name or username for username, full_name in rows}
+    return {u: found.get(u, u) for u in wanted}
+
+
+# -- who has the dossier open -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Holder:
+    user_id: int
+    name: str
+    since: datetime
+    seen_at: datetime
+
+    def active(self, now: datetime) -> bool:
+        return now - self.seen_at <= timedelta(seconds=HOLD_SECONDS)
+
+
+def holder(db: Session, dossier: Dossier) -> Holder | None:
+    if dossier.holder_id is None or dossier.held_since is None or dossier.held_seen_at is None:
+        return None
+    user = db.get(User, dossier.holder_id)
+    name = (user.full_name or user.username) if user is not None else "un compte supprimé"
+    return Holder(dossier.holder_id, name, dossier.held_since, dossier.held_seen_at)
+
+
+def held_by_other(db: Session, user, dossier: Dossier, now: datetime) -> Holder | None:
+    """The colleague who has this dossier open right now, if it is not ``user``."""
+    current = holder(db, dossier)
+    if current is not None and current.user_id != user.id and current.active(now):
+        return current
+    return None
+
+
+def hold(db: Session, user, dossier: Dossier, now: datetime | None = None, take: bool = False,
+         ip: str = "") -> Holder | None:
+    """Say that ``user`` has the dossier open. Returns the colleague who holds it instead, if any (and ``take``
+    is false); else ``user`` holds it from now (or still), and None.
+
+    Holding changes nothing of the dossier's content, so it does not bump
+    its version. Taking over is written to the audit log and the history.
+    """
+    now = now or _now()
+    if dossier.state != DossierState.RECEIVED:
+        return None
+    other = held_by_other(db, user, dossier, now)
+    if other is not None and not take:
+        return other
+    if dossier.holder_id != user.id or other is not None or dossier.held_seen_at is None or \
+            now - dossier.held_seen_at > timedelta(seconds=HOLD_SECONDS):
+        dossier.held_since = now
+    dossier.holder_id, dossier.held_seen_at = user.id, now
+    if other is not None:
+        audit.record(db, actor=user.username, role=user.role, action="take_over", dossier_id=dossier.id,
+                     detail=f"à {_username(db, other.user_id)}", ip=ip)
+        db.add(DossierEvent(dossier_id=dossier.id, at=now, kind="take_over", actor=user.username,
+                            detail=other.name))
+    return None
+
+
+def release(db: Session, user, dossier: Dossier) -> None:
+    """The holder leaves the dossier (decided it, or closed the page)."""
+    if dossier.holder_id == user.id:
+        dossier.holder_id = dossier.held_since = dossier.held_seen_at = None
+
+
+def _username(db: Session, user_id: int) -> str:
+    return db.scalar(select(User.username).where(User.id == user_id)) or str(user_id)
+
+
+def _for_change(db: Session, user, dossier_id: str, version: int | None, now: datetime) -> Dossier:
+    """The dossier, locked, once it is still to review, at the version the page was drawn at, and not in
+    a colleague's hands. ``version`` None is for callers without a page (the command line, tests)."""
     dossier = get_for_user(db, user, dossier_id, lock=True)
     _require_received(dossier)
+    if version is not None and version != dossier.version:
+        raise Stale("Ce dossier a changé depuis l'affichage de votre page (un collègue a donné un avis ou l'a "
+                    "traité). Votre saisie n'a pas été enregistrée : voici son état actuel, vérifiez puis "
+                    "recommencez.")
+    other = held_by_other(db, user, dossier, now)
+    if other is not None:
+        minutes = max(1, int((now - other.since).total_seconds() // 60))
+        raise Held(f"{other.name} a ce dossier ouvert depuis {minutes} min : votre saisie n'a pas été "
+                   "enregistrée. Prenez la main si cette personne n'y travaille plus.")
+    hold(db, user, dossier, now)
+    return dossier
+
+
+def _bump(db: Session, dossier: Dossier) -> None:
+    """The next version, with an UPDATE conditional on the one read: a concurrent change cannot be lost."""
+    done = db.execute(update(Dossier).where(Dossier.id == dossier.id, Dossier.version == dossier.version)
+                      .values(version=Dossier.version + 1).execution_options(synchronize_session="fetch"))
+    if done.rowcount != 1:
+        raise Stale("Ce dossier vient d'être modifié par quelqu'un d'autre : rechargez-le.")
+
+
+def _check_verdict(dossier: Dossier, requirement: str, verdict: str, comment: str) -> str:
     if requirement not in requirements(dossier):
         raise InvalidAction("Cette pièce ne fait pas partie du dossier.")
     if verdict not in VERDICTS:
@@ -200,14 +322,57 @@ def set_verdict(db: Session, user, dossier_id: str, requirement: str, verdict: s
     comment = (comment or "").strip()
     if len(comment) > MAX_COMMENT:
         raise InvalidAction(f"Le commentaire fait au plus {MAX_COMMENT} caractères.")
+    return comment
+
+
+def _record_verdict(db: Session, user, dossier: Dossier, requirement: str, verdict: str, comment: str,
+                    now: datetime, ip: str) -> Verdict | None:
+    """Write one verdict; None when it changes nothing. A comment left as it was under another verdict is
+    dropped with it: it said why about something else, and it was someone's own words."""
     row = db.get(Verdict, (dossier.id, requirement))
-    if row is None:
+    if row is not None:
+        if (row.verdict, row.comment) == (verdict, comment):
+            return None
+        if row.verdict != verdict and comment == row.comment:
+            comment = ""
+    else:
         row = Verdict(dossier_id=dossier.id, requirement=requirement)
         db.add(row)
-    row.verdict, row.comment, row.agent, row.at = verdict, comment, user.username, _now()
+    row.verdict, row.comment, row.agent, row.at = verdict, comment, user.username, now
+    label = requirement_label(dossier, requirement)
+    db.add(DossierEvent(dossier_id=dossier.id, at=now, kind="verdict", actor=user.username,
+                        detail=f"{label} : {VERDICTS[verdict]}" + (f" — {comment}" if comment else "")))
     audit.record(db, actor=user.username, role=user.role, action="verdict", dossier_id=dossier.id,
                  detail=f"{requirement}: {verdict}", ip=ip)
     return row
+
+
+def set_verdict(db: Session, user, dossier_id: str, requirement: str, verdict: str, comment: str = "",
+                ip: str = "", version: int | None = None, now: datetime | None = None) -> Verdict | None:
+    """Judge one item; the dossier's new version follows. None when the verdict and comment were already so."""
+    now = now or _now()
+    dossier = _for_change(db, user, dossier_id, version, now)
+    comment = _check_verdict(dossier, requirement, verdict, comment)
+    row = _record_verdict(db, user, dossier, requirement, verdict, comment, now, ip)
+    if row is not None:
+        _bump(db, dossier)
+    return row
+
+
+def set_remaining(db: Session, user, dossier_id: str, verdict: str = "conforme", ip: str = "",
+                  version: int | None = None, now: datetime | None = None) -> list[str]:
+    """« Tout conforme » : ``verdict`` on every item still without one; the items already judged (the
+    exceptions the agent made first) keep theirs. Returns the items judged."""
+    now = now or _now()
+    dossier = _for_change(db, user, dossier_id, version, now)
+    given = verdicts(db, dossier.id)
+    todo = [r for r in requirements(dossier) if r not in given]
+    for requirement in todo:
+        _record_verdict(db, user, dossier, requirement, verdict, _check_verdict(dossier, requirement, verdict, ""),
+                        now, ip)
+    if todo:
+        _bump(db, dossier)
+    return todo
 
 
 def missing_verdicts(db: Session, dossier: Dossier) -> tuple[list[str], list[str]]:
@@ -218,39 +383,43 @@ def missing_verdicts(db: Session, dossier: Dossier) -> tuple[list[str], list[str
     return missing, refused
 
 
-def _decide(db: Session, user, dossier: Dossier, state: DossierState, reasons: str | None) -> None:
+def _decide(db: Session, user, dossier: Dossier, state: DossierState, notice: Notice | None, now: datetime,
+            tell: Teller | None) -> None:
     """Move a received dossier to ``state``; the WHERE on the state makes a concurrent second decision lose."""
-    now = _now()
-    done = db.execute(update(Dossier).where(Dossier.id == dossier.id, Dossier.state == DossierState.RECEIVED.value)
-                      .values(state=state.value, decided_by=user.username, decided_at=now, return_reasons=reasons)
+    reasons = notice.summary() if notice is not None else None
+    done = db.execute(update(Dossier).where(Dossier.id == dossier.id, Dossier.state == DossierState.RECEIVED.value,
+                                            Dossier.version == dossier.version)
+                      .values(state=state.value, decided_by=user.username, decided_at=now, return_reasons=reasons,
+                              return_notice=notice.to_dict() if notice is not None else None,
+                              version=Dossier.version + 1, holder_id=None, held_since=None, held_seen_at=None)
                       .execution_options(synchronize_session="fetch"))
     if done.rowcount != 1:
         raise InvalidAction("Ce dossier vient d'être traité par quelqu'un d'autre.")
     db.add(DossierEvent(dossier_id=dossier.id, at=now, kind=state.value, actor=user.username, detail=reasons or ""))
+    if tell is not None:
+        tell(db, dossier, state.value, notice)
 
 
-def approve(db: Session, user, dossier_id: str, ip: str = "") -> None:
-    dossier = get_for_user(db, user, dossier_id, lock=True)
-    _require_received(dossier)
+def approve(db: Session, user, dossier_id: str, ip: str = "", version: int | None = None,
+            now: datetime | None = None, tell: Teller | None = None) -> None:
+    now = now or _now()
+    dossier = _for_change(db, user, dossier_id, version, now)
     missing, refused = missing_verdicts(db, dossier)
     if missing:
         raise InvalidAction("Avis manquant pour : " + ", ".join(requirement_label(dossier, r) for r in missing) + ".")
     if refused:
         raise InvalidAction("Pièce non conforme : " + ", ".join(requirement_label(dossier, r) for r in refused)
                             + ". Renvoyez le dossier avec un motif.")
-    _decide(db, user, dossier, DossierState.VALIDATED, None)
+    _decide(db, user, dossier, DossierState.VALIDATED, None, now, tell)
     audit.record(db, actor=user.username, role=user.role, action="approve", dossier_id=dossier.id, ip=ip)
 
 
-def return_(db: Session, user, dossier_id: str, reasons: str, ip: str = "") -> None:
-    dossier = get_for_user(db, user, dossier_id, lock=True)
-    _require_received(dossier)
-    reasons = (reasons or "").strip()
-    if not reasons:
-        raise InvalidAction("Indiquez le motif du renvoi : l'usager en sera informé.")
-    if len(reasons) > MAX_REASONS:
-        raise InvalidAction(f"Le motif fait au plus {MAX_REASONS} caractères.")
-    _decide(db, user, dossier, DossierState.RETURNED, reasons)
+def return_(db: Session, user, dossier_id: str, notice: Notice, ip: str = "", version: int | None = None,
+            now: datetime | None = None, tell: Teller | None = None) -> None:
+    """Send the dossier back; ``notice`` (``central.reasons.notice``) is what the citizen is told, and why."""
+    now = now or _now()
+    dossier = _for_change(db, user, dossier_id, version, now)
+    _decide(db, user, dossier, DossierState.RETURNED, notice, now, tell)
     audit.record(db, actor=user.username, role=user.role, action="return", dossier_id=dossier.id, ip=ip)
 
 

@@ -58,8 +58,20 @@ _TABLE: dict[str, dict[str, str]] = {
     "action.help_raised": {"fr": "Demande d'aide à une borne"},
     "action.help_acknowledged": {"fr": "Demande d'aide prise en charge"},
     "action.help_closed": {"fr": "Demande d'aide close par la borne"},
+    "action.take_over": {"fr": "Prise en main d'un dossier"},
+    # -- a line of a dossier's history, as agents read it --------------------------------
+    "event.received": {"fr": "Reçu de la borne"},
+    "event.verdict": {"fr": "Avis"},
+    "event.take_over": {"fr": "Prise en main"},
+    "event.validated": {"fr": "Validé"},
+    "event.returned": {"fr": "Renvoyé"},
+    "event.sent": {"fr": "Transmis à la préfecture"},
     # -- what a console page says after an action (``?ok=<name>``) ---------------------
     "notice.verdict": {"fr": "Avis enregistré."},
+    "notice.verdicts": {"fr": "Avis enregistrés."},
+    "notice.taken": {"fr": "Vous avez pris la main sur ce dossier : votre collègue en est prévenu sur sa page."},
+    "notice.expired": {"fr": "Votre session a expiré faute d'activité : reconnectez-vous pour continuer. "
+                             "Les avis non enregistrés sont gardés par ce navigateur et vous seront proposés."},
     "notice.approved": {"fr": "Dossier validé : il sera transmis à la préfecture."},
     "notice.returned": {"fr": "Dossier renvoyé."},
     "notice.created": {"fr": "Compte créé."},

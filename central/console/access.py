@@ -103,3 +103,11 @@ def polling_reviewer(request: Request, services: Services = Depends(services_of)
     if not has_role(account, REVIEWERS):
         raise ScriptRefused(403, "forbidden", "Réservé aux agents et aux superviseurs.")
     return account
+
+
+def polled_form(account: Account = Depends(polling_reviewer), csrf: str = Form("")) -> Account:
+    """A dependency for what a page's script posts by itself (an open dossier saying it still is): as
+    :func:`polling_reviewer` (JSON refusals, an idle session not kept open), then the session's CSRF token."""
+    if not hmac.compare_digest(account.csrf.encode(), (csrf or "").encode()):
+        raise ScriptRefused(403, "bad_form", "Formulaire refusé : rechargez la page.")
+    return account

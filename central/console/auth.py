@@ -10,7 +10,7 @@ import hmac
 import secrets
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
 from central import accounts
 from central.accounts import Account
@@ -88,3 +88,10 @@ def password_change(request: Request, account: Account = Depends(posted()), old:
     if error:
         return page(request, "password.html", account, 400, error=error)
     return redirect(home(account) + "?ok=password")
+
+
+@router.post("/session")
+def keep_open(account: Account = Depends(posted()), services: Services = Depends(services_of)):
+    """The page's script, when the agent works in a page without sending it (``static/session.js``): the
+    session is as fresh as a click (``posted`` refreshes it), and says how long it now lasts."""
+    return JSONResponse({"idle_seconds": services.config.session_idle_minutes * 60})

@@ -9,20 +9,24 @@ technician reads; decisions are for agents and supervisors.
 
 from __future__ import annotations
 
+import hashlib
+
 from fastapi import APIRouter, Depends, Form, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 
-from central import audit, review
+from central import audit, reasons, review
 from central.accounts import Account
-from central.console.access import REVIEWERS, has_role, ip_of, posted, require, services_of
-from central.console.pages import PREFIX, error_page, home, page, redirect
+from central.console.access import REVIEWERS, has_role, ip_of, polled_form, posted, require, services_of
+from central.console.pages import FR, PREFIX, TEMPLATES, error_page, home, page, redirect
 from central.context import Services
 from central.ingest import read_attachment
-from central.models import DossierEvent, Site
+from central.models import DossierEvent, DossierState, Site
 from titres.protocol import ProtocolError
 
 router = APIRouter(prefix=PREFIX)
+#: How long the agent's browser keeps an image it was shown (a working day); the address names the content.
+IMAGE_MAX_AGE = 8 * 3600
 
 
 @router.get("")
@@ -49,34 +53,58 @@ def queue_page(request: Request, q: str = "", state: str = "", page_number: str 
                     site_name=sites.get(account.site_id or "", ""))
 
 
+def _parts_context(services: Services, db, account: Account, dossier, now) -> dict:
+    """What the page's changing parts show (``_dossier_parts.html``): drawn with the page, and again after a
+    verdict saved from its script."""
+    given = review.verdicts(db, dossier.id)
+    missing, refused = review.missing_verdicts(db, dossier)
+    content = dossier.content or {}
+    documents = {d.get("requirement"): d for d in content.get("documents", [])}
+    stamps = {s.get("requirement"): s for s in content.get("stamps", [])}
+    conditional = review.conditional_items(dossier)
+    items = []
+    for rid in review.requirements(dossier):
+        verdict = given.get(rid)
+        rev = f"{verdict.verdict}|{verdict.agent}|{verdict.at.isoformat()}" if verdict else "-"
+        items.append({"id": rid, "label": review.requirement_label(dossier, rid), "document": documents.get(rid),
+                      "stamp": stamps.get(rid), "verdict": verdict, "conditional": rid in conditional,
+                      "condition": review.requirement_condition(dossier, rid),
+                      "rev": hashlib.sha256(rev.encode()).hexdigest()[:12]})
+    events = list(db.scalars(select(DossierEvent).where(DossierEvent.dossier_id == dossier.id)
+                             .order_by(DossierEvent.at, DossierEvent.id)))
+    editable = dossier.state == DossierState.RECEIVED.value
+    site = db.get(Site, dossier.site_id)
+    predemande = review.predemande_data(db, dossier) or {}
+    contact = predemande.get("contact") if isinstance(predemande.get("contact"), dict) else {}
+    who = review.names(db, [v.agent for v in given.values()] + [e.actor for e in events] + [dossier.decided_by])
+    return {"dossier": dossier, "account": account, "items": items, "events": events, "editable": editable,
+            "missing": missing, "refused": refused, "now": now, "site": site, "who": who,
+            "missing_labels": [review.requirement_label(dossier, r) for r in missing],
+            "refused_labels": [review.requirement_label(dossier, r) for r in refused],
+            "other_holder": review.held_by_other(db, account, dossier, now) if editable else None,
+            "return_reasons": reasons.for_site(site), "mail_configured": bool(services.config.smtp_url),
+            "contact_email": bool(contact.get("email"))}
+
+
 def _dossier_page(request: Request, services: Services, account: Account, dossier_id: str, error: str | None = None,
                   status_code: int = 200):
+    now = services.now()
     with services.db() as db, db.begin():
         dossier = review.get_for_user(db, account, dossier_id)
         audit.record(db, actor=account.username, role=account.role, action="open_dossier",
                      dossier_id=dossier.id, ip=ip_of(request))
-        given = review.verdicts(db, dossier.id)
-        missing, refused = review.missing_verdicts(db, dossier)
+        review.hold(db, account, dossier, now)
         content = dossier.content or {}
-        documents = {d.get("requirement"): d for d in content.get("documents", [])}
-        stamps = {s.get("requirement"): s for s in content.get("stamps", [])}
-        conditional = review.conditional_items(dossier)
-        items = [{"id": rid, "label": review.requirement_label(dossier, rid), "document": documents.get(rid),
-                  "stamp": stamps.get(rid), "verdict": given.get(rid), "conditional": rid in conditional,
-                  "condition": review.requirement_condition(dossier, rid)}
-                 for rid in review.requirements(dossier)]
         fingers = [{**f, "label": review.finger_label(str(f.get("finger"))),
                     "status_label": review.FINGER_STATUS.get(f.get("status"), f.get("status"))}
                    for f in content.get("fingerprints", [])]
-        events = list(db.scalars(select(DossierEvent).where(DossierEvent.dossier_id == dossier.id)
-                                 .order_by(DossierEvent.at, DossierEvent.id)))
-        site = db.get(Site, dossier.site_id)
-        return page(request, "dossier.html", account, status_code, dossier=dossier, error=error,
-                    items=items, fingers=fingers, events=events, site=site,
+        context = _parts_context(services, db, account, dossier, now)
+        del context["account"]  # page() takes it by name
+        return page(request, "dossier.html", account, status_code, error=error, fingers=fingers,
                     predemande=review.predemande_fields(db, dossier), answers=review.answers(dossier),
-                    missing=[review.requirement_label(dossier, r) for r in missing],
-                    refused=[review.requirement_label(dossier, r) for r in refused],
-                    signature=content.get("signature"), signer=content.get("signer"))
+                    signature=content.get("signature"), signer=content.get("signer"),
+                    image_version=dossier.package_sha256[:16], duplicates=[], mails=[], next_dossier=None,
+                    **context)
 
 
 @router.get("/dossiers/{dossier_id}")
@@ -86,9 +114,15 @@ def dossier_page(request: Request, dossier_id: str, account: Account = Depends(r
 
 
 @router.get("/dossiers/{dossier_id}/attachments/{name:path}")
-def attachment(request: Request, dossier_id: str, name: str, account: Account = Depends(require()),
+def attachment(request: Request, dossier_id: str, name: str, v: str = "", account: Account = Depends(require()),
                services: Services = Depends(services_of)):
-    """An image the page shows, sent only once its audit line is committed."""
+    """An image the page shows, sent only once its audit line is committed.
+
+    A dossier's package never changes, so an address that names its hash
+    (``?v=``, as the page draws it) may be kept by the agent's browser (and
+    no shared cache): the page redrawn, or the image opened in the viewer,
+    costs no second download nor a second audit line.
+    """
     with services.db() as db, db.begin():
         dossier = review.get_for_user(db, account, dossier_id)
         kind = review.attachment_kind(dossier, name)
@@ -101,43 +135,138 @@ def attachment(request: Request, dossier_id: str, name: str, account: Account = 
                               "(intégrité). Prévenez l'administrateur.", account)
         audit.record(db, actor=account.username, role=account.role, action=review.audit_action(kind),
                      dossier_id=dossier.id, detail=name, ip=ip_of(request))
+        immutable = v == dossier.package_sha256[:16]
     if media_type not in ("image/jpeg", "image/png"):
         media_type = "application/octet-stream"
-    return Response(data, media_type=media_type, headers={"Cache-Control": "no-store",
-                                                          "Content-Disposition": "inline"})
+    cache = f"private, max-age={IMAGE_MAX_AGE}, immutable" if immutable else "no-store"
+    return Response(data, media_type=media_type, headers={"Cache-Control": cache, "Content-Disposition": "inline"})
 
 
-def _decision(request: Request, services: Services, account: Account, dossier_id: str, work, done: str,
-              anchor: str = ""):
-    """Run ``work(db)`` in one transaction; a refusal redraws the dossier with its reason, a success goes back to it."""
+def _from_script(request: Request) -> bool:
+    """The page's script asked (``static/dossier.js``): answer the changed parts in JSON, not a page."""
+    return request.headers.get("x-console-fetch") == "1"
+
+
+def _parts(request: Request, services: Services, account: Account, dossier_id: str, message: str,
+           status_code: int = 200, kind: str = "ok") -> JSONResponse:
+    """The dossier's changing parts, drawn again as they are now, for the script to swap in."""
+    now = services.now()
+    with services.db() as db:
+        dossier = review.get_for_user(db, account, dossier_id)
+        context = _parts_context(services, db, account, dossier, now)
+        module = TEMPLATES.env.get_template("_dossier_parts.html").make_module(context)
+        fragments = {f"judge-{item['id']}": str(module.judge(item)) for item in context["items"]}
+        fragments.update(presence=str(module.presence()), bulk=str(module.bulk()), decision=str(module.decision()),
+                         history=str(module.history()))
+        return JSONResponse({"kind": kind, "message": message, "version": dossier.version,
+                             "editable": dossier.state == DossierState.RECEIVED.value, "parts": fragments},
+                            status_code=status_code)
+
+
+def _change(request: Request, services: Services, account: Account, dossier_id: str, work, done: str,
+            anchor: str = ""):
+    """Run ``work(db)`` in one transaction. For a form: a refusal redraws the dossier with its reason, a success
+    goes back to it. For the page's script: the parts as they now are, with what happened."""
     try:
         with services.db() as db, db.begin():
-            work(db)
+            result = work(db)
     except review.InvalidAction as exc:
-        return _dossier_page(request, services, account, dossier_id, str(exc), 400)
+        if _from_script(request):
+            kind = "stale" if isinstance(exc, review.Stale) else "held" if isinstance(exc, review.Held) else "refused"
+            return _parts(request, services, account, dossier_id, str(exc), 409, kind)
+        return _dossier_page(request, services, account, dossier_id, str(exc), 409 if isinstance(
+            exc, (review.Stale, review.Held)) else 400)
+    if _from_script(request):
+        return _parts(request, services, account, dossier_id, result if isinstance(result, str) else
+                      FR(f"notice.{done}"))
     return redirect(f"/console/dossiers/{dossier_id}?ok={done}{anchor}")
+
+
+def _version(raw: str) -> int:
+    """The version the page was drawn at; a form without one is as stale as can be."""
+    return int(raw) if raw.isdigit() and len(raw) < 10 else -1
 
 
 @router.post("/dossiers/{dossier_id}/verdicts")
 def verdict(request: Request, dossier_id: str, account: Account = Depends(posted(*REVIEWERS)),
-            requirement: str = Form(""), verdict: str = Form(""), comment: str = Form(""),
+            requirement: str = Form(""), verdict: str = Form(""), comment: str = Form(""), version: str = Form(""),
             services: Services = Depends(services_of)):
     requirement = requirement[:64]
-    return _decision(request, services, account, dossier_id,
-                     lambda db: review.set_verdict(db, account, dossier_id, requirement, verdict[:24], comment,
-                                                   ip=ip_of(request)),
-                     "verdict", f"#piece-{requirement}")
+
+    def work(db):
+        review.set_verdict(db, account, dossier_id, requirement, verdict[:24], comment, ip=ip_of(request),
+                           version=_version(version), now=services.now())
+        return None
+
+    return _change(request, services, account, dossier_id, work, "verdict", f"#piece-{requirement}")
+
+
+@router.post("/dossiers/{dossier_id}/verdicts/remaining")
+def remaining_conforme(request: Request, dossier_id: str, account: Account = Depends(posted(*REVIEWERS)),
+                       version: str = Form(""), services: Services = Depends(services_of)):
+    def work(db):
+        done = review.set_remaining(db, account, dossier_id, "conforme", ip=ip_of(request),
+                                    version=_version(version), now=services.now())
+        return f"{len(done)} pièce{'s' if len(done) > 1 else ''} marquée{'s' if len(done) > 1 else ''} conforme."
+
+    return _change(request, services, account, dossier_id, work, "verdicts", "#decision")
+
+
+@router.post("/dossiers/{dossier_id}/take")
+def take_over(request: Request, dossier_id: str, account: Account = Depends(posted(*REVIEWERS)),
+              services: Services = Depends(services_of)):
+    with services.db() as db, db.begin():
+        dossier = review.get_for_user(db, account, dossier_id, lock=True)
+        review.hold(db, account, dossier, services.now(), take=True, ip=ip_of(request))
+    return redirect(f"/console/dossiers/{dossier_id}?ok=taken")
+
+
+@router.post("/dossiers/{dossier_id}/presence")
+def presence(request: Request, dossier_id: str, account: Account = Depends(polled_form),
+             services: Services = Depends(services_of)):
+    """The open page says every half-minute that it is still open (``static/dossier.js``). Asking does not keep
+    an idle session open, and does not take the dossier from a colleague; it answers the dossier's version,
+    so a page a colleague has changed since can say so."""
+    now = services.now()
+    with services.db() as db, db.begin():
+        dossier = review.get_for_user(db, account, dossier_id, lock=True)
+        other = review.hold(db, account, dossier, now)
+        return JSONResponse({"version": dossier.version, "state": dossier.state,
+                             "held_by": other.name if other else None})
+
+
+def _tell(services: Services):
+    """The citizen's mail, written in the decision's transaction (``central.mail``)."""
+    return None
+
+
+def _decision(request: Request, services: Services, account: Account, dossier_id: str, work, done: str):
+    """A decision: back to the dossier, which then offers the next one."""
+    try:
+        with services.db() as db, db.begin():
+            work(db)
+    except (review.InvalidAction, reasons.ReasonsError) as exc:
+        stale = isinstance(exc, (review.Stale, review.Held))
+        return _dossier_page(request, services, account, dossier_id, str(exc), 409 if stale else 400)
+    return redirect(f"/console/dossiers/{dossier_id}?ok={done}")
 
 
 @router.post("/dossiers/{dossier_id}/approve")
 def approve(request: Request, dossier_id: str, account: Account = Depends(posted(*REVIEWERS)),
-            services: Services = Depends(services_of)):
+            version: str = Form(""), services: Services = Depends(services_of)):
     return _decision(request, services, account, dossier_id,
-                     lambda db: review.approve(db, account, dossier_id, ip=ip_of(request)), "approved")
+                     lambda db: review.approve(db, account, dossier_id, ip=ip_of(request), version=_version(version),
+                                               now=services.now(), tell=_tell(services)), "approved")
 
 
 @router.post("/dossiers/{dossier_id}/return")
 def return_dossier(request: Request, dossier_id: str, account: Account = Depends(posted(*REVIEWERS)),
-                   reasons: str = Form(""), services: Services = Depends(services_of)):
-    return _decision(request, services, account, dossier_id,
-                     lambda db: review.return_(db, account, dossier_id, reasons, ip=ip_of(request)), "returned")
+                   reason: list[str] = Form([]), note: str = Form(""), version: str = Form(""),
+                   services: Services = Depends(services_of)):
+    def work(db):
+        dossier = review.get_for_user(db, account, dossier_id)
+        notice = reasons.notice([r[:32] for r in reason[:40]], note, reasons.for_site(db.get(Site, dossier.site_id)))
+        review.return_(db, account, dossier_id, notice, ip=ip_of(request), version=_version(version),
+                       now=services.now(), tell=_tell(services))
+
+    return _decision(request, services, account, dossier_id, work, "returned")

@@ -38,7 +38,8 @@ class PageHeaders:
                 headers["X-Frame-Options"] = "DENY"
                 headers["Referrer-Policy"] = "no-referrer"
                 headers["X-Content-Type-Options"] = "nosniff"
-                if not path.startswith("/console/static/"):
+                # An image whose address names its content says itself how long a browser keeps it.
+                if not path.startswith("/console/static/") and "cache-control" not in headers:
                     headers["Cache-Control"] = "no-store"
             await send(message)
 

@@ -58,11 +58,16 @@ def fr_duration(seconds: float) -> str:
     return f"{hours // 24} jours"
 
 
+def fr_ago(since: datetime | None, now: datetime) -> str:
+    """How long ago, for « ouvert depuis 3 min »."""
+    return fr_since(max(0.0, (now - since).total_seconds())) if since else "—"
+
+
 def templates(*folders: Path) -> Jinja2Templates:
     """The console's templates, with ``folders`` searched first (a page of another area that extends base.html)."""
     env = Environment(loader=FileSystemLoader([*folders, HERE / "templates"]), autoescape=True, trim_blocks=True,
                       lstrip_blocks=True)
-    env.filters.update(dt=fr_datetime, duration=fr_duration, since=fr_since)
+    env.filters.update(dt=fr_datetime, duration=fr_duration, since=fr_since, ago=fr_ago)
     env.globals.update(fr=FR, VERDICTS=review.VERDICTS, FLAG_LABELS=review.FLAG_LABELS,
                        LANGUAGE_LABELS=sites.LANGUAGE_LABELS)
     return Jinja2Templates(env=env)
@@ -85,6 +90,8 @@ def help_views(request: Request, account: Account) -> list[help_requests.HelpVie
 
 def page(request: Request, name: str, account: Account | None = None, status_code: int = 200, **context):
     """A console page; for agents and supervisors, with the help banner as it stands now."""
+    if account is not None:
+        context.setdefault("idle_seconds", services_of(request).config.session_idle_minutes * 60)
     if account is not None and has_role(account, REVIEWERS):
         context.setdefault("help", {"requests": help_views(request, account), "here": here(request),
                                     "show_site": account.role == Role.SUPERVISOR.value, "poll_ms": HELP_POLL_MS})
@@ -135,13 +142,37 @@ def too_long(**fields: tuple[str, int]) -> str | None:
 
 # -- the refusals ---------------------------------------------------------------------------
 
-async def _login_required(request: Request, exc: LoginRequired):
-    """To the login page, and back to this page once logged in if it is a console page one may ask for again."""
-    target = "/console/login"
-    if request.method == "GET" and safe_next(str(request.url.path)):
+def _back_to(request: Request) -> str:
+    """The page to come back to after logging in again: this one if it can be asked for again; for a form
+    sent on a dossier, that dossier (its page keeps what was not saved, ``static/dossier.js``)."""
+    path = str(request.url.path)
+    if request.method == "GET":
         query = f"?{request.url.query}" if request.url.query else ""
-        target += "?next=" + quote(request.url.path + query, safe="")
-    response = redirect(target)
+        return safe_next(path + query)
+    parts = path.split("/")
+    if len(parts) > 4 and parts[:3] == ["", "console", "dossiers"]:
+        return safe_next("/".join(parts[:4]))
+    return ""
+
+
+async def _login_required(request: Request, exc: LoginRequired):
+    """To the login page, saying the session has expired, and back to this page once logged in.
+
+    The page's own script (a verdict saved in place) gets a 401 in JSON with
+    where to log in: it keeps the draft, then goes there.
+    """
+    back = _back_to(request)
+    target = "/console/login"
+    if request.cookies.get(SESSION_COOKIE):
+        target += "?ok=expired" + (f"&next={quote(back, safe='')}" if back else "")
+    elif back:
+        target += "?next=" + quote(back, safe="")
+    if request.headers.get("x-console-fetch") == "1":
+        response = JSONResponse({"error": "login_required", "login": target,
+                                 "detail": "Session expirée : reconnectez-vous. Votre saisie est gardée."},
+                                status_code=401)
+    else:
+        response = redirect(target)
     response.delete_cookie(SESSION_COOKIE, path="/console", httponly=True, samesite="strict")
     return response
 

@@ -238,9 +238,22 @@ def test_dossier_page_shows_the_flags_first_then_the_predemande_beside_the_captu
 
 # -- verdicts and decisions over HTTP ---------------------------------------------------------------
 
+def _drawn_at(client, dossier_id) -> str:
+    """The dossier's version as its page (opened now) draws it in every form."""
+    return _hidden(client.get(f"/console/dossiers/{dossier_id}").text, "version")
+
+
+def _decide(client, dossier_id, csrf, action, version=None, **fields):
+    """A decision (``approve``, ``return``) posted from the dossier's page as drawn now (or at ``version``)."""
+    version = _drawn_at(client, dossier_id) if version is None else version
+    return client.post(f"/console/dossiers/{dossier_id}/{action}", follow_redirects=False,
+                       data={"csrf": csrf, "version": version, **fields})
+
+
 def _verdict(client, dossier_id, csrf, requirement, verdict="conforme", comment=""):
     return client.post(f"/console/dossiers/{dossier_id}/verdicts", follow_redirects=False,
-                       data={"csrf": csrf, "requirement": requirement, "verdict": verdict, "comment": comment})
+                       data={"csrf": csrf, "requirement": requirement, "verdict": verdict, "comment": comment,
+                             "version": _drawn_at(client, dossier_id)})
 
 
 def test_a_post_without_the_sessions_csrf_token_is_refused(client, services, dossier, other):
@@ -256,15 +269,15 @@ def test_a_post_without_the_sessions_csrf_token_is_refused(client, services, dos
 def test_approve_is_refused_until_every_document_has_a_good_verdict(client, services, dossier):
     csrf = login(client, "agent.a")
     assert _verdict(client, dossier.id, csrf, "photo").status_code == 303
-    refused = client.post(f"/console/dossiers/{dossier.id}/approve", data={"csrf": csrf})
+    refused = _decide(client, dossier.id, csrf, "approve")
     assert refused.status_code == 400 and "Avis manquant" in refused.text
     for requirement in requirements(dossier):
         _verdict(client, dossier.id, csrf, requirement)
     _verdict(client, dossier.id, csrf, "proof_of_address", "non_conforme", "Facture de plus d'un an")
-    refused = client.post(f"/console/dossiers/{dossier.id}/approve", data={"csrf": csrf})
+    refused = _decide(client, dossier.id, csrf, "approve")
     assert refused.status_code == 400 and "non conforme" in refused.text
     _verdict(client, dossier.id, csrf, "proof_of_address", "original")
-    done = client.post(f"/console/dossiers/{dossier.id}/approve", data={"csrf": csrf}, follow_redirects=False)
+    done = _decide(client, dossier.id, csrf, "approve")
     assert done.status_code == 303
     assert "Dossier validé" in client.get(done.headers["location"]).text
     with services.db() as db:
@@ -275,10 +288,9 @@ def test_approve_is_refused_until_every_document_has_a_good_verdict(client, serv
 
 def test_return_requires_a_reason(client, services, dossier):
     csrf = login(client, "agent.a")
-    refused = client.post(f"/console/dossiers/{dossier.id}/return", data={"csrf": csrf, "reasons": "  "})
+    refused = _decide(client, dossier.id, csrf, "return", note="  ")
     assert refused.status_code == 400 and "motif du renvoi" in refused.text
-    done = client.post(f"/console/dossiers/{dossier.id}/return", follow_redirects=False,
-                       data={"csrf": csrf, "reasons": "Photo non conforme : fond non uni"})
+    done = _decide(client, dossier.id, csrf, "return", note="Photo non conforme : fond non uni")
     assert done.status_code == 303
     with services.db() as db:
         row = db.get(Dossier, dossier.id)
@@ -289,8 +301,9 @@ def test_return_requires_a_reason(client, services, dossier):
 
 def test_agent_of_another_mairie_cannot_decide(client, services, dossier):
     csrf = login(client, "agent.b")
-    assert _verdict(client, dossier.id, csrf, "photo").status_code == 403
-    answer = client.post(f"/console/dossiers/{dossier.id}/return", data={"csrf": csrf, "reasons": "Non"})
+    assert client.post(f"/console/dossiers/{dossier.id}/verdicts", data={
+        "csrf": csrf, "requirement": "photo", "verdict": "conforme", "version": "0"}).status_code == 403
+    answer = _decide(client, dossier.id, csrf, "return", version="0", note="Non")
     assert answer.status_code == 403
     with services.db() as db:
         assert db.get(Dossier, dossier.id).state == "received"
@@ -331,9 +344,9 @@ def test_overlong_inputs_are_refused_with_a_french_message(client, services, dos
     assert search.status_code == 400 and "100 caractères" in search.text
     comment = _verdict(client, dossier.id, csrf, "photo", "conforme", "x" * 501)
     assert comment.status_code == 400 and "500 caractères" in comment.text
-    reasons = client.post(f"/console/dossiers/{dossier.id}/return", data={"csrf": csrf, "reasons": "x" * 2001})
+    reasons = _decide(client, dossier.id, csrf, "return", note="x" * 2001)
     assert reasons.status_code == 400 and "2000 caractères" in reasons.text
-    huge = client.post(f"/console/dossiers/{dossier.id}/return", data={"csrf": csrf, "reasons": "x" * 40_000})
+    huge = _decide(client, dossier.id, csrf, "return", version="0", note="x" * 40_000)
     assert huge.status_code == 413 and "taille" in huge.text
     unsized = client.post(f"/console/dossiers/{dossier.id}/return", content=iter([b"reasons=x&csrf=", csrf.encode()]),
                           headers={"content-type": "application/x-www-form-urlencoded"})
@@ -487,7 +500,7 @@ def test_the_dossier_page_shows_the_answers_and_what_is_conditional(services, cl
 def _access(route) -> set[str]:
     """The access dependencies a route declares (central.console.access)."""
     return {d.call.__qualname__.split(".<locals>")[0] for d in route.dependant.dependencies} & {
-        "require", "posted", "polling_reviewer"}
+        "require", "posted", "polling_reviewer", "polled_form"}
 
 
 def test_every_console_route_names_who_may_use_it_and_every_form_checks_its_token():
@@ -496,12 +509,12 @@ def test_every_console_route_names_who_may_use_it_and_every_form_checks_its_toke
     open_to_all = {("GET", "/console"), ("GET", "/console/login"), ("POST", "/console/login")}
     routes = [(method, r) for area in (auth, dossiers, help, admin, fleet) for r in area.router.routes
               for method in r.methods]
-    assert len(routes) == 23
+    assert len(routes) == 27
     for method, route in routes:
         if (method, route.path) in open_to_all:
             assert not _access(route), route.path
         elif method == "POST":
-            assert _access(route) == {"posted"}, route.path
+            assert _access(route) in ({"posted"}, {"polled_form"}), route.path
         else:
             assert _access(route) in ({"require"}, {"polling_reviewer"}), route.path
 
