@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
+#: Every account of the seeded service has this password.
+PASSWORD = "mairie-password-2026"
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "artifacts" / "screenshots"
 #: Without the networking flags Chromium keeps trying to reach Google on this closed network.

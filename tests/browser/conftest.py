@@ -1,14 +1,31 @@
-"""Headless Chromium for the console's browser tests (Debian's ``chromium``, driven by Playwright)."""
+"""Headless Chromium for the console's browser tests (Debian's ``chromium``, driven by Playwright), and the
+service they drive: ``seeded`` (two mairies, their people, dossiers delivered by simulated kiosks through the
+real API) and ``server`` (``kiosk-central serve`` in its own process on that data), one of each per module."""
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
+from fastapi.testclient import TestClient
+
+from central.accounts import create_user
+from central.app import create_app
+from central.config import CentralConfig
+from central.context import build_services
+from central.models import Site
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from browsing import ARGS, CHROMIUM, SHOTS  # noqa: E402
+from browsing import ARGS, CHROMIUM, PASSWORD, SHOTS  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "central"))  # the shared factory of dossiers
+from factory import deliver_dossier, enroll_kiosk  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -28,3 +45,60 @@ def page(browser):
     context = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="fr-FR")
     yield context.new_page()
     context.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory):
+    """Two mairies with their agents, a supervisor, a technician, and dossiers delivered by two kiosks."""
+    data = tmp_path_factory.mktemp("central")
+    services = build_services(CentralConfig(data_dir=data, secure_cookies=False))
+    with services.db() as db, db.begin():
+        db.add_all([Site(id="mairie-a", name="Mairie de Trèbes", address="Place de la République, 11800 Trèbes"),
+                    Site(id="mairie-b", name="Mairie de Pennautier")])
+        db.flush()
+        create_user(db, "agent.a", PASSWORD, "agent", "mairie-a", "Camille Durand")
+        create_user(db, "agent.b", PASSWORD, "agent", "mairie-b", "Louis Bernard")
+        create_user(db, "hugo", PASSWORD, "technician", None, "Hugo Technicien")
+        create_user(db, "nadia", PASSWORD, "supervisor", None, "Nadia Superviseure")
+    with TestClient(create_app(services)) as http:
+        kiosk_a = enroll_kiosk(services, http, data / "kiosk-a", "mairie-a")
+        older = deliver_dossier(services, http, data / "kiosk-a", kiosk=kiosk_a)
+        flagged = deliver_dossier(services, http, data / "kiosk-a", scenario="failed-fingerprint", kiosk=kiosk_a)
+        other = deliver_dossier(services, http, data / "kiosk-b", site="mairie-b")
+        # One dossier of mairie A for each test that works on one (tests/browser/test_console_dossier.py).
+        work = [deliver_dossier(services, http, data / "kiosk-a", kiosk=kiosk_a) for _ in range(3)]
+    services.close()
+    return {"data": data, "flagged": flagged, "older": older, "other": other, "kiosk_a": kiosk_a, "work": work}
+
+
+@pytest.fixture(scope="module")
+def server(seeded):
+    port = _free_port()
+    command = Path(sys.executable).parent / "kiosk-central"
+    env = {**os.environ, "KIOSK_CENTRAL_SECURE_COOKIES": "0"}
+    proc = subprocess.Popen([str(command), "serve", "--port", str(port), "--data-dir", str(seeded["data"])],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail("the server did not start:\n" + proc.stdout.read().decode(errors="replace"))
+        time.sleep(0.2)
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()

@@ -8,86 +8,17 @@ person to look at.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
 
-from central.accounts import create_user
-from central.app import create_app
-from central.config import CentralConfig
-from central.context import build_services
-from central.models import Site
 from titres.protocol import API, canonical, sign_request
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "central"))  # the shared factory of dossiers
-from factory import deliver_dossier, enroll_kiosk  # noqa: E402
-from browsing import SHOTS, axe_violations, login  # noqa: E402
+from browsing import PASSWORD, SHOTS, axe_violations, login
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "mairie-password-2026"
 BIRTH_DATE = "1985-03-14"  # the demo pré-demande A1B2C3D4E5 replayed by the example scenarios
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def seeded(tmp_path_factory):
-    """Two mairies with their agents, a supervisor, a technician, and dossiers delivered by two kiosks."""
-    data = tmp_path_factory.mktemp("central")
-    services = build_services(CentralConfig(data_dir=data, secure_cookies=False))
-    with services.db() as db, db.begin():
-        db.add_all([Site(id="mairie-a", name="Mairie de Trèbes", address="Place de la République, 11800 Trèbes"),
-                    Site(id="mairie-b", name="Mairie de Pennautier")])
-        db.flush()
-        create_user(db, "agent.a", PASSWORD, "agent", "mairie-a", "Camille Durand")
-        create_user(db, "agent.b", PASSWORD, "agent", "mairie-b", "Louis Bernard")
-        create_user(db, "hugo", PASSWORD, "technician", None, "Hugo Technicien")
-    with TestClient(create_app(services)) as http:
-        kiosk_a = enroll_kiosk(services, http, data / "kiosk-a", "mairie-a")
-        older = deliver_dossier(services, http, data / "kiosk-a", kiosk=kiosk_a)
-        flagged = deliver_dossier(services, http, data / "kiosk-a", scenario="failed-fingerprint", kiosk=kiosk_a)
-        other = deliver_dossier(services, http, data / "kiosk-b", site="mairie-b")
-    services.close()
-    return {"data": data, "flagged": flagged, "older": older, "other": other, "kiosk_a": kiosk_a}
-
-
-@pytest.fixture(scope="module")
-def server(seeded):
-    port = _free_port()
-    command = Path(sys.executable).parent / "kiosk-central"
-    env = {**os.environ, "KIOSK_CENTRAL_SECURE_COOKIES": "0"}
-    proc = subprocess.Popen([str(command), "serve", "--port", str(port), "--data-dir", str(seeded["data"])],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("the server did not start:\n" + proc.stdout.read().decode(errors="replace"))
-        time.sleep(0.2)
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 def _images_loaded(page) -> list[int]:
@@ -118,12 +49,13 @@ def test_agent_scans_a_receipt_checks_every_document_and_validates(page, server,
     approve = page.get_by_role("button", name="Valider et transmettre à la préfecture")
     assert approve.is_disabled()
     pieces = page.locator("article.piece")
+    page.evaluate("window.sameDocument = true")  # gone if a verdict reloaded the page
     for i in range(pieces.count()):
         piece = page.locator("article.piece").nth(i)
         piece.get_by_label("Conforme", exact=True).check()
-        with page.expect_navigation():
-            piece.get_by_role("button", name="Enregistrer l'avis").click()
-        assert "Avis enregistré" in page.locator("p.notice").inner_text()
+        piece.get_by_role("button", name="Enregistrer").click()
+        piece.locator(".current.verdict-conforme").wait_for()
+    assert page.evaluate("window.sameDocument") is True
     assert page.locator("p.current.none").count() == 0
     with page.expect_navigation():
         page.get_by_role("button", name="Valider et transmettre à la préfecture").click()
@@ -154,7 +86,7 @@ def test_agent_of_another_mairie_returns_their_own_dossier_and_cannot_see_others
         page.get_by_role("link", name=mine.number).click()
     widths = _images_loaded(page)
     assert widths and all(w > 0 for w in widths), widths
-    page.get_by_label("Motif du renvoi").fill("Justificatif de domicile de plus d'un an : en apporter un récent.")
+    page.get_by_label("Précisions pour l'usager").fill("Justificatif de domicile de plus d'un an : en apporter un récent.")
     with page.expect_navigation():
         page.get_by_role("button", name="Renvoyer le dossier").click()
     assert "Dossier renvoyé" in page.locator("p.notice").inner_text()

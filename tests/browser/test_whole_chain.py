@@ -47,8 +47,8 @@ def test_a_dossier_captured_at_the_kiosk_is_validated_in_the_console(page, tmp_p
         for i in range(pieces.count()):
             piece = page.locator("article.piece").nth(i)
             piece.get_by_label("Conforme", exact=True).check()
-            with page.expect_navigation():
-                piece.get_by_role("button", name="Enregistrer l'avis").click()
+            piece.get_by_role("button", name="Enregistrer").click()  # saved in place, no page load
+            piece.locator(".current.verdict-conforme").wait_for()
         with page.expect_navigation():
             page.get_by_role("button", name="Valider et transmettre à la préfecture").click()
         assert "Validé" in page.locator("h1 .state").inner_text()

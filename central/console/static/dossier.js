@@ -86,14 +86,18 @@
     return restored;
   }
 
-  function notice(text, kind, before) {
+  function notice(text, kind, within) {
     var p = document.createElement("p");
     p.className = kind || "notice";
     p.setAttribute("role", kind === "error" ? "alert" : "status");
     p.setAttribute("tabindex", "-1");
     p.textContent = text;
-    var main = document.getElementById("contenu");
-    (before || main.querySelector(".dossier-head") || main.firstChild).insertAdjacentElement(before ? "beforebegin" : "afterend", p);
+    if (within) {
+      within.insertAdjacentElement("afterbegin", p); // at the top of the part it is about
+    } else {
+      var main = document.getElementById("contenu");
+      (main.querySelector(".dossier-head") || main.firstChild).insertAdjacentElement("afterend", p);
+    }
     return p;
   }
 

@@ -1,0 +1,202 @@
+"""A dossier's page as agents use it all day, in Chromium: verdicts saved in place with the focus moved on,
+a colleague's stale page refused, a session that ends mid-work without losing what was typed, a
+1024x576 laptop, and axe-core on every state the page goes through.
+
+The server and its data come from ``conftest.py`` (a real ``kiosk-central serve`` on dossiers
+delivered by simulated kiosks). Time that would pass (a colleague leaving a dossier for three minutes, an
+agent idle for half an hour) is made to have passed in the database the server reads, as it would be
+after waiting; the browser's own timers are moved with Playwright's clock.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import create_engine, update
+
+from central.models import WebSession
+from browsing import PASSWORD, SHOTS, axe_violations, login
+
+pytestmark = pytest.mark.browser
+
+
+def _expect():
+    return pytest.importorskip("playwright.sync_api").expect
+
+
+def _database(seeded):
+    return create_engine(f"sqlite:///{seeded['data'] / 'central.db'}")
+
+
+def _sessions_idle(seeded, minutes):
+    engine = _database(seeded)
+    with engine.begin() as conn:
+        conn.execute(update(WebSession).values(last_seen_at=datetime.now(timezone.utc) - timedelta(minutes=minutes)))
+    engine.dispose()
+
+
+def _clean(page) -> None:
+    """No axe-core violation (WCAG 2.1 A and AA) on the page as it is now."""
+    report = axe_violations(page)
+    assert report == "", report
+
+
+@pytest.fixture
+def agent(browser, server):
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="fr-FR")
+    page = context.new_page()
+    login(page, server, "agent.a", PASSWORD)
+    yield page
+    context.close()
+
+
+def test_verdicts_are_saved_without_a_page_load_and_the_focus_moves_to_the_next_document(agent, server, seeded):
+    expect = _expect()
+    dossier = seeded["work"][0]
+    requests = []
+    agent.on("request", lambda r: requests.append((r.method, r.url, r.resource_type)))
+    agent.goto(f"{server}/console/dossiers/{dossier.id}")
+    agent.wait_for_load_state("load")
+    loaded = len(requests)
+    agent.evaluate("window.sameDocument = true")
+    _clean(agent)
+
+    first = agent.locator("article.piece").nth(0)
+    second = agent.locator("article.piece").nth(1)
+    first.get_by_label("Non conforme").check()
+    first.get_by_label("Commentaire").fill("Photo floue, à refaire")
+    first.get_by_role("button", name="Enregistrer").click()
+    expect(first.locator(".current")).to_contain_text("Non conforme")
+    expect(first.locator(".current")).to_contain_text("Camille Durand")  # the name, not the login
+    expect(second).to_be_focused()
+    expect(agent.locator("#annonce")).to_contain_text("Avis enregistré. Pièce suivante : Justificatif de domicile")
+    assert agent.evaluate("window.sameDocument") is True
+    after = requests[loaded:]
+    assert [(m, t) for m, _, t in after] == [("POST", "fetch")], after  # no page, no image downloaded again
+    _clean(agent)
+    agent.screenshot(path=str(SHOTS / "console-verdict-in-place.png"))
+
+    # Changing the verdict clears the comment that explained the old one.
+    first.get_by_label("Conforme", exact=True).check()
+    expect(first.get_by_label("Commentaire")).to_have_value("")
+    first.get_by_label("Non conforme").check()
+    expect(first.get_by_label("Commentaire")).to_have_value("Photo floue, à refaire")
+
+    # The keyboard alone: O goes to the next document, C judges the one in focus conforme and moves on.
+    agent.keyboard.press("o")
+    expect(second).to_be_focused()
+    agent.keyboard.press("c")
+    expect(second.locator(".current")).to_contain_text("Conforme")
+    third = agent.locator("article.piece").nth(2)
+    expect(third).to_be_focused()
+    agent.keyboard.press("o")
+    expect(first).to_be_focused()
+    assert agent.evaluate("window.sameDocument") is True
+
+
+def test_a_colleagues_stale_page_cannot_overwrite_a_verdict(browser, agent, server, seeded):
+    expect = _expect()
+    dossier = seeded["work"][1]
+    agent.goto(f"{server}/console/dossiers/{dossier.id}")                      # the agent opens it first
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="fr-FR")
+    supervisor = context.new_page()
+    try:
+        login(supervisor, server, "nadia", PASSWORD)
+        supervisor.goto(f"{server}/console/dossiers/{dossier.id}")
+        presence = supervisor.locator("#presence")
+        expect(presence).to_contain_text("Camille Durand a ce dossier ouvert depuis")
+        _clean(supervisor)
+        supervisor.screenshot(path=str(SHOTS / "console-presence.png"))
+        with supervisor.expect_navigation():
+            supervisor.get_by_role("button", name="Prendre la main sur ce dossier").click()
+        expect(supervisor.locator("p.notice")).to_contain_text("Vous avez pris la main")
+        piece = supervisor.locator("article.piece").filter(has_text="Justificatif de domicile")
+        piece.get_by_label("Conforme", exact=True).check()
+        piece.get_by_role("button", name="Enregistrer").click()
+        expect(piece.locator(".current")).to_contain_text("Nadia Superviseure")
+
+        # The agent's page was drawn before: their « non conforme » is refused, and the page shows what is.
+        mine = agent.locator("article.piece").filter(has_text="Justificatif de domicile")
+        mine.get_by_label("Non conforme").check()
+        mine.get_by_role("button", name="Enregistrer").click()
+        refusal = mine.locator("p.error")
+        expect(refusal).to_contain_text("a changé depuis l'affichage de votre page")
+        expect(refusal).to_be_focused()
+        expect(mine.locator(".current")).to_contain_text("Conforme")
+        expect(mine.locator(".current")).to_contain_text("Nadia Superviseure")
+        _clean(agent)
+        agent.screenshot(path=str(SHOTS / "console-stale-refused.png"))
+        history = agent.locator("#history")
+        expect(history).to_contain_text("Prise en main par Nadia Superviseure (à Camille Durand)")
+        expect(history).to_contain_text("Avis par Nadia Superviseure : Justificatif de domicile : Conforme")
+    finally:
+        context.close()
+
+
+def test_a_session_that_ends_mid_work_keeps_the_draft_and_comes_back_to_the_dossier(agent, server, seeded):
+    expect = _expect()
+    dossier = seeded["work"][2]
+    agent.clock.install()
+    agent.goto(f"{server}/console/dossiers/{dossier.id}")
+    piece = agent.locator("article.piece").filter(has_text="Votre carte d'identité actuelle")
+    piece.get_by_label("Présenté en original").check()
+    piece.get_by_label("Commentaire").fill("Vu au guichet")
+    agent.get_by_label("Précisions pour l'usager").fill("Revenir avec un justificatif de domicile récent.")
+
+    # Two minutes before the end, the page warns; the agent is away.
+    idle = int(agent.evaluate("document.body.dataset.idleSeconds"))
+    agent.clock.fast_forward((idle - 110) * 1000)
+    warning = agent.get_by_role("alertdialog")
+    expect(warning).to_contain_text("Votre session va expirer")
+    expect(warning.get_by_role("button", name="Rester connecté(e)")).to_be_focused()
+    _clean(agent)
+    agent.screenshot(path=str(SHOTS / "console-session-warning.png"))
+
+    agent.clock.fast_forward(200 * 1000)
+    expect(warning).to_contain_text("Session expirée")
+    _sessions_idle(seeded, idle // 60 + 1)  # ... and the service has ended it too
+    with agent.expect_navigation():
+        warning.get_by_role("link", name="Se reconnecter").click()
+    assert "Votre session a expiré" in agent.locator("p.notice").inner_text()
+    agent.get_by_label("Identifiant").fill("agent.a")
+    agent.get_by_label("Mot de passe").fill(PASSWORD)
+    with agent.expect_navigation():
+        agent.get_by_role("button", name="Se connecter").click()
+    assert agent.url == f"{server}/console/dossiers/{dossier.id}"
+    expect(agent.locator("p.notice")).to_contain_text("Brouillon restauré : 2 saisies")
+    piece = agent.locator("article.piece").filter(has_text="Votre carte d'identité actuelle")
+    expect(piece.get_by_label("Présenté en original")).to_be_checked()
+    expect(piece.get_by_label("Commentaire")).to_have_value("Vu au guichet")
+    expect(agent.get_by_label("Précisions pour l'usager")).to_have_value("Revenir avec un justificatif de domicile récent.")
+    _clean(agent)
+    agent.screenshot(path=str(SHOTS / "console-draft-restored.png"))
+
+    # A verdict sent from a page whose session has ended is kept, and waits for the login.
+    piece.get_by_role("button", name="Enregistrer").click()
+    expect(piece.locator(".current")).to_contain_text("Présenté en original")
+    _sessions_idle(seeded, idle // 60 + 1)
+    agent.get_by_label("Non conforme").first.check()
+    with agent.expect_navigation():
+        agent.locator("article.piece").first.get_by_role("button", name="Enregistrer").click()
+    assert "/console/login?ok=expired" in agent.url
+
+
+def test_on_a_1024x576_laptop_the_first_documents_verdict_and_button_are_in_view(browser, server, seeded):
+    context = browser.new_context(viewport={"width": 1024, "height": 576}, locale="fr-FR")
+    page = context.new_page()
+    try:
+        login(page, server, "agent.b", PASSWORD)
+        page.goto(f"{server}/console/dossiers/{seeded['other'].id}")
+        first = page.locator("article.piece").first
+        for control in (first.get_by_label("Conforme", exact=True), first.get_by_role("button", name="Enregistrer")):
+            box = control.bounding_box()
+            assert box["y"] >= 0 and box["y"] + box["height"] <= 576, box
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        columns = page.locator(".columns > section")
+        assert columns.nth(0).bounding_box()["y"] == columns.nth(1).bounding_box()["y"]  # side by side
+        assert page.evaluate("getComputedStyle(document.querySelector('.col.predemande')).overflowY") == "visible"
+        _clean(page)
+        page.screenshot(path=str(SHOTS / "console-dossier-1024x576.png"))
+    finally:
+        context.close()
