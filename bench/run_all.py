@@ -15,7 +15,8 @@ if __name__ == "__main__":
     for name, args in (("bench_decode", []), ("bench_scenario", []), ("bench_ui", []),
                        ("bench_ingest", ["--quick"]), ("bench_console", ["--quick"]),
                        ("bench_sync", ["--quick"]), ("bench_fingerprint", ["--quick"]), ("bench_pin", []),
-                       ("bench_speech", []), ("bench_imports", [])):
+                       ("bench_speech", []), ("bench_imports", []),
+                       ("bench_review", ["--dossiers", "3"])):
         print(f"== {name} {' '.join(args)}".rstrip(), flush=True)
         proc = subprocess.run([sys.executable, str(HERE / f"{name}.py"), *args], capture_output=True, text=True)
         lines = proc.stdout.strip().splitlines()

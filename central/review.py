@@ -42,6 +42,7 @@ from central.status import canonical_number
 from titres.dossier import AnswerSource, FingerStatus, Flag
 from titres.dossier import Dossier as CapturedDossier
 from titres.i18n import Translator
+from titres.messages import MESSAGES
 from titres.rules import Case, SecureDocument, checklist
 from titres.wording import requirement_condition as requirement_condition_of
 from titres.wording import requirement_label as requirement_label_of
@@ -427,6 +428,27 @@ def return_(db: Session, user, dossier_id: str, notice: Notice, ip: str = "", ve
 
 _FR = Translator("fr")
 
+#: A document's name as agents say it: the kiosk's own words speak to the citizen (« Votre passeport »).
+AGENT_WORDING = {
+    "doc.photo.child": "Photo d'identité du mineur",
+    "doc.previous_title": "Carte d'identité ou passeport actuel",
+    "doc.previous_title.child": "Carte d'identité ou passeport actuel du mineur",
+    "doc.previous_cni": "Carte d'identité actuelle",
+    "doc.previous_cni.child": "Carte d'identité actuelle du mineur",
+    "doc.previous_passport": "Passeport actuel",
+    "doc.previous_passport.child": "Passeport actuel du mineur",
+    "doc.passport_held": "Passeport détenu",
+    "doc.passport_held.child": "Passeport détenu par le mineur",
+    "doc.secure_id_held": "Carte d'identité ou passeport détenu",
+    "doc.secure_id_held.child": "Carte d'identité ou passeport détenu par le mineur",
+    "doc.cni_held": "Carte d'identité détenue",
+    "doc.cni_held.child": "Carte d'identité détenue par le mineur",
+    "doc.birth_certificate.child": "Acte de naissance du mineur",
+    "doc.nationality_proof.child": "Justificatif de nationalité française du mineur",
+    "doc.parent_presence": "Présence du mineur au guichet avec son représentant légal",
+}
+_AGENT = Translator("fr", {**MESSAGES, **{key: {"fr": text} for key, text in AGENT_WORDING.items()}})
+
 
 def _checklist(dossier: Dossier) -> dict[str, Any]:
     """The checklist the citizen saw at the kiosk, rebuilt from the dossier's case by the kiosk's own rules."""
@@ -438,9 +460,10 @@ def _checklist(dossier: Dossier) -> dict[str, Any]:
 
 
 def requirement_label(dossier: Dossier, requirement: str) -> str:
-    """The document's title as the citizen read it at the kiosk (in French)."""
+    """The document's title in French, in agents' words (:data:`AGENT_WORDING`) where the kiosk's address the
+    citizen."""
     req = _checklist(dossier).get(requirement)
-    return requirement_label_of(_FR, req) if req is not None else requirement
+    return requirement_label_of(_AGENT, req) if req is not None else requirement
 
 
 def requirement_condition(dossier: Dossier, requirement: str) -> str:

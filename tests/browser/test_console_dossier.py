@@ -139,7 +139,7 @@ def test_a_session_that_ends_mid_work_keeps_the_draft_and_comes_back_to_the_doss
     dossier = seeded["work"][2]
     agent.clock.install()
     agent.goto(f"{server}/console/dossiers/{dossier.id}")
-    piece = agent.locator("article.piece").filter(has_text="Votre carte d'identité actuelle")
+    piece = agent.locator("article.piece").filter(has_text="Carte d'identité actuelle")
     piece.get_by_label("Présenté en original").check()
     piece.get_by_label("Commentaire").fill("Vu au guichet")
     agent.get_by_label("Précisions pour l'usager").fill("Revenir avec un justificatif de domicile récent.")
@@ -165,7 +165,7 @@ def test_a_session_that_ends_mid_work_keeps_the_draft_and_comes_back_to_the_doss
         agent.get_by_role("button", name="Se connecter").click()
     assert agent.url == f"{server}/console/dossiers/{dossier.id}"
     expect(agent.locator("p.notice")).to_contain_text("Brouillon restauré : 2 saisies")
-    piece = agent.locator("article.piece").filter(has_text="Votre carte d'identité actuelle")
+    piece = agent.locator("article.piece").filter(has_text="Carte d'identité actuelle")
     expect(piece.get_by_label("Présenté en original")).to_be_checked()
     expect(piece.get_by_label("Commentaire")).to_have_value("Vu au guichet")
     expect(agent.get_by_label("Précisions pour l'usager")).to_have_value("Revenir avec un justificatif de domicile récent.")

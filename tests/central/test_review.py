@@ -354,3 +354,12 @@ def test_every_finger_status_answer_source_and_secure_title_has_its_label():
     assert review.FINGER_STATUS.get("low_quality") == "Qualité insuffisante"
     assert set(review.SOURCE_LABELS) == set(AnswerSource)
     assert set(review.SECURE_LABELS) == set(SecureDocument)
+
+
+def test_documents_are_named_in_agents_words_not_the_citizens(dossier):
+    labels = [review.requirement_label(dossier, r) for r in review.requirements(dossier)]
+    assert labels == ["Photo d'identité", "Justificatif de domicile", "Carte d'identité actuelle"]
+    assert not any(word in label for label in labels for word in ("Votre", "votre", "vous"))
+    from titres.messages import MESSAGES
+
+    assert set(review.AGENT_WORDING) <= set(MESSAGES)  # each overrides a word the kiosk has
