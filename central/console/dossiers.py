@@ -217,8 +217,10 @@ def take_over(request: Request, dossier_id: str, account: Account = Depends(post
               services: Services = Depends(services_of)):
     with services.db() as db, db.begin():
         dossier = review.get_for_user(db, account, dossier_id, lock=True)
+        if dossier.state != DossierState.RECEIVED.value:
+            return redirect(f"/console/dossiers/{dossier.id}")  # decided meanwhile: nothing to take
         review.hold(db, account, dossier, services.now(), take=True, ip=ip_of(request))
-    return redirect(f"/console/dossiers/{dossier_id}?ok=taken")
+    return redirect(f"/console/dossiers/{dossier.id}?ok=taken")
 
 
 @router.post("/dossiers/{dossier_id}/presence")
