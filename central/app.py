@@ -4,7 +4,8 @@
 ``serve`` command build the same application from a configuration, and no
 module holds a global. The application's lifespan runs the service's
 housekeeping: the purge of stale uploads (``app.state.stale_upload_purge``)
-starts with it and stops with it.
+and the sender of citizens' mail (``app.state.mail_sender``) start with it
+and stop with it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from central import __version__
 from central.context import Services
 from central.ingest import StaleUploadPurge
+from central.mail import MailSender
 
 
 def create_app(services: Services) -> FastAPI:
@@ -26,19 +28,23 @@ def create_app(services: Services) -> FastAPI:
     from central.console.headers import PageHeaders
 
     purge = StaleUploadPurge(services)
+    mail = MailSender(services)  # a mail server without a sender stops the application here
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         purge.start()
+        mail.start()
         try:
             yield
         finally:
+            await run_in_threadpool(mail.stop)
             await run_in_threadpool(purge.stop)  # a pass in progress ends first
 
     app = FastAPI(title="Kiosque titres — service central", version=__version__, docs_url=None, redoc_url=None,
                   lifespan=lifespan)
     app.state.services = services
     app.state.stale_upload_purge = purge
+    app.state.mail_sender = mail
     app.include_router(api.router)
     app.include_router(console.router)
     app.include_router(public.router)

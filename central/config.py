@@ -31,9 +31,11 @@ processes can run behind a load balancer on one PostgreSQL.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
+from urllib.parse import unquote, urlsplit
 
 
 @dataclass(frozen=True)
@@ -86,12 +88,90 @@ def _minutes(env: Mapping[str, str], name: str, default: int, low: int, high: in
     return int(raw)
 
 
+#: The mail server's schemes and their default ports: plain (a relay on the host or its network), STARTTLS, TLS.
+SMTP_SCHEMES = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
+_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}")
+_DOMAIN = re.compile(r"(?=.{1,253}\Z)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*")
+
+
+def plain_address(text: object) -> str | None:
+    """``text`` if it is one plain e-mail address fit for a header, else None.
+
+    One ``@``, at most 254 characters, ASCII letters, digits and the
+    punctuation RFC 5321 allows in a local part, and a domain of dotted
+    labels: no space, newline, comma, angle bracket or quote, so an address
+    can never add a header or a second recipient. Stricter than the RFC on
+    purpose (no quoted local parts, no international addresses).
+    """
+    if not isinstance(text, str) or len(text) > 254 or text.count("@") != 1:
+        return None
+    local, domain = text.split("@")
+    return text if _LOCAL.fullmatch(local) and _DOMAIN.fullmatch(domain) else None
+
+
+@dataclass(frozen=True)
+class SmtpServer:
+    """``KIOSK_CENTRAL_SMTP_URL`` read: where to connect, how, and as whom (the password stays in the config)."""
+
+    scheme: str
+    host: str
+    port: int
+    user: str = ""
+
+    @property
+    def tls(self) -> bool:
+        return self.scheme == "smtps"
+
+    @property
+    def starttls(self) -> bool:
+        return self.scheme == "smtp+starttls"
+
+
+def smtp_server(url: str) -> SmtpServer:
+    """Read a mail server's URL (``smtp://host:25``, ``smtp+starttls://user@host:587``, ``smtps://user@host:465``)."""
+    name = "KIOSK_CENTRAL_SMTP_URL"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
+    if parts.scheme not in SMTP_SCHEMES:
+        raise ConfigError(f"{name}: the scheme is smtp://, smtp+starttls:// or smtps://, not {parts.scheme or 'none'}")
+    if not parts.hostname:
+        raise ConfigError(f"{name}: no host")
+    if parts.password is not None:
+        raise ConfigError(f"{name}: put the password in KIOSK_CENTRAL_SMTP_PASSWORD, not in the URL")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ConfigError(f"{name}: only a scheme, a user, a host and a port are expected")
+    user = unquote(parts.username or "")
+    if user and parts.scheme == "smtp":
+        raise ConfigError(f"{name}: a login is sent only over TLS: use smtp+starttls:// or smtps://")
+    return SmtpServer(parts.scheme, parts.hostname, port or SMTP_SCHEMES[parts.scheme], user)
+
+
+def check_mail(config: CentralConfig) -> SmtpServer | None:
+    """The mail server of ``config``, checked with its sender and password; None when no mail is to be sent."""
+    if not config.smtp_url:
+        return None
+    server = smtp_server(config.smtp_url)
+    if not config.mail_from:
+        raise ConfigError("KIOSK_CENTRAL_MAIL_FROM is needed with KIOSK_CENTRAL_SMTP_URL: the address citizens' "
+                          "mail is sent from (ne-pas-repondre@mairie.fr)")
+    if plain_address(config.mail_from) is None:
+        raise ConfigError(f"KIOSK_CENTRAL_MAIL_FROM={config.mail_from!r}: one plain address is expected "
+                          "(ne-pas-repondre@mairie.fr)")
+    if server.user and not config.smtp_password:
+        raise ConfigError("KIOSK_CENTRAL_SMTP_PASSWORD is needed: KIOSK_CENTRAL_SMTP_URL names a user")
+    return server
+
+
 def load_config(env: Mapping[str, str] | None = None, *, data_dir: str | None = None,
                 db_url: str | None = None) -> CentralConfig:
     """Command-line values win over the environment, which wins over the defaults."""
     env = os.environ if env is None else env
     secure = env.get("KIOSK_CENTRAL_SECURE_COOKIES", "1").strip().lower() not in ("0", "false", "no", "off")
-    return CentralConfig(
+    config = CentralConfig(
         data_dir=Path(data_dir or env.get("KIOSK_CENTRAL_DATA") or "var/central"),
         db_url=db_url or env.get("KIOSK_CENTRAL_DB", ""),
         blob_backend=env.get("KIOSK_CENTRAL_BLOBS", "fs"),
@@ -105,3 +185,5 @@ def load_config(env: Mapping[str, str] | None = None, *, data_dir: str | None = 
         smtp_password=env.get("KIOSK_CENTRAL_SMTP_PASSWORD", ""),
         mail_from=env.get("KIOSK_CENTRAL_MAIL_FROM", "").strip(),
     )
+    check_mail(config)  # a mail server without a sender (or a password) stops the service at its start
+    return config

@@ -16,7 +16,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from central.context import Services
-from central.models import Captured, Dossier, Predemande, StatusAttempts
+from central.models import Captured, Dossier, DossierState, Predemande, StatusAttempts
+from central.reasons import Notice
 from central.texts import Texts
 from titres.ids import is_valid_number, normalise_number
 
@@ -67,24 +68,35 @@ def _lookup(services: Services, canonical: str, born: date) -> dict[str, Any] | 
         attempts = _attempts(db, canonical, now)
         if attempts.failures >= MAX_FAILURES:
             raise TooManyAttempts(canonical)
-        state, at = _state(db, canonical, born)
+        state, at, dossier = _state(db, canonical, born)
         if state is None:
             attempts.failures += 1
             return None
+        returned = dossier is not None and state == DossierState.RETURNED
+        reasons = {lang: return_lines(dossier, lang) if returned else [] for lang in ("fr", "en")}
     label = f"status.state.{state}"  # the words of central.texts, as the citizen reads them
     return {"number": canonical, "state": state, "label_fr": Texts("fr")(label), "label_en": Texts("en")(label),
-            "updated_at": at.isoformat(timespec="seconds") if isinstance(at, datetime) else None}
+            "updated_at": at.isoformat(timespec="seconds") if isinstance(at, datetime) else None,
+            "reasons_fr": reasons["fr"], "reasons_en": reasons["en"]}
 
 
-def _state(db, canonical: str, born: date) -> tuple[str | None, datetime | None]:
+def return_lines(dossier: Dossier, lang: str) -> list[str]:
+    """Why ``dossier`` was returned, in ``lang``: its notice's reasons (French where a reason has no English) and
+    the agent's note, else the reasons as they were kept before notices existed (French)."""
+    notice = Notice.from_dict(dossier.return_notice)
+    lines = notice.lines(lang) if notice is not None else []
+    return lines or [line.strip() for line in (dossier.return_reasons or "").splitlines() if line.strip()]
+
+
+def _state(db, canonical: str, born: date) -> tuple[str | None, datetime | None, Dossier | None]:
     dossier = db.scalar(select(Dossier).where(Dossier.number == canonical))
     if dossier is not None:
         if dossier.birth_date != born:
-            return None, None
-        return dossier.state, dossier.sent_at or dossier.decided_at or dossier.received_at
+            return None, None, None
+        return dossier.state, dossier.sent_at or dossier.decided_at or dossier.received_at, dossier
     captured = db.scalar(select(Captured).where(Captured.number == canonical))
     pd = db.get(Predemande, captured.predemande_number) if captured else None
     if pd is None or pd.birth_date != born:
-        return None, None
-    return "captured", captured.seen_at
+        return None, None, None
+    return "captured", captured.seen_at, None
 

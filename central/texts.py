@@ -7,6 +7,8 @@ in both (``central.status``). Keys are grouped by what they name: ``role.*``
 ``action.*`` (an audit log's action), ``notice.*`` (what a page says after
 ``?ok=…``), ``status.*`` (the status page, and ``status.state.*`` a
 dossier's state as the citizen reads it).
+``mail.*`` is the message a citizen receives when their dossier is returned
+or validated (``central.mail``), plain text.
 
 As in ``titres.messages``, French typography is applied once, here: the
 spaces inside « » and before ``: ; ! ? %`` become non-breaking. A page that
@@ -112,6 +114,49 @@ _TABLE: dict[str, dict[str, str]] = {
     "status.state.validated": {"fr": "Validé par la mairie", "en": "Validated by the town hall"},
     "status.state.returned": {"fr": "Renvoyé : la mairie vous contactera", "en": "Returned: the town hall will contact you"},
     "status.state.sent": {"fr": "Transmis à la préfecture pour instruction", "en": "Sent to the préfecture"},
+    # -- a returned dossier's reasons, on the status page -------------------------------
+    "status.reasons": {"fr": "Ce que la mairie vous demande", "en": "What the town hall asks of you"},
+    "status.reasons_next": {"fr": "Revenez à la mairie avec les pièces indiquées.",
+                            "en": "Come back to the town hall with the documents listed."},
+    # -- the mail to a citizen (central.mail): plain text, one paragraph a key ------------
+    "mail.subject.returned": {"fr": "Votre dossier {number} : des pièces à apporter à la mairie",
+                              "en": "Your application {number}: documents to bring to the town hall"},
+    "mail.subject.validated": {"fr": "Votre dossier {number} est validé par la mairie",
+                               "en": "Your application {number} has been validated by the town hall"},
+    "mail.hello": {"fr": "Bonjour,", "en": "Hello,"},
+    "mail.returned": {"fr": "{site} a examiné le dossier {number}, déposé à sa borne, et ne peut pas le transmettre "
+                            "en l'état :",
+                      "en": "{site} has checked application {number}, made at its kiosk, and cannot send it on as "
+                            "it is:"},
+    "mail.returned_next": {"fr": "Ce qu'il faut faire : revenez à la mairie avec les pièces indiquées ci-dessus. "
+                                 "L'agent complétera le dossier au guichet.",
+                           "en": "What to do next: come back to the town hall with the documents listed above. "
+                                 "The agent will complete your application at the desk."},
+    "mail.validated": {"fr": "{site} a vérifié et validé le dossier {number}, déposé à sa borne. Il est transmis à la "
+                             "préfecture, qui l'instruit.",
+                       "en": "{site} has checked and validated application {number}, made at its kiosk. It is "
+                             "sent to the préfecture, which processes it."},
+    "mail.validated_next": {"fr": "La suite : quand votre titre sera prêt, vous recevrez un SMS de l'ANTS si vous "
+                                  "avez indiqué un numéro de téléphone portable dans votre pré-demande ; vous pouvez "
+                                  "aussi suivre votre demande sur votre compte ANTS (ants.gouv.fr). Le titre se retire "
+                                  "en personne à la mairie où le dossier a été déposé, dans les 3 mois de sa mise à "
+                                  "disposition : passé ce délai, il est détruit.",
+                            "en": "What comes next: when your document is ready, the ANTS will send you a text "
+                                  "message if you gave a mobile number in your pré-demande; you can also follow "
+                                  "your application in your ANTS account (ants.gouv.fr). The document is collected "
+                                  "in person at the town hall where the application was made, within 3 months of "
+                                  "it being ready: after that, it is destroyed."},
+    "mail.address": {"fr": "Adresse : {address}", "en": "Address: {address}"},
+    "mail.hours": {"fr": "Horaires : {hours}", "en": "Opening hours: {hours}"},
+    "mail.status": {"fr": "Suivre votre dossier : {url} (avec le numéro {number} et la date de naissance du titulaire).",
+                    "en": "Follow your application: {url} (with the number {number} and the holder's date of "
+                          "birth)."},
+    "mail.status_receipt": {"fr": "Suivre votre dossier : l'adresse de la page de suivi est imprimée sur votre reçu.",
+                            "en": "Follow your application: the status page's address is printed on your receipt."},
+    "mail.footer": {"fr": "Ce message est envoyé automatiquement : merci de ne pas y répondre. Pour toute question, "
+                          "adressez-vous à la mairie.",
+                    "en": "This message is sent automatically: please do not reply to it. For any question, ask "
+                          "the town hall."},
 }
 
 TEXTS: dict[str, dict[str, str]] = {key: {**entry, "fr": french_spacing(entry["fr"])} for key, entry in _TABLE.items()}
