@@ -15,13 +15,13 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 
-from central import audit, reasons, review
+from central import audit, mail, reasons, review
 from central.accounts import Account
 from central.console.access import REVIEWERS, has_role, ip_of, polled_form, posted, require, services_of
-from central.console.pages import FR, PREFIX, TEMPLATES, error_page, home, page, redirect
+from central.console.pages import FR, PREFIX, TEMPLATES, error_page, fr_datetime, home, page, redirect
 from central.context import Services
 from central.ingest import read_attachment
-from central.models import DossierEvent, DossierState, Site
+from central.models import DossierEvent, DossierState, MailState, Site
 from titres.protocol import ProtocolError
 
 router = APIRouter(prefix=PREFIX)
@@ -103,7 +103,8 @@ def _dossier_page(request: Request, services: Services, account: Account, dossie
         return page(request, "dossier.html", account, status_code, error=error, fingers=fingers,
                     predemande=review.predemande_fields(db, dossier), answers=review.answers(dossier),
                     signature=content.get("signature"), signer=content.get("signer"),
-                    image_version=dossier.package_sha256[:16], duplicates=[], mails=[], next_dossier=None,
+                    image_version=dossier.package_sha256[:16], duplicates=[], mails=_told(services, db, dossier),
+                    next_dossier=None,
                     **context)
 
 
@@ -238,8 +239,28 @@ def presence(request: Request, dossier_id: str, account: Account = Depends(polle
 
 
 def _tell(services: Services):
-    """The citizen's mail, written in the decision's transaction (``central.mail``)."""
-    return None
+    """The citizen's mail, written in the decision's transaction (``central.mail``), sent after it commits."""
+    return lambda db, dossier, kind, notice: mail.enqueue(db, services.config, dossier, kind, notice, services.now())
+
+
+def _told(services: Services, db, dossier) -> list[str]:
+    """What the decided page says of the citizen's mail: sent, waiting, failed, or why there is none."""
+    if dossier.state == DossierState.RECEIVED.value:
+        return []
+    rows = [m for m in mail.state_for(db, dossier.id) if m.kind == dossier.state]
+    if not rows:
+        if not services.config.smtp_url:
+            return ["Aucun courriel à l'usager : l'envoi n'est pas configuré sur ce service. "
+                    "L'usager voit la décision sur sa page de suivi."]
+        return ["Aucun courriel à l'usager : pas d'adresse électronique valable dans la pré-demande. "
+                "L'usager voit la décision sur sa page de suivi."]
+    row = rows[0]
+    if row.state == MailState.SENT.value:
+        return [f"Courriel envoyé à l'usager le {fr_datetime(row.sent_at)}."]
+    if row.state == MailState.FAILED.value:
+        return [f"Le courriel à l'usager n'a pas pu être remis ({row.last_error or 'refusé'}) : "
+                "prévenez-le par téléphone."]
+    return ["Courriel à l'usager en attente d'envoi" + (f" (essai {row.attempts})" if row.attempts else "") + "."]
 
 
 def _decision(request: Request, services: Services, account: Account, dossier_id: str, work, done: str):

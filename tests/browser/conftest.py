@@ -27,6 +27,9 @@ from browsing import ARGS, CHROMIUM, PASSWORD, SHOTS  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "central"))  # the shared factory of dossiers
 from factory import deliver_dossier, enroll_kiosk  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from tests.smtp_inbox import Inbox, free_port, serve  # noqa: E402
+
 
 @pytest.fixture(scope="module")
 def browser():
@@ -72,33 +75,51 @@ def seeded(tmp_path_factory):
         flagged = deliver_dossier(services, http, data / "kiosk-a", scenario="failed-fingerprint", kiosk=kiosk_a)
         other = deliver_dossier(services, http, data / "kiosk-b", site="mairie-b")
         # One dossier of mairie A for each test that works on one (tests/browser/test_console_dossier.py).
-        work = [deliver_dossier(services, http, data / "kiosk-a", kiosk=kiosk_a) for _ in range(3)]
+        work = [deliver_dossier(services, http, data / "kiosk-a", kiosk=kiosk_a) for _ in range(4)]
     services.close()
     return {"data": data, "flagged": flagged, "older": older, "other": other, "kiosk_a": kiosk_a, "work": work}
 
 
 @pytest.fixture(scope="module")
-def server(seeded):
+def inbox():
+    """The mail server the service tells citizens through: a real SMTP server on loopback (aiosmtpd)."""
+    box = Inbox()
+    box.port = free_port()
+    controller = serve(box, box.port)
+    yield box
+    controller.stop()
+
+
+@pytest.fixture(scope="module")
+def server(seeded, inbox):
+    """``kiosk-central serve`` on the seeded data, mailing citizens through ``inbox``. Its output goes to a
+    file (a pipe nobody reads would fill and stop it), shown if it does not start."""
     port = _free_port()
     command = Path(sys.executable).parent / "kiosk-central"
-    env = {**os.environ, "KIOSK_CENTRAL_SECURE_COOKIES": "0"}
-    proc = subprocess.Popen([str(command), "serve", "--port", str(port), "--data-dir", str(seeded["data"])],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    env = {**os.environ, "KIOSK_CENTRAL_SECURE_COOKIES": "0", "KIOSK_CENTRAL_SMTP_URL": f"smtp://127.0.0.1:{inbox.port}",
+           "KIOSK_CENTRAL_MAIL_FROM": "ne-pas-repondre@mairie-trebes.fr",
+           "KIOSK_CENTRAL_PUBLIC_URL": "https://titres.mairie-trebes.fr"}
+    log = seeded["data"].parent / f"serve-{port}.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([str(command), "serve", "--port", str(port), "--data-dir", str(seeded["data"])],
+                                env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while True:
         try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+            if httpx.get(url + "/healthz", timeout=2).status_code == 200:
                 break
         except httpx.HTTPError:
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
-            pytest.fail("the server did not start:\n" + proc.stdout.read().decode(errors="replace"))
+            proc.wait()
+            pytest.fail("the server did not start:\n" + log.read_text(errors="replace"))
         time.sleep(0.2)
     yield url
     proc.terminate()
     try:
-        proc.wait(timeout=10)
+        proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
         proc.kill()
+        proc.wait()

@@ -10,6 +10,7 @@ after waiting; the browser's own timers are moved with Playwright's clock.
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -200,3 +201,31 @@ def test_on_a_1024x576_laptop_the_first_documents_verdict_and_button_are_in_view
         page.screenshot(path=str(SHOTS / "console-dossier-1024x576.png"))
     finally:
         context.close()
+
+
+def test_a_returned_dossier_mails_the_citizen_the_reasons_and_what_to_bring(agent, server, seeded, inbox):
+    expect = _expect()
+    dossier = seeded["work"][3]
+    already = len(inbox.messages)
+    agent.goto(f"{server}/console/dossiers/{dossier.id}")
+    form = agent.locator("form.return")
+    expect(form).to_contain_text("L'usager sera prévenu par courriel et sur sa page de suivi.")
+    form.get_by_label("La photo d'identité n'est pas conforme").check()
+    agent.get_by_label("Précisions pour l'usager").fill("Le fond de la photo doit être uni et clair.")
+    _clean(agent)
+    with agent.expect_navigation():
+        agent.get_by_role("button", name="Renvoyer le dossier").click()
+    expect(agent.locator("section.decided")).to_contain_text("Le fond de la photo doit être uni et clair.")
+    assert inbox.wait_for(already + 1, 60), "no mail reached the SMTP server"
+    recipients, message = inbox.messages[already]
+    assert recipients == ["elise.martin@exemple.fr"]
+    body = " ".join(message.get_body(preferencelist=("plain",)).get_content().split())  # the mail's lines wrap
+    assert dossier.number in message["Subject"] + body
+    assert "apportez une photo de moins de 6 mois" in body and "Le fond de la photo doit être uni et clair." in body
+    assert "MARTIN" not in body and "14/03/1985" not in body  # nothing personal beyond the number and the reason
+    deadline = time.monotonic() + 30
+    while "Courriel envoyé à l'usager" not in agent.locator("section.decided").inner_text():
+        assert time.monotonic() < deadline, agent.locator("section.decided").inner_text()
+        agent.reload()
+    _clean(agent)
+    agent.screenshot(path=str(SHOTS / "console-returned-mailed.png"), full_page=True)

@@ -9,14 +9,11 @@ themselves, and the service's clock (``clock``) says when a retry is due.
 
 from __future__ import annotations
 
-import socket
 import threading
 from dataclasses import replace
-from email import message_from_bytes, policy
 from email.message import EmailMessage
 
 import pytest
-from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
@@ -26,49 +23,12 @@ from central.config import ConfigError, SmtpServer, check_mail, load_config, pla
 from central.context import build_services
 from central.models import Dossier, MailState, OutgoingMail, Site
 from factory import count, deliver_dossier, enroll_kiosk
+from tests.smtp_inbox import Inbox, free_port, serve
 from tests.threads import HelperThreads
 
 ADDRESS = "elise.martin@exemple.fr"  # the demo pré-demande A1B2C3D4E5 the example scenarios replay
 PERSONAL = ("MARTIN", "Élise", "Anne", "1985", "14/03", "Lilas", "Carcassonne", "06 12 34")
 RETURN = reasons.notice(["photo", "address"], "", reasons.DEFAULT_REASONS)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Inbox:
-    """The test server's handler: the messages it took, and the answer to give an address instead of 250."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], EmailMessage]] = []
-        self.refuse: dict[str, str] = {}
-        self._arrived = threading.Condition()
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address in self.refuse:
-            return self.refuse[address]
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        message = message_from_bytes(envelope.content, policy=policy.default)
-        with self._arrived:
-            self.messages.append((list(envelope.rcpt_tos), message))
-            self._arrived.notify_all()
-        return "250 Message accepted"
-
-    def wait_for(self, count: int, timeout_s: float) -> bool:
-        with self._arrived:
-            return self._arrived.wait_for(lambda: len(self.messages) >= count, timeout_s)
-
-
-def serve(inbox: Inbox, port: int) -> Controller:
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    return controller
 
 
 @pytest.fixture

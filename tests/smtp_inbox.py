@@ -1,0 +1,52 @@
+"""A real SMTP server on loopback for the tests (aiosmtpd): what it took, and the refusals it is told to give.
+
+The service's mail to citizens (``central.mail``) is tested against it, from
+the service's own tests and from the browser tests' server.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+
+from aiosmtpd.controller import Controller
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Inbox:
+    """The test server's handler: the messages it took, and the answer to give an address instead of 250."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], EmailMessage]] = []
+        self.refuse: dict[str, str] = {}
+        self._arrived = threading.Condition()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        with self._arrived:
+            self.messages.append((list(envelope.rcpt_tos), message))
+            self._arrived.notify_all()
+        return "250 Message accepted"
+
+    def wait_for(self, count: int, timeout_s: float) -> bool:
+        with self._arrived:
+            return self._arrived.wait_for(lambda: len(self.messages) >= count, timeout_s)
+
+
+def serve(inbox: Inbox, port: int) -> Controller:
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    return controller
