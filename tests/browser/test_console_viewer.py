@@ -192,6 +192,21 @@ def test_the_viewer_page_zooms_rotates_and_says_so(page, server, seeded):
     assert errors == []
 
 
+def test_the_viewer_fits_a_small_screen(browser, server, seeded):
+    context = browser.new_context(viewport={"width": 1024, "height": 576}, locale="fr-FR")
+    page = context.new_page()
+    try:
+        login(page, server, "agent.a", PASSWORD)
+        page.goto(f"{server}/console/dossiers/{seeded['flagged'].id}/view/documents/photo")
+        page.wait_for_load_state("load")
+        box = page.locator("figure.viewer img").bounding_box()
+        assert box["width"] > 100 and box["x"] >= 0 and box["x"] + box["width"] <= 1024
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        page.screenshot(path=str(SHOTS / "console-viewer-1024.png"), full_page=True)
+    finally:
+        context.close()
+
+
 def test_without_javascript_the_viewer_page_shows_the_image_fitted_and_no_buttons(browser, server, seeded):
     context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="fr-FR", java_script_enabled=False)
     page = context.new_page()
@@ -257,8 +272,10 @@ def test_an_enhanced_link_opens_the_image_in_a_dialog_that_keeps_and_gives_back_
 
 
 def _pdf_pages(pdf: bytes) -> int:
-    """The pages of a PDF Chromium wrote: its page objects (``/Type /Page``, not ``/Pages``)."""
-    return len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", pdf))
+    """The pages of a PDF Chromium wrote: its page objects (``/Type /Page``, not ``/Pages``), as its page tree says."""
+    pages = len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", pdf))
+    assert [int(n) for n in re.findall(rb"/Type\s*/Pages\b.*?/Count\s+(\d+)", pdf, re.S)] == [pages]
+    return pages
 
 
 def test_a_printed_dossier_fits_two_a4_pages_without_buttons_or_forms(page, server, seeded):
@@ -281,6 +298,27 @@ def test_a_printed_dossier_fits_two_a4_pages_without_buttons_or_forms(page, serv
         assert page.locator(kept).first.is_visible(), kept
     assert page.evaluate("getComputedStyle(document.body).color") == "rgb(0, 0, 0)"
     page.screenshot(path=str(SHOTS / "console-print.png"), full_page=True)
+
+    # Judged with a comment on every document, then validated: still two sheets, the decision printed.
+    page.emulate_media(media="null")  # not "screen", which page.pdf() would then print with
+    page.set_viewport_size({"width": 1440, "height": 1000})
+    for i in range(page.locator("article.piece").count()):
+        piece = page.locator("article.piece").nth(i)
+        piece.get_by_label("Conforme", exact=True).check()
+        piece.get_by_label("Commentaire").fill("Vérifiée sur l'original présenté au guichet, conforme à la pré-demande.")
+        with page.expect_navigation():
+            piece.get_by_role("button", name="Enregistrer l'avis").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Valider et transmettre à la préfecture").click()
+    pdf = page.pdf(format="A4", print_background=True)
+    (SHOTS / "console-print-validated.pdf").write_bytes(pdf)
+    page.emulate_media(media="print")
+    page.set_viewport_size({"width": A4_WIDTH, "height": 1123})
+    page.screenshot(path=str(SHOTS / "console-print-validated.png"), full_page=True)
+    assert 1 <= _pdf_pages(pdf) <= 2, _pdf_pages(pdf)
+    assert page.locator("section.decided").is_visible() and not page.locator("p.notice").is_visible()
+    assert "Vérifiée sur l'original" in page.locator("article.piece .current").first.inner_text()
+    page.screenshot(path=str(SHOTS / "console-print-validated.png"), full_page=True)
 
 
 @pytest.mark.parametrize("width, height", [(1024, 576), (1366, 768)])

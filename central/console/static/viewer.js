@@ -27,8 +27,8 @@
                  ["rotate-left", "Pivoter à gauche"], ["rotate-right", "Pivoter à droite"]];
   var KEYS = {"+": "zoom-in", "=": "zoom-in", "-": "zoom-out", "_": "zoom-out", "0": "fit", "1": "actual",
               "r": "rotate-right", "R": "rotate-left", "l": "rotate-left", "L": "rotate-left"};
-  var HINT = "Touches, quand l'image ou un bouton est sélectionné : + et − pour zoomer, 0 pour ajuster, " +
-             "1 pour la taille réelle, R et L pour pivoter. Faites glisser l'image agrandie pour la déplacer.";
+  var HINT = "Touches (image ou bouton sélectionné) : + et − zoom, 0 ajuster, 1 taille réelle, R et L pivoter. " +
+             "Faites glisser l'image agrandie pour la déplacer.";
   var made = 0;
 
   function element(tag, attributes, text) {
