@@ -9,6 +9,7 @@ whichever router refused it) and the security headers
 |---|---|---|
 | ``auth`` | ``/login``, ``/logout``, ``/password`` | anyone; signed in for the last two |
 | ``dossiers`` | ``/``, ``/dossiers/…`` (page, images, verdicts, approve, return) | agents, supervisors |
+| ``viewer`` | ``/dossiers/…/view/…`` (one image: zoom, rotation) | agents, supervisors |
 | ``help`` | ``/help.json``, ``/help/…/acknowledge`` | agents, supervisors |
 | ``fleet`` | ``/fleet``, ``/fleet/…/revoke`` | technicians, admins, supervisors; revoking: technicians, admins |
 | ``admin`` | ``/admin/users``, ``/admin/audit``; ``/admin/tokens``, ``/admin/sites`` | admins; technicians, admins |
@@ -22,11 +23,11 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.staticfiles import StaticFiles
 
-from central.console import admin, auth, dossiers, fleet, help
+from central.console import admin, auth, dossiers, fleet, help, viewer
 from central.console.pages import PREFIX, REFUSALS
 
 router = APIRouter()
-for area in (auth, dossiers, help, admin, fleet):
+for area in (auth, dossiers, viewer, help, admin, fleet):
     router.include_router(area.router)
 
 

@@ -504,12 +504,12 @@ def _access(route) -> set[str]:
 
 
 def test_every_console_route_names_who_may_use_it_and_every_form_checks_its_token():
-    from central.console import admin, auth, dossiers, fleet, help
+    from central.console import admin, auth, dossiers, fleet, help, viewer
 
     open_to_all = {("GET", "/console"), ("GET", "/console/login"), ("POST", "/console/login")}
-    routes = [(method, r) for area in (auth, dossiers, help, admin, fleet) for r in area.router.routes
-              for method in r.methods]
-    assert len(routes) == 27
+    routes = [(method, r) for area in (auth, dossiers, viewer, help, admin, fleet)
+              for r in area.router.routes for method in r.methods]
+    assert len(routes) == 28
     for method, route in routes:
         if (method, route.path) in open_to_all:
             assert not _access(route), route.path
