@@ -52,5 +52,5 @@ def viewer_page(request: Request, dossier_id: str, name: str, account: Account =
             raise review.NotFound("Cette pièce n'existe pas dans ce dossier.")
         label, anchor = image_label(dossier, name, kind)
         return page(request, "viewer.html", account, dossier=dossier, label=label,
-                    src=f"/console/dossiers/{dossier.id}/attachments/{quote(name)}",
+                    src=f"/console/dossiers/{dossier.id}/attachments/{quote(name)}?v={dossier.package_sha256[:16]}",
                     back=f"/console/dossiers/{dossier.id}{anchor}")

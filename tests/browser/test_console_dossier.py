@@ -229,3 +229,34 @@ def test_a_returned_dossier_mails_the_citizen_the_reasons_and_what_to_bring(agen
         agent.reload()
     _clean(agent)
     agent.screenshot(path=str(SHOTS / "console-returned-mailed.png"), full_page=True)
+
+
+def _image_reads(seeded, dossier_id, name) -> int:
+    """How many times the server sent this image (each is an audit line, written before it is sent)."""
+    engine = _database(seeded)
+    with engine.connect() as conn:
+        reads = conn.exec_driver_sql("SELECT count(*) FROM audit WHERE dossier_id = ? AND detail = ?",
+                                     (dossier_id, name)).scalar()
+    engine.dispose()
+    return reads
+
+
+def test_an_image_opens_in_the_pages_viewer_titled_with_the_dossier_and_the_document(agent, server, seeded):
+    expect = _expect()
+    dossier = seeded["work"][0]
+    agent.goto(f"{server}/console/dossiers/{dossier.id}")
+    agent.wait_for_load_state("load")
+    shown = _image_reads(seeded, dossier.id, "documents/proof_of_address")
+    link = agent.locator("article.piece a.shot").nth(1)
+    link.click()
+    dialog = agent.get_by_role("dialog", name=f"Dossier {dossier.number} — Justificatif de domicile")
+    expect(dialog).to_be_visible()
+    expect(dialog.locator("img")).to_have_js_property("complete", True)
+    assert agent.url == f"{server}/console/dossiers/{dossier.id}"
+    _clean(agent)
+    agent.screenshot(path=str(SHOTS / "console-viewer-on-dossier.png"))
+    agent.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(link).to_be_focused()
+    # The viewer took the image from the browser's cache: the server did not send it (nor audit it) again.
+    assert _image_reads(seeded, dossier.id, "documents/proof_of_address") == shown

@@ -225,20 +225,16 @@ def test_without_javascript_the_viewer_page_shows_the_image_fitted_and_no_button
 
 
 def test_an_enhanced_link_opens_the_image_in_a_dialog_that_keeps_and_gives_back_the_focus(page, server, seeded):
-    """The dossier page's links, once they carry data-viewer-title and the page loads viewer.js (added here)."""
+    """The dossier page's links carry data-viewer-title and the page loads viewer.js."""
     dossier = seeded["flagged"]
     login(page, server, "agent.a", PASSWORD)
     page.goto(f"{server}/console/dossiers/{dossier.id}")
-    page.evaluate("""() => document.querySelectorAll("a.shot").forEach((a, i) => {
-        a.dataset.viewerTitle = "Image " + (i + 1) + " — dossier " + document.querySelector("h1 .number").textContent;
-        a.removeAttribute("target");
-    })""")
-    page.add_script_tag(url="/console/static/viewer.js")
+    page.wait_for_load_state("load")
     link = page.locator("a.shot").first
     assert link.get_attribute("aria-haspopup") == "dialog"
     link.focus()
     page.keyboard.press("Enter")
-    dialog = page.get_by_role("dialog", name=f"Image 1 — dossier {dossier.number}")
+    dialog = page.get_by_role("dialog", name=f"Dossier {dossier.number} — Photo d'identité")
     dialog.wait_for()
     assert page.url == f"{server}/console/dossiers/{dossier.id}"  # the page stayed
     page.wait_for_function("document.querySelector('dialog.viewer-dialog img').naturalWidth > 0")
