@@ -302,8 +302,8 @@ def test_a_printed_dossier_fits_two_a4_pages_without_buttons_or_forms(page, serv
         piece = page.locator("article.piece").nth(i)
         piece.get_by_label("Conforme", exact=True).check()
         piece.get_by_label("Commentaire").fill("Vérifiée sur l'original présenté au guichet, conforme à la pré-demande.")
-        with page.expect_navigation():
-            piece.get_by_role("button", name="Enregistrer l'avis").click()
+        piece.get_by_role("button", name="Enregistrer").click()  # saved in place
+        piece.locator(".current.verdict-conforme").wait_for()
     with page.expect_navigation():
         page.get_by_role("button", name="Valider et transmettre à la préfecture").click()
     pdf = page.pdf(format="A4", print_background=True)
