@@ -24,6 +24,7 @@ from central.enrollment import create_token
 from central.models import AuditEntry, Device, EnrollmentToken, Site
 from titres.enrollment_code import parse_code
 from titres.protocol import API
+from factory import add_site
 from test_console import PASSWORD, login
 
 
@@ -82,7 +83,7 @@ def test_the_migration_gives_existing_mairies_french_and_goes_back(services):
 
 
 def test_the_enrollment_answer_tells_the_kiosk_its_mairies_language(services, client):
-    token = create_token(services, "Mairie de Limoux", created_by="test")
+    token = create_token(services, add_site(services, "Mairie de Limoux"), created_by="test")
     with services.db() as db, db.begin():
         site = db.get(Site, "mairie-de-limoux")
         site.default_language, site.address = "en", "Place de la République, 11300 Limoux"
@@ -98,7 +99,7 @@ def test_the_enrollment_answer_tells_the_kiosk_its_mairies_language(services, cl
 def test_the_status_page_is_sent_only_when_the_service_knows_its_public_address(services, client):
     from dataclasses import replace
 
-    token = create_token(services, "Mairie de Limoux", created_by="test")
+    token = create_token(services, add_site(services, "Mairie de Limoux"), created_by="test")
     client.app.state.services.config = replace(services.config, public_url="https://titres.example.fr")
     answer = client.post(f"{API}/enroll", json={"token": token,
                                                 "public_key": bytes(SigningKey.generate().verify_key).hex()})
@@ -249,7 +250,7 @@ def test_the_cli_refuses_an_unknown_mairie_and_an_overlong_address(services, cap
 
 def test_the_sheets_qr_code_holds_the_central_services_address_and_the_token(client, services, people):
     csrf = login(client, "hugo")
-    page = client.post("/console/admin/tokens", data={"csrf": csrf, "site": "mairie-a"})
+    page = client.post("/console/admin/tokens", data={"csrf": csrf, "site_id": "mairie-a"})
     assert page.status_code == 200
     token = re.search(r'<p class="token-value mono">([^<]+)</p>', page.text)[1]
     png = base64.b64decode(re.search(r'src="data:image/png;base64,([^"]+)"', page.text)[1])
@@ -261,7 +262,7 @@ def test_the_sheets_qr_code_holds_the_central_services_address_and_the_token(cli
 
 def test_the_sheet_names_the_mairie_and_its_expiry_and_prints_without_inline_script(client, services, people):
     csrf = login(client, "hugo")
-    page = html.unescape(client.post("/console/admin/tokens", data={"csrf": csrf, "site": "mairie-a"}).text)
+    page = html.unescape(client.post("/console/admin/tokens", data={"csrf": csrf, "site_id": "mairie-a"}).text)
     with services.db() as db:
         expires_at = db.scalar(select(EnrollmentToken.expires_at))
     assert timedelta(days=6, hours=23) < expires_at - datetime.now(timezone.utc) <= timedelta(days=7)
