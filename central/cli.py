@@ -154,7 +154,7 @@ def cmd_user_list(args) -> int:
     now, fr = services.now(), Texts("fr")
     items = []
     with services.db() as db:
-        names = dict(db.execute(select(Site.id, Site.name)).tuples().all())
+        names = {row.id: row.name for row in db.execute(select(Site.id, Site.name))}
         for u in list_users(db):
             codes = states(u, now)
             items.append({"username": u.username, "full_name": u.full_name, "role": u.role, "site": u.site_id,
