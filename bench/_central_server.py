@@ -296,10 +296,15 @@ def make_tokens(data_dir: Path, db_url: str | None, sites: list[str]) -> list[st
     """One enrollment token per entry of ``sites``, made as ``kiosk-central token create`` does, in one process."""
     from central.config import load_config
     from central.context import build_services
-    from central.enrollment import create_token
+    from central.enrollment import create_token, site_by_name
+    from central.sites import create_site
 
     services = build_services(load_config(env={}, data_dir=str(data_dir), db_url=db_url))
     try:
+        with services.db() as db, db.begin():  # tokens are made only for existing mairies
+            for name in dict.fromkeys(sites):
+                if site_by_name(db, name) is None:
+                    create_site(db, actor="bench", role="cli", name=name)
         return [create_token(services, site, created_by="bench") for site in sites]
     finally:
         services.close()

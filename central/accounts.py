@@ -5,7 +5,14 @@ rows, so any process behind a load balancer can serve any request. The
 session cookie holds 32 random bytes; the database holds only their SHA-256,
 so a copy of the database opens no session. A session ends after
 ``session_idle_minutes`` without a request, on logout, or when its
-password changes.
+password changes, or when the account is disabled or its password reset.
+
+An administrator (the console's *Comptes* page, or ``kiosk-central user``)
+disables, enables and unlocks accounts and resets passwords. A reset gives
+a temporary password, shown once: the account must choose its own at its
+next login (``must_change_password``), and until then
+``central.console.access`` sends every page it asks for to the password
+page.
 
 Login answers the same way, and spends the same scrypt time, whether the
 account is unknown, disabled, locked or the password wrong: the form cannot
@@ -56,6 +63,28 @@ class Account:
     role: str
     site_id: str | None
     csrf: str = ""
+    #: The password was given by an administrator: nothing but the password page until it is changed.
+    must_change_password: bool = False
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who does an administrative action, for the audit log: an account of the console, or a shell."""
+
+    name: str
+    role: str
+    #: The console account's id; None for ``kiosk-central`` (a shell has no account to protect from itself).
+    user_id: int | None = None
+    ip: str = ""
+
+    @classmethod
+    def of(cls, account: Account, ip: str = "") -> Actor:
+        return cls(account.username, account.role, account.id, ip)
+
+
+#: Letters and digits a person reads aloud or copies from a screen without doubt: no 0/O/o, 1/l/I/i, 5/S, 2/Z.
+TEMPORARY_ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRTUVWXY346789"
+TEMPORARY_GROUPS, TEMPORARY_GROUP = 4, 5  # 20 characters in 4 groups: 'Kq7wd-3hRtx-…', over 110 bits
 
 
 def token_hash(token: str) -> str:
@@ -96,6 +125,107 @@ def create_user(db: Session, username: str, password: str, role: str, site_id: s
 
 def list_users(db: Session) -> list[User]:
     return list(db.scalars(select(User).order_by(User.username)))
+
+
+def states(user: User, now: datetime) -> list[str]:
+    """What an account's row says (codes of ``user_state.*`` in ``central.texts``): active, or what stops it."""
+    out = []
+    if not user.active:
+        out.append("disabled")
+    if is_locked(user, now):
+        out.append("locked")
+    if user.must_change_password:
+        out.append("temporary_password")
+    return out or ["active"]
+
+
+def is_locked(user: User, now: datetime) -> bool:
+    return user.locked_until is not None and user.locked_until > now
+
+
+def temporary_password() -> str:
+    """A strong password a person can read from a screen and type: 20 unambiguous characters in groups of 5."""
+    groups = ("".join(secrets.choice(TEMPORARY_ALPHABET) for _ in range(TEMPORARY_GROUP))
+              for _ in range(TEMPORARY_GROUPS))
+    return "-".join(groups)
+
+
+def _target(db: Session, username: str) -> User:
+    user = db.scalar(select(User).where(User.username == (username or "").strip().lower()[:64]))
+    if user is None:
+        raise AccountError("Ce compte n'existe pas.")
+    return user
+
+
+def _close_sessions(db: Session, user: User) -> None:
+    db.execute(delete(WebSession).where(WebSession.user_id == user.id))
+
+
+def _not_oneself(user: User, actor: Actor, message: str) -> None:
+    if actor.user_id is not None and actor.user_id == user.id:
+        raise AccountError(message)
+
+
+def _audit(db: Session, actor: Actor, action: str, user: User) -> None:
+    audit.record(db, actor=actor.name, role=actor.role, action=action, detail=f"{user.username} ({user.role})",
+                 ip=actor.ip)
+
+
+def disable_user(db: Session, username: str, actor: Actor) -> bool:
+    """Refuse the account every login and close its open sessions, in the caller's transaction.
+
+    An administrator cannot disable their own account (so the service always keeps one who can act).
+    Returns False when it was already disabled (and then nothing is audited).
+    """
+    user = _target(db, username)
+    _not_oneself(user, actor, "Vous ne pouvez pas désactiver votre propre compte : demandez-le à un autre "
+                              "administrateur.")
+    if not user.active:
+        return False
+    user.active = False
+    _close_sessions(db, user)
+    _audit(db, actor, "disable_user", user)
+    return True
+
+
+def enable_user(db: Session, username: str, actor: Actor) -> bool:
+    """Let a disabled account log in again (with its password as it was). False when it was active."""
+    user = _target(db, username)
+    if user.active:
+        return False
+    user.active = True
+    _audit(db, actor, "enable_user", user)
+    return True
+
+
+def unlock_user(db: Session, username: str, actor: Actor) -> bool:
+    """End a lockout now (and forget the failures) rather than when ``locked_until`` passes.
+
+    False when there was nothing to forget.
+    """
+    user = _target(db, username)
+    if not user.failed_logins and user.locked_until is None:
+        return False
+    user.failed_logins, user.locked_until = 0, None
+    _audit(db, actor, "unlock_user", user)
+    return True
+
+
+def reset_password(db: Session, username: str, actor: Actor) -> str:
+    """Give the account a temporary password and return it, to be shown once and handed over in person.
+
+    Only its hash is stored; the account must change it at its next login. The lockout and the failures
+    are forgotten and every open session is closed. The audit line names the account, never the password.
+    """
+    user = _target(db, username)
+    _not_oneself(user, actor, "Pour votre propre compte, changez votre mot de passe à la page « Mot de passe ».")
+    password = temporary_password()
+    user.password_hash = hash_password(password)
+    user.must_change_password = True
+    user.failed_logins, user.locked_until = 0, None
+    _close_sessions(db, user)
+    _audit(db, actor, "reset_password", user)
+    return password
 
 
 def _fail(services: Services, db: Session, user: User, now: datetime) -> None:
@@ -166,7 +296,8 @@ def authenticate(services: Services, token: str | None, refresh: bool = True) ->
             return None
         if refresh:
             session.last_seen_at = now
-        return Account(user.id, user.username, user.full_name, user.role, user.site_id, session.csrf)
+        return Account(user.id, user.username, user.full_name, user.role, user.site_id, session.csrf,
+                       bool(user.must_change_password))
 
 
 def logout(services: Services, token: str | None, ip: str = "") -> None:
@@ -182,7 +313,10 @@ def logout(services: Services, token: str | None, ip: str = "") -> None:
 
 def change_password(services: Services, user_id: int, old: str, new: str, keep_token: str | None = None,
                     ip: str = "") -> None:
-    """Replace a password after checking the old one; every other session of the account is closed."""
+    """Replace a password after checking the old one; every other session of the account is closed.
+
+    A temporary password is then no longer one: the account may use the whole console again.
+    """
     check_password_rules(new)
     with services.db() as db, db.begin():
         user = db.get(User, user_id)
@@ -191,6 +325,7 @@ def change_password(services: Services, user_id: int, old: str, new: str, keep_t
         if old == new:
             raise AccountError("Le nouveau mot de passe doit différer de l'ancien.")
         user.password_hash = hash_password(new)
+        user.must_change_password = False
         q = delete(WebSession).where(WebSession.user_id == user_id)
         if keep_token:
             q = q.where(WebSession.token_hash != token_hash(keep_token))

@@ -48,12 +48,21 @@ def cmd_serve(args) -> int:
 
 
 def cmd_token_create(args) -> int:
-    from central.enrollment import create_token
+    from central.enrollment import UnknownSite, create_token
 
     services = _services(args)
-    token = create_token(services, args.site, created_by=args.by, ttl=timedelta(days=args.days))
+    try:
+        token = create_token(services, args.site, created_by=args.by, ttl=timedelta(days=args.days))
+    except UnknownSite:
+        print(_no_site(args.site), file=sys.stderr)
+        return 1
     print(token)
     return 0
+
+
+def _no_site(name: str) -> str:
+    return (f"no site {name!r}: kiosk-central site list shows them, "
+            "kiosk-central site create adds one")
 
 
 def cmd_dossiers_list(args) -> int:
@@ -113,6 +122,7 @@ def cmd_predemandes_import(args) -> int:
 
 
 def cmd_user_create(args) -> int:
+    from central import audit
     from central.accounts import create_user
     from central.enrollment import site_by_name
 
@@ -124,10 +134,63 @@ def cmd_user_create(args) -> int:
     with services.db() as db, db.begin():
         site_id = None
         if args.site:
-            site = site_by_name(db, args.site, create=True)
+            site = site_by_name(db, args.site)
+            if site is None:
+                print(_no_site(args.site), file=sys.stderr)
+                return 1
             site_id = site.id
-        create_user(db, args.username, password, args.role, site_id, args.full_name)
+        user = create_user(db, args.username, password, args.role, site_id, args.full_name)
+        audit.record(db, actor=args.by, role="cli", action="create_user", detail=f"{user.username} ({user.role})")
     print(f"user {args.username} created ({args.role})", file=sys.stderr)
+    return 0
+
+
+def cmd_user_list(args) -> int:
+    from central.accounts import list_users, states
+    from central.models import Site
+    from central.texts import Texts
+
+    services = _services(args)
+    now, fr = services.now(), Texts("fr")
+    items = []
+    with services.db() as db:
+        names = {row.id: row.name for row in db.execute(select(Site.id, Site.name))}
+        for u in list_users(db):
+            codes = states(u, now)
+            items.append({"username": u.username, "full_name": u.full_name, "role": u.role, "site": u.site_id,
+                          "site_name": names.get(u.site_id), "states": codes,
+                          "locked_until": u.locked_until.isoformat(timespec="seconds") if "locked" in codes else None})
+    if args.json:
+        json.dump(items, sys.stdout, indent=1, ensure_ascii=False)
+        print()
+    else:
+        for it in items:
+            state = ", ".join(fr.label("user_state", code) for code in it["states"])
+            print(f"{it['username']:<20} {it['full_name']:<28} {it['role']:<11} {it['site'] or '—':<20} {state}")
+    return 0
+
+
+def _user_action(args, action: str) -> int:
+    """``user disable|enable|unlock USERNAME``: one of ``central.accounts``' actions, audited as ``--by``."""
+    from central import accounts
+
+    do = {"disable": accounts.disable_user, "enable": accounts.enable_user, "unlock": accounts.unlock_user}[action]
+    with _services(args).db() as db, db.begin():
+        changed = do(db, args.username, accounts.Actor(args.by, "cli"))
+    done = {"disable": "disabled (its sessions are closed)", "enable": "enabled", "unlock": "unlocked"}[action]
+    print(f"user {args.username}: " + (done if changed else f"unchanged (already {action}d)"), file=sys.stderr)
+    return 0
+
+
+def cmd_user_reset_password(args) -> int:
+    """The temporary password alone on stdout, for the person who hands it over; nothing of it on stderr."""
+    from central import accounts
+
+    with _services(args).db() as db, db.begin():
+        password = accounts.reset_password(db, args.username, accounts.Actor(args.by, "cli"))
+    print(password)
+    print(f"user {args.username}: temporary password set, to be changed at the next login; its sessions are "
+          "closed. Hand it over in person.", file=sys.stderr)
     return 0
 
 
@@ -161,6 +224,19 @@ def cmd_site_set(args) -> int:
                             opening_hours=args.hours, default_language=args.language, timezone=args.timezone)
         site_id = site.id
     print(f"site {site_id}: " + (", ".join(changed) + " changed" if changed else "unchanged"), file=sys.stderr)
+    return 0
+
+
+def cmd_site_create(args) -> int:
+    from central.sites import DEFAULT_ZONE, create_site
+
+    with _services(args).db() as db, db.begin():
+        site = create_site(db, actor=args.by, role="cli", name=args.name, address=args.address or "",
+                           opening_hours=args.hours or "", default_language=args.language or "fr",
+                           timezone=args.timezone or DEFAULT_ZONE)
+        site_id = site.id
+    print(site_id)
+    print(f"site {site_id} created", file=sys.stderr)
     return 0
 
 
@@ -211,7 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     token = sub.add_parser("token", help="enrollment tokens").add_subparsers(dest="action", required=True)
     p = token.add_parser("create", parents=[common], help="print a one-time enrollment token for a site")
-    p.add_argument("--site", required=True, help="site id or name (a new name creates the site)")
+    p.add_argument("--site", required=True, help="site id or name (an existing one: `site create` adds one)")
     p.add_argument("--days", type=float, default=7.0, help="validity (default 7 days)")
     p.add_argument("--by", default="cli", help="who asked (recorded)")
     p.set_defaults(func=cmd_token_create)
@@ -244,12 +320,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--site", help="the agent's mairie (id or name)")
     p.add_argument("--full-name", default="")
     p.add_argument("--password-stdin", action="store_true")
+    p.add_argument("--by", default="cli", help="who asked (recorded in the audit log)")
     p.set_defaults(func=cmd_user_create)
+    p = users.add_parser("list", parents=[common], help="every account: login, name, role, mairie, state")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_user_list)
+    for action, help_text in (("disable", "refuse the account every login and close its sessions"),
+                              ("enable", "let a disabled account log in again"),
+                              ("unlock", "end a lockout after too many wrong passwords")):
+        p = users.add_parser(action, parents=[common], help=help_text)
+        p.add_argument("username")
+        p.add_argument("--by", default="cli", help="who asked (recorded in the audit log)")
+        p.set_defaults(func=lambda args, action=action: _user_action(args, action))
+    p = users.add_parser("reset-password", parents=[common],
+                         help="print a temporary password (alone on stdout), to be changed at the next login")
+    p.add_argument("username")
+    p.add_argument("--by", default="cli", help="who asked (recorded in the audit log)")
+    p.set_defaults(func=cmd_user_reset_password)
 
     site = sub.add_parser("site", help="the mairies' settings").add_subparsers(dest="action", required=True)
     p = site.add_parser("list", parents=[common])
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_site_list)
+    p = site.add_parser("create", parents=[common], help="add a mairie (prints its id alone on stdout)")
+    p.add_argument("name", help="its name, as kiosks print it (its id is made from it)")
+    p.add_argument("--address", help="printed on the receipt (48 columns a line: keep it short)")
+    p.add_argument("--hours", help="opening hours, printed on the receipt")
+    p.add_argument("--language", choices=list(LANGUAGES), help="the language its kiosks greet in (default fr)")
+    p.add_argument("--timezone", help="its time zone (default Europe/Paris)")
+    p.add_argument("--by", default="cli", help="who asked (recorded in the audit log)")
+    p.set_defaults(func=cmd_site_create)
     p = site.add_parser("set", parents=[common], help="change what a mairie's kiosks print and speak first")
     p.add_argument("site", help="site id or name")
     p.add_argument("--name", help="a new name")

@@ -35,16 +35,27 @@ def slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:64] or "site"
 
 
-def site_by_name(db: Session, name: str, create: bool = False) -> Site | None:
-    """A site by its id or its exact name; made on the spot when ``create`` (a new mairie)."""
+class UnknownSite(ValueError):
+    """No mairie has this id or name. Mairies are added on purpose (``central.sites.create_site``), never by a
+    token or an account that names one: a typo must not make a second mairie."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"Aucune mairie « {name[:200]} » : ajoutez-la d'abord (page « Mairies » de la console, "
+                         "ou kiosk-central site create).")
+        self.name = name
+
+
+def site_by_name(db: Session, name: str) -> Site | None:
+    """A site by its id or its exact name, or None."""
     name = name.strip()
-    site = db.get(Site, name) or db.scalar(select(Site).where(Site.name == name))
-    if site is None and create:
-        if not name or len(name) > 200:
-            raise ValueError("a site name is 1 to 200 characters")
-        site = Site(id=slug(name), name=name)
-        db.add(site)
-        db.flush()
+    return db.get(Site, name) or db.scalar(select(Site).where(Site.name == name))
+
+
+def existing_site(db: Session, name: str) -> Site:
+    """As :func:`site_by_name`, but an unknown mairie is an error (:class:`UnknownSite`)."""
+    site = site_by_name(db, name)
+    if site is None:
+        raise UnknownSite(name)
     return site
 
 
@@ -71,10 +82,11 @@ class IssuedToken:
 
 
 def issue_token(services: Services, site_name: str, created_by: str, ttl: timedelta = TOKEN_TTL) -> IssuedToken:
+    """A token for an existing mairie (its id or its name); :class:`UnknownSite` otherwise."""
     token = new_token()
     expires_at = datetime.now(timezone.utc) + ttl
     with services.db() as db, db.begin():
-        site = site_by_name(db, site_name, create=True)
+        site = existing_site(db, site_name)
         db.add(EnrollmentToken(token_hash=_hash(token), site_id=site.id, created_by=created_by,
                                expires_at=expires_at))
         return IssuedToken(token, site.name, expires_at)

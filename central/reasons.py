@@ -15,6 +15,7 @@ birth certificate under 3 months old, the fiscal stamp, the previous title.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable
 
@@ -102,6 +103,70 @@ def stored(reasons: Iterable[ReturnReason]) -> list[dict[str, str]]:
     if any(not r["fr"].strip() or len(r["fr"]) > MAX_REASON or len(r["en"]) > MAX_REASON for r in out):
         raise ReasonsError(f"Chaque motif a un texte en français, de {MAX_REASON} caractères au plus.")
     return out
+
+
+def as_text(reasons: Iterable[ReturnReason]) -> tuple[str, str]:
+    """A list as the settings form shows it: the French texts one a line, and the English ones on the same lines
+    (empty when none has English)."""
+    listed = list(reasons)
+    english = "\n".join(r.en for r in listed)
+    return "\n".join(r.fr for r in listed), english if english.strip() else ""
+
+
+def from_text(fr: str, en: str, current: Iterable[ReturnReason]) -> list[ReturnReason] | None:
+    """The reasons typed in the settings form: one a line in French, the English (optional) line for line.
+
+    A reason whose French text is one of ``current``'s keeps its code (a
+    return already made with it still reads the same); a new one gets a code
+    made from its words. None means the defaults: an empty French field, or
+    the defaults exactly as they are. The list is checked by :func:`stored`
+    when it is kept; this raises :class:`ReasonsError` for what the lines
+    alone show (English with no French beside it).
+    """
+    fr_lines = [_one_line(line) for line in (fr or "").splitlines()]
+    en_lines = [_one_line(line) for line in (en or "").splitlines()]
+    count = max(len(fr_lines), len(en_lines))
+    fr_lines += [""] * (count - len(fr_lines))
+    en_lines += [""] * (count - len(en_lines))
+    pairs = []
+    for number, (french, english) in enumerate(zip(fr_lines, en_lines), start=1):
+        if english and not french:
+            raise ReasonsError(f"La ligne {number} du texte anglais n'a pas de motif en français à la même ligne.")
+        if french:
+            pairs.append((french, english))
+    if not pairs:
+        return None
+    known = {r.fr: r.code for r in current}
+    used: set[str] = set()
+    out = []
+    for french, english in pairs:
+        code = known.get(french)
+        if code is None or code in used:
+            code = _fresh_code(french, used)
+        used.add(code)
+        out.append(ReturnReason(code, french, english))
+    return None if tuple(out) == DEFAULT_REASONS else out
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _fresh_code(text: str, used: set[str]) -> str:
+    """A code from a reason's first words (« la_photo_d_identite »), distinct from ``used``."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    words = re.findall(r"[a-z0-9]+", ascii_text)
+    base = ""
+    for word in words:
+        if len(base) + len(word) + 1 > 24:
+            break
+        base = f"{base}_{word}" if base else word
+    base = base or (words[0][:24] if words else "motif")
+    code, n = base, 1
+    while code in used:
+        n += 1
+        code = f"{base}_{n}"
+    return code
 
 
 @dataclass(frozen=True)

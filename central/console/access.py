@@ -10,7 +10,10 @@ expired one) raises :class:`LoginRequired`, which sends the browser to the
 login page; a role not named raises ``review.Forbidden``, the 403 page.
 :func:`posted` does the same for a form, then checks the session's CSRF
 token (:class:`BadForm`), so the order of the refusals is always: login,
-role, token. :func:`polling_reviewer` is for the help banner's script:
+role, token. An account whose password is temporary (an administrator
+reset it) is sent to the password page from every page and form
+(:class:`PasswordChangeRequired`, right after the login), except those
+declared ``temporary_ok`` (the password page itself, logging out). :func:`polling_reviewer` is for the help banner's script:
 its refusals are JSON (:class:`ScriptRefused`). ``central.console.pages`` answers each
 refusal, whichever router raised it.
 """
@@ -41,6 +44,10 @@ class LoginRequired(Exception):
     """No open session: the browser is sent to the login page."""
 
 
+class PasswordChangeRequired(Exception):
+    """A temporary password: the browser is sent to the password page until the account has chosen its own."""
+
+
 class BadForm(Exception):
     """A POST without the right CSRF token: refused before anything else is done."""
 
@@ -67,13 +74,18 @@ def has_role(account: Account, roles: tuple[Role, ...]) -> bool:
 
 
 @cache
-def require(*roles: Role) -> Callable[..., Account]:
-    """A dependency: the signed-in account, refused unless its role is one of ``roles`` (any role when none)."""
+def require(*roles: Role, temporary_ok: bool = False) -> Callable[..., Account]:
+    """A dependency: the signed-in account, refused unless its role is one of ``roles`` (any role when none).
+
+    An account with a temporary password is refused too (sent to the password page), unless ``temporary_ok``.
+    """
 
     def signed_in(request: Request, services: Services = Depends(services_of)) -> Account:
         account = accounts.authenticate(services, request.cookies.get(SESSION_COOKIE))
         if account is None:
             raise LoginRequired()
+        if account.must_change_password and not temporary_ok:
+            raise PasswordChangeRequired()
         if roles and not has_role(account, roles):
             raise review.Forbidden("Cette page n'est pas ouverte à votre rôle.")
         return account
@@ -82,10 +94,10 @@ def require(*roles: Role) -> Callable[..., Account]:
 
 
 @cache
-def posted(*roles: Role) -> Callable[..., Account]:
+def posted(*roles: Role, temporary_ok: bool = False) -> Callable[..., Account]:
     """A dependency for a form: as :func:`require`, then the form's ``csrf`` must be the session's token."""
 
-    def with_token(account: Account = Depends(require(*roles)), csrf: str = Form("")) -> Account:
+    def with_token(account: Account = Depends(require(*roles, temporary_ok=temporary_ok)), csrf: str = Form("")) -> Account:
         if not hmac.compare_digest(account.csrf.encode(), (csrf or "").encode()):
             raise BadForm()
         return account
@@ -100,6 +112,8 @@ def polling_reviewer(request: Request, services: Services = Depends(services_of)
     account = accounts.authenticate(services, request.cookies.get(SESSION_COOKIE), refresh=False)
     if account is None:
         raise ScriptRefused(401, "login_required", "Session expirée : reconnectez-vous.")
+    if account.must_change_password:
+        raise ScriptRefused(403, "password_change_required", "Choisissez d'abord un nouveau mot de passe.")
     if not has_role(account, REVIEWERS):
         raise ScriptRefused(403, "forbidden", "Réservé aux agents et aux superviseurs.")
     return account

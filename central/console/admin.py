@@ -1,5 +1,10 @@
 """Administration: accounts and the audit log (administrators), enrollment tokens and the mairies (and technicians).
 
+An account's row disables, enables, unlocks or resets its password
+(``central.accounts`` holds the rules); a reset's temporary password is on
+that one answer and nowhere else. A mairie is added on the *Mairies* page,
+and an enrollment token is made for one chosen from the list.
+
 None of these pages shows a dossier's content; the audit log shows ids,
 names of attachments and addresses only.
 """
@@ -8,19 +13,18 @@ from __future__ import annotations
 
 import base64
 import io
-from datetime import datetime, timezone
 from urllib.parse import quote
 
 import qrcode
 from fastapi import APIRouter, Depends, Form, Request
 from sqlalchemy import select
 
-from central import accounts, audit, enrollment, review, sites
+from central import accounts, audit, enrollment, reasons, review, sites
 from central.accounts import Account
 from central.console.access import SETUP, ip_of, posted, require, services_of
-from central.console.pages import PREFIX, page, redirect, too_long
+from central.console.pages import FR, PREFIX, page, redirect, too_long
 from central.context import Services
-from central.models import Role, Site
+from central.models import Role, Site, User
 from titres.enrollment_code import format_code
 
 router = APIRouter(prefix=f"{PREFIX}/admin")
@@ -42,13 +46,14 @@ def audit_page(request: Request, dossier: str = "", actor: str = "", before: str
 
 def _users_page(request: Request, services: Services, account: Account, error: str | None = None,
                 status_code: int = 200, form: dict | None = None):
+    now = services.now()
     with services.db() as db:
         users = accounts.list_users(db)
         all_sites = list(db.scalars(select(Site).order_by(Site.name)))
         site_names = {s.id: s.name for s in all_sites}
-        now = datetime.now(timezone.utc)
-        return page(request, "users.html", account, status_code, users=users, sites=all_sites,
-                    site_names=site_names, error=error, form=form or {}, now=now)
+        rows = [(u, accounts.states(u, now)) for u in users]
+        return page(request, "users.html", account, status_code, rows=rows, sites=all_sites,
+                    site_names=site_names, error=error, form=form or {})
 
 
 @router.get("/users")
@@ -76,51 +81,118 @@ def create_user(request: Request, account: Account = Depends(posted(Role.ADMIN))
     return redirect("/console/admin/users?ok=created")
 
 
+#: The account actions of the page's rows: what each does, the notice after it, and what an unticked
+#: « Confirmer » answers (None: no confirmation asked).
+ACCOUNT_ACTIONS = {
+    "disable": (accounts.disable_user, "user_disabled", "Cochez « Confirmer » pour désactiver ce compte."),
+    "enable": (accounts.enable_user, "user_enabled", None),
+    "unlock": (accounts.unlock_user, "user_unlocked", None),
+}
+
+
+def _row(username: str) -> str:
+    return f"#compte-{quote(username[:64])}"
+
+
+@router.post("/users/{username}/password")
+def reset_password(request: Request, username: str, account: Account = Depends(posted(Role.ADMIN)),
+                   confirm: str = Form(""), services: Services = Depends(services_of)):
+    """The temporary password, shown once on this answer (never in a URL, never in a log)."""
+    if confirm != "1":
+        return _users_page(request, services, account,
+                           "Cochez « Confirmer » pour réinitialiser le mot de passe de ce compte.", 400)
+    try:
+        with services.db() as db, db.begin():
+            password = accounts.reset_password(db, username, accounts.Actor.of(account, ip_of(request)))
+            user = db.scalar(select(User).where(User.username == username.strip().lower()))
+            reset = {"username": user.username, "full_name": user.full_name, "password": password}
+    except accounts.AccountError as exc:
+        return _users_page(request, services, account, str(exc), 400)
+    return page(request, "password_reset.html", account, reset=reset, notice=FR("notice.password_reset"))
+
+
+@router.post("/users/{username}/{action}")
+def account_action(request: Request, username: str, action: str, account: Account = Depends(posted(Role.ADMIN)),
+                   confirm: str = Form(""), services: Services = Depends(services_of)):
+    """Disable, enable or unlock an account (disabling asks for « Confirmer »); back to its row.
+
+    Declared after the reset's route, which would otherwise be taken for an action named ``password``.
+    """
+    if action not in ACCOUNT_ACTIONS:
+        raise review.NotFound("Cette action n'existe pas.")
+    do, notice, unconfirmed = ACCOUNT_ACTIONS[action]
+    if unconfirmed and confirm != "1":
+        return _users_page(request, services, account, unconfirmed, 400)
+    try:
+        with services.db() as db, db.begin():
+            changed = do(db, username, accounts.Actor.of(account, ip_of(request)))
+    except accounts.AccountError as exc:
+        return _users_page(request, services, account, str(exc), 400)
+    return redirect(f"/console/admin/users?ok={notice if changed else 'user_unchanged'}{_row(username)}")
+
+
 # -- enrollment tokens ----------------------------------------------------------------------
 
-def _site_names(services: Services) -> list[str]:
+def _sites(services: Services) -> list[Site]:
     with services.db() as db:
-        return list(db.scalars(select(Site.name).order_by(Site.name)))
+        return list(db.scalars(select(Site).order_by(Site.name)))
 
 
 @router.get("/tokens")
 def tokens_page(request: Request, account: Account = Depends(require(*SETUP)),
                 services: Services = Depends(services_of)):
-    return page(request, "tokens.html", account, sites=_site_names(services))
+    return page(request, "tokens.html", account, sites=_sites(services))
 
 
 @router.post("/tokens")
-def create_token(request: Request, account: Account = Depends(posted(*SETUP)), site: str = Form(""),
+def create_token(request: Request, account: Account = Depends(posted(*SETUP)), site_id: str = Form(""),
                  services: Services = Depends(services_of)):
-    """The token, shown once as an enrollment sheet: its QR code carries the service's address with it."""
-    site = site.strip()
-    if not site or len(site) > 200:
-        return page(request, "tokens.html", account, 400, sites=_site_names(services),
-                    error="Indiquez la mairie (1 à 200 caractères).", site=site[:200])
-    issued = enrollment.issue_token(services, site, created_by=account.username)
+    """The token, shown once as an enrollment sheet: its QR code carries the service's address with it.
+
+    The mairie is chosen from the list (by its id): a token never creates one (the *Mairies* page does).
+    """
+    site_id = site_id.strip()[:64]
+    try:
+        if not site_id:
+            raise enrollment.UnknownSite("")
+        issued = enrollment.issue_token(services, site_id, created_by=account.username)
+    except enrollment.UnknownSite:
+        return page(request, "tokens.html", account, 400, sites=_sites(services),
+                    error="Choisissez la mairie de la borne dans la liste.")
     with services.db() as db, db.begin():
-        audit.record(db, actor=account.username, role=account.role, action="create_token", detail=site,
+        audit.record(db, actor=account.username, role=account.role, action="create_token", detail=issued.site_name,
                      ip=ip_of(request))
     central_url = str(request.base_url).rstrip("/")
     # The code carries the service's address with the token: a blank kiosk's camera needs nothing else.
     image = io.BytesIO()
     qrcode.make(format_code(central_url, issued.token), border=4, box_size=8).save(image)
     qr = "data:image/png;base64," + base64.b64encode(image.getvalue()).decode()
-    return page(request, "tokens.html", account, sites=_site_names(services), token=issued.token, qr=qr,
+    return page(request, "tokens.html", account, sites=_sites(services), token=issued.token, qr=qr,
                 site=issued.site_name, expires_at=issued.expires_at,
                 command=f"kiosk provision --central {central_url} --token {issued.token}")
 
 
 # -- the mairies' settings ------------------------------------------------------------------
 
+#: The pseudo-id of the « Ajouter une mairie » form in the page (no mairie's id has an underscore first).
+NEW_SITE = "_nouvelle"
+
+
 def _sites_page(request: Request, services: Services, account: Account, status_code: int = 200,
                 failed: dict | None = None):
-    """``failed``: the site id, the refused form as typed and the :class:`sites.SiteError`."""
+    """``failed``: the site id (:data:`NEW_SITE` for the new one), the refused form as typed and the
+    :class:`sites.SiteError`."""
     with services.db() as db:
         rows = sites.list_sites(db)
-    error = f"« {failed['name']} » n'est pas enregistrée. {failed['error']}" if failed else None
+        texts = {s.id: reasons.as_text(reasons.for_site(s)) for s in db.scalars(select(Site))}
+    if failed and failed["id"] == NEW_SITE:
+        error = f"La mairie n'est pas ajoutée. {failed['error']}"
+    else:
+        error = f"« {failed['name']} » n'est pas enregistrée. {failed['error']}" if failed else None
     return page(request, "sites.html", account, status_code, rows=rows, failed=failed or {}, error=error,
-                limits={"name": sites.NAME_MAX, "address": sites.ADDRESS_MAX, "hours": sites.HOURS_MAX},
+                reasons_text=texts, NEW_SITE=NEW_SITE,
+                limits={"name": sites.NAME_MAX, "address": sites.ADDRESS_MAX, "hours": sites.HOURS_MAX,
+                        "reason": reasons.MAX_REASON},
                 ZONES=sites.FRENCH_ZONES)
 
 
@@ -130,23 +202,57 @@ def sites_page(request: Request, account: Account = Depends(require(*SETUP)),
     return _sites_page(request, services, account)
 
 
+@router.post("/sites")
+def create_site(request: Request, account: Account = Depends(posted(*SETUP)), name: str = Form(""),
+                address: str = Form(""), opening_hours: str = Form(""), default_language: str = Form("fr"),
+                timezone_: str = Form("", alias="timezone"), services: Services = Depends(services_of)):
+    """« Ajouter une mairie »: the one way the console adds one (an enrollment token only picks one)."""
+    try:
+        with services.db() as db, db.begin():
+            site = sites.create_site(db, actor=account.username, role=account.role, ip=ip_of(request), name=name,
+                                     address=address, opening_hours=opening_hours,
+                                     default_language=default_language, timezone=timezone_ or sites.DEFAULT_ZONE)
+            site_id = site.id
+    except sites.SiteError as exc:
+        form = {"name": name[:sites.NAME_MAX], "address": address[:sites.ADDRESS_MAX],
+                "opening_hours": opening_hours[:sites.HOURS_MAX], "default_language": default_language[:8],
+                "timezone": timezone_[:64]}
+        return _sites_page(request, services, account, 400, {"id": NEW_SITE, "name": "", "form": form,
+                                                             "field": exc.field, "error": str(exc)})
+    return redirect(f"/console/admin/sites?ok=site_created#mairie-{quote(site_id)}")
+
+
+#: The reasons' two texts are at most this long (30 reasons of 300 characters, and their line breaks).
+REASONS_TEXT_MAX = reasons.MAX_REASONS_PER_SITE * (reasons.MAX_REASON + 2)
+
+
 @router.post("/sites/{site_id}")
 def edit_site(request: Request, site_id: str, account: Account = Depends(posted(*SETUP)), name: str = Form(""),
               address: str = Form(""), opening_hours: str = Form(""), default_language: str = Form(""),
-              timezone_: str = Form("", alias="timezone"), services: Services = Depends(services_of)):
+              timezone_: str = Form("", alias="timezone"), return_reasons_fr: str | None = Form(None),
+              return_reasons_en: str | None = Form(None), services: Services = Depends(services_of)):
+    """A mairie's settings; its return reasons too when the form sends them (one a line, English aligned)."""
+    given_reasons = None if return_reasons_fr is None else (return_reasons_fr, return_reasons_en or "")
+    current_name = ""
     try:
         with services.db() as db, db.begin():
             site = db.get(Site, site_id[:64])
             if site is None:
                 raise review.NotFound("Cette mairie n'existe pas.")
             current_name = site.name
+            if given_reasons and max(len(t) for t in given_reasons) > REASONS_TEXT_MAX:
+                raise sites.SiteError("return_reasons", "Les motifs de renvoi sont trop longs "
+                                                        f"({reasons.MAX_REASONS_PER_SITE} motifs de "
+                                                        f"{reasons.MAX_REASON} caractères au plus).")
             changed = sites.edit_site(db, site, actor=account.username, role=account.role, ip=ip_of(request),
                                       name=name, address=address, opening_hours=opening_hours,
-                                      default_language=default_language, timezone=timezone_ or None)
+                                      default_language=default_language, timezone=timezone_ or None,
+                                      return_reasons=given_reasons)
     except sites.SiteError as exc:
         form = {"name": name[:sites.NAME_MAX], "address": address[:sites.ADDRESS_MAX],
                 "opening_hours": opening_hours[:sites.HOURS_MAX], "default_language": default_language[:8],
-                "timezone": timezone_[:64]}
+                "timezone": timezone_[:64], "return_reasons_fr": (return_reasons_fr or "")[:REASONS_TEXT_MAX],
+                "return_reasons_en": (return_reasons_en or "")[:REASONS_TEXT_MAX]}
         return _sites_page(request, services, account, 400, {"id": site_id, "name": current_name, "form": form,
                                                              "field": exc.field, "error": str(exc)})
     return redirect(f"/console/admin/sites?ok={'site' if changed else 'unchanged'}#mairie-{quote(site_id)}")

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, Response
 from central import accounts
 from central.accounts import Account
 from central.console.access import SESSION_COOKIE, ip_of, posted, require, services_of
-from central.console.pages import PREFIX, home, page, redirect, safe_next
+from central.console.pages import PASSWORD_PAGE, PREFIX, home, page, redirect, safe_next
 from central.context import Services
 
 LOGIN_COOKIE = "console_login"  # double-submit token of the login form, before any session exists
@@ -54,14 +54,15 @@ def login(request: Request, username: str = Form(""), password: str = Form(""), 
     except accounts.LoginFailed as exc:
         return _login_form(request, services, str(exc), 401, next)
     account = accounts.authenticate(services, token)
-    response = redirect(safe_next(next) or home(account))
+    # A temporary password goes to the password page first; every other page would send it there anyway.
+    response = redirect(PASSWORD_PAGE if account.must_change_password else safe_next(next) or home(account))
     _set_cookie(response, services, SESSION_COOKIE, token, "/console")
     response.delete_cookie(LOGIN_COOKIE, path="/console/login", httponly=True, samesite="strict")
     return response
 
 
 @router.post("/logout")
-def logout(request: Request, account: Account = Depends(posted()), services: Services = Depends(services_of)):
+def logout(request: Request, account: Account = Depends(posted(temporary_ok=True)), services: Services = Depends(services_of)):
     accounts.logout(services, request.cookies.get(SESSION_COOKIE), ip_of(request))
     response = redirect("/console/login?ok=out")
     response.delete_cookie(SESSION_COOKIE, path="/console", httponly=True, samesite="strict")
@@ -69,12 +70,12 @@ def logout(request: Request, account: Account = Depends(posted()), services: Ser
 
 
 @router.get("/password")
-def password_form(request: Request, account: Account = Depends(require())):
+def password_form(request: Request, account: Account = Depends(require(temporary_ok=True))):
     return page(request, "password.html", account)
 
 
 @router.post("/password")
-def password_change(request: Request, account: Account = Depends(posted()), old: str = Form(""),
+def password_change(request: Request, account: Account = Depends(posted(temporary_ok=True)), old: str = Form(""),
                     new: str = Form(""), confirm: str = Form(""), services: Services = Depends(services_of)):
     error = None
     if new != confirm:

@@ -22,8 +22,8 @@ from starlette.concurrency import run_in_threadpool
 
 from central import accounts, help_requests, review, sites
 from central.accounts import Account
-from central.console.access import (REVIEWERS, SESSION_COOKIE, BadForm, LoginRequired, ScriptRefused, has_role,
-                                   services_of)
+from central.console.access import (REVIEWERS, SESSION_COOKIE, BadForm, LoginRequired, PasswordChangeRequired,
+                                   ScriptRefused, has_role, services_of)
 from central.models import Role
 from central.texts import Texts
 from titres.dossier import MalformedDossier
@@ -32,6 +32,8 @@ log = logging.getLogger("central.console")
 
 HERE = Path(__file__).parent
 PREFIX = "/console"
+#: Where an account with a temporary password is sent from every other page.
+PASSWORD_PAGE = f"{PREFIX}/password"
 PARIS = ZoneInfo("Europe/Paris")
 #: The console speaks French to agents.
 FR = Texts("fr")
@@ -41,6 +43,11 @@ HELP_POLL_MS = 5000
 
 def fr_datetime(value: datetime | None) -> str:
     return value.astimezone(PARIS).strftime("%d/%m/%Y à %H:%M") if value else "—"
+
+
+def fr_time(value: datetime | None) -> str:
+    """The clock time alone (« 14:05 »), in Paris, for what ends today (a lockout)."""
+    return value.astimezone(PARIS).strftime("%H:%M") if value else "—"
 
 
 def fr_since(seconds: float) -> str:
@@ -67,7 +74,7 @@ def templates(*folders: Path) -> Jinja2Templates:
     """The console's templates, with ``folders`` searched first (a page of another area that extends base.html)."""
     env = Environment(loader=FileSystemLoader([*folders, HERE / "templates"]), autoescape=True, trim_blocks=True,
                       lstrip_blocks=True)
-    env.filters.update(dt=fr_datetime, duration=fr_duration, since=fr_since, ago=fr_ago)
+    env.filters.update(dt=fr_datetime, duration=fr_duration, since=fr_since, ago=fr_ago, hm=fr_time)
     env.globals.update(fr=FR, VERDICTS=review.VERDICTS, FLAG_LABELS=review.FLAG_LABELS,
                        LANGUAGE_LABELS=sites.LANGUAGE_LABELS)
     return Jinja2Templates(env=env)
@@ -92,7 +99,7 @@ def page(request: Request, name: str, account: Account | None = None, status_cod
     """A console page; for agents and supervisors, with the help banner as it stands now."""
     if account is not None:
         context.setdefault("idle_seconds", services_of(request).config.session_idle_minutes * 60)
-    if account is not None and has_role(account, REVIEWERS):
+    if account is not None and has_role(account, REVIEWERS) and not account.must_change_password:
         context.setdefault("help", {"requests": help_views(request, account), "here": here(request),
                                     "show_site": account.role == Role.SUPERVISOR.value, "poll_ms": HELP_POLL_MS})
     return render(TEMPLATES, request, name, status_code, account=account, **context)
@@ -177,6 +184,11 @@ async def _login_required(request: Request, exc: LoginRequired):
     return response
 
 
+async def _password_change_required(request: Request, exc: PasswordChangeRequired):
+    """A temporary password: to the password page, whatever was asked (the page says why)."""
+    return redirect(PASSWORD_PAGE)
+
+
 async def _who(request: Request) -> Account | None:
     """The account for an error page's menu, so a refused agent can find their way back."""
     return await run_in_threadpool(accounts.authenticate, services_of(request), request.cookies.get(SESSION_COOKIE))
@@ -210,5 +222,6 @@ async def _script_refused(request: Request, exc: ScriptRefused):
 
 
 #: What each refusal answers, whichever router raised it (registered on the application by ``central.app``).
-REFUSALS = {LoginRequired: _login_required, review.Forbidden: _forbidden, review.NotFound: _not_found,
-            BadForm: _bad_form, ScriptRefused: _script_refused, MalformedDossier: _unreadable}
+REFUSALS = {LoginRequired: _login_required, PasswordChangeRequired: _password_change_required,
+            review.Forbidden: _forbidden, review.NotFound: _not_found, BadForm: _bad_form,
+            ScriptRefused: _script_refused, MalformedDossier: _unreadable}

@@ -100,7 +100,7 @@ def test_technician_sees_the_fleet_and_enrolls_a_kiosk(page, server, seeded):
     assert page.locator("table.fleet tbody tr").count() == 2
     page.screenshot(path=str(SHOTS / "console-fleet.png"), full_page=True)
     page.goto(server + "/console/admin/tokens")
-    page.get_by_label("Mairie").fill("Mairie de Pennautier")
+    page.get_by_label("Mairie de la borne").select_option(label="Mairie de Pennautier")  # a mairie of the list
     with page.expect_navigation():
         page.get_by_role("button", name="Créer un jeton").click()
     assert page.eval_on_selector("img.qr", "i => i.naturalWidth") > 0  # the CSP lets the data: QR code through

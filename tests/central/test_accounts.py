@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import io
+import json
 import time
 
 import pytest
@@ -184,3 +186,175 @@ def test_a_password_typed_as_username_is_not_logged(services, agent):
     with services.db() as db:
         actors = list(db.scalars(select(AuditEntry.actor)))
     assert actors == ["(identifiant invalide)"]
+
+
+# -- an administrator's actions on an account --------------------------------------------------------
+
+@pytest.fixture
+def admin(services, agent) -> accounts.Actor:
+    """An administrator's account, as the console passes it to the actions (its id included)."""
+    with services.db() as db, db.begin():
+        user = create_user(db, "aline", PASSWORD, "admin", None, "Aline Administratrice")
+        return accounts.Actor(user.username, user.role, user.id, "10.0.0.7")
+
+
+def _sessions(services, username: str) -> int:
+    with services.db() as db:
+        return db.scalar(select(func.count()).select_from(WebSession).join(User, User.id == WebSession.user_id)
+                         .where(User.username == username))
+
+
+def _act(services, action, username: str, actor: accounts.Actor):
+    with services.db() as db, db.begin():
+        return action(db, username, actor)
+
+
+def test_a_disabled_account_cannot_log_in_and_its_open_sessions_are_closed(services, admin):
+    accounts.login(services, "camille", PASSWORD)
+    accounts.login(services, "camille", PASSWORD)
+    assert _act(services, accounts.disable_user, "camille", admin) is True
+    assert _sessions(services, "camille") == 0  # closed at once, not at their next request
+    with pytest.raises(LoginFailed):
+        accounts.login(services, "camille", PASSWORD)
+    assert _act(services, accounts.disable_user, "camille", admin) is False  # already disabled: nothing to do
+    assert _act(services, accounts.enable_user, "camille", admin) is True
+    assert accounts.authenticate(services, accounts.login(services, "camille", PASSWORD)[0]) is not None
+
+
+def test_a_reset_gives_a_temporary_password_that_must_be_changed_at_the_next_login(services, admin):
+    before, _ = accounts.login(services, "camille", PASSWORD)
+    temporary = _act(services, accounts.reset_password, "camille", admin)
+    assert len(temporary) >= 16 and temporary != PASSWORD
+    assert accounts.authenticate(services, before) is None  # every open session is closed
+    with pytest.raises(LoginFailed):
+        accounts.login(services, "camille", PASSWORD)
+    token, _ = accounts.login(services, "camille", temporary)
+    account = accounts.authenticate(services, token)
+    assert account.must_change_password is True
+    assert temporary not in _user(services, "camille").password_hash
+    accounts.change_password(services, account.id, temporary, "my-very-own-password", keep_token=token)
+    assert accounts.authenticate(services, token).must_change_password is False
+    assert _user(services, "camille").must_change_password is False
+    with pytest.raises(LoginFailed):  # the temporary password served once
+        accounts.login(services, "camille", temporary)
+
+
+def test_temporary_passwords_are_strong_and_read_without_doubt(services):
+    seen = {accounts.temporary_password() for _ in range(200)}
+    assert len(seen) == 200
+    for password in seen:
+        assert len(password) >= 16
+        letters = password.replace("-", "")
+        assert len(letters) >= 16 and set(letters) <= set(accounts.TEMPORARY_ALPHABET)
+        assert not set(letters) & set("0Oo1lIi")
+
+
+def test_a_reset_and_an_unlock_forget_a_lockout(services, admin, clock):
+    for _ in range(services.config.login_max_failures):
+        with pytest.raises(LoginFailed):
+            accounts.login(services, "camille", "wrong-password-x")
+    with pytest.raises(AccountLocked):
+        accounts.login(services, "camille", PASSWORD)
+    assert accounts.states(_user(services, "camille"), services.now()) == ["locked"]
+    assert _act(services, accounts.unlock_user, "camille", admin) is True
+    user = _user(services, "camille")
+    assert (user.failed_logins, user.locked_until) == (0, None)
+    assert accounts.states(user, services.now()) == ["active"]
+    accounts.login(services, "camille", PASSWORD)  # in at once, not in 15 minutes
+    assert _act(services, accounts.unlock_user, "camille", admin) is False
+
+    for _ in range(services.config.login_max_failures):
+        with pytest.raises(LoginFailed):
+            accounts.login(services, "camille", "wrong-password-x")
+    temporary = _act(services, accounts.reset_password, "camille", admin)
+    accounts.login(services, "camille", temporary)
+    assert accounts.states(_user(services, "camille"), services.now()) == ["temporary_password"]
+
+
+def test_an_administrator_can_neither_disable_nor_reset_their_own_account(services, admin):
+    with pytest.raises(AccountError, match="propre compte"):
+        _act(services, accounts.disable_user, "aline", admin)
+    with pytest.raises(AccountError, match="Mot de passe"):
+        _act(services, accounts.reset_password, "aline", admin)
+    user = _user(services, "aline")
+    assert user.active and not user.must_change_password
+    with pytest.raises(AccountError, match="n'existe pas"):
+        _act(services, accounts.disable_user, "nobody", admin)
+
+
+def test_every_account_action_is_audited_with_no_password_in_it(services, admin):
+    accounts.login(services, "camille", PASSWORD)
+    _act(services, accounts.disable_user, "camille", admin)
+    _act(services, accounts.enable_user, "camille", admin)
+    temporary = _act(services, accounts.reset_password, "camille", admin)
+    with services.db() as db, db.begin():
+        db.scalar(select(User).where(User.username == "camille")).failed_logins = 3
+    _act(services, accounts.unlock_user, "camille", admin)
+    with services.db() as db:
+        rows = list(db.scalars(select(AuditEntry).where(AuditEntry.actor == "aline").order_by(AuditEntry.id)))
+        everything = " ".join(r.detail for r in db.scalars(select(AuditEntry)))
+    assert [(r.action, r.role, r.detail, r.ip) for r in rows] == [
+        ("disable_user", "admin", "camille (agent)", "10.0.0.7"), ("enable_user", "admin", "camille (agent)", "10.0.0.7"),
+        ("reset_password", "admin", "camille (agent)", "10.0.0.7"), ("unlock_user", "admin", "camille (agent)", "10.0.0.7")]
+    assert temporary not in everything and PASSWORD not in everything
+
+
+# -- kiosk-central user ----------------------------------------------------------------------------
+
+def _cli(services, capsys, *args: str) -> tuple[int, str, str]:
+    from central.cli import main
+
+    capsys.readouterr()
+    where = ["--data-dir", str(services.config.data_dir)] + (["--db", services.config.db_url]
+                                                              if services.config.db_url else [])
+    code = main([*args, *where])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_the_cli_lists_the_accounts_with_their_state(services, capsys, agent):
+    with services.db() as db, db.begin():
+        create_user(db, "hugo", PASSWORD, "technician", None, "Hugo Technicien")
+    _cli(services, capsys, "user", "disable", "hugo")
+    code, out, _ = _cli(services, capsys, "user", "list", "--json")
+    assert code == 0
+    assert json.loads(out) == [
+        {"username": "camille", "full_name": "Camille Agent", "role": "agent", "site": "trebes",
+         "site_name": "Mairie de Trèbes", "states": ["active"], "locked_until": None},
+        {"username": "hugo", "full_name": "Hugo Technicien", "role": "technician", "site": None, "site_name": None,
+         "states": ["disabled"], "locked_until": None}]
+    code, out, _ = _cli(services, capsys, "user", "list")
+    assert code == 0 and "camille" in out and "Actif" in out and "Désactivé" in out
+
+
+def test_the_cli_disables_enables_unlocks_and_resets_audited_as_cli(services, capsys, agent):
+    token, _ = accounts.login(services, "camille", PASSWORD)
+    code, out, err = _cli(services, capsys, "user", "disable", "camille")
+    assert (code, out) == (0, "") and "disabled" in err
+    assert accounts.authenticate(services, token) is None
+    assert _cli(services, capsys, "user", "enable", "camille")[0] == 0
+    with services.db() as db, db.begin():
+        db.scalar(select(User).where(User.username == "camille")).failed_logins = 5
+    assert _cli(services, capsys, "user", "unlock", "camille")[0] == 0
+    code, out, err = _cli(services, capsys, "user", "reset-password", "camille")
+    temporary = out.strip()
+    assert code == 0 and out == temporary + "\n" and len(temporary) >= 16  # the password alone on stdout
+    assert temporary not in err and "in person" in err
+    assert accounts.authenticate(services, accounts.login(services, "camille", temporary)[0]).must_change_password
+    with services.db() as db:
+        rows = list(db.scalars(select(AuditEntry).where(AuditEntry.role == "cli").order_by(AuditEntry.id)))
+    assert [(r.actor, r.action) for r in rows] == [("cli", "disable_user"), ("cli", "enable_user"),
+                                                  ("cli", "unlock_user"), ("cli", "reset_password")]
+    assert all(temporary not in r.detail for r in rows)
+
+
+def test_the_cli_refuses_an_unknown_account_and_an_unknown_mairie(services, capsys, agent, monkeypatch):
+    code, out, err = _cli(services, capsys, "user", "reset-password", "nobody")
+    assert (code, out) == (1, "") and "n'existe pas" in err
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+    code, _, err = _cli(services, capsys, "user", "create", "--username", "lea", "--role", "agent",
+                        "--site", "Mairie de Trebes", "--password-stdin")
+    assert code == 1 and "no site 'Mairie de Trebes'" in err and "site create" in err
+    with services.db() as db:
+        assert db.scalar(select(func.count()).select_from(Site)) == 1  # no « Trebes » beside « Trèbes »
+        assert db.scalar(select(User).where(User.username == "lea")) is None

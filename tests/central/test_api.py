@@ -12,7 +12,7 @@ import pytest
 from nacl.signing import SigningKey
 from central.enrollment import create_token, revoke_device
 from central.models import Captured, Device, Dossier, Predemande, Upload
-from factory import capture, count, deliver_dossier, enroll_kiosk, package_of, upload
+from factory import add_site, capture, count, deliver_dossier, enroll_kiosk, package_of, upload
 from titres.errors import PermanentSyncError
 from titres.protocol import (API, MAX_PART_BYTES, canonical, sign_manifest, sign_request, verify_ack)
 
@@ -58,7 +58,7 @@ def test_service_info_gives_the_keys_a_kiosk_needs(client, services):
 
 # -- enrollment --------------------------------------------------------------------
 def test_a_token_enrolls_one_kiosk_only(services, client):
-    token = create_token(services, "Mairie de Limoux", created_by="test")
+    token = create_token(services, add_site(services, "Mairie de Limoux"), created_by="test")
     first = client.post(f"{API}/enroll", json={"token": token, "public_key": bytes(SigningKey.generate().verify_key).hex()})
     assert first.status_code == 201
     assert first.json()["site"]["name"] == "Mairie de Limoux"
@@ -69,7 +69,7 @@ def test_a_token_enrolls_one_kiosk_only(services, client):
 
 def test_enrollment_refuses_unknown_token_and_malformed_key(services, client):
     assert client.post(f"{API}/enroll", json={"token": "x" * 22, "public_key": "00" * 32}).json()["error"] == "bad_token"
-    token = create_token(services, "demo-site", created_by="test")
+    token = create_token(services, add_site(services, "demo-site"), created_by="test")
     r = client.post(f"{API}/enroll", json={"token": token, "public_key": "not hex"})
     assert r.status_code == 400 and r.json()["error"] == "malformed_key"
     assert client.post(f"{API}/enroll", content=b"{" * 10, headers={"Content-Type": "application/json"}).status_code == 400
@@ -360,7 +360,7 @@ def test_concurrent_enrollments_get_distinct_codes(services, client):
 
     from central.enrollment import enroll
 
-    tokens = [create_token(services, "demo-site", created_by="test") for _ in range(8)]
+    tokens = [create_token(services, add_site(services, "demo-site"), created_by="test") for _ in range(8)]
     with ThreadPoolExecutor(4) as pool:
         devices = list(pool.map(lambda t: enroll(services, t, bytes(SigningKey.generate().verify_key).hex()), tokens))
     assert len({d.kiosk_code for d in devices}) == 8

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from central.enrollment import create_token
+from factory import add_site
 from central.models import Site
 from kiosk.technician.commissioning import Commissioning, Stage
 from kiosk.config import load_config
@@ -16,7 +17,7 @@ from kiosk.technician.pin import PinGuard, Verdict
 
 
 def test_a_blank_kiosk_is_commissioned_from_the_consoles_code(services, client, tmp_path):
-    token = create_token(services, "Mairie de Trèbes", created_by="test")
+    token = create_token(services, add_site(services, "Mairie de Trèbes"), created_by="test")
     with services.db() as db, db.begin():
         site = db.get(Site, "mairie-de-trebes")
         site.address, site.opening_hours = "Place de la République, 11800 Trèbes", "Lundi-vendredi 8h30-12h"
@@ -45,7 +46,7 @@ def test_a_blank_kiosk_is_commissioned_from_the_consoles_code(services, client, 
 
 
 def test_a_used_token_is_refused_with_a_code_the_screen_explains(services, client, tmp_path):
-    token = create_token(services, "demo-site", created_by="test")
+    token = create_token(services, add_site(services, "demo-site"), created_by="test")
     enroll("http://testserver", token, client=CentralClient(client))
     with pytest.raises(PermanentSyncError) as caught:
         enroll("http://testserver", token, client=CentralClient(client))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
@@ -12,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from central.app import create_app
+from central.console.pages import PARIS
 from central.models import AuditEntry, Device, Dossier, EnrollmentToken, Site, User, Verdict
 from central.review import requirements
 from factory import PASSWORD, deliver_dossier
@@ -384,6 +386,137 @@ def test_admin_creates_an_account_and_others_cannot(client, services, people, ot
                                                     "password": "a-long-initial-password"}).status_code == 403
 
 
+def _temporary(page: str) -> str:
+    return re.search(r'<dd class="mono token-value">([^<]+)</dd>', page)[1]
+
+
+def _user_row(services, username: str) -> User:
+    with services.db() as db:
+        return db.scalar(select(User).where(User.username == username))
+
+
+def test_admin_resets_a_password_shown_once_and_the_account_must_change_it_first(client, services, people, other):
+    login(other, "agent.a")  # the agent's open session, closed by the reset
+    csrf = login(client, "aline")
+    shown = client.post("/console/admin/users/agent.a/password", data={"csrf": csrf, "confirm": "1"},
+                        follow_redirects=False)
+    assert shown.status_code == 200 and shown.headers["cache-control"] == "no-store"
+    temporary = _temporary(shown.text)
+    assert len(temporary) >= 16 and "agent.a" in shown.text
+    words = " ".join(html.unescape(shown.text).split())
+    assert "remettez-le en main propre" in words and "Il doit être changé à la première connexion" in words
+    assert temporary not in client.get("/console/admin/users").text  # shown once: on that answer alone
+    assert other.get("/console/", follow_redirects=False).headers["location"].startswith("/console/login")
+
+    answer = other.post("/console/login", data={"username": "agent.a", "password": temporary,
+                                                "csrf": _hidden(other.get("/console/login").text)},
+                        follow_redirects=False)
+    assert answer.headers["location"] == "/console/password"
+    for path in ("/console/", "/console/fleet", "/console/admin/users", "/console/nothing-here"):
+        sent = other.get(path, follow_redirects=False)
+        if sent.status_code != 404:
+            assert (sent.status_code, sent.headers["location"]) == (303, "/console/password"), path
+    page = other.get("/console/password")
+    assert "Votre mot de passe est provisoire : choisissez-en un nouveau pour continuer." in page.text
+    assert 'href="/console/"' not in page.text  # the menu holds only the password page until then
+    csrf_a = _hidden(page.text)
+    assert other.post("/console/help/x/acknowledge", data={"csrf": csrf_a},
+                      follow_redirects=False).headers["location"] == "/console/password"
+    assert other.get("/console/help.json").status_code == 403
+    done = other.post("/console/password", data={"csrf": csrf_a, "old": temporary, "new": "agent-own-password-1",
+                                                 "confirm": "agent-own-password-1"}, follow_redirects=False)
+    assert done.headers["location"] == "/console/?ok=password"
+    assert other.get("/console/").status_code == 200
+    assert _user_row(services, "agent.a").must_change_password is False
+    [entry] = _audit(services, "reset_password")
+    assert (entry.actor, entry.role, entry.detail) == ("aline", "admin", "agent.a (agent)")
+    assert all(temporary not in e.detail and "agent-own-password-1" not in e.detail for e in _audit(services))
+
+
+def test_a_temporary_password_may_still_log_out(client, services, people):
+    csrf = login(client, "aline")
+    temporary = _temporary(client.post("/console/admin/users/agent.b/password",
+                                       data={"csrf": csrf, "confirm": "1"}).text)
+    client.post("/console/logout", data={"csrf": csrf})
+    csrf_b = login(client, "agent.b", temporary)
+    out = client.post("/console/logout", data={"csrf": csrf_b}, follow_redirects=False)
+    assert out.headers["location"] == "/console/login?ok=out"
+
+
+def test_admin_disables_an_account_whose_session_closes_then_enables_it(client, services, people, other):
+    login(other, "agent.a")
+    csrf = login(client, "aline")
+    unconfirmed = client.post("/console/admin/users/agent.a/disable", data={"csrf": csrf})
+    assert unconfirmed.status_code == 400 and "Cochez « Confirmer »" in html.unescape(unconfirmed.text)
+    assert _user_row(services, "agent.a").active
+    done = client.post("/console/admin/users/agent.a/disable", data={"csrf": csrf, "confirm": "1"},
+                       follow_redirects=False)
+    assert done.headers["location"] == "/console/admin/users?ok=user_disabled#compte-agent.a"
+    assert other.get("/console/", follow_redirects=False).headers["location"].startswith("/console/login")
+    form = other.get("/console/login")
+    assert other.post("/console/login", data={"username": "agent.a", "password": PASSWORD,
+                                              "csrf": _hidden(form.text)}).status_code == 401
+    row = re.search(r'<tr id="compte-agent.a">.*?</tr>', client.get("/console/admin/users").text, re.S)[0]
+    assert "Désactivé" in row and "/console/admin/users/agent.a/enable" in row and "/disable" not in row
+    client.post("/console/admin/users/agent.a/enable", data={"csrf": csrf})
+    login(other, "agent.a")
+    assert [e.action for e in _audit(services) if e.actor == "aline" and e.action.endswith("_user")] == [
+        "disable_user", "enable_user"]
+
+
+def test_a_reset_needs_its_confirmation(client, services, people):
+    csrf = login(client, "aline")
+    refused = client.post("/console/admin/users/agent.a/password", data={"csrf": csrf})
+    assert refused.status_code == 400 and "Cochez « Confirmer »" in html.unescape(refused.text)
+    assert not _user_row(services, "agent.a").must_change_password and _audit(services, "reset_password") == []
+
+
+def test_admin_unlocks_a_locked_account(client, services, people, other):
+    for _ in range(services.config.login_max_failures):
+        other.post("/console/login", data={"username": "agent.a", "password": "wrong-password",
+                                           "csrf": _hidden(other.get("/console/login").text)})
+    csrf = login(client, "aline")
+    row = re.search(r'<tr id="compte-agent.a">.*?</tr>', client.get("/console/admin/users").text, re.S)[0]
+    until = _user_row(services, "agent.a").locked_until.astimezone(PARIS)
+    assert f"Verrouillé jusqu'à {until:%H:%M}" in html.unescape(row) and "Déverrouiller" in row
+    done = client.post("/console/admin/users/agent.a/unlock", data={"csrf": csrf}, follow_redirects=False)
+    assert done.headers["location"].startswith("/console/admin/users?ok=user_unlocked")
+    assert "Compte déverrouillé" in client.get(done.headers["location"]).text
+    login(other, "agent.a")  # in at once, with the right password
+    assert [e.detail for e in _audit(services, "unlock_user")] == ["agent.a (agent)"]
+
+
+def test_an_admin_cannot_disable_their_own_account(client, services, people):
+    csrf = login(client, "aline")
+    refused = client.post("/console/admin/users/aline/disable", data={"csrf": csrf, "confirm": "1"})
+    assert refused.status_code == 400 and "propre compte" in refused.text
+    assert _user_row(services, "aline").active and _audit(services, "disable_user") == []
+    row = re.search(r'<tr id="compte-aline">.*?</tr>', client.get("/console/admin/users").text, re.S)[0]
+    assert "Désactiver" not in row and "Réinitialiser" not in row
+
+
+@pytest.mark.parametrize("username", ["agent.a", "nadia", "hugo"], ids=["agent", "supervisor", "technician"])
+def test_only_administrators_act_on_accounts(client, services, people, username):
+    csrf = login(client, username)
+    for action in ("disable", "enable", "unlock", "password"):
+        refused = client.post(f"/console/admin/users/agent.b/{action}", data={"csrf": csrf, "confirm": "1"})
+        assert refused.status_code == 403, action
+    user = _user_row(services, "agent.b")
+    assert user.active and not user.must_change_password
+    assert [e for e in _audit(services) if e.action.endswith("_user") or e.action == "reset_password"] == []
+
+
+def test_account_actions_need_the_sessions_csrf_token(client, services, people, other):
+    other_csrf = login(other, "nadia")
+    login(client, "aline")
+    for token in ("", "forged", other_csrf):
+        for action in ("disable", "password"):
+            refused = client.post(f"/console/admin/users/agent.b/{action}", data={"csrf": token, "confirm": "1"})
+            assert refused.status_code == 403 and "Formulaire refusé" in refused.text
+    user = _user_row(services, "agent.b")
+    assert user.active and not user.must_change_password
+
+
 def test_audit_log_is_for_administrators_and_filters_by_dossier(client, services, dossier, other):
     login(other, "agent.a")
     other.get(f"/console/dossiers/{dossier.id}/attachments/documents/photo")
@@ -397,7 +530,7 @@ def test_audit_log_is_for_administrators_and_filters_by_dossier(client, services
 
 def test_technician_creates_an_enrollment_token_shown_once_with_its_qr_code(client, services, people):
     csrf = login(client, "hugo")
-    page = client.post("/console/admin/tokens", data={"csrf": csrf, "site": "Mairie de Pennautier"})
+    page = client.post("/console/admin/tokens", data={"csrf": csrf, "site_id": "mairie-b"})
     assert page.status_code == 200
     token = re.search(r'<p class="token-value mono">([^<]+)</p>', page.text)[1]
     assert f"kiosk provision --central http://testserver --token {token}" in page.text
@@ -405,9 +538,9 @@ def test_technician_creates_an_enrollment_token_shown_once_with_its_qr_code(clie
     with services.db() as db:
         stored = db.scalar(select(EnrollmentToken))
         site = db.get(Site, stored.site_id)
-    assert stored.token_hash == hashlib.sha256(token.encode()).hexdigest() and site.name == "Mairie de Pennautier"
+    assert stored.token_hash == hashlib.sha256(token.encode()).hexdigest() and site.name == "Mairie B"
     assert token not in client.get("/console/admin/tokens").text
-    assert [e.detail for e in _audit(services, "create_token")] == ["Mairie de Pennautier"]
+    assert [e.detail for e in _audit(services, "create_token")] == ["Mairie B"]
 
 
 def test_fleet_shows_offline_kiosks_and_lets_a_technician_revoke(client, services, dossier, other):
@@ -509,7 +642,7 @@ def test_every_console_route_names_who_may_use_it_and_every_form_checks_its_toke
     open_to_all = {("GET", "/console"), ("GET", "/console/login"), ("POST", "/console/login")}
     routes = [(method, r) for area in (auth, dossiers, viewer, help, admin, fleet)
               for r in area.router.routes for method in r.methods]
-    assert len(routes) == 28
+    assert len(routes) == 31  # the areas' pages and forms
     for method, route in routes:
         if (method, route.path) in open_to_all:
             assert not _access(route), route.path

@@ -9,7 +9,7 @@ import pytest
 
 from central.fleet import fleet
 from central.models import Dossier
-from factory import capture, enroll_kiosk
+from factory import add_site, capture, enroll_kiosk
 from kiosk.config import load_config
 from titres.errors import RetryableSyncError
 from kiosk.sync.client import central_client
@@ -31,7 +31,7 @@ def test_provisioning_writes_a_configuration_that_load_config_reads(services, cl
     data = tmp_path / "kiosk"
     config = load_config(env={"KIOSK_DATA": str(data)})
     assert not config.sync.provisioned
-    token = create_token(services, "Mairie de Limoux", created_by="test")
+    token = create_token(services, add_site(services, "Mairie de Limoux"), created_by="test")
     answer = provision(config, "http://testserver", token, client=CentralClient(client))
     loaded = load_config(env={"KIOSK_DATA": str(data)})
     assert loaded.sync.provisioned and loaded.sync.device_id == answer["device_id"]

@@ -24,6 +24,7 @@ from central.enrollment import create_token
 from central.models import AuditEntry, Device, EnrollmentToken, Site
 from titres.enrollment_code import parse_code
 from titres.protocol import API
+from factory import add_site
 from test_console import PASSWORD, login
 
 
@@ -82,7 +83,7 @@ def test_the_migration_gives_existing_mairies_french_and_goes_back(services):
 
 
 def test_the_enrollment_answer_tells_the_kiosk_its_mairies_language(services, client):
-    token = create_token(services, "Mairie de Limoux", created_by="test")
+    token = create_token(services, add_site(services, "Mairie de Limoux"), created_by="test")
     with services.db() as db, db.begin():
         site = db.get(Site, "mairie-de-limoux")
         site.default_language, site.address = "en", "Place de la République, 11300 Limoux"
@@ -98,7 +99,7 @@ def test_the_enrollment_answer_tells_the_kiosk_its_mairies_language(services, cl
 def test_the_status_page_is_sent_only_when_the_service_knows_its_public_address(services, client):
     from dataclasses import replace
 
-    token = create_token(services, "Mairie de Limoux", created_by="test")
+    token = create_token(services, add_site(services, "Mairie de Limoux"), created_by="test")
     client.app.state.services.config = replace(services.config, public_url="https://titres.example.fr")
     answer = client.post(f"{API}/enroll", json={"token": token,
                                                 "public_key": bytes(SigningKey.generate().verify_key).hex()})
@@ -249,7 +250,7 @@ def test_the_cli_refuses_an_unknown_mairie_and_an_overlong_address(services, cap
 
 def test_the_sheets_qr_code_holds_the_central_services_address_and_the_token(client, services, people):
     csrf = login(client, "hugo")
-    page = client.post("/console/admin/tokens", data={"csrf": csrf, "site": "mairie-a"})
+    page = client.post("/console/admin/tokens", data={"csrf": csrf, "site_id": "mairie-a"})
     assert page.status_code == 200
     token = re.search(r'<p class="token-value mono">([^<]+)</p>', page.text)[1]
     png = base64.b64decode(re.search(r'src="data:image/png;base64,([^"]+)"', page.text)[1])
@@ -261,7 +262,7 @@ def test_the_sheets_qr_code_holds_the_central_services_address_and_the_token(cli
 
 def test_the_sheet_names_the_mairie_and_its_expiry_and_prints_without_inline_script(client, services, people):
     csrf = login(client, "hugo")
-    page = html.unescape(client.post("/console/admin/tokens", data={"csrf": csrf, "site": "mairie-a"}).text)
+    page = html.unescape(client.post("/console/admin/tokens", data={"csrf": csrf, "site_id": "mairie-a"}).text)
     with services.db() as db:
         expires_at = db.scalar(select(EnrollmentToken.expires_at))
     assert timedelta(days=6, hours=23) < expires_at - datetime.now(timezone.utc) <= timedelta(days=7)
@@ -273,3 +274,150 @@ def test_the_sheet_names_the_mairie_and_its_expiry_and_prints_without_inline_scr
     assert '<script src="/console/static/print.js" defer></script>' in page and "onclick" not in page
     assert "window.print()" in client.get("/console/static/print.js").text
     assert "@media print" in client.get("/console/static/console.css").text
+
+
+# -- a mairie is added on purpose, and a token is made for one of the list -----------------------------
+
+def _sites(services) -> dict[str, str]:
+    with services.db() as db:
+        return {s.id: s.name for s in db.scalars(select(Site))}
+
+
+def test_the_token_page_offers_the_existing_mairies_and_creates_none(client, services, people):
+    csrf = login(client, "hugo")
+    page = client.get("/console/admin/tokens").text
+    select_ = re.search(r'<select id="site_id" name="site_id" required.*?</select>', page, re.S)[0]
+    assert re.findall(r'<option value="([^"]+)">', select_) == ["mairie-a", "mairie-b"]
+    assert '<label for="site_id">' in page
+    for typed in ("Mairie de Trebes", "", "x" * 300):
+        refused = client.post("/console/admin/tokens", data={"csrf": csrf, "site_id": typed})
+        assert refused.status_code == 400 and "Choisissez la mairie de la borne dans la liste." in refused.text
+    assert _sites(services) == {"mairie-a": "Mairie A", "mairie-b": "Mairie B"}
+    with services.db() as db:
+        assert db.scalar(select(EnrollmentToken)) is None
+    assert _audit(services, "create_token") == []
+
+
+def test_a_technician_adds_a_mairie_on_the_sites_page_and_makes_its_token(client, services, people):
+    csrf = login(client, "hugo")
+    page = client.get("/console/admin/sites").text
+    assert "Ajouter une mairie" in page
+    for field in ("name", "address", "opening_hours", "default_language", "timezone"):
+        assert f'<label for="{field}-_nouvelle">' in page and f'id="{field}-_nouvelle"' in page
+    done = client.post("/console/admin/sites", follow_redirects=False, data={
+        "csrf": csrf, "name": " Mairie de Trèbes ", "address": "Place de la République, 11800 Trèbes",
+        "opening_hours": "Lun.-ven. 8h30-12h", "default_language": "fr", "timezone": "Europe/Paris"})
+    assert done.headers["location"] == "/console/admin/sites?ok=site_created#mairie-mairie-de-trebes"
+    assert "Mairie ajoutée." in client.get(done.headers["location"]).text
+    site = _site(services, "mairie-de-trebes")
+    assert (site.name, site.address, site.opening_hours, site.default_language, site.timezone) == (
+        "Mairie de Trèbes", "Place de la République, 11800 Trèbes", "Lun.-ven. 8h30-12h", "fr", "Europe/Paris")
+    [entry] = _audit(services, "create_site")
+    assert (entry.actor, entry.role) == ("hugo", "technician")
+    assert entry.detail.startswith("mairie-de-trebes : nom « Mairie de Trèbes » ; adresse « Place de la République")
+    made = client.post("/console/admin/tokens", data={"csrf": csrf, "site_id": "mairie-de-trebes"})
+    assert made.status_code == 200 and "Mise en service d'une borne — Mairie de Trèbes" in html.unescape(made.text)
+
+
+@pytest.mark.parametrize("name, message", [
+    ("Mairie B", "« Mairie B » désigne déjà une autre mairie."),
+    ("mairie  b", "« mairie b » ressemble trop à « Mairie B »"),
+    ("Mairie-B", "« Mairie-B » ressemble trop à « Mairie B »"),
+    ("   ", "Indiquez le nom de la mairie."),
+])
+def test_adding_a_mairie_refuses_a_name_taken_or_one_typo_away(client, services, people, name, message):
+    csrf = login(client, "aline")
+    refused = client.post("/console/admin/sites", data={"csrf": csrf, "name": name, "address": "1 rue Basse",
+                                                        "default_language": "fr", "timezone": "Europe/Paris"})
+    assert refused.status_code == 400 and message in html.unescape(refused.text)
+    assert re.search(r'id="name-_nouvelle"[^>]* aria-invalid="true"', refused.text)
+    assert 'value="1 rue Basse"' in refused.text  # what was typed is still there
+    assert _sites(services) == {"mairie-a": "Mairie A", "mairie-b": "Mairie B"}
+    assert _audit(services, "create_site") == []
+
+
+@pytest.mark.parametrize("username", ["agent.a", "nadia"])
+def test_agents_and_supervisors_cannot_add_a_mairie(client, services, people, username):
+    csrf = login(client, username)
+    assert client.post("/console/admin/sites", data={"csrf": csrf, "name": "Mairie C"}).status_code == 403
+    assert "mairie-c" not in _sites(services)
+
+
+def test_the_cli_makes_tokens_only_for_an_existing_mairie_and_adds_one_on_purpose(services, capsys, people):
+    code, out, err = _cli(services, capsys, "token", "create", "--site", "Mairie de Trebes")
+    assert (code, out) == (1, "") and "no site 'Mairie de Trebes'" in err and "site create" in err
+    assert "mairie-de-trebes" not in _sites(services)
+    code, out, _ = _cli(services, capsys, "site", "create", "Mairie de Trèbes", "--hours", "Lun.-ven. 9h-12h",
+                        "--timezone", "Europe/Paris")
+    assert (code, out) == (0, "mairie-de-trebes\n")  # the id alone on stdout
+    [entry] = _audit(services, "create_site")
+    assert (entry.actor, entry.role) == ("cli", "cli")
+    code, out, _ = _cli(services, capsys, "token", "create", "--site", "Mairie de Trèbes")
+    assert code == 0 and len(out.strip()) >= 16
+    code, _, err = _cli(services, capsys, "site", "create", "Mairie de Trebes")
+    assert code == 1 and "ressemble trop" in err
+
+
+# -- a mairie's return reasons ---------------------------------------------------------------------------
+
+def _reasons_form(csrf: str, fr: str, en: str = "", **changes: str) -> dict[str, str]:
+    return {**_form(csrf, **changes), "return_reasons_fr": fr, "return_reasons_en": en}
+
+
+def _textarea(page: str, name: str) -> str:
+    return html.unescape(re.search(rf'<textarea id="{name}-mairie-a"[^>]*>(.*?)</textarea>', page, re.S)[1])
+
+
+def test_a_mairies_return_reasons_round_trip_through_its_settings_form(client, services, people):
+    from central.reasons import DEFAULT_REASONS, for_site
+
+    csrf = login(client, "hugo")
+    page = client.get("/console/admin/sites").text
+    assert _textarea(page, "return_reasons_fr") == "\n".join(r.fr for r in DEFAULT_REASONS)
+    assert _textarea(page, "return_reasons_en") == "\n".join(r.en for r in DEFAULT_REASONS)
+    assert '<label for="return_reasons_fr-mairie-a">' in page and '<label for="return_reasons_en-mairie-a">' in page
+    unchanged = client.post("/console/admin/sites/mairie-a", follow_redirects=False, data=_reasons_form(
+        csrf, _textarea(page, "return_reasons_fr"), _textarea(page, "return_reasons_en")))
+    assert "ok=unchanged" in unchanged.headers["location"] and _site(services, "mairie-a").return_reasons is None
+
+    photo = DEFAULT_REASONS[0]
+    done = client.post("/console/admin/sites/mairie-a", follow_redirects=False, data=_reasons_form(
+        csrf, f"{photo.fr}\r\n  Le livret de famille manque : apportez-le.  \r\n\r\n",
+        f"{photo.en}\r\nThe family record book is missing: bring it.\r\n"))
+    assert "ok=site" in done.headers["location"]
+    chosen = for_site(_site(services, "mairie-a"))
+    assert [(r.code, r.fr, r.en) for r in chosen] == [
+        ("photo", photo.fr, photo.en),  # the same words keep their code
+        ("le_livret_de_famille", "Le livret de famille manque : apportez-le.",
+         "The family record book is missing: bring it.")]
+    page = client.get("/console/admin/sites").text
+    assert _textarea(page, "return_reasons_fr") == f"{photo.fr}\nLe livret de famille manque : apportez-le."
+    [entry] = _audit(services, "edit_site")
+    assert entry.detail == ("mairie-a : motifs de renvoi « par défaut » → « photo, le_livret_de_famille »")
+
+    client.post("/console/admin/sites/mairie-a", data=_reasons_form(csrf, "   \n", ""))
+    assert _site(services, "mairie-a").return_reasons is None and for_site(_site(services, "mairie-a")) == list(
+        DEFAULT_REASONS)  # an empty field: the defaults again
+
+
+@pytest.mark.parametrize("fr, en, message", [
+    ("Un motif.", "One reason.\nA second reason.", "La ligne 2 du texte anglais n'a pas de motif en français"),
+    ("x" * 301, "", "300 caractères au plus"),
+    ("\n".join(f"Motif numéro {i}." for i in range(31)), "", "au plus 30 motifs"),
+])
+def test_return_reasons_a_mairie_cannot_keep_are_refused_and_kept_as_typed(client, services, people, fr, en,
+                                                                            message):
+    csrf = login(client, "hugo")
+    refused = client.post("/console/admin/sites/mairie-a", data=_reasons_form(csrf, fr, en))
+    assert refused.status_code == 400 and message in html.unescape(refused.text)
+    assert re.search(r'id="return_reasons_fr-mairie-a"[^>]* aria-invalid="true"', refused.text, re.S)
+    assert _textarea(refused.text, "return_reasons_fr") == fr
+    assert _site(services, "mairie-a").return_reasons is None and _audit(services, "edit_site") == []
+
+
+def test_codes_of_new_reasons_are_made_from_their_words_and_stay_distinct():
+    from central.reasons import DEFAULT_REASONS, from_text
+
+    reasons = from_text("Pièce illisible.\nPièce illisible !\nÀ revoir", "", DEFAULT_REASONS)
+    assert [r.code for r in reasons] == ["piece_illisible", "piece_illisible_2", "a_revoir"]
+    assert from_text("", "", DEFAULT_REASONS) is None

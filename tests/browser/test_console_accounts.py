@@ -1,0 +1,151 @@
+"""The accounts page in a real browser: an administrator resets an agent's password, the agent chooses their own.
+
+The real server runs in its own process on a data directory seeded here;
+headless Chromium drives it with the keyboard where a person would. axe-core
+checks the pages an administrator uses (WCAG 2.1 AA); screenshots land in
+``artifacts/screenshots/console-accounts*.png`` for a person to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from central.accounts import create_user
+from central.config import CentralConfig
+from central.context import build_services
+from central.models import Site
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from browsing import SHOTS, axe_violations, login  # noqa: E402
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "mairie-password-2026"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """Two mairies, their agents, a technician and an administrator, served by ``kiosk-central serve``."""
+    data = tmp_path_factory.mktemp("central")
+    services = build_services(CentralConfig(data_dir=data, secure_cookies=False))
+    with services.db() as db, db.begin():
+        db.add_all([Site(id="mairie-a", name="Mairie de Trèbes", address="Place de la République, 11800 Trèbes"),
+                    Site(id="mairie-b", name="Mairie de Pennautier")])
+        db.flush()
+        create_user(db, "agent.a", PASSWORD, "agent", "mairie-a", "Camille Durand")
+        create_user(db, "agent.b", PASSWORD, "agent", "mairie-b", "Louis Bernard")
+        create_user(db, "hugo", PASSWORD, "technician", None, "Hugo Technicien")
+        create_user(db, "aline", PASSWORD, "admin", None, "Aline Administratrice")
+    services.close()
+    port = _free_port()
+    command = Path(sys.executable).parent / "kiosk-central"
+    env = {**os.environ, "KIOSK_CENTRAL_SECURE_COOKIES": "0"}
+    proc = subprocess.Popen([str(command), "serve", "--port", str(port), "--data-dir", str(data)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail("the server did not start:\n" + proc.stdout.read().decode(errors="replace"))
+        time.sleep(0.2)
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def test_admin_resets_an_agents_password_and_the_agent_chooses_their_own(page, browser, server):
+    login(page, server, "aline", PASSWORD)
+    assert page.url == server + "/console/admin/users"
+    assert axe_violations(page) == ""
+    page.screenshot(path=str(SHOTS / "console-accounts.png"), full_page=True)
+
+    row = page.locator("tr#compte-agent\\.a")
+    assert "Actif" in row.inner_text()
+    # By keyboard: tick « Confirmer » with the space bar, then the button with Enter.
+    row.get_by_label("Confirmer la réinitialisation du mot de passe de agent.a").focus()
+    page.keyboard.press("Space")
+    reset = row.get_by_role("button", name="Réinitialiser le mot de passe de agent.a")
+    reset.focus()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "/password" in page.url and "?" not in page.url  # the password is in the page, not the address
+    temporary = page.locator("dd.token-value").inner_text().strip()
+    assert len(temporary) >= 16 and temporary not in page.url
+    sheet = page.locator("section.temporary").inner_text()
+    assert "agent.a" in sheet and "main propre" in sheet and "première" in sheet
+    assert axe_violations(page) == ""
+    page.screenshot(path=str(SHOTS / "console-accounts-reset.png"), full_page=True)
+    page.goto(server + "/console/admin/users")
+    assert temporary not in page.content()  # shown once
+    assert "Mot de passe provisoire" in page.locator("tr#compte-agent\\.a").inner_text()
+
+    agent = browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR").new_page()
+    login(agent, server, "agent.a", temporary)
+    assert agent.url == server + "/console/password"
+    assert ("Votre mot de passe est provisoire : choisissez-en un nouveau pour continuer."
+            in " ".join(agent.locator("main").inner_text().split()))
+    agent.goto(server + "/console/")
+    assert agent.url == server + "/console/password"  # every page sends it back here until it is changed
+    assert axe_violations(agent) == ""
+    agent.screenshot(path=str(SHOTS / "console-accounts-temporary.png"), full_page=True)
+    agent.get_by_label("Mot de passe provisoire").fill(temporary)
+    agent.get_by_label("Nouveau mot de passe", exact=False).first.fill("camille-own-password-2026")
+    agent.get_by_label("Nouveau mot de passe, à nouveau").fill("camille-own-password-2026")
+    with agent.expect_navigation():
+        agent.get_by_role("button", name="Enregistrer").click()
+    assert agent.url == server + "/console/?ok=password"
+    assert "Mot de passe changé" in agent.locator("p.notice").inner_text()
+    assert agent.get_by_role("link", name="Dossiers").count() == 1  # the whole console again
+    agent.context.close()
+
+    page.reload()
+    assert "Actif" in page.locator("tr#compte-agent\\.a").inner_text()
+
+
+def test_admin_adds_a_mairie_and_edits_its_return_reasons_on_an_accessible_page(page, server):
+    login(page, server, "aline", PASSWORD)
+    page.goto(server + "/console/admin/sites")
+    form = page.locator("section#ajouter")
+    form.get_by_label("Nom").fill("Mairie de Villemoustaussou")
+    form.get_by_label("Horaires d'ouverture").fill("Lun.-ven. 9h-12h")
+    with page.expect_navigation():
+        form.get_by_role("button", name="Ajouter la mairie").click()
+    assert "Mairie ajoutée" in page.locator("p.notice").inner_text()
+    assert re.search(r"#mairie-mairie-de-villemoustaussou$", page.url)
+    section = page.locator("section#mairie-mairie-de-villemoustaussou")
+    section.get_by_label("En français, un motif par ligne").fill("La photo est floue : apportez-en une nette.\n"
+                                                                 "Le livret de famille manque : apportez-le.")
+    section.get_by_label("En anglais, à la même ligne").fill("The photo is blurred: bring a sharp one.\n"
+                                                             "The family record book is missing: bring it.")
+    with page.expect_navigation():
+        section.get_by_role("button", name=re.compile("^Enregistrer")).click()
+    assert "Mairie enregistrée" in page.locator("p.notice").inner_text()
+    assert axe_violations(page) == ""
+    page.screenshot(path=str(SHOTS / "console-accounts-sites.png"), full_page=True)
+    page.goto(server + "/console/admin/tokens")
+    assert "Mairie de Villemoustaussou" in page.locator("select#site_id").inner_text()
+    assert axe_violations(page) == ""
