@@ -25,7 +25,7 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 from urllib.parse import urlencode
@@ -211,7 +211,6 @@ class Worklist:
     total: int
     #: The search was a dossier number: one row means the console can open it directly.
     by_number: bool = False
-    page_size: int = field(default=PAGE_SIZE)
 
     @property
     def page(self) -> int:
@@ -219,7 +218,7 @@ class Worklist:
 
     @property
     def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.page_size))
+        return max(1, math.ceil(self.total / PAGE_SIZE))
 
     @property
     def has_previous(self) -> bool:
@@ -242,12 +241,18 @@ class Worklist:
 
 # -- who sees what, what the filters ask ----------------------------------------------------
 
-def _scoped(user, q: Select) -> Select:
+def _site_of(user) -> str | None:
+    """The one mairie whose dossiers ``user`` may see, None for every mairie; refuses the other roles."""
     if user.role == Role.SUPERVISOR:
-        return q
+        return None
     if user.role == Role.AGENT and user.site_id:
-        return q.where(Dossier.site_id == user.site_id)
+        return user.site_id
     raise Forbidden("Votre rôle ne donne pas accès aux dossiers des usagers.")
+
+
+def _scoped(user, q: Select) -> Select:
+    site = _site_of(user)
+    return q if site is None else q.where(Dossier.site_id == site)
 
 
 # A desk scanner configured as a US keyboard on a French AZERTY workstation types
@@ -376,9 +381,9 @@ def _presence(db: Session, user, dossiers: list[Dossier], now: datetime) -> dict
 def kiosks(db: Session, user) -> list[tuple[str, str]]:
     """(kiosk code, mairie id) of the kiosks whose dossiers ``user`` may see, for the kiosk filter's list."""
     q = select(Device.kiosk_code, Device.site_id).order_by(Device.kiosk_code)
-    if user.role != Role.SUPERVISOR:
-        _scoped(user, select(Dossier))  # refuses the roles that see no dossier
-        q = q.where(Device.site_id == user.site_id)
+    site = _site_of(user)
+    if site is not None:
+        q = q.where(Device.site_id == site)
     return [(code, site) for code, site in db.execute(q)]
 
 
