@@ -273,14 +273,14 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, time(0), PARIS).astimezone(timezone.utc)
 
 
-def _filtered(user, filters: Filters, q: Select, *, search: bool = True) -> tuple[Select, bool]:
+def _filtered(user, filters: Filters, q: Select) -> tuple[Select, bool]:
     """``q`` within what ``user`` may see and what ``filters`` ask; and whether the search was a number.
 
     Expects ``q`` to select from dossiers joined to their device (``Device``)
     when the kiosk filter is set.
     """
     q = _scoped(user, q)
-    if search and filters.search:
+    if filters.search:
         number = scanned_number(filters.search)
         if number:
             return q.where(Dossier.number == number), True
