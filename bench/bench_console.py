@@ -16,10 +16,12 @@ logged in through the login form as an agent of one mairie (and as a
 supervisor, whose queue spans every mairie). PostgreSQL is ANALYZEd after
 the bulk load, as autovacuum would have done; SQLite is left as is.
 
-The queries behind the queue are captured as the console runs them and
-EXPLAINed on both engines, to check they walk the ``dossiers_site_received``
-(agent) and ``dossiers_received`` (supervisor) indexes instead of sorting
-the table.
+The page query behind the worklist is captured as the console runs it and
+EXPLAINed on both engines, to check it walks an index instead of sorting
+the table: ``dossiers_site_state_received`` (agent) and
+``dossiers_state_received`` (supervisor) for the dossiers « À vérifier »,
+oldest first (the default), ``dossiers_site_received`` and
+``dossiers_received`` for every state.
 """
 
 from __future__ import annotations
@@ -167,10 +169,11 @@ def bulk_load(services, count: int, template: dict, agent_rows: int, seed: int =
 
 # -- query plans ---------------------------------------------------------------------------
 def queue_plans(services, site_id: str) -> dict:
-    """EXPLAIN the SQL that ``review.queue`` sends, captured as it runs, for an agent and a supervisor."""
+    """EXPLAIN the page query that ``worklist.worklist`` sends, captured as it runs, for an agent and a supervisor:
+    the day's worklist (« À vérifier », oldest first) and every state (« Tous »)."""
     from sqlalchemy import event
 
-    from central import review
+    from central import worklist
     from central.models import Role
 
     captured: list[tuple[str, object]] = []
@@ -179,20 +182,24 @@ def queue_plans(services, site_id: str) -> dict:
         if "FROM dossiers" in statement and statement.lstrip().upper().startswith("SELECT"):
             captured.append((statement, parameters))
 
+    agent = SimpleNamespace(id=None, role=Role.AGENT, site_id=site_id)
+    supervisor = SimpleNamespace(id=None, role=Role.SUPERVISOR, site_id=None)
+    cases = (("agent", agent, worklist.Filters(), "dossiers_site_state_received"),
+             ("supervisor", supervisor, worklist.Filters(), "dossiers_state_received"),
+             ("agent_all_states", agent, worklist.Filters(state=None), "dossiers_site_received"),
+             ("supervisor_all_states", supervisor, worklist.Filters(state=None), "dossiers_received"))
     event.listen(services.engine, "before_cursor_execute", capture)
     try:
         plans = {}
-        for who, user in (("agent", SimpleNamespace(role=Role.AGENT, site_id=site_id)),
-                          ("supervisor", SimpleNamespace(role=Role.SUPERVISOR, site_id=None))):
+        for who, user, filters, index in cases:
             captured.clear()
             with services.db() as db:
-                review.queue(db, user)
-            statement, params = captured[-1]
+                worklist.worklist(db, user, filters)
+            statement, params = next((s, p) for s, p in captured if "ORDER BY" in s and "LIMIT" in s)
             prefix = "EXPLAIN QUERY PLAN " if services.engine.dialect.name == "sqlite" else "EXPLAIN ANALYZE "
             with services.engine.connect() as conn:
                 rows = conn.exec_driver_sql(prefix + statement, params).all()
             text = "\n".join(" ".join(str(c) for c in r[-1:]) for r in rows)
-            index = "dossiers_site_received" if who == "agent" else "dossiers_received"
             plans[who] = {"uses_index": index in text, "index": index, "plan": text}
         return plans
     finally:
@@ -269,7 +276,8 @@ def measure_size(backend: str, db_url: str | None, count: int, args, template: d
             pages = {
                 "queue_agent": timed(agent, ["/console/"], n),
                 "queue_supervisor": timed(supervisor, ["/console/"], n),
-                "queue_agent_page_5": timed(agent, ["/console/?page=5"], n),
+                "queue_agent_page_5": timed(agent, ["/console/?state=all&page=5"], n),
+                "queue_agent_filtered": timed(agent, ["/console/?state=all&alerts=without&sort=surname"], n),
                 "search_number": timed(agent, [f"/console/?q={num}" for num in loaded["sample_numbers"]], n, (303,)),
                 "search_surname": timed(agent, [f"/console/?q={s.lower()}" for s in SURNAMES[:10]], n),
                 "dossier_real": timed(agent, [f"/console/dossiers/{i}" for i in real], n),

@@ -202,9 +202,12 @@ class Dossier(Base):
     held_since: Mapped[datetime | None] = mapped_column(nullable=True)
     held_seen_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
-    #: The agent's queue (one mairie) and the supervisor's (every mairie), both newest first.
+    #: The agent's worklist (one mairie) and the supervisor's (every mairie), in reception order: of every
+    #: state (« Tous »), and of one state (« À vérifier », oldest first, does not walk two years of decided ones).
     __table_args__ = (Index("dossiers_site_received", "site_id", "received_at"),
-                      Index("dossiers_received", "received_at"))
+                      Index("dossiers_received", "received_at"),
+                      Index("dossiers_site_state_received", "site_id", "state", "received_at"),
+                      Index("dossiers_state_received", "state", "received_at"))
 
 
 class Verdict(Base):

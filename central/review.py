@@ -32,13 +32,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
-from sqlalchemy import Select, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from central import audit
 from central.models import Dossier, DossierEvent, DossierState, Predemande, Role, User, Verdict
 from central.reasons import Notice
-from central.status import canonical_number
 from titres.dossier import AnswerSource, FingerStatus, Flag
 from titres.dossier import Dossier as CapturedDossier
 from titres.i18n import Translator
@@ -47,8 +46,6 @@ from titres.rules import Case, SecureDocument, checklist
 from titres.wording import requirement_condition as requirement_condition_of
 from titres.wording import requirement_label as requirement_label_of
 
-PAGE_SIZE = 50
-MAX_SEARCH = 100
 MAX_COMMENT = 500
 VERDICTS = {"conforme": "Conforme", "non_conforme": "Non conforme", "original": "Présenté en original",
             "sans_objet": "Sans objet"}
@@ -104,11 +101,12 @@ def _now() -> datetime:
 
 # -- who sees what ------------------------------------------------------------------
 
-def _scoped(user, q: Select) -> Select:
+def reviewable_site(user) -> str | None:
+    """The one mairie whose dossiers ``user`` may see, None for every mairie; refuses the other roles."""
     if user.role == Role.SUPERVISOR:
-        return q
+        return None
     if user.role == Role.AGENT and user.site_id:
-        return q.where(Dossier.site_id == user.site_id)
+        return user.site_id
     raise Forbidden("Votre rôle ne donne pas accès aux dossiers des usagers.")
 
 
@@ -125,57 +123,6 @@ def get_for_user(db: Session, user, dossier_id: str, lock: bool = False) -> Doss
     if not may_see(user, dossier):
         raise Forbidden("Ce dossier a été déposé dans une autre mairie.")
     return dossier
-
-
-# -- the queue ------------------------------------------------------------------------
-
-# A desk scanner configured as a US keyboard on a French AZERTY workstation types
-# the unshifted top row (& é " ' ( - è _ ç à) for digits, ")" for "-" and swaps
-# A/Q, Z/W and M. Decoding is tried only when the text is not a number as typed;
-# the check character makes a false match practically impossible.
-_AZERTY = str.maketrans({"&": "1", "é": "2", '"': "3", "'": "4", "(": "5", "-": "6", "è": "7", "_": "8",
-                         "ç": "9", "à": "0", ")": "-", "a": "q", "q": "a", "z": "w", "w": "z",
-                         "A": "Q", "Q": "A", "Z": "W", "W": "Z", "?": "M", ",": "m"})
-
-
-def scanned_number(text: str) -> str | None:
-    """The canonical dossier number in what was typed or scanned (the receipt's QR holds the number), else None."""
-    return canonical_number(text) or canonical_number(text.translate(_AZERTY))
-
-
-@dataclass
-class QueuePage:
-    items: list[Dossier]
-    page: int
-    has_next: bool
-    #: The search was a dossier number: one item means the console can open it directly.
-    by_number: bool = False
-
-
-def queue(db: Session, user, search: str | None = None, state: str | None = None, page: int = 1) -> QueuePage:
-    """The dossiers ``user`` may review, newest first, 50 a page; ``search`` is a number, a pré-demande or a surname."""
-    search = (search or "").strip()
-    if len(search) > MAX_SEARCH:
-        raise InvalidAction(f"La recherche fait au plus {MAX_SEARCH} caractères.")
-    if state and state not in {s.value for s in DossierState}:
-        raise InvalidAction("État inconnu.")
-    page = max(1, min(int(page), 10_000))
-    q = _scoped(user, select(Dossier))
-    by_number = False
-    if search:
-        number = scanned_number(search)
-        if number:
-            by_number = True
-            q = q.where(Dossier.number == number)
-        else:
-            pd = "".join(c for c in search.upper() if c.isalnum())[:16]
-            prefix = search.upper().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            q = q.where(or_(Dossier.predemande_number == pd, Dossier.surname.ilike(prefix + "%", escape="\\")))
-    if state:
-        q = q.where(Dossier.state == state)
-    q = q.order_by(Dossier.received_at.desc(), Dossier.id.desc()).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)
-    rows = list(db.scalars(q))
-    return QueuePage(rows[:PAGE_SIZE], page, len(rows) > PAGE_SIZE, by_number)
 
 
 # -- verdicts and decisions ---------------------------------------------------------------

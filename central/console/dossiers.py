@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import hashlib
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 
-from central import audit, mail, reasons, review
+from central import audit, mail, reasons, review, worklist
 from central.accounts import Account
 from central.console.access import REVIEWERS, has_role, ip_of, polled_form, posted, require, services_of
 from central.console.pages import FR, PREFIX, TEMPLATES, error_page, fr_datetime, home, page, redirect
 from central.context import Services
 from central.ingest import read_attachment
-from central.models import DossierEvent, DossierState, MailState, Site
+from central.models import DossierEvent, DossierState, MailState, Role, Site
 from titres.protocol import ProtocolError
 
 router = APIRouter(prefix=PREFIX)
@@ -35,22 +35,29 @@ def console_root():
 
 
 @router.get("/")
-def queue_page(request: Request, q: str = "", state: str = "", page_number: str = Query("1", alias="page"),
-               account: Account = Depends(require()), services: Services = Depends(services_of)):
+def queue_page(request: Request, account: Account = Depends(require()), services: Services = Depends(services_of)):
+    """The worklist: the filters of the query string (``central.worklist.Filters``), a scanned number opens its
+    dossier; a filter it cannot read is a 400 page that keeps what was typed."""
     if not has_role(account, REVIEWERS):
         return redirect(home(account))
+    supervisor = account.role == Role.SUPERVISOR.value
     with services.db() as db:
+        sites = dict(db.execute(select(Site.id, Site.name).order_by(Site.name)).all())
+        kiosks = worklist.kiosks(db, account)
+        context = {"sites": sites, "kiosks": kiosks, "supervisor": supervisor,
+                   "site_name": sites.get(account.site_id or "", ""), "SORT_LABELS": worklist.SORT_LABELS,
+                   "ALERT_LABELS": worklist.ALERT_LABELS}
         try:
-            number = int(page_number) if page_number.isdigit() and len(page_number) < 6 else 1
-            result = review.queue(db, account, q, state or None, number)
-        except review.InvalidAction as exc:
-            return page(request, "queue.html", account, 400, error=str(exc), result=None, q=q[:100], state=state,
-                        sites={})
-        if result.by_number and len(result.items) == 1:
-            return redirect(f"/console/dossiers/{result.items[0].id}")
-        sites = dict(db.execute(select(Site.id, Site.name)).all())
-        return page(request, "queue.html", account, result=result, q=q, state=state, sites=sites,
-                    site_name=sites.get(account.site_id or "", ""))
+            filters = worklist.Filters.parse(request.query_params)
+        except worklist.InvalidFilter as exc:
+            typed = {k: v[:100] for k, v in request.query_params.items()}
+            return page(request, "queue.html", account, 400, error=str(exc), result=None, filters=None,
+                        form=typed, **context)
+        result = worklist.worklist(db, account, filters, services.now())
+        if result.by_number and len(result.rows) == 1:
+            return redirect(f"/console/dossiers/{result.rows[0].dossier.id}")
+        return page(request, "queue.html", account, result=result, filters=result.filters,
+                    form=result.filters.params(), **context)
 
 
 def _parts_context(services: Services, db, account: Account, dossier, now) -> dict:

@@ -11,11 +11,11 @@ from central import reasons, review
 from central.accounts import Account
 from central.models import AuditEntry, Dossier, DossierEvent
 from central.review import Forbidden, InvalidAction, NotFound
+from central.worklist import worklist
 from factory import deliver_dossier
 from titres.dossier import AnswerSource, FingerStatus, Flag
 from titres.ids import dossier_number
 from titres.rules import SecureDocument
-from kiosk.core.receipt import Receipt
 
 AGENT_A = Account(1, "agent.a", "Agent A", "agent", "mairie-a")
 AGENT_B = Account(2, "agent.b", "Agent B", "agent", "mairie-b")
@@ -68,16 +68,16 @@ def _audit(services, action):
 def test_agent_sees_only_the_dossiers_of_their_own_mairie(services, dossier):
     _copies(services, dossier, 2, site_id=None)
     with services.db() as db:
-        assert len(review.queue(db, AGENT_A).items) == 3
-        assert review.queue(db, AGENT_B).items == []
-        assert len(review.queue(db, SUPERVISOR).items) == 3
+        assert len(worklist(db, AGENT_A).items) == 3
+        assert worklist(db, AGENT_B).items == []
+        assert len(worklist(db, SUPERVISOR).items) == 3
 
 
 @pytest.mark.parametrize("user", [TECHNICIAN, ADMIN], ids=["technician", "admin"])
 def test_technicians_and_administrators_see_no_dossier(services, dossier, user):
     with services.db() as db:
         with pytest.raises(Forbidden):
-            review.queue(db, user)
+            worklist(db, user)
         with pytest.raises(Forbidden):
             review.get_for_user(db, user, dossier.id)
 
@@ -89,83 +89,6 @@ def test_agent_of_another_mairie_is_refused_the_dossier(services, dossier):
         assert review.get_for_user(db, SUPERVISOR, dossier.id).id == dossier.id
         with pytest.raises(NotFound):
             review.get_for_user(db, AGENT_A, "01000000-0000-7000-8000-000000000000")
-
-
-def test_queue_is_newest_first_and_paged_by_fifty(services, dossier):
-    ids = _copies(services, dossier, 55)
-    with services.db() as db:
-        first = review.queue(db, AGENT_A)
-        second = review.queue(db, AGENT_A, page=2)
-    assert len(first.items) == 50 and first.has_next
-    assert first.items[0].id == ids[-1]
-    assert [d.id for d in second.items][-1] == dossier.id and not second.has_next
-    assert len(second.items) == 6
-
-
-def test_queue_filters_by_state(services, dossier):
-    with services.db() as db, db.begin():
-        review.return_(db, AGENT_A, dossier.id, _note("Photo floue"))
-    with services.db() as db:
-        assert [d.id for d in review.queue(db, AGENT_A, state="returned").items] == [dossier.id]
-        assert review.queue(db, AGENT_A, state="received").items == []
-        with pytest.raises(InvalidAction):
-            review.queue(db, AGENT_A, state="lost")
-
-
-# -- the search a desk scanner types into -------------------------------------------------------
-
-def _receipt_payload(number: str) -> str:
-    receipt = Receipt(mairie="Mairie A", address="", opening_hours="", printed_at="", dossier_number=number,
-                      predemande_masked="", originals=())
-    return receipt.qr_payload()
-
-
-@pytest.mark.parametrize("typed", [
-    lambda n: n,                                  # as printed
-    lambda n: n.replace("-", ""),                 # without dashes
-    lambda n: n.lower(),                          # lower case
-    lambda n: f"  {n.lower().replace('-', ' ')} \t",
-    _receipt_payload,                             # what the receipt's QR code holds
-], ids=["printed", "no-dashes", "lowercase", "spaces", "receipt-qr"])
-def test_search_finds_the_dossier_by_number_however_it_is_typed(services, dossier, typed):
-    _copies(services, dossier, 3)
-    with services.db() as db:
-        result = review.queue(db, AGENT_A, typed(dossier.number))
-    assert result.by_number
-    assert [d.id for d in result.items] == [dossier.id]
-
-
-def test_search_decodes_a_scanner_typing_us_layout_on_an_azerty_keyboard(services, dossier):
-    us_to_azerty = str.maketrans("1234567890-AQZWMaqzwm", "&é\"'(-è_çà)QAWZ?qawz,")
-    garbled = dossier.number.translate(us_to_azerty)
-    assert garbled != dossier.number
-    with services.db() as db:
-        result = review.queue(db, AGENT_A, garbled)
-    assert [d.id for d in result.items] == [dossier.id]
-
-
-def test_search_by_number_does_not_cross_mairies(services, dossier):
-    with services.db() as db:
-        result = review.queue(db, AGENT_B, dossier.number)
-    assert result.by_number and result.items == []
-
-
-def test_search_by_predemande_number_or_surname_prefix(services, dossier):
-    _copies(services, dossier, 2)
-    with services.db() as db:
-        by_pd = review.queue(db, AGENT_A, dossier.predemande_number.lower())
-        by_name = review.queue(db, AGENT_A, dossier.surname[:3].lower())
-        nothing = review.queue(db, AGENT_A, "ZZZZZZ")
-        wildcard = review.queue(db, AGENT_A, "%")
-    assert [d.id for d in by_pd.items] == [dossier.id] and not by_pd.by_number
-    assert [d.id for d in by_name.items] == [dossier.id]
-    assert nothing.items == [] and wildcard.items == []
-
-
-def test_search_refuses_overlong_text(services, dossier):
-    with services.db() as db:
-        with pytest.raises(InvalidAction, match="100"):
-            review.queue(db, AGENT_A, "K" * 101)
 
 
 # -- verdicts ---------------------------------------------------------------------------------
