@@ -110,8 +110,10 @@ def _dossier_page(request: Request, services: Services, account: Account, dossie
         return page(request, "dossier.html", account, status_code, error=error, fingers=fingers,
                     predemande=review.predemande_fields(db, dossier), answers=review.answers(dossier),
                     signature=content.get("signature"), signer=content.get("signer"),
-                    image_version=dossier.package_sha256[:16], duplicates=[], mails=_told(services, db, dossier),
-                    next_dossier=None,
+                    image_version=dossier.package_sha256[:16], mails=_told(services, db, dossier),
+                    duplicates=worklist.duplicates_of(db, account, dossier),
+                    next_dossier=None if context["editable"] else worklist.next_dossier(db, account, dossier,
+                                                                                          now=now),
                     **context)
 
 

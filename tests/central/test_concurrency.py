@@ -241,3 +241,20 @@ def test_a_decision_releases_the_dossier_and_writes_its_event(client, services, 
         kinds = [e.kind for e in db.scalars(select(DossierEvent).where(DossierEvent.dossier_id == dossier.id))]
     assert (row.state, row.holder_id) == ("validated", None)
     assert kinds == ["received", "verdict", "verdict", "verdict", "validated"]
+
+
+def test_a_dossier_from_the_same_predemande_is_flagged_and_the_decided_page_offers_the_next(
+        client, services, tmp_path, dossier):
+    twin = deliver_dossier(services, client, tmp_path / "kiosk-a2", site="mairie-a")
+    assert twin.predemande_number == dossier.predemande_number
+    agent = login(client, "agent.a")
+    html, version = _open(client, dossier.id)
+    flags = html[html.index('class="flags'):html.index("</section>", html.index('class="flags'))]
+    assert f"Doublon : même pré-demande {dossier.predemande_number}" in flags
+    assert f'href="/console/dossiers/{twin.id}"' in flags
+    client.post(f"/console/dossiers/{dossier.id}/verdicts/remaining", data={"csrf": agent, "version": version})
+    done = client.post(f"/console/dossiers/{dossier.id}/approve", follow_redirects=False,
+                       data={"csrf": agent, "version": _open(client, dossier.id)[1]})
+    decided = unescape(client.get(done.headers["location"]).text)
+    assert f'<a class="button-link" id="next" href="/console/dossiers/{twin.id}">Dossier suivant : {twin.number}' \
+        in decided
