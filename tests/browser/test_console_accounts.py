@@ -8,15 +8,10 @@ checks the pages an administrator uses (WCAG 2.1 AA); screenshots land in
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from central.accounts import create_user
@@ -25,22 +20,15 @@ from central.context import build_services
 from central.models import Site
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from browsing import SHOTS, axe_violations, login  # noqa: E402
+from browsing import PASSWORD, SHOTS, axe_violations, login  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "mairie-password-2026"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """Two mairies, their agents, a technician and an administrator, served by ``kiosk-central serve``."""
+def seeded(tmp_path_factory):
+    """Two mairies, their agents, a technician and an administrator (no dossier); ``server`` serves them."""
     data = tmp_path_factory.mktemp("central")
     services = build_services(CentralConfig(data_dir=data, secure_cookies=False))
     with services.db() as db, db.begin():
@@ -52,29 +40,7 @@ def server(tmp_path_factory):
         create_user(db, "hugo", PASSWORD, "technician", None, "Hugo Technicien")
         create_user(db, "aline", PASSWORD, "admin", None, "Aline Administratrice")
     services.close()
-    port = _free_port()
-    command = Path(sys.executable).parent / "kiosk-central"
-    env = {**os.environ, "KIOSK_CENTRAL_SECURE_COOKIES": "0"}
-    proc = subprocess.Popen([str(command), "serve", "--port", str(port), "--data-dir", str(data)],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("the server did not start:\n" + proc.stdout.read().decode(errors="replace"))
-        time.sleep(0.2)
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    return {"data": data}
 
 
 def test_admin_resets_an_agents_password_and_the_agent_chooses_their_own(page, browser, server):

@@ -7,16 +7,11 @@ real ingest API, as in ``test_console_browser.py``. Screenshots land in ``artifa
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
 import sys
-import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -28,19 +23,12 @@ from central.models import Device, Site
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "central"))  # the shared factory of dossiers
 from factory import deliver_dossier, enroll_kiosk  # noqa: E402
-from browsing import SHOTS, axe_violations, login  # noqa: E402
+from browsing import PASSWORD, SHOTS, axe_violations, login  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "mairie-password-2026"
 #: The printable width of A4 (210 mm less the 12 mm margins of console.css) in CSS pixels, for the print emulation.
 A4_WIDTH = 703
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -75,33 +63,6 @@ def seeded(tmp_path_factory):
         device.selftest_ok, device.selftest_at = False, now - timedelta(hours=3, minutes=10)
     services.close()
     return {"data": data, "flagged": flagged}
-
-
-@pytest.fixture(scope="module")
-def server(seeded):
-    port = _free_port()
-    command = Path(sys.executable).parent / "kiosk-central"
-    env = {**os.environ, "KIOSK_CENTRAL_SECURE_COOKIES": "0"}
-    proc = subprocess.Popen([str(command), "serve", "--port", str(port), "--data-dir", str(seeded["data"])],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("the server did not start:\n" + proc.stdout.read().decode(errors="replace"))
-        time.sleep(0.2)
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 def _image(page, selector: str = "figure.viewer img") -> dict:

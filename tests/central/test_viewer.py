@@ -39,7 +39,8 @@ def test_the_viewer_is_titled_with_the_dossier_number_and_the_documents_name(cli
     assert page.status_code == 200
     assert dossier.number in _title(page) and "Justificatif de domicile" in _title(page)
     assert dossier.number in _h1(page) and "Justificatif de domicile" in _h1(page)
-    assert f'<img src="/console/dossiers/{dossier.id}/attachments/documents/proof_of_address"' in page.text
+    assert (f'<img src="/console/dossiers/{dossier.id}/attachments/documents/proof_of_address'
+            f'?v={dossier.package_sha256[:16]}"') in page.text  # the address the dossier page cached it at
     assert f'href="/console/dossiers/{dossier.id}#piece-proof_of_address"' in page.text
     assert '<script src="/console/static/viewer.js" defer></script>' in page.text
 
