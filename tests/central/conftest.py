@@ -48,6 +48,15 @@ def pg_template():
     admin.dispose()
 
 
+def pytest_collection_modifyitems(config, items):
+    """A test marked ``one_engine`` checks what no SQL decides: its PostgreSQL twin would repeat it, slower."""
+    twins = [item for item in items if item.get_closest_marker("one_engine") is not None
+             and getattr(item, "callspec", None) is not None and item.callspec.params.get("db_url") == "postgresql"]
+    if twins:
+        config.hook.pytest_deselected(items=twins)
+        items[:] = [item for item in items if item not in twins]
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db_url(request, tmp_path):
     if request.param == "sqlite":

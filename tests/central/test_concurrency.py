@@ -173,6 +173,7 @@ def test_a_post_after_the_session_ended_goes_back_to_the_dossier_once_logged_in(
     assert "Votre session a expiré" in unescape(client.get(by_form.headers["location"]).text)
 
 
+@pytest.mark.one_engine
 def test_the_session_timeout_comes_from_the_configuration_and_the_page_knows_it(client, services, dossier):
     login(client, "agent.a")
     html, _ = _open(client, dossier.id)
@@ -198,6 +199,7 @@ def test_the_open_page_says_it_is_open_without_keeping_the_session_alive(client,
     assert client.post(f"/console/dossiers/{dossier.id}/presence", data={"csrf": "x"}).status_code == 403
 
 
+@pytest.mark.one_engine
 def test_images_are_kept_by_the_browser_only_at_their_content_address(client, dossier):
     login(client, "agent.a")
     html, _ = _open(client, dossier.id)

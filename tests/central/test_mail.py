@@ -93,6 +93,7 @@ def assert_nothing_personal(message: EmailMessage) -> None:
 
 # -- what the citizen receives -------------------------------------------------------------------------------------
 
+@pytest.mark.one_engine
 def test_a_returned_dossier_mails_the_citizen_the_reasons_and_what_to_bring(mailing, smtp, french):
     mail_id = enqueue(mailing, french.id)
     assert mail.MailSender(mailing).deliver_due() == 1
@@ -122,6 +123,7 @@ def test_a_returned_dossier_mails_the_citizen_the_reasons_and_what_to_bring(mail
     assert len(smtp.messages) == 1
 
 
+@pytest.mark.one_engine
 def test_an_english_dossier_is_mailed_in_english(mailing, smtp, english):
     enqueue(mailing, english.id)
     mail.MailSender(mailing).deliver_due()
@@ -139,6 +141,7 @@ def test_an_english_dossier_is_mailed_in_english(mailing, smtp, english):
     assert_nothing_personal(message)
 
 
+@pytest.mark.one_engine
 def test_a_validated_dossier_mail_says_what_comes_next(mailing, smtp, french):
     enqueue(mailing, french.id, kind="validated")
     mail.MailSender(mailing).deliver_due()
@@ -152,6 +155,7 @@ def test_a_validated_dossier_mail_says_what_comes_next(mailing, smtp, french):
     assert_nothing_personal(message)
 
 
+@pytest.mark.one_engine
 def test_the_agents_note_reaches_the_citizen_as_typed(mailing, smtp, english):
     notice = reasons.notice(["stamp"], "Le timbre doit être de 25 €.", reasons.DEFAULT_REASONS)
     enqueue(mailing, english.id, notice=notice)
@@ -168,6 +172,7 @@ def test_a_decision_has_one_message_of_its_kind(mailing, french):
 
 # -- when nothing is sent ------------------------------------------------------------------------------------------
 
+@pytest.mark.one_engine
 def test_nothing_is_written_or_sent_without_a_mail_server(services, client, french, smtp):
     assert enqueue(services, french.id) is None
     assert count(services, OutgoingMail) == 0
@@ -182,6 +187,7 @@ def test_nothing_is_written_or_sent_without_a_mail_server(services, client, fren
         assert mail.state_for(db, french.id) == []
 
 
+@pytest.mark.one_engine
 def test_a_dossier_without_an_address_gets_no_mail(mailing, client, tmp_path):
     offline = deliver_dossier(mailing, client, tmp_path / "kiosk-off", site="mairie-a", scenario="offline-adult-loss")
     assert offline.content["predemande"] is None  # the kiosk could not fetch it, and the service has no copy
@@ -205,6 +211,7 @@ def test_the_services_copy_of_the_predemande_gives_the_address(mailing, smtp, fr
 
 @pytest.mark.parametrize("address", [f"{ADDRESS}\r\nBcc: x", f"{ADDRESS}\nBcc:", "elise martin@exemple.fr",
                                      f"{ADDRESS},", f"<{ADDRESS}>", "a" * 250 + "@b.fr", ADDRESS + "\n"])
+@pytest.mark.one_engine
 def test_an_address_that_could_add_a_header_or_a_recipient_is_refused(mailing, smtp, french, address):
     _stored_with_address(mailing, address)
     assert enqueue(mailing, french.id) is None
@@ -271,6 +278,7 @@ def test_the_delay_doubles_up_to_six_hours():
     assert mail.retry_delay(10) == mail.retry_delay(500) == mail.MAX_RETRY
 
 
+@pytest.mark.one_engine
 def test_a_550_refusal_fails_the_message_with_the_servers_answer_and_no_address(mailing, smtp, clock, french):
     smtp.refuse[ADDRESS] = f"550 5.1.1 <{ADDRESS}>: Recipient address rejected"
     mail_id = enqueue(mailing, french.id)

@@ -14,6 +14,10 @@ from factory import deliver_dossier
 from test_console import login
 
 
+#: The viewer page draws what review decides (tested on both engines there): its words need one engine.
+pytestmark = pytest.mark.one_engine
+
+
 @pytest.fixture
 def dossier(services, client, tmp_path, people) -> Dossier:
     """A CNI renewal with a fingerprint that failed, delivered by a kiosk of mairie A."""

@@ -34,14 +34,21 @@ def dossier(services, client, tmp_path, people) -> Dossier:
 
 @pytest.fixture
 def world(services, client, tmp_path, people) -> dict:
-    """Three real dossiers of the same pré-demande: two kiosks of mairie A (one dossier with alerts), one of B."""
+    """Three dossiers of the same pré-demande from three enrolled kiosks: two of mairie A (one dossier with alerts),
+    one of B. The first is captured and delivered for real; the others are its rows as the other kiosks would
+    have delivered them (the worklist reads rows: a capture each would only make the tests slower)."""
     a1 = enroll_kiosk(services, client, tmp_path / "a1", "mairie-a")
     a2 = enroll_kiosk(services, client, tmp_path / "a2", "mairie-a")
     b = enroll_kiosk(services, client, tmp_path / "b", "mairie-b")
-    out = {"kiosk_a1": a1, "kiosk_a2": a2, "kiosk_b": b,
-           "a1": deliver_dossier(services, client, tmp_path / "a1", kiosk=a1),
-           "a2": deliver_dossier(services, client, tmp_path / "a2", scenario="failed-fingerprint", kiosk=a2),
-           "b": deliver_dossier(services, client, tmp_path / "b", kiosk=b)}
+    real = deliver_dossier(services, client, tmp_path / "a1", kiosk=a1)
+    now = real.received_at
+    out = {"kiosk_a1": a1, "kiosk_a2": a2, "kiosk_b": b, "a1": real,
+           "a2": _copy(services, real, device_id=a2.device_id, predemande_number=real.predemande_number,
+                       surname=real.surname, given_names=real.given_names, received_at=now + timedelta(seconds=1),
+                       flags=["finger_low_quality"]),
+           "b": _copy(services, real, site_id="mairie-b", device_id=b.device_id,
+                      predemande_number=real.predemande_number, surname=real.surname, given_names=real.given_names,
+                      received_at=now + timedelta(seconds=2))}
     assert out["a1"].predemande_number == out["a2"].predemande_number == out["b"].predemande_number != ""
     assert out["a2"].flags and not out["a1"].flags
     return out
