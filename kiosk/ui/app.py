@@ -49,6 +49,7 @@ from kiosk.ui.screens import KV_DIR, KV_FILES, SCREEN_FOR
 from kiosk.ui.screens.theme import NORMAL, palette
 from kiosk.core.session import BUSY_STEPS, Step
 from kiosk.ui.jobs import JobRunner, Task
+from kiosk.ui.kvrules import forget_dead_rules
 
 log = logging.getLogger("kiosk.ui.app")
 
@@ -485,6 +486,7 @@ class KioskApp(TouchApp):
         self.legibility = legibility
         if (legibility.text_scale, legibility.high_contrast) == shown:
             return
+        forget_dead_rules(self, "text_scale", "high_contrast", "theme")
         self.text_scale = legibility.text_scale
         self.high_contrast = legibility.high_contrast
         self.theme = palette(legibility.high_contrast)
