@@ -59,8 +59,9 @@ from sqlalchemy.orm import Session
 
 from central.config import CentralConfig, check_mail, plain_address
 from central.context import Services
-from central.models import Dossier, MailState, OutgoingMail, Predemande, Site
+from central.models import Dossier, MailState, OutgoingMail, Site
 from central.reasons import Notice
+from central.review import predemande_data
 from central.texts import Texts
 
 log = logging.getLogger("central.mail")
@@ -97,13 +98,8 @@ def recipient_of(db: Session, dossier: Dossier) -> str | None:
     when it has one): an address it holds that is not one plain address
     (:func:`central.config.plain_address`) is refused, not replaced.
     """
-    stored = db.get(Predemande, dossier.predemande_number) if dossier.predemande_number else None
-    data = stored.data if stored is not None else (dossier.content or {}).get("predemande")
-    if not isinstance(data, dict):
-        return None
-    contact = data.get("contact")
-    if not isinstance(contact, dict) and isinstance(data.get("extra"), dict):
-        contact = data["extra"].get("contact")  # the kiosk carries the form's contact section in ``extra``
+    data = predemande_data(db, dossier)  # the form's ``extra`` sections merged in, as the console shows them
+    contact = data.get("contact") if data is not None else None
     return plain_address(contact.get("email")) if isinstance(contact, dict) else None
 
 

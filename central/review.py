@@ -174,7 +174,8 @@ def names(db: Session, usernames) -> dict[str, str]:
 @dataclass(frozen=True)
 class Holder:
     user_id: int
-    name: str
+    username: str  # for the audit log
+    name: str      # for the pages
     since: datetime
     seen_at: datetime
 
@@ -186,8 +187,9 @@ def holder(db: Session, dossier: Dossier) -> Holder | None:
     if dossier.holder_id is None or dossier.held_since is None or dossier.held_seen_at is None:
         return None
     user = db.get(User, dossier.holder_id)
+    username = user.username if user is not None else str(dossier.holder_id)
     name = (user.full_name or user.username) if user is not None else "un compte supprimé"
-    return Holder(dossier.holder_id, name, dossier.held_since, dossier.held_seen_at)
+    return Holder(dossier.holder_id, username, name, dossier.held_since, dossier.held_seen_at)
 
 
 def held_by_other(db: Session, user, dossier: Dossier, now: datetime) -> Holder | None:
@@ -209,29 +211,19 @@ def hold(db: Session, user, dossier: Dossier, now: datetime | None = None, take:
     now = now or _now()
     if dossier.state != DossierState.RECEIVED:
         return None
-    other = held_by_other(db, user, dossier, now)
-    if other is not None and not take:
-        return other
-    if dossier.holder_id != user.id or other is not None or dossier.held_seen_at is None or \
-            now - dossier.held_seen_at > timedelta(seconds=HOLD_SECONDS):
-        dossier.held_since = now
-    dossier.holder_id, dossier.held_seen_at = user.id, now
-    if other is not None:
+    current = holder(db, dossier)
+    active = current is not None and current.active(now)
+    if active and current.user_id != user.id:
+        if not take:
+            return current
         audit.record(db, actor=user.username, role=user.role, action="take_over", dossier_id=dossier.id,
-                     detail=f"à {_username(db, other.user_id)}", ip=ip)
+                     detail=f"à {current.username}", ip=ip)
         db.add(DossierEvent(dossier_id=dossier.id, at=now, kind="take_over", actor=user.username,
-                            detail=other.name))
+                            detail=current.name))
+    if not (active and current.user_id == user.id):
+        dossier.held_since = now  # a new holding: since now
+    dossier.holder_id, dossier.held_seen_at = user.id, now
     return None
-
-
-def release(db: Session, user, dossier: Dossier) -> None:
-    """The holder leaves the dossier (decided it, or closed the page)."""
-    if dossier.holder_id == user.id:
-        dossier.holder_id = dossier.held_since = dossier.held_seen_at = None
-
-
-def _username(db: Session, user_id: int) -> str:
-    return db.scalar(select(User.username).where(User.id == user_id)) or str(user_id)
 
 
 def _for_change(db: Session, user, dossier_id: str, version: int | None, now: datetime) -> Dossier:

@@ -73,6 +73,11 @@ def has_role(account: Account, roles: tuple[Role, ...]) -> bool:
     return account.role in {role.value for role in roles}
 
 
+def token_matches(account: Account, csrf: str | None) -> bool:
+    """The form's ``csrf`` is the session's token (compared in constant time)."""
+    return hmac.compare_digest(account.csrf.encode(), (csrf or "").encode())
+
+
 @cache
 def require(*roles: Role, temporary_ok: bool = False) -> Callable[..., Account]:
     """A dependency: the signed-in account, refused unless its role is one of ``roles`` (any role when none).
@@ -98,7 +103,7 @@ def posted(*roles: Role, temporary_ok: bool = False) -> Callable[..., Account]:
     """A dependency for a form: as :func:`require`, then the form's ``csrf`` must be the session's token."""
 
     def with_token(account: Account = Depends(require(*roles, temporary_ok=temporary_ok)), csrf: str = Form("")) -> Account:
-        if not hmac.compare_digest(account.csrf.encode(), (csrf or "").encode()):
+        if not token_matches(account, csrf):
             raise BadForm()
         return account
 
@@ -122,6 +127,6 @@ def polling_reviewer(request: Request, services: Services = Depends(services_of)
 def polled_form(account: Account = Depends(polling_reviewer), csrf: str = Form("")) -> Account:
     """A dependency for what a page's script posts by itself (an open dossier saying it still is): as
     :func:`polling_reviewer` (JSON refusals, an idle session not kept open), then the session's CSRF token."""
-    if not hmac.compare_digest(account.csrf.encode(), (csrf or "").encode()):
+    if not token_matches(account, csrf):
         raise ScriptRefused(403, "bad_form", "Formulaire refusé : rechargez la page.")
     return account

@@ -81,16 +81,14 @@ def _parts_context(services: Services, db, account: Account, dossier, now) -> di
                              .order_by(DossierEvent.at, DossierEvent.id)))
     editable = dossier.state == DossierState.RECEIVED.value
     site = db.get(Site, dossier.site_id)
-    predemande = review.predemande_data(db, dossier) or {}
-    contact = predemande.get("contact") if isinstance(predemande.get("contact"), dict) else {}
     who = review.names(db, [v.agent for v in given.values()] + [e.actor for e in events] + [dossier.decided_by])
-    return {"dossier": dossier, "account": account, "items": items, "events": events, "editable": editable,
+    return {"dossier": dossier, "items": items, "events": events, "editable": editable,
             "missing": missing, "refused": refused, "now": now, "site": site, "who": who,
             "missing_labels": [review.requirement_label(dossier, r) for r in missing],
             "refused_labels": [review.requirement_label(dossier, r) for r in refused],
             "other_holder": review.held_by_other(db, account, dossier, now) if editable else None,
             "return_reasons": reasons.for_site(site), "mail_configured": bool(services.config.smtp_url),
-            "contact_email": bool(contact.get("email"))}
+            "contact_email": mail.recipient_of(db, dossier) is not None}
 
 
 def _dossier_page(request: Request, services: Services, account: Account, dossier_id: str, error: str | None = None,
@@ -106,7 +104,6 @@ def _dossier_page(request: Request, services: Services, account: Account, dossie
                     "status_label": review.FINGER_STATUS.get(f.get("status"), f.get("status"))}
                    for f in content.get("fingerprints", [])]
         context = _parts_context(services, db, account, dossier, now)
-        del context["account"]  # page() takes it by name
         return page(request, "dossier.html", account, status_code, error=error, fingers=fingers,
                     predemande=review.predemande_fields(db, dossier), answers=review.answers(dossier),
                     signature=content.get("signature"), signer=content.get("signer"),
@@ -164,7 +161,7 @@ def _parts(request: Request, services: Services, account: Account, dossier_id: s
     with services.db() as db:
         dossier = review.get_for_user(db, account, dossier_id)
         context = _parts_context(services, db, account, dossier, now)
-        module = TEMPLATES.env.get_template("_dossier_parts.html").make_module(context)
+        module = TEMPLATES.env.get_template("_dossier_parts.html").make_module({**context, "account": account})
         fragments = {f"judge-{item['id']}": str(module.judge(item)) for item in context["items"]}
         fragments.update(presence=str(module.presence()), bulk=str(module.bulk()), decision=str(module.decision()),
                          history=str(module.history()))
@@ -175,12 +172,13 @@ def _parts(request: Request, services: Services, account: Account, dossier_id: s
 
 def _change(request: Request, services: Services, account: Account, dossier_id: str, work, done: str,
             anchor: str = ""):
-    """Run ``work(db)`` in one transaction. For a form: a refusal redraws the dossier with its reason, a success
-    goes back to it. For the page's script: the parts as they now are, with what happened."""
+    """Run ``work(db)`` (a verdict, or a decision) in one transaction. For a form: a refusal redraws the dossier
+    with its reason (409 when the page was stale or the dossier in a colleague's hands), a success goes back to
+    it. For the page's script: the parts as they now are, with what happened."""
     try:
         with services.db() as db, db.begin():
             result = work(db)
-    except review.InvalidAction as exc:
+    except (review.InvalidAction, reasons.ReasonsError) as exc:
         if _from_script(request):
             kind = "stale" if isinstance(exc, review.Stale) else "held" if isinstance(exc, review.Held) else "refused"
             return _parts(request, services, account, dossier_id, str(exc), 409, kind)
@@ -272,23 +270,12 @@ def _told(services: Services, db, dossier) -> list[str]:
     return ["Courriel à l'usager en attente d'envoi" + (f" (essai {row.attempts})" if row.attempts else "") + "."]
 
 
-def _decision(request: Request, services: Services, account: Account, dossier_id: str, work, done: str):
-    """A decision: back to the dossier, which then offers the next one."""
-    try:
-        with services.db() as db, db.begin():
-            work(db)
-    except (review.InvalidAction, reasons.ReasonsError) as exc:
-        stale = isinstance(exc, (review.Stale, review.Held))
-        return _dossier_page(request, services, account, dossier_id, str(exc), 409 if stale else 400)
-    return redirect(f"/console/dossiers/{dossier_id}?ok={done}")
-
-
 @router.post("/dossiers/{dossier_id}/approve")
 def approve(request: Request, dossier_id: str, account: Account = Depends(posted(*REVIEWERS)),
             version: str = Form(""), services: Services = Depends(services_of)):
-    return _decision(request, services, account, dossier_id,
-                     lambda db: review.approve(db, account, dossier_id, ip=ip_of(request), version=_version(version),
-                                               now=services.now(), tell=_tell(services)), "approved")
+    return _change(request, services, account, dossier_id,
+                   lambda db: review.approve(db, account, dossier_id, ip=ip_of(request), version=_version(version),
+                                             now=services.now(), tell=_tell(services)), "approved")
 
 
 @router.post("/dossiers/{dossier_id}/return")
@@ -301,4 +288,4 @@ def return_dossier(request: Request, dossier_id: str, account: Account = Depends
         review.return_(db, account, dossier_id, notice, ip=ip_of(request), version=_version(version),
                        now=services.now(), tell=_tell(services))
 
-    return _decision(request, services, account, dossier_id, work, "returned")
+    return _change(request, services, account, dossier_id, work, "returned")
