@@ -8,11 +8,12 @@ so a copy of the database opens no session. A session ends after
 password changes, or when the account is disabled or its password reset.
 
 An administrator (the console's *Comptes* page, or ``kiosk-central user``)
-disables, enables and unlocks accounts and resets passwords. A reset gives
-a temporary password, shown once: the account must choose its own at its
-next login (``must_change_password``), and until then
+disables, enables and unlocks accounts (:data:`ACTIONS`) and resets
+passwords. A reset gives a temporary password, shown once: the account must
+choose its own at its next login (``must_change_password``), and until then
 ``central.console.access`` sends every page it asks for to the password
-page.
+page. So must an account the console creates, whose password its
+administrator typed.
 
 Login answers the same way, and spends the same scrypt time, whether the
 account is unknown, disabled, locked or the password wrong: the form cannot
@@ -24,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -82,9 +84,18 @@ class Actor:
         return cls(account.username, account.role, account.id, ip)
 
 
-#: Letters and digits a person reads aloud or copies from a screen without doubt: no 0/O/o, 1/l/I/i, 5/S, 2/Z.
-TEMPORARY_ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRTUVWXY346789"
-TEMPORARY_GROUPS, TEMPORARY_GROUP = 4, 5  # 20 characters in 4 groups: 'Kq7wd-3hRtx-…', over 110 bits
+#: Letters and digits a person reads aloud or copies from a screen without doubt: no 0/O/o, 1/l/I/i, 5/S/s, 2/Z/z.
+TEMPORARY_ALPHABET = "abcdefghjkmnpqrtuvwxyABCDEFGHJKLMNPQRTUVWXY346789"
+TEMPORARY_GROUPS, TEMPORARY_GROUP = 4, 5  # 20 characters of 49 in 4 groups: 'Kq7wd-3hRtx-…', over 110 bits
+
+
+@dataclass(frozen=True)
+class TemporaryPassword:
+    """What a reset gives, for the page that shows it once: whose account, and the password in clear."""
+
+    username: str
+    full_name: str
+    password: str
 
 
 def token_hash(token: str) -> str:
@@ -97,8 +108,12 @@ def check_password_rules(password: str) -> None:
 
 
 def create_user(db: Session, username: str, password: str, role: str, site_id: str | None,
-                full_name: str = "") -> User:
-    """Add an account in the caller's transaction. An agent belongs to exactly one mairie; other roles to none."""
+                full_name: str = "", temporary: bool = False) -> User:
+    """Add an account in the caller's transaction. An agent belongs to exactly one mairie; other roles to none.
+
+    ``temporary``: the password was chosen by someone else (an administrator, for the console's *Comptes*
+    page), so the account must replace it at its first login, as after a reset.
+    """
     username = username.strip().lower()
     if not USERNAME.match(username):
         raise AccountError("Identifiant : 2 à 64 caractères parmi a-z, 0-9, point, tiret, souligné.")
@@ -117,7 +132,7 @@ def create_user(db: Session, username: str, password: str, role: str, site_id: s
     if db.scalar(select(User.id).where(User.username == username)) is not None:
         raise AccountError("Cet identifiant est déjà utilisé.")
     user = User(username=username, password_hash=hash_password(password), role=role, site_id=site_id,
-                full_name=full_name.strip())
+                full_name=full_name.strip(), must_change_password=temporary)
     db.add(user)
     db.flush()
     return user
@@ -150,15 +165,24 @@ def temporary_password() -> str:
     return "-".join(groups)
 
 
+def _typed_username(text: str | None) -> str:
+    """A username as typed at a form or in a shell: its case and surrounding spaces do not count."""
+    return (text or "").strip().lower()[:64]
+
+
 def _target(db: Session, username: str) -> User:
-    user = db.scalar(select(User).where(User.username == (username or "").strip().lower()[:64]))
+    user = db.scalar(select(User).where(User.username == _typed_username(username)))
     if user is None:
         raise AccountError("Ce compte n'existe pas.")
     return user
 
 
-def _close_sessions(db: Session, user: User) -> None:
-    db.execute(delete(WebSession).where(WebSession.user_id == user.id))
+def _close_sessions(db: Session, user_id: int, keep_token: str | None = None) -> None:
+    """Close every session of the account, but the one of ``keep_token`` (whoever is changing its password)."""
+    q = delete(WebSession).where(WebSession.user_id == user_id)
+    if keep_token:
+        q = q.where(WebSession.token_hash != token_hash(keep_token))
+    db.execute(q)
 
 
 def _not_oneself(user: User, actor: Actor, message: str) -> None:
@@ -183,7 +207,7 @@ def disable_user(db: Session, username: str, actor: Actor) -> bool:
     if not user.active:
         return False
     user.active = False
-    _close_sessions(db, user)
+    _close_sessions(db, user.id)
     _audit(db, actor, "disable_user", user)
     return True
 
@@ -211,7 +235,7 @@ def unlock_user(db: Session, username: str, actor: Actor) -> bool:
     return True
 
 
-def reset_password(db: Session, username: str, actor: Actor) -> str:
+def reset_password(db: Session, username: str, actor: Actor) -> TemporaryPassword:
     """Give the account a temporary password and return it, to be shown once and handed over in person.
 
     Only its hash is stored; the account must change it at its next login. The lockout and the failures
@@ -223,9 +247,28 @@ def reset_password(db: Session, username: str, actor: Actor) -> str:
     user.password_hash = hash_password(password)
     user.must_change_password = True
     user.failed_logins, user.locked_until = 0, None
-    _close_sessions(db, user)
+    _close_sessions(db, user.id)
     _audit(db, actor, "reset_password", user)
-    return password
+    return TemporaryPassword(user.username, user.full_name, password)
+
+
+@dataclass(frozen=True)
+class Action:
+    """An administrator's action on an account, by the name the console's URLs and ``kiosk-central user`` give it."""
+
+    #: Does it in the caller's transaction; False when the account was already so (nothing is then audited).
+    run: Callable[[Session, str, Actor], bool]
+    #: The account's state after it: ``already disabled`` in the shell, ``notice.user_disabled`` in the console.
+    state: str
+    #: Why the console asks to tick « Confirmer » first (French, shown when it is not ticked); empty: not asked.
+    unconfirmed: str = ""
+
+
+ACTIONS = {
+    "disable": Action(disable_user, "disabled", "Cochez « Confirmer » pour désactiver ce compte."),
+    "enable": Action(enable_user, "enabled"),
+    "unlock": Action(unlock_user, "unlocked"),
+}
 
 
 def _fail(services: Services, db: Session, user: User, now: datetime) -> None:
@@ -241,7 +284,7 @@ def _fail(services: Services, db: Session, user: User, now: datetime) -> None:
 
 def login(services: Services, username: str, password: str, ip: str = "") -> tuple[str, str]:
     """Open a session: returns (session token for the cookie, CSRF token). Raises :class:`LoginFailed`."""
-    username = (username or "").strip().lower()[:64]
+    username = _typed_username(username)
     password = password or ""
     if not username or len(password) > MAX_PASSWORD:
         verify_password("x", DUMMY_HASH)
@@ -255,7 +298,7 @@ def login(services: Services, username: str, password: str, ip: str = "") -> tup
             actor = username if USERNAME.match(username) else "(identifiant invalide)"
             audit.record(db, actor=actor, role="", action="login_failed", detail="compte inconnu ou inactif", ip=ip)
             error: LoginFailed | None = LoginFailed()
-        elif user.locked_until is not None and user.locked_until > now:
+        elif is_locked(user, now):
             verify_password(password, DUMMY_HASH)  # same cost; the lock is not extended by more attempts
             audit.record(db, actor=username, role=user.role, action="login_failed", detail="compte verrouillé", ip=ip)
             error = AccountLocked()
@@ -326,8 +369,5 @@ def change_password(services: Services, user_id: int, old: str, new: str, keep_t
             raise AccountError("Le nouveau mot de passe doit différer de l'ancien.")
         user.password_hash = hash_password(new)
         user.must_change_password = False
-        q = delete(WebSession).where(WebSession.user_id == user_id)
-        if keep_token:
-            q = q.where(WebSession.token_hash != token_hash(keep_token))
-        db.execute(q)
+        _close_sessions(db, user_id, keep_token)
         audit.record(db, actor=user.username, role=user.role, action="password_change", ip=ip)

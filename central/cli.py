@@ -3,7 +3,9 @@
 Every command takes ``--data-dir`` (else ``KIOSK_CENTRAL_DATA``) and
 ``--db`` (else ``KIOSK_CENTRAL_DB``, else SQLite in the data directory).
 Output meant for scripts is on stdout alone (``token create`` prints the
-token and nothing else); messages for people go to stderr.
+token and nothing else); messages for people go to stderr. A refusal (an
+unknown mairie or account, a value a mairie cannot take) is its own French
+message on stderr, with exit status 1.
 """
 
 from __future__ import annotations
@@ -48,21 +50,10 @@ def cmd_serve(args) -> int:
 
 
 def cmd_token_create(args) -> int:
-    from central.enrollment import UnknownSite, create_token
+    from central.enrollment import create_token
 
-    services = _services(args)
-    try:
-        token = create_token(services, args.site, created_by=args.by, ttl=timedelta(days=args.days))
-    except UnknownSite:
-        print(_no_site(args.site), file=sys.stderr)
-        return 1
-    print(token)
+    print(create_token(_services(args), args.site, created_by=args.by, ttl=timedelta(days=args.days)))
     return 0
-
-
-def _no_site(name: str) -> str:
-    return (f"no site {name!r}: kiosk-central site list shows them, "
-            "kiosk-central site create adds one")
 
 
 def cmd_dossiers_list(args) -> int:
@@ -124,7 +115,7 @@ def cmd_predemandes_import(args) -> int:
 def cmd_user_create(args) -> int:
     from central import audit
     from central.accounts import create_user
-    from central.enrollment import site_by_name
+    from central.enrollment import existing_site
 
     services = _services(args)
     password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
@@ -132,13 +123,7 @@ def cmd_user_create(args) -> int:
         print("give the password on stdin with --password-stdin", file=sys.stderr)
         return 2
     with services.db() as db, db.begin():
-        site_id = None
-        if args.site:
-            site = site_by_name(db, args.site)
-            if site is None:
-                print(_no_site(args.site), file=sys.stderr)
-                return 1
-            site_id = site.id
+        site_id = existing_site(db, args.site).id if args.site else None
         user = create_user(db, args.username, password, args.role, site_id, args.full_name)
         audit.record(db, actor=args.by, role="cli", action="create_user", detail=f"{user.username} ({user.role})")
     print(f"user {args.username} created ({args.role})", file=sys.stderr)
@@ -171,14 +156,14 @@ def cmd_user_list(args) -> int:
 
 
 def _user_action(args, action: str) -> int:
-    """``user disable|enable|unlock USERNAME``: one of ``central.accounts``' actions, audited as ``--by``."""
+    """``user disable|enable|unlock USERNAME``: one of :data:`central.accounts.ACTIONS`, audited as ``--by``."""
     from central import accounts
 
-    do = {"disable": accounts.disable_user, "enable": accounts.enable_user, "unlock": accounts.unlock_user}[action]
+    todo = accounts.ACTIONS[action]
     with _services(args).db() as db, db.begin():
-        changed = do(db, args.username, accounts.Actor(args.by, "cli"))
-    done = {"disable": "disabled (its sessions are closed)", "enable": "enabled", "unlock": "unlocked"}[action]
-    print(f"user {args.username}: " + (done if changed else f"unchanged (already {action}d)"), file=sys.stderr)
+        changed = todo.run(db, args.username, accounts.Actor(args.by, "cli"))
+    print(f"user {args.username}: " + (todo.state if changed else f"unchanged (already {todo.state})"),
+          file=sys.stderr)
     return 0
 
 
@@ -187,8 +172,8 @@ def cmd_user_reset_password(args) -> int:
     from central import accounts
 
     with _services(args).db() as db, db.begin():
-        password = accounts.reset_password(db, args.username, accounts.Actor(args.by, "cli"))
-    print(password)
+        reset = accounts.reset_password(db, args.username, accounts.Actor(args.by, "cli"))
+    print(reset.password)
     print(f"user {args.username}: temporary password set, to be changed at the next login; its sessions are "
           "closed. Hand it over in person.", file=sys.stderr)
     return 0
@@ -212,14 +197,11 @@ def cmd_site_list(args) -> int:
 
 
 def cmd_site_set(args) -> int:
-    from central.enrollment import site_by_name
+    from central.enrollment import existing_site
     from central.sites import edit_site
 
     with _services(args).db() as db, db.begin():
-        site = site_by_name(db, args.site)
-        if site is None:
-            print(f"no site {args.site!r} (kiosk-central site list shows them)", file=sys.stderr)
-            return 1
+        site = existing_site(db, args.site)
         changed = edit_site(db, site, actor=args.by, role="cli", name=args.name, address=args.address,
                             opening_hours=args.hours, default_language=args.language, timezone=args.timezone)
         site_id = site.id
@@ -228,12 +210,11 @@ def cmd_site_set(args) -> int:
 
 
 def cmd_site_create(args) -> int:
-    from central.sites import DEFAULT_ZONE, create_site
+    from central.sites import create_site
 
     with _services(args).db() as db, db.begin():
-        site = create_site(db, actor=args.by, role="cli", name=args.name, address=args.address or "",
-                           opening_hours=args.hours or "", default_language=args.language or "fr",
-                           timezone=args.timezone or DEFAULT_ZONE)
+        site = create_site(db, actor=args.by, role="cli", name=args.name, address=args.address,
+                           opening_hours=args.hours, default_language=args.language, timezone=args.timezone)
         site_id = site.id
     print(site_id)
     print(f"site {site_id} created", file=sys.stderr)
@@ -269,6 +250,24 @@ def cmd_import(args) -> int:
     return 1 if report["refused"] else 0
 
 
+def _by(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--by", default="cli", help="who asked (recorded)")
+
+
+def _site_settings(p: argparse.ArgumentParser, new: bool) -> None:
+    """What ``site create`` and ``site set`` both take; a new mairie's defaults are ``central.sites``'."""
+    from central.sites import DEFAULT_LANGUAGE, DEFAULT_ZONE
+
+    default = " (default %(default)s)" if new else ""
+    p.add_argument("--address", default="" if new else None,
+                   help="printed on the receipt (48 columns a line: keep it short)")
+    p.add_argument("--hours", default="" if new else None, help="opening hours, printed on the receipt")
+    p.add_argument("--language", choices=list(LANGUAGES), default=DEFAULT_LANGUAGE if new else None,
+                   help="the language its kiosks greet in" + default)
+    p.add_argument("--timezone", default=DEFAULT_ZONE if new else None,
+                   help="its time zone, printed on receipts (e.g. Europe/Paris, America/Cayenne)" + default)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kiosk-central", description="Central service of the kiosks.")
     parser.add_argument("--version", action="version", version=__version__)
@@ -289,7 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = token.add_parser("create", parents=[common], help="print a one-time enrollment token for a site")
     p.add_argument("--site", required=True, help="site id or name (an existing one: `site create` adds one)")
     p.add_argument("--days", type=float, default=7.0, help="validity (default 7 days)")
-    p.add_argument("--by", default="cli", help="who asked (recorded)")
+    _by(p)
     p.set_defaults(func=cmd_token_create)
 
     dossiers = sub.add_parser("dossiers", help="received dossiers").add_subparsers(dest="action", required=True)
@@ -303,7 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_devices_list)
     p = devices.add_parser("revoke", parents=[common])
     p.add_argument("device_id")
-    p.add_argument("--by", default="cli")
+    _by(p)
     p.set_defaults(func=cmd_devices_revoke)
 
     pre = sub.add_parser("predemandes", help="pré-demandes").add_subparsers(dest="action", required=True)
@@ -320,7 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--site", help="the agent's mairie (id or name)")
     p.add_argument("--full-name", default="")
     p.add_argument("--password-stdin", action="store_true")
-    p.add_argument("--by", default="cli", help="who asked (recorded in the audit log)")
+    _by(p)
     p.set_defaults(func=cmd_user_create)
     p = users.add_parser("list", parents=[common], help="every account: login, name, role, mairie, state")
     p.add_argument("--json", action="store_true")
@@ -330,12 +329,12 @@ def build_parser() -> argparse.ArgumentParser:
                               ("unlock", "end a lockout after too many wrong passwords")):
         p = users.add_parser(action, parents=[common], help=help_text)
         p.add_argument("username")
-        p.add_argument("--by", default="cli", help="who asked (recorded in the audit log)")
+        _by(p)
         p.set_defaults(func=lambda args, action=action: _user_action(args, action))
     p = users.add_parser("reset-password", parents=[common],
                          help="print a temporary password (alone on stdout), to be changed at the next login")
     p.add_argument("username")
-    p.add_argument("--by", default="cli", help="who asked (recorded in the audit log)")
+    _by(p)
     p.set_defaults(func=cmd_user_reset_password)
 
     site = sub.add_parser("site", help="the mairies' settings").add_subparsers(dest="action", required=True)
@@ -344,20 +343,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_site_list)
     p = site.add_parser("create", parents=[common], help="add a mairie (prints its id alone on stdout)")
     p.add_argument("name", help="its name, as kiosks print it (its id is made from it)")
-    p.add_argument("--address", help="printed on the receipt (48 columns a line: keep it short)")
-    p.add_argument("--hours", help="opening hours, printed on the receipt")
-    p.add_argument("--language", choices=list(LANGUAGES), help="the language its kiosks greet in (default fr)")
-    p.add_argument("--timezone", help="its time zone (default Europe/Paris)")
-    p.add_argument("--by", default="cli", help="who asked (recorded in the audit log)")
+    _site_settings(p, new=True)
+    _by(p)
     p.set_defaults(func=cmd_site_create)
     p = site.add_parser("set", parents=[common], help="change what a mairie's kiosks print and speak first")
     p.add_argument("site", help="site id or name")
     p.add_argument("--name", help="a new name")
-    p.add_argument("--address", help="printed on the receipt (48 columns a line: keep it short)")
-    p.add_argument("--hours", help="opening hours, printed on the receipt")
-    p.add_argument("--language", choices=list(LANGUAGES), help="the language its kiosks greet in")
-    p.add_argument("--timezone", help="its time zone, printed on receipts (e.g. Europe/Paris, America/Cayenne)")
-    p.add_argument("--by", default="cli", help="who asked (recorded in the audit log)")
+    _site_settings(p, new=False)
+    _by(p)
     p.set_defaults(func=cmd_site_set)
 
     db = sub.add_parser("db", help="schema").add_subparsers(dest="action", required=True)

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
@@ -37,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from central.blobstore import BlobMissing
 from central.context import Services
+from central.housekeeping import Housekeeper
 from central.models import Captured, Device, Dossier, DossierEvent, DossierState, Predemande, Upload
 from titres.dossier import Dossier as CapturedDossier
 from titres.dossier import MalformedDossier, UnsupportedSchema, check_attachment
@@ -173,11 +173,7 @@ def put_part(services: Services, device: Device, dossier_id: str, index: int, da
 
 def _open_part(services: Services, manifest: dict[str, Any], index: int) -> bytes:
     p = manifest["parts"][index]
-    try:
-        sealed = services.blobs.get(part_key(manifest["id"], index, p["sha256"]))
-    except BlobMissing as exc:
-        # Gone since it was counted: the stale-upload purge ran meanwhile. The kiosk sends it again.
-        raise ProtocolError("incomplete", f"parts [{index}] are missing") from exc
+    sealed = services.blobs.get(part_key(manifest["id"], index, p["sha256"]))
     if sha256_hex(sealed) != p["sha256"]:
         raise ProtocolError("hash_mismatch", f"stored part {index} no longer matches its hash")
     try:
@@ -258,7 +254,11 @@ def commit(services: Services, device: Device, dossier_id: str) -> dict[str, Any
     missing = _missing(services, manifest)
     if missing:
         raise ProtocolError("incomplete", f"parts {missing} are missing")
-    captured, content = _checked_content(services, manifest)
+    try:
+        captured, content = _checked_content(services, manifest)
+    except BlobMissing as exc:
+        # Gone since it was counted: the stale-upload purge ran meanwhile. The kiosk sends it again.
+        raise ProtocolError("incomplete", f"a part is missing ({exc})") from exc
     created_at = _parse_time(manifest["created_at"])
     try:
         with services.db() as db, db.begin():
@@ -326,59 +326,20 @@ def purge_stale_uploads(services: Services, older_than: timedelta) -> int:
     return purged
 
 
-class StaleUploadPurge:
-    """:func:`purge_stale_uploads` every ``interval_s`` on a thread of its own, from its start to its stop.
+class StaleUploadPurge(Housekeeper):
+    """:func:`purge_stale_uploads` every ``interval_s`` (a :class:`~central.housekeeping.Housekeeper`), with the
+    configuration's ``staging_retention_days``; the first pass runs at start."""
 
-    The retention is the configuration's ``staging_retention_days``. The
-    first pass runs at start. A pass that fails is logged and counted, and
-    the next one comes at its time: the thread does not die of an error,
-    and :attr:`alive` tells whether it runs. :meth:`run_once` is one pass,
-    now, on the caller's thread.
-    """
+    name = "stale-upload-purge"
+    what = "purging stale uploads"
 
     def __init__(self, services: Services, interval_s: float = PURGE_INTERVAL_S):
+        super().__init__(interval_s, log)
         self.services = services
-        self.interval_s = interval_s
         self.retention = timedelta(days=services.config.staging_retention_days)
-        self.passes = 0  # passes made by the thread, failed ones included
-        self.failures = 0
-        self._stopping = threading.Event()
-        self._passed = threading.Condition()
-        self._thread: threading.Thread | None = None
 
     def run_once(self) -> int:
-        return purge_stale_uploads(self.services, self.retention)
-
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="stale-upload-purge", daemon=True)
-            self._thread.start()
-
-    def stop(self, timeout_s: float = 60.0) -> None:
-        """Ask the thread to end and wait for the pass in progress, if any. Stopping twice is harmless."""
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-
-    @property
-    def alive(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def wait_for_passes(self, count: int, timeout_s: float) -> bool:
-        """Wait until the thread has made ``count`` passes; False if it has not within ``timeout_s``."""
-        with self._passed:
-            return self._passed.wait_for(lambda: self.passes >= count, timeout_s)
-
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                purged = self.run_once()
-                if purged:
-                    log.info("stale uploads purged", extra={"count": purged})
-            except Exception:  # the next pass may succeed (a database restarting, a blob store away)
-                self.failures += 1
-                log.exception("purging stale uploads failed; next pass in %g s", self.interval_s)
-            with self._passed:
-                self.passes += 1
-                self._passed.notify_all()
-            self._stopping.wait(self.interval_s)
+        purged = purge_stale_uploads(self.services, self.retention)
+        if purged:
+            log.info("stale uploads purged", extra={"count": purged})
+        return purged

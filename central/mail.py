@@ -47,7 +47,6 @@ import re
 import smtplib
 import ssl
 import textwrap
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -59,6 +58,7 @@ from sqlalchemy.orm import Session
 
 from central.config import CentralConfig, check_mail, plain_address
 from central.context import Services
+from central.housekeeping import Housekeeper
 from central.models import Dossier, MailState, OutgoingMail, Site
 from central.reasons import Notice
 from central.review import predemande_data
@@ -144,8 +144,7 @@ def enqueue(db: Session, config: CentralConfig, dossier: Dossier, kind: str, not
     """Write the ``kind`` message about ``dossier`` in the caller's transaction; None if none is to be sent.
 
     None when no mail server is configured or the pré-demande has no usable
-    address. ``notice`` is what a return tells (None for ``validated``; a
-    return without one tells the dossier's ``return_reasons``). A dossier
+    address. ``notice`` is what a return tells (None for ``validated``). A dossier
     has one message per kind: asked again, the row already written is
     returned unchanged. The sender of this process is woken when the
     caller commits.
@@ -162,10 +161,7 @@ def enqueue(db: Session, config: CentralConfig, dossier: Dossier, kind: str, not
     if existing is not None:
         return existing
     lang = language_of(dossier)
-    if notice is not None:
-        lines = notice.lines(lang)
-    else:
-        lines = (dossier.return_reasons or "").splitlines() if kind == "returned" else []
+    lines = notice.lines(lang) if notice is not None else []
     subject, body = compose(kind, lang, dossier.number, db.get(Site, dossier.site_id), lines, config.public_url)
     mail = OutgoingMail(dossier_id=dossier.id, kind=kind, recipient=recipient, language=lang, subject=subject,
                         body=body, state=MailState.PENDING.value, created_at=now, attempts=0, next_attempt_at=now,
@@ -185,13 +181,12 @@ class MailStatus:
     sent_at: datetime | None
     attempts: int
     last_error: str     # the server's short answer, no address in it
-    next_attempt_at: datetime
 
 
 def state_for(db: Session, dossier_id: str) -> list[MailStatus]:
     """The messages of a dossier, oldest first; empty when none was written (no mail server, or no address)."""
     rows = db.scalars(select(OutgoingMail).where(OutgoingMail.dossier_id == dossier_id).order_by(OutgoingMail.id))
-    return [MailStatus(r.kind, r.state, r.sent_at, r.attempts, r.last_error, r.next_attempt_at) for r in rows]
+    return [MailStatus(r.kind, r.state, r.sent_at, r.attempts, r.last_error) for r in rows]
 
 
 # -- sending it -------------------------------------------------------------------------------------------------------
@@ -238,103 +233,74 @@ def retry_delay(attempts: int) -> timedelta:
     return min(FIRST_RETRY * 2 ** min(max(attempts - 1, 0), 20), MAX_RETRY)
 
 
-class MailSender:
-    """Deliver due ``pending`` messages, on a thread of its own from :meth:`start` to :meth:`stop`.
+def _due_now(now: datetime) -> tuple:
+    return OutgoingMail.state == MailState.PENDING.value, OutgoingMail.next_attempt_at <= now
+
+
+class MailSender(Housekeeper):
+    """Deliver due ``pending`` messages (a :class:`~central.housekeeping.Housekeeper`): a pass at start, one
+    whenever a commit in this process enqueued a message, and one every ``poll_interval_s``.
 
     Built from the services' configuration, and refuses one that names a
     mail server without a sender (``ConfigError``, as ``load_config`` does).
     Without a mail server it does nothing: :meth:`start` starts no thread.
-    :meth:`deliver_due` is one pass, now, on the caller's thread; the thread
-    makes one at start, one whenever a commit in this process enqueued a
-    message, and one every ``poll_interval_s``. A pass that fails (the
-    database away) is logged and counted, and the thread goes on.
     """
 
+    name = "mail-sender"
+    what = "delivering mail"
+
     def __init__(self, services: Services, poll_interval_s: float = POLL_INTERVAL_S):
+        super().__init__(poll_interval_s, log)
         self.services = services
         self.config = services.config
         self.server = check_mail(self.config)
-        self.poll_interval_s = poll_interval_s
-        self.passes = 0  # passes made by the thread, failed ones included
-        self.failures = 0
-        self._stopping = threading.Event()
-        self._wake = threading.Event()
-        self._passed = threading.Condition()
-        self._thread: threading.Thread | None = None
-        self._on_commit = self._committed  # one bound method, so that it can be removed
-        self._on_rollback = self._rolled_back
 
     @property
-    def configured(self) -> bool:
-        return self.server is not None
-
-    # -- the thread ---------------------------------------------------------------------------------------------------
+    def poll_interval_s(self) -> float:
+        return self.interval_s
 
     def start(self) -> None:
         if self.server is None:
             log.info("no mail server configured (KIOSK_CENTRAL_SMTP_URL): citizens are not mailed")
             return
-        if self._thread is None:
-            event.listen(self.services.db, "after_commit", self._on_commit)
-            event.listen(self.services.db, "after_rollback", self._on_rollback)
-            self._thread = threading.Thread(target=self._run, name="mail-sender", daemon=True)
-            self._thread.start()
+        if not event.contains(self.services.db, "after_commit", self._committed):
+            event.listen(self.services.db, "after_commit", self._committed)
+            event.listen(self.services.db, "after_rollback", self._rolled_back)
+        super().start()
 
     def stop(self, timeout_s: float = 60.0) -> None:
-        """Ask the thread to end and wait for the pass in progress, if any. Stopping twice is harmless."""
-        self._stopping.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-            if event.contains(self.services.db, "after_commit", self._on_commit):
-                event.remove(self.services.db, "after_commit", self._on_commit)
-                event.remove(self.services.db, "after_rollback", self._on_rollback)
-
-    def wake(self) -> None:
-        """Make a pass now (the thread's), rather than at the next poll."""
-        self._wake.set()
-
-    @property
-    def alive(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def wait_for_passes(self, count: int, timeout_s: float) -> bool:
-        """Wait until the thread has made ``count`` passes; False if it has not within ``timeout_s``."""
-        with self._passed:
-            return self._passed.wait_for(lambda: self.passes >= count, timeout_s)
+        super().stop(timeout_s)
+        if event.contains(self.services.db, "after_commit", self._committed):
+            event.remove(self.services.db, "after_commit", self._committed)
+            event.remove(self.services.db, "after_rollback", self._rolled_back)
 
     def _committed(self, session: Session) -> None:
         if session.info.pop(_ENQUEUED, False):
-            self._wake.set()
+            self.wake()
 
     def _rolled_back(self, session: Session) -> None:
         session.info.pop(_ENQUEUED, None)
 
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            self._wake.clear()  # before the pass: a commit during it wakes the next one
-            try:
-                self.deliver_due()
-            except Exception:  # the next pass may succeed (a database restarting)
-                self.failures += 1
-                log.exception("delivering mail failed; next pass in %g s", self.poll_interval_s)
-            with self._passed:
-                self.passes += 1
-                self._passed.notify_all()
-            self._wake.wait(self.poll_interval_s)
+    def run_once(self) -> int:
+        return self.deliver_due()
 
     # -- one pass -----------------------------------------------------------------------------------------------------
 
     def deliver_due(self) -> int:
-        """Claim the due messages, send them over one connection, record each outcome. Returns how many were sent."""
+        """Send the due messages over one connection, each claimed just before its try, and record each outcome.
+
+        Once the server does not answer, the rest of the pass is left as it
+        was (due, and not counted as tried): the next pass tries them.
+        Returns how many were sent.
+        """
         if self.server is None:
             return 0
-        claimed = self._claim(self.services.now())
-        sent, smtp, down = 0, None, None
+        now = self.services.now()
+        sent, smtp = 0, None
         try:
-            for mail in claimed:
-                if down is not None:  # the server did not answer for the one before: not tried, retried with it
-                    self._failed(mail, down)
+            for mail_id in self._due(now):
+                mail = self._claim(mail_id, now)
+                if mail is None:  # another process took it
                     continue
                 if plain_address(mail.recipient) is None:  # written by hand, not by enqueue
                     self._failed(mail, _Outcome("adresse invalide", final=True))
@@ -346,9 +312,9 @@ class MailSender:
                                       to_addrs=[mail.recipient])
                 except (OSError, smtplib.SMTPException) as exc:
                     outcome = _outcome(exc)
-                    if outcome.server_down:
-                        smtp, down = self._close(smtp), outcome
                     self._failed(mail, outcome)
+                    if outcome.server_down:
+                        break
                     continue
                 self._sent(mail)
                 sent += 1
@@ -356,20 +322,17 @@ class MailSender:
             self._close(smtp)
         return sent
 
-    def _claim(self, now: datetime) -> list[OutgoingMail]:
-        """The due rows this process wins: each taken by one conditional UPDATE that only one process can match."""
-        due_now = (OutgoingMail.state == MailState.PENDING.value, OutgoingMail.next_attempt_at <= now)
+    def _due(self, now: datetime) -> list[int]:
         with self.services.db() as db:
-            due = list(db.scalars(select(OutgoingMail.id).where(*due_now)
-                                  .order_by(OutgoingMail.next_attempt_at, OutgoingMail.id).limit(BATCH)))
-        claimed = []
-        for mail_id in due:
-            with self.services.db() as db, db.begin():
-                won = db.execute(update(OutgoingMail).where(OutgoingMail.id == mail_id, *due_now)
-                                 .values(next_attempt_at=now + LEASE, attempts=OutgoingMail.attempts + 1))
-                if won.rowcount == 1:
-                    claimed.append(db.get(OutgoingMail, mail_id))
-        return claimed
+            return list(db.scalars(select(OutgoingMail.id).where(*_due_now(now))
+                                   .order_by(OutgoingMail.next_attempt_at, OutgoingMail.id).limit(BATCH)))
+
+    def _claim(self, mail_id: int, now: datetime) -> OutgoingMail | None:
+        """The row, if this process wins it: one conditional UPDATE that only one process can match."""
+        with self.services.db() as db, db.begin():
+            won = db.execute(update(OutgoingMail).where(OutgoingMail.id == mail_id, *_due_now(now))
+                             .values(next_attempt_at=now + LEASE, attempts=OutgoingMail.attempts + 1))
+            return db.get(OutgoingMail, mail_id) if won.rowcount == 1 else None
 
     def _connect(self) -> smtplib.SMTP:
         server = self.server
@@ -392,12 +355,11 @@ class MailSender:
     @staticmethod
     def _close(smtp: smtplib.SMTP | None) -> None:
         if smtp is None:
-            return None
+            return
         try:
             smtp.quit()
         except (OSError, smtplib.SMTPException):
             smtp.close()
-        return None
 
     def _message(self, mail: OutgoingMail) -> EmailMessage:
         msg = EmailMessage()

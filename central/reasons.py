@@ -74,16 +74,19 @@ class ReasonsError(ValueError):
     """A mairie's list, or a return, that cannot be kept; the message (French) is for the person at the form."""
 
 
-def parse(data: Any) -> list[ReturnReason]:
-    """A stored list (a mairie's ``return_reasons``) as reasons; None (or unreadable) is the defaults."""
+def _readable(data: Any) -> list[ReturnReason]:
+    """The reasons of a stored list that can be read (a code and French words), and only those."""
     if not isinstance(data, list):
-        return list(DEFAULT_REASONS)
-    out = []
-    for item in data:
-        if isinstance(item, dict) and isinstance(item.get("code"), str) and isinstance(item.get("fr"), str):
-            out.append(ReturnReason(item["code"], item["fr"], item.get("en") if isinstance(item.get("en"), str)
-                                    else ""))
-    return out or list(DEFAULT_REASONS)
+        return []
+    return [ReturnReason(item["code"], item["fr"], item.get("en") if isinstance(item.get("en"), str) else "")
+            for item in data
+            if isinstance(item, dict) and isinstance(item.get("code"), str) and isinstance(item.get("fr"), str)]
+
+
+def parse(data: Any) -> list[ReturnReason]:
+    """A mairie's stored ``return_reasons`` as the list its agents pick from; None (or unreadable) is the
+    defaults."""
+    return _readable(data) or list(DEFAULT_REASONS)
 
 
 def for_site(site) -> list[ReturnReason]:
@@ -123,8 +126,8 @@ def from_text(fr: str, en: str, current: Iterable[ReturnReason]) -> list[ReturnR
     when it is kept; this raises :class:`ReasonsError` for what the lines
     alone show (English with no French beside it).
     """
-    fr_lines = [_one_line(line) for line in (fr or "").splitlines()]
-    en_lines = [_one_line(line) for line in (en or "").splitlines()]
+    fr_lines = [one_line(line) for line in (fr or "").splitlines()]
+    en_lines = [one_line(line) for line in (en or "").splitlines()]
     count = max(len(fr_lines), len(en_lines))
     fr_lines += [""] * (count - len(fr_lines))
     en_lines += [""] * (count - len(en_lines))
@@ -148,8 +151,9 @@ def from_text(fr: str, en: str, current: Iterable[ReturnReason]) -> list[ReturnR
     return None if tuple(out) == DEFAULT_REASONS else out
 
 
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
+def one_line(text: str) -> str:
+    """Control characters and line breaks become spaces; runs of spaces become one (a field of one line)."""
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
 
 
 def _fresh_code(text: str, used: set[str]) -> str:
@@ -190,8 +194,8 @@ class Notice:
     def from_dict(cls, data: Any) -> Notice | None:
         if not isinstance(data, dict):
             return None
-        return cls(tuple(parse(data.get("reasons")) if data.get("reasons") else ()),
-                   str(data.get("note") or ""))
+        # What a return told, and nothing else: never the defaults in place of an unreadable list.
+        return cls(tuple(_readable(data.get("reasons"))), str(data.get("note") or ""))
 
 
 def notice(chosen: Iterable[str], note: str, available: Iterable[ReturnReason]) -> Notice:

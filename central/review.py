@@ -31,6 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
+from urllib.parse import quote
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -183,13 +184,22 @@ class Holder:
         return now - self.seen_at <= timedelta(seconds=HOLD_SECONDS)
 
 
+def holders(db: Session, dossiers) -> dict[str, Holder]:
+    """Who holds each of ``dossiers`` (by dossier id), active or not: one query for all their names."""
+    held = [d for d in dossiers if d.holder_id is not None and d.held_since is not None and d.held_seen_at is not None]
+    if not held:
+        return {}
+    users = {uid: (username, full_name) for uid, username, full_name in db.execute(
+        select(User.id, User.username, User.full_name).where(User.id.in_({d.holder_id for d in held})))}
+    out = {}
+    for d in held:
+        username, full_name = users.get(d.holder_id, (str(d.holder_id), "un compte supprimé"))
+        out[d.id] = Holder(d.holder_id, username, full_name or username, d.held_since, d.held_seen_at)
+    return out
+
+
 def holder(db: Session, dossier: Dossier) -> Holder | None:
-    if dossier.holder_id is None or dossier.held_since is None or dossier.held_seen_at is None:
-        return None
-    user = db.get(User, dossier.holder_id)
-    username = user.username if user is not None else str(dossier.holder_id)
-    name = (user.full_name or user.username) if user is not None else "un compte supprimé"
-    return Holder(dossier.holder_id, username, name, dossier.held_since, dossier.held_seen_at)
+    return holders(db, [dossier]).get(dossier.id)
 
 
 def held_by_other(db: Session, user, dossier: Dossier, now: datetime) -> Holder | None:
@@ -531,3 +541,27 @@ def finger_label(finger: str) -> str:
 
 FINGER_STATUS = {FingerStatus.CAPTURED: "Relevée", FingerStatus.LOW_QUALITY: "Qualité insuffisante",
                  FingerStatus.UNAVAILABLE: "Impossible à la borne", FingerStatus.SENSOR_FAILED: "Capteur en panne"}
+
+
+def attachment_label(dossier: Dossier, name: str, kind: str) -> tuple[str, str | None]:
+    """An image's name as agents read it on the dossier page, and the checklist item it is the photo of (None for
+    a fingerprint or the signature). ``kind`` is :func:`attachment_kind`'s answer for ``name``."""
+    captured = _captured(dossier)
+    if kind == "fingerprint":
+        finger = next(f.finger for f in captured.fingerprints if f.attachment == name)
+        return f"Empreinte : {finger_label(finger)}", None
+    if kind == "signature":
+        return "Signature", None
+    requirement = next(d.requirement for d in captured.documents if d.attachment == name)
+    return ("Photo d'identité" if kind == "photo" else requirement_label(dossier, requirement)), requirement
+
+
+def image_version(dossier: Dossier) -> str:
+    """What an image's address says of the package it comes from: a package never changes, so an address that
+    names it may be kept by the agent's browser (``central.console.dossiers.attachment``)."""
+    return dossier.package_sha256[:16]
+
+
+def attachment_url(dossier: Dossier, name: str) -> str:
+    """Where the console serves an image of the dossier, at the address that names its package (``?v=``)."""
+    return f"/console/dossiers/{dossier.id}/attachments/{quote(name)}?v={image_version(dossier)}"

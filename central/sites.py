@@ -37,7 +37,10 @@ LANGUAGE_LABELS = {"fr": "Français", "en": "Anglais"}
 #: How each setting is named in messages and in the audit log.
 FIELD_LABELS = {"name": "nom", "address": "adresse", "opening_hours": "horaires", "default_language": "langue",
                 "timezone": "fuseau horaire", "return_reasons": "motifs de renvoi"}
-DEFAULT_ZONE = "Europe/Paris"
+#: A new mairie's language and time zone when none is given (the console's form shows them chosen).
+DEFAULT_LANGUAGE, DEFAULT_ZONE = "fr", "Europe/Paris"
+#: The reasons' two texts are at most this long (30 reasons of 300 characters, and their line breaks).
+REASONS_TEXT_MAX = reasons.MAX_REASONS_PER_SITE * (reasons.MAX_REASON + 2)
 #: The zones of the mairies of France and its overseas territories, offered first in the console.
 FRENCH_ZONES = {
     "Europe/Paris": "Métropole et Corse", "America/Cayenne": "Guyane", "America/Guadeloupe": "Guadeloupe",
@@ -63,7 +66,7 @@ class SiteSummary:
     opening_hours: str
     default_language: str
     kiosks: int  # enrolled and not revoked
-    timezone: str = "Europe/Paris"
+    timezone: str = DEFAULT_ZONE
 
 
 def list_sites(db: Session) -> list[SiteSummary]:
@@ -75,13 +78,8 @@ def list_sites(db: Session) -> list[SiteSummary]:
     return sorted(summaries, key=lambda s: (slug(s.name), s.name))  # "Trèbes" after "démonstration"
 
 
-def _one_line(text: str) -> str:
-    """Control characters and line breaks become spaces; runs of spaces become one."""
-    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
-
-
 def _checked_name(db: Session, site: Site, value: str) -> str:
-    name = _one_line(value)
+    name = reasons.one_line(value)
     if not name:
         raise SiteError("name", "Indiquez le nom de la mairie.")
     if len(name) > NAME_MAX:
@@ -98,7 +96,7 @@ def _name_taken(name: str) -> SiteError:
 
 
 def _checked_text(field: str, value: str, limit: int) -> str:
-    text = _one_line(value)
+    text = reasons.one_line(value)
     if len(text) > limit:
         raise SiteError(field, f"Le champ « {FIELD_LABELS[field]} » fait au plus {limit} caractères.")
     return text
@@ -123,7 +121,13 @@ def _checked_zone(value: str) -> str:
 
 
 def _checked_reasons(site: Site, fr: str, en: str) -> list[dict[str, str]] | None:
-    """The form's two texts (``reasons.from_text``) as the column keeps them; None for the defaults."""
+    """The form's two texts (``reasons.from_text``) as the column keeps them; None for the defaults.
+
+    Texts longer than any allowed list could be are refused before they are read line by line.
+    """
+    if max(len(fr), len(en)) > REASONS_TEXT_MAX:
+        raise SiteError("return_reasons", f"Les motifs de renvoi sont trop longs ({reasons.MAX_REASONS_PER_SITE} "
+                                          f"motifs de {reasons.MAX_REASON} caractères au plus).")
     try:
         chosen = reasons.from_text(fr, en, reasons.for_site(site))
         return None if chosen is None else reasons.stored(chosen)
@@ -158,7 +162,8 @@ def _checked_new_name(db: Session, site: Site, value: str) -> str:
 
 
 def create_site(db: Session, *, actor: str, role: str, ip: str = "", name: str, address: str = "",
-                opening_hours: str = "", default_language: str = "fr", timezone: str = DEFAULT_ZONE) -> Site:
+                opening_hours: str = "", default_language: str = DEFAULT_LANGUAGE,
+                timezone: str = DEFAULT_ZONE) -> Site:
     """Add a mairie, its id made from its name, and audit it as ``create_site``.
 
     Raises :class:`SiteError` before adding anything when a value is refused,
@@ -166,7 +171,7 @@ def create_site(db: Session, *, actor: str, role: str, ip: str = "", name: str, 
     its accents, case or punctuation (« Mairie de Trebes » beside « Mairie de
     Trèbes »): that is a typo, not a second mairie.
     """
-    site = Site(id=_free_id(db, _one_line(name) or "site"))
+    site = Site(id=_free_id(db, reasons.one_line(name) or "site"))
     values = {"name": _checked_new_name(db, site, name),
               "address": _checked_text("address", address, ADDRESS_MAX),
               "opening_hours": _checked_text("opening_hours", opening_hours, HOURS_MAX),

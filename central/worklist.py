@@ -35,7 +35,7 @@ from sqlalchemy import Select, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from central import review
-from central.models import Device, Dossier, DossierState, Role, User
+from central.models import Device, Dossier, DossierState, Role
 from central.review import InvalidAction
 from central.status import canonical_number
 from titres.ids import normalise_kiosk_code
@@ -43,9 +43,7 @@ from titres.ids import normalise_kiosk_code
 PAGE_SIZE = 50
 MAX_SEARCH = 100
 MAX_PAGE = 10_000
-#: A dossier is "open by" its holder while their page said so less than this long ago (seconds).
-HOLD_SECONDS = review.HOLD_SECONDS
-#: Dates typed in the filters are days in the mairies' time zone (metropolitan France).
+#: Dates typed in the filters are days in Paris, as the console shows every time (a mairie overseas reads them so).
 PARIS = ZoneInfo("Europe/Paris")
 
 
@@ -188,21 +186,12 @@ class Duplicate:
 
 
 @dataclass(frozen=True)
-class Presence:
-    """Someone has the dossier open: who (their full name, else their username), since when."""
-
-    name: str
-    since: datetime
-    seconds: float
-    mine: bool
-
-
-@dataclass(frozen=True)
 class Row:
     dossier: Dossier
     kiosk_code: str
     duplicates: tuple[Duplicate, ...] = ()
-    presence: Presence | None = None
+    #: Who has it open right now (``review.Holder``), if anyone.
+    presence: review.Holder | None = None
 
 
 @dataclass
@@ -265,8 +254,8 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, time(0), PARIS).astimezone(timezone.utc)
 
 
-def _filtered(user, filters: Filters, q: Select) -> tuple[Select, bool]:
-    """``q`` within what ``user`` may see and what ``filters`` ask; and whether the search was a number.
+def _filtered(user, filters: Filters, q: Select) -> Select:
+    """``q`` within what ``user`` may see and what ``filters`` ask (a number searched for: that dossier alone).
 
     Expects ``q`` to select from dossiers joined to their device (``Device``)
     when the kiosk filter is set.
@@ -275,7 +264,7 @@ def _filtered(user, filters: Filters, q: Select) -> tuple[Select, bool]:
     if filters.search:
         number = scanned_number(filters.search)
         if number:
-            return q.where(Dossier.number == number), True
+            return q.where(Dossier.number == number)
         pd = "".join(c for c in filters.search.upper() if c.isalnum())[:16]
         prefix = filters.search.upper().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         q = q.where(or_(Dossier.predemande_number == pd, Dossier.surname.ilike(prefix + "%", escape="\\")))
@@ -293,21 +282,24 @@ def _filtered(user, filters: Filters, q: Select) -> tuple[Select, bool]:
         q = q.where(Dossier.received_at >= _day_start(filters.received_from))
     if filters.received_to:
         q = q.where(Dossier.received_at < _day_start(filters.received_to + timedelta(days=1)))
-    return q, False
+    return q
 
 
-def _order(sort: Sort) -> list:
-    """The worklist's order: every sort ends on the reception time and the id, so it is stable."""
-    if sort == Sort.NEWEST:
-        return [Dossier.received_at.desc(), Dossier.id.desc()]
+def _columns(sort: Sort) -> list:
+    """What ``sort`` orders by: its own column first, then the reception time and the id, so it is stable."""
     lead = {Sort.SURNAME: [Dossier.surname], Sort.KIOSK: [Device.kiosk_code]}.get(sort, [])
     return [*lead, Dossier.received_at, Dossier.id]
 
 
+def _order(sort: Sort) -> list:
+    """The worklist's order (:func:`_columns`, backwards for the newest first)."""
+    return [c.desc() for c in _columns(sort)] if sort == Sort.NEWEST else _columns(sort)
+
+
 def _free_for(user, now: datetime):
-    """The SQL condition "nobody else's page said, less than HOLD_SECONDS ago, that they have it open"."""
+    """The SQL condition "nobody else's page said, less than ``review.HOLD_SECONDS`` ago, that they have it open"."""
     return or_(Dossier.holder_id.is_(None), Dossier.holder_id == getattr(user, "id", None),
-               Dossier.held_seen_at.is_(None), Dossier.held_seen_at < now - timedelta(seconds=HOLD_SECONDS))
+               Dossier.held_seen_at.is_(None), Dossier.held_seen_at < now - timedelta(seconds=review.HOLD_SECONDS))
 
 
 # -- the worklist ------------------------------------------------------------------------------
@@ -322,12 +314,13 @@ def worklist(db: Session, user, filters: Filters = Filters(), now: datetime | No
     counting = select(func.count()).select_from(Dossier)
     if filters.kiosk:
         counting = counting.join(Device, Device.id == Dossier.device_id)
-    counted, by_number = _filtered(user, filters, counting)
+    by_number = bool(filters.search) and scanned_number(filters.search) is not None
+    counted = _filtered(user, filters, counting)
     total = db.scalar(counted) or 0
     page = min(filters.page, max(1, math.ceil(total / PAGE_SIZE)))
     if page != filters.page:
         filters = replace(filters, page=page)
-    listed, _ = _filtered(user, filters, select(Dossier, Device.kiosk_code).join(Device, Device.id == Dossier.device_id))
+    listed = _filtered(user, filters, select(Dossier, Device.kiosk_code).join(Device, Device.id == Dossier.device_id))
     if by_number:
         listed = listed.order_by(Dossier.id)
     else:
@@ -335,7 +328,7 @@ def worklist(db: Session, user, filters: Filters = Filters(), now: datetime | No
     rows = db.execute(listed.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
     dossiers = [d for d, _ in rows]
     duplicates = _duplicates(db, user, dossiers)
-    presence = _presence(db, user, dossiers, now)
+    presence = _presence(db, dossiers, now)
     return Worklist(filters, [Row(d, code, duplicates.get(d.id, ()), presence.get(d.id)) for d, code in rows],
                     total, by_number)
 
@@ -355,19 +348,8 @@ def _duplicates(db: Session, user, dossiers: list[Dossier]) -> dict[str, tuple[D
             if (others := tuple(o for o in by_pd.get(d.predemande_number, ()) if o.id != d.id))}
 
 
-def _presence(db: Session, user, dossiers: list[Dossier], now: datetime) -> dict[str, Presence]:
-    since = now - timedelta(seconds=HOLD_SECONDS)
-    held = [d for d in dossiers if d.holder_id is not None and d.held_seen_at is not None and d.held_seen_at >= since]
-    if not held:
-        return {}
-    names = {uid: full_name or username for uid, full_name, username in
-             db.execute(select(User.id, User.full_name, User.username).where(User.id.in_({d.holder_id for d in held})))}
-    out = {}
-    for d in held:
-        start = d.held_since or d.held_seen_at
-        out[d.id] = Presence(names.get(d.holder_id, "un autre agent"), start, max(0.0, (now - start).total_seconds()),
-                             d.holder_id == getattr(user, "id", None))
-    return out
+def _presence(db: Session, dossiers: list[Dossier], now: datetime) -> dict[str, review.Holder]:
+    return {id_: h for id_, h in review.holders(db, dossiers).items() if h.active(now)}
 
 
 def kiosks(db: Session, user) -> list[tuple[str, str]]:
@@ -399,16 +381,12 @@ def next_dossier(db: Session, user, after: Dossier, filters: Filters = Filters()
     """
     now = now or datetime.now(timezone.utc)
     filters = replace(filters, state=DossierState.RECEIVED.value, search="", page=1)
-    q, _ = _filtered(user, filters, select(Dossier).join(Device, Device.id == Dossier.device_id))
+    q = _filtered(user, filters, select(Dossier).join(Device, Device.id == Dossier.device_id))
     q = q.where(Dossier.id != after.id, _free_for(user, now))
-    after_code = db.scalar(select(Device.kiosk_code).where(Device.id == after.device_id)) or ""
-    keys = {Sort.OLDEST: ((Dossier.received_at, Dossier.id), (after.received_at, after.id)),
-            Sort.NEWEST: ((Dossier.received_at, Dossier.id), (after.received_at, after.id)),
-            Sort.SURNAME: ((Dossier.surname, Dossier.received_at, Dossier.id),
-                           (after.surname, after.received_at, after.id)),
-            Sort.KIOSK: ((Device.kiosk_code, Dossier.received_at, Dossier.id),
-                         (after_code, after.received_at, after.id))}
-    columns, values = keys[filters.sort]
-    later = tuple_(*columns) < tuple_(*values) if filters.sort == Sort.NEWEST else tuple_(*columns) > tuple_(*values)
+    lead = {Sort.SURNAME: [after.surname],
+            Sort.KIOSK: [db.scalar(select(Device.kiosk_code).where(Device.id == after.device_id)) or ""]}
+    values = (*lead.get(filters.sort, []), after.received_at, after.id)
+    columns = tuple_(*_columns(filters.sort))
+    later = columns < tuple_(*values) if filters.sort == Sort.NEWEST else columns > tuple_(*values)
     ordered = q.order_by(*_order(filters.sort)).limit(1)
     return db.scalars(ordered.where(later)).first() or db.scalars(ordered).first()

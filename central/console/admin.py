@@ -2,8 +2,10 @@
 
 An account's row disables, enables, unlocks or resets its password
 (``central.accounts`` holds the rules); a reset's temporary password is on
-that one answer and nowhere else. A mairie is added on the *Mairies* page,
-and an enrollment token is made for one chosen from the list.
+that one answer and nowhere else. An account created here has a password
+its administrator typed: it must choose its own at its first login. A
+mairie is added on the *Mairies* page, and an enrollment token is made for
+one chosen from the list.
 
 None of these pages shows a dossier's content; the audit log shows ids,
 names of attachments and addresses only.
@@ -24,7 +26,7 @@ from central.accounts import Account
 from central.console.access import SETUP, ip_of, posted, require, services_of
 from central.console.pages import FR, PREFIX, page, redirect, too_long
 from central.context import Services
-from central.models import Role, Site, User
+from central.models import Role, Site
 from titres.enrollment_code import format_code
 
 router = APIRouter(prefix=f"{PREFIX}/admin")
@@ -66,28 +68,21 @@ def users_page(request: Request, account: Account = Depends(require(Role.ADMIN))
 def create_user(request: Request, account: Account = Depends(posted(Role.ADMIN)), username: str = Form(""),
                 full_name: str = Form(""), role: str = Form(""), site_id: str = Form(""), password: str = Form(""),
                 services: Services = Depends(services_of)):
+    """« Créer un compte »: the administrator typed the password, so the account replaces it at its first login."""
     form = {"username": username[:64], "full_name": full_name[:200], "role": role[:16], "site_id": site_id[:64]}
     error = too_long(identifiant=(username, 64), nom_complet=(full_name, 200), mot_de_passe=(password, 200))
     if error is None:
         try:
             with services.db() as db, db.begin():
-                accounts.create_user(db, username, password, role, site_id or None, full_name)
+                user = accounts.create_user(db, username, password, role, site_id or None, full_name,
+                                            temporary=True)
                 audit.record(db, actor=account.username, role=account.role, action="create_user",
-                             detail=f"{username.strip().lower()} ({role})", ip=ip_of(request))
+                             detail=f"{user.username} ({user.role})", ip=ip_of(request))
         except accounts.AccountError as exc:
             error = str(exc)
     if error:
         return _users_page(request, services, account, error, 400, form)
     return redirect("/console/admin/users?ok=created")
-
-
-#: The account actions of the page's rows: what each does, the notice after it, and what an unticked
-#: « Confirmer » answers (None: no confirmation asked).
-ACCOUNT_ACTIONS = {
-    "disable": (accounts.disable_user, "user_disabled", "Cochez « Confirmer » pour désactiver ce compte."),
-    "enable": (accounts.enable_user, "user_enabled", None),
-    "unlock": (accounts.unlock_user, "user_unlocked", None),
-}
 
 
 def _row(username: str) -> str:
@@ -103,9 +98,7 @@ def reset_password(request: Request, username: str, account: Account = Depends(p
                            "Cochez « Confirmer » pour réinitialiser le mot de passe de ce compte.", 400)
     try:
         with services.db() as db, db.begin():
-            password = accounts.reset_password(db, username, accounts.Actor.of(account, ip_of(request)))
-            user = db.scalar(select(User).where(User.username == username.strip().lower()))
-            reset = {"username": user.username, "full_name": user.full_name, "password": password}
+            reset = accounts.reset_password(db, username, accounts.Actor.of(account, ip_of(request)))
     except accounts.AccountError as exc:
         return _users_page(request, services, account, str(exc), 400)
     return page(request, "password_reset.html", account, reset=reset, notice=FR("notice.password_reset"))
@@ -118,17 +111,18 @@ def account_action(request: Request, username: str, action: str, account: Accoun
 
     Declared after the reset's route, which would otherwise be taken for an action named ``password``.
     """
-    if action not in ACCOUNT_ACTIONS:
+    todo = accounts.ACTIONS.get(action)
+    if todo is None:
         raise review.NotFound("Cette action n'existe pas.")
-    do, notice, unconfirmed = ACCOUNT_ACTIONS[action]
-    if unconfirmed and confirm != "1":
-        return _users_page(request, services, account, unconfirmed, 400)
+    if todo.unconfirmed and confirm != "1":
+        return _users_page(request, services, account, todo.unconfirmed, 400)
     try:
         with services.db() as db, db.begin():
-            changed = do(db, username, accounts.Actor.of(account, ip_of(request)))
+            changed = todo.run(db, username, accounts.Actor.of(account, ip_of(request)))
     except accounts.AccountError as exc:
         return _users_page(request, services, account, str(exc), 400)
-    return redirect(f"/console/admin/users?ok={notice if changed else 'user_unchanged'}{_row(username)}")
+    notice = f"user_{todo.state}" if changed else "user_unchanged"
+    return redirect(f"/console/admin/users?ok={notice}{_row(username)}")
 
 
 # -- enrollment tokens ----------------------------------------------------------------------
@@ -144,6 +138,11 @@ def tokens_page(request: Request, account: Account = Depends(require(*SETUP)),
     return page(request, "tokens.html", account, sites=_sites(services))
 
 
+def _no_site_chosen(request: Request, services: Services, account: Account):
+    return page(request, "tokens.html", account, 400, sites=_sites(services),
+                error="Choisissez la mairie de la borne dans la liste.")
+
+
 @router.post("/tokens")
 def create_token(request: Request, account: Account = Depends(posted(*SETUP)), site_id: str = Form(""),
                  services: Services = Depends(services_of)):
@@ -152,13 +151,12 @@ def create_token(request: Request, account: Account = Depends(posted(*SETUP)), s
     The mairie is chosen from the list (by its id): a token never creates one (the *Mairies* page does).
     """
     site_id = site_id.strip()[:64]
+    if not site_id:
+        return _no_site_chosen(request, services, account)
     try:
-        if not site_id:
-            raise enrollment.UnknownSite("")
         issued = enrollment.issue_token(services, site_id, created_by=account.username)
-    except enrollment.UnknownSite:
-        return page(request, "tokens.html", account, 400, sites=_sites(services),
-                    error="Choisissez la mairie de la borne dans la liste.")
+    except enrollment.UnknownSite:  # gone since the list was shown, or a forged form
+        return _no_site_chosen(request, services, account)
     with services.db() as db, db.begin():
         audit.record(db, actor=account.username, role=account.role, action="create_token", detail=issued.site_name,
                      ip=ip_of(request))
@@ -189,8 +187,10 @@ def _sites_page(request: Request, services: Services, account: Account, status_c
         error = f"La mairie n'est pas ajoutée. {failed['error']}"
     else:
         error = f"« {failed['name']} » n'est pas enregistrée. {failed['error']}" if failed else None
+    blank = {"name": "", "address": "", "opening_hours": "", "default_language": sites.DEFAULT_LANGUAGE,
+             "timezone": sites.DEFAULT_ZONE}
     return page(request, "sites.html", account, status_code, rows=rows, failed=failed or {}, error=error,
-                reasons_text=texts, NEW_SITE=NEW_SITE,
+                reasons_text=texts, NEW_SITE=NEW_SITE, blank=blank,
                 limits={"name": sites.NAME_MAX, "address": sites.ADDRESS_MAX, "hours": sites.HOURS_MAX,
                         "reason": reasons.MAX_REASON},
                 ZONES=sites.FRENCH_ZONES)
@@ -204,7 +204,8 @@ def sites_page(request: Request, account: Account = Depends(require(*SETUP)),
 
 @router.post("/sites")
 def create_site(request: Request, account: Account = Depends(posted(*SETUP)), name: str = Form(""),
-                address: str = Form(""), opening_hours: str = Form(""), default_language: str = Form("fr"),
+                address: str = Form(""), opening_hours: str = Form(""),
+                default_language: str = Form(sites.DEFAULT_LANGUAGE),
                 timezone_: str = Form("", alias="timezone"), services: Services = Depends(services_of)):
     """« Ajouter une mairie »: the one way the console adds one (an enrollment token only picks one)."""
     try:
@@ -222,10 +223,6 @@ def create_site(request: Request, account: Account = Depends(posted(*SETUP)), na
     return redirect(f"/console/admin/sites?ok=site_created#mairie-{quote(site_id)}")
 
 
-#: The reasons' two texts are at most this long (30 reasons of 300 characters, and their line breaks).
-REASONS_TEXT_MAX = reasons.MAX_REASONS_PER_SITE * (reasons.MAX_REASON + 2)
-
-
 @router.post("/sites/{site_id}")
 def edit_site(request: Request, site_id: str, account: Account = Depends(posted(*SETUP)), name: str = Form(""),
               address: str = Form(""), opening_hours: str = Form(""), default_language: str = Form(""),
@@ -240,10 +237,6 @@ def edit_site(request: Request, site_id: str, account: Account = Depends(posted(
             if site is None:
                 raise review.NotFound("Cette mairie n'existe pas.")
             current_name = site.name
-            if given_reasons and max(len(t) for t in given_reasons) > REASONS_TEXT_MAX:
-                raise sites.SiteError("return_reasons", "Les motifs de renvoi sont trop longs "
-                                                        f"({reasons.MAX_REASONS_PER_SITE} motifs de "
-                                                        f"{reasons.MAX_REASON} caractères au plus).")
             changed = sites.edit_site(db, site, actor=account.username, role=account.role, ip=ip_of(request),
                                       name=name, address=address, opening_hours=opening_hours,
                                       default_language=default_language, timezone=timezone_ or None,
@@ -251,8 +244,8 @@ def edit_site(request: Request, site_id: str, account: Account = Depends(posted(
     except sites.SiteError as exc:
         form = {"name": name[:sites.NAME_MAX], "address": address[:sites.ADDRESS_MAX],
                 "opening_hours": opening_hours[:sites.HOURS_MAX], "default_language": default_language[:8],
-                "timezone": timezone_[:64], "return_reasons_fr": (return_reasons_fr or "")[:REASONS_TEXT_MAX],
-                "return_reasons_en": (return_reasons_en or "")[:REASONS_TEXT_MAX]}
+                "timezone": timezone_[:64], "return_reasons_fr": (return_reasons_fr or "")[:sites.REASONS_TEXT_MAX],
+                "return_reasons_en": (return_reasons_en or "")[:sites.REASONS_TEXT_MAX]}
         return _sites_page(request, services, account, 400, {"id": site_id, "name": current_name, "form": form,
                                                              "field": exc.field, "error": str(exc)})
     return redirect(f"/console/admin/sites?ok={'site' if changed else 'unchanged'}#mairie-{quote(site_id)}")

@@ -41,19 +41,20 @@ def queue_page(request: Request, account: Account = Depends(require()), services
     if not has_role(account, REVIEWERS):
         return redirect(home(account))
     supervisor = account.role == Role.SUPERVISOR.value
+    now = services.now()
     with services.db() as db:
         sites = dict(db.execute(select(Site.id, Site.name).order_by(Site.name)).all())
         kiosks = worklist.kiosks(db, account)
         context = {"sites": sites, "kiosks": kiosks, "supervisor": supervisor,
                    "site_name": sites.get(account.site_id or "", ""), "SORT_LABELS": worklist.SORT_LABELS,
-                   "ALERT_LABELS": worklist.ALERT_LABELS}
+                   "ALERT_LABELS": worklist.ALERT_LABELS, "now": now}
         try:
             filters = worklist.Filters.parse(request.query_params)
         except worklist.InvalidFilter as exc:
             typed = {k: v[:100] for k, v in request.query_params.items()}
             return page(request, "queue.html", account, 400, error=str(exc), result=None, filters=None,
                         form=typed, **context)
-        result = worklist.worklist(db, account, filters, services.now())
+        result = worklist.worklist(db, account, filters, now)
         if result.by_number and len(result.rows) == 1:
             return redirect(f"/console/dossiers/{result.rows[0].dossier.id}")
         return page(request, "queue.html", account, result=result, filters=result.filters,
@@ -107,7 +108,7 @@ def _dossier_page(request: Request, services: Services, account: Account, dossie
         return page(request, "dossier.html", account, status_code, error=error, fingers=fingers,
                     predemande=review.predemande_fields(db, dossier), answers=review.answers(dossier),
                     signature=content.get("signature"), signer=content.get("signer"),
-                    image_version=dossier.package_sha256[:16], mails=_told(services, db, dossier),
+                    mails=_told(services, db, dossier),
                     duplicates=worklist.duplicates_of(db, account, dossier),
                     next_dossier=None if context["editable"] else worklist.next_dossier(db, account, dossier,
                                                                                           now=now),
@@ -142,7 +143,7 @@ def attachment(request: Request, dossier_id: str, name: str, v: str = "", accoun
                               "(intégrité). Prévenez l'administrateur.", account)
         audit.record(db, actor=account.username, role=account.role, action=review.audit_action(kind),
                      dossier_id=dossier.id, detail=name, ip=ip_of(request))
-        immutable = v == dossier.package_sha256[:16]
+        immutable = v == review.image_version(dossier)
     if media_type not in ("image/jpeg", "image/png"):
         media_type = "application/octet-stream"
     cache = f"private, max-age={IMAGE_MAX_AGE}, immutable" if immutable else "no-store"

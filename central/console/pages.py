@@ -76,6 +76,7 @@ def templates(*folders: Path) -> Jinja2Templates:
                       lstrip_blocks=True)
     env.filters.update(dt=fr_datetime, duration=fr_duration, since=fr_since, ago=fr_ago, hm=fr_time)
     env.globals.update(fr=FR, VERDICTS=review.VERDICTS, FLAG_LABELS=review.FLAG_LABELS,
+                       attachment_url=review.attachment_url,
                        LANGUAGE_LABELS=sites.LANGUAGE_LABELS)
     return Jinja2Templates(env=env)
 

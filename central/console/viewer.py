@@ -14,8 +14,6 @@ whether it was opened here, in the dialog or on its own.
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from fastapi import APIRouter, Depends, Request
 
 from central import review
@@ -23,23 +21,8 @@ from central.accounts import Account
 from central.console.access import require, services_of
 from central.console.pages import PREFIX, page
 from central.context import Services
-from central.models import Dossier
-from titres.dossier import Dossier as CapturedDossier
 
 router = APIRouter(prefix=PREFIX)
-
-
-def image_label(dossier: Dossier, name: str, kind: str) -> tuple[str, str]:
-    """The image's name as the agent reads it on the dossier page, and the anchor of its card there ("" if none)."""
-    captured = CapturedDossier.from_dict(dossier.content)
-    if kind == "fingerprint":
-        finger = next(f.finger for f in captured.fingerprints if f.attachment == name)
-        return f"Empreinte : {review.finger_label(finger)}", ""
-    if kind == "signature":
-        return "Signature", ""
-    requirement = next(d.requirement for d in captured.documents if d.attachment == name)
-    label = "Photo d'identité" if kind == "photo" else review.requirement_label(dossier, requirement)
-    return label, f"#piece-{requirement}"
 
 
 @router.get("/dossiers/{dossier_id}/view/{name:path}")
@@ -50,7 +33,7 @@ def viewer_page(request: Request, dossier_id: str, name: str, account: Account =
         kind = review.attachment_kind(dossier, name)
         if kind is None:
             raise review.NotFound("Cette pièce n'existe pas dans ce dossier.")
-        label, anchor = image_label(dossier, name, kind)
+        label, requirement = review.attachment_label(dossier, name, kind)
         return page(request, "viewer.html", account, dossier=dossier, label=label,
-                    src=f"/console/dossiers/{dossier.id}/attachments/{quote(name)}?v={dossier.package_sha256[:16]}",
-                    back=f"/console/dossiers/{dossier.id}{anchor}")
+                    src=review.attachment_url(dossier, name),
+                    back=f"/console/dossiers/{dossier.id}" + (f"#piece-{requirement}" if requirement else ""))

@@ -92,6 +92,23 @@ def client(services):
 
 
 @pytest.fixture
+def run_cli(services, capsys):
+    """``kiosk-central`` on the test's database: ``run_cli("user", "list")`` gives (exit status, stdout, stderr)."""
+    from central.cli import main
+
+    where = ["--data-dir", str(services.config.data_dir)] + (["--db", services.config.db_url]
+                                                              if services.config.db_url else [])
+
+    def run(*args: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        code = main([*args, *where])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+@pytest.fixture
 def people(services):
     """Two mairies, an agent in each, and one account of every other role (password :data:`factory.PASSWORD`)."""
     with services.db() as db, db.begin():

@@ -18,9 +18,10 @@ from nacl.signing import SigningKey, VerifyKey
 from sqlalchemy import func, select
 
 from central.context import Services
-from central.enrollment import create_token, site_by_name, slug
+from central.enrollment import create_token, site_by_name
+from central.sites import create_site
 from central import ingest
-from central.models import Device, Dossier, Site
+from central.models import Device, Dossier
 from kiosk.config import KioskConfig, QueueConfig, SiteConfig, load_config, simulated
 from kiosk.scenario import load_scenario, run_scenario
 from kiosk.sync.client import CentralClient
@@ -44,15 +45,12 @@ class Kiosk:
 
 
 def add_site(services: Services, name: str) -> str:
-    """The mairie of this id or name, added (id made from the name) if the test has not made it yet; its id.
+    """The mairie of this id or name, added as the *Mairies* page adds one if the test has not made it yet; its id.
 
     Tokens are made only for existing mairies: the console's *Mairies* page adds them, here the test does.
     """
     with services.db() as db, db.begin():
-        site = site_by_name(db, name)
-        if site is None:
-            site = Site(id=slug(name), name=name)
-            db.add(site)
+        site = site_by_name(db, name) or create_site(db, actor="test", role="test", name=name)
         return site.id
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import time
 
 import pytest
@@ -13,6 +14,7 @@ from sqlalchemy import func, select
 from central import accounts
 from central.accounts import AccountError, AccountLocked, LoginFailed, create_user
 from central.models import AuditEntry, Site, User, WebSession
+from test_console import login
 
 PASSWORD = "correct-horse-battery"
 
@@ -223,7 +225,7 @@ def test_a_disabled_account_cannot_log_in_and_its_open_sessions_are_closed(servi
 
 def test_a_reset_gives_a_temporary_password_that_must_be_changed_at_the_next_login(services, admin):
     before, _ = accounts.login(services, "camille", PASSWORD)
-    temporary = _act(services, accounts.reset_password, "camille", admin)
+    temporary = _act(services, accounts.reset_password, "camille", admin).password
     assert len(temporary) >= 16 and temporary != PASSWORD
     assert accounts.authenticate(services, before) is None  # every open session is closed
     with pytest.raises(LoginFailed):
@@ -243,10 +245,10 @@ def test_temporary_passwords_are_strong_and_read_without_doubt(services):
     seen = {accounts.temporary_password() for _ in range(200)}
     assert len(seen) == 200
     for password in seen:
-        assert len(password) >= 16
-        letters = password.replace("-", "")
-        assert len(letters) >= 16 and set(letters) <= set(accounts.TEMPORARY_ALPHABET)
-        assert not set(letters) & set("0Oo1lIi")
+        assert re.fullmatch(r"[^-]{5}(-[^-]{5}){3}", password)  # four groups of five, read one at a time
+        assert not set(password) & set("0Oo1lIi5Ss2Zz")  # none that reads as another
+    # Over 110 bits: what is left of the alphabet, drawn 20 times, is still far out of a guesser's reach.
+    assert len(set(accounts.TEMPORARY_ALPHABET)) ** 20 > 2 ** 110
 
 
 def test_a_reset_and_an_unlock_forget_a_lockout(services, admin, clock):
@@ -266,7 +268,7 @@ def test_a_reset_and_an_unlock_forget_a_lockout(services, admin, clock):
     for _ in range(services.config.login_max_failures):
         with pytest.raises(LoginFailed):
             accounts.login(services, "camille", "wrong-password-x")
-    temporary = _act(services, accounts.reset_password, "camille", admin)
+    temporary = _act(services, accounts.reset_password, "camille", admin).password
     accounts.login(services, "camille", temporary)
     assert accounts.states(_user(services, "camille"), services.now()) == ["temporary_password"]
 
@@ -286,7 +288,7 @@ def test_every_account_action_is_audited_with_no_password_in_it(services, admin)
     accounts.login(services, "camille", PASSWORD)
     _act(services, accounts.disable_user, "camille", admin)
     _act(services, accounts.enable_user, "camille", admin)
-    temporary = _act(services, accounts.reset_password, "camille", admin)
+    temporary = _act(services, accounts.reset_password, "camille", admin).password
     with services.db() as db, db.begin():
         db.scalar(select(User).where(User.username == "camille")).failed_logins = 3
     _act(services, accounts.unlock_user, "camille", admin)
@@ -299,44 +301,53 @@ def test_every_account_action_is_audited_with_no_password_in_it(services, admin)
     assert temporary not in everything and PASSWORD not in everything
 
 
+def test_an_account_the_console_creates_must_choose_its_own_password_at_first_login(services, client, admin):
+    csrf = login(client, "aline", PASSWORD)
+    created = client.post("/console/admin/users", follow_redirects=False, data={
+        "csrf": csrf, "username": "lea", "full_name": "Léa Technicienne", "role": "technician",
+        "password": "typed-by-aline-2026"})
+    assert created.status_code == 303
+    assert accounts.states(_user(services, "lea"), services.now()) == ["temporary_password"]
+    client.post("/console/logout", data={"csrf": csrf})
+    login(client, "lea", "typed-by-aline-2026")
+    sent = client.get("/console/fleet", follow_redirects=False)
+    assert (sent.status_code, sent.headers["location"]) == (303, "/console/password")
+
+
+def test_an_account_created_in_a_shell_keeps_its_password(services, run_cli, agent, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+    code, _, err = run_cli("user", "create", "--username", "hugo", "--role", "technician", "--password-stdin")
+    assert (code, err) == (0, "user hugo created (technician)\n")
+    assert accounts.states(_user(services, "hugo"), services.now()) == ["active"]
+
+
 # -- kiosk-central user ----------------------------------------------------------------------------
 
-def _cli(services, capsys, *args: str) -> tuple[int, str, str]:
-    from central.cli import main
-
-    capsys.readouterr()
-    where = ["--data-dir", str(services.config.data_dir)] + (["--db", services.config.db_url]
-                                                              if services.config.db_url else [])
-    code = main([*args, *where])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def test_the_cli_lists_the_accounts_with_their_state(services, capsys, agent):
+def test_the_cli_lists_the_accounts_with_their_state(services, run_cli, agent):
     with services.db() as db, db.begin():
         create_user(db, "hugo", PASSWORD, "technician", None, "Hugo Technicien")
-    _cli(services, capsys, "user", "disable", "hugo")
-    code, out, _ = _cli(services, capsys, "user", "list", "--json")
+    run_cli("user", "disable", "hugo")
+    code, out, _ = run_cli("user", "list", "--json")
     assert code == 0
     assert json.loads(out) == [
         {"username": "camille", "full_name": "Camille Agent", "role": "agent", "site": "trebes",
          "site_name": "Mairie de Trèbes", "states": ["active"], "locked_until": None},
         {"username": "hugo", "full_name": "Hugo Technicien", "role": "technician", "site": None, "site_name": None,
          "states": ["disabled"], "locked_until": None}]
-    code, out, _ = _cli(services, capsys, "user", "list")
+    code, out, _ = run_cli("user", "list")
     assert code == 0 and "camille" in out and "Actif" in out and "Désactivé" in out
 
 
-def test_the_cli_disables_enables_unlocks_and_resets_audited_as_cli(services, capsys, agent):
+def test_the_cli_disables_enables_unlocks_and_resets_audited_as_cli(services, run_cli, agent):
     token, _ = accounts.login(services, "camille", PASSWORD)
-    code, out, err = _cli(services, capsys, "user", "disable", "camille")
+    code, out, err = run_cli("user", "disable", "camille")
     assert (code, out) == (0, "") and "disabled" in err
     assert accounts.authenticate(services, token) is None
-    assert _cli(services, capsys, "user", "enable", "camille")[0] == 0
+    assert run_cli("user", "enable", "camille")[0] == 0
     with services.db() as db, db.begin():
         db.scalar(select(User).where(User.username == "camille")).failed_logins = 5
-    assert _cli(services, capsys, "user", "unlock", "camille")[0] == 0
-    code, out, err = _cli(services, capsys, "user", "reset-password", "camille")
+    assert run_cli("user", "unlock", "camille")[0] == 0
+    code, out, err = run_cli("user", "reset-password", "camille")
     temporary = out.strip()
     assert code == 0 and out == temporary + "\n" and len(temporary) >= 16  # the password alone on stdout
     assert temporary not in err and "in person" in err
@@ -348,13 +359,21 @@ def test_the_cli_disables_enables_unlocks_and_resets_audited_as_cli(services, ca
     assert all(temporary not in r.detail for r in rows)
 
 
-def test_the_cli_refuses_an_unknown_account_and_an_unknown_mairie(services, capsys, agent, monkeypatch):
-    code, out, err = _cli(services, capsys, "user", "reset-password", "nobody")
+def test_the_cli_says_what_an_action_did_or_that_the_account_already_was_so(services, run_cli, agent):
+    assert run_cli("user", "disable", "camille") == (0, "", "user camille: disabled\n")
+    assert run_cli("user", "disable", "camille") == (0, "", "user camille: unchanged (already disabled)\n")
+    assert run_cli("user", "enable", "camille")[2] == "user camille: enabled\n"
+    assert run_cli("user", "enable", "camille")[2] == "user camille: unchanged (already enabled)\n"
+    assert run_cli("user", "unlock", "camille")[2] == "user camille: unchanged (already unlocked)\n"
+
+
+def test_the_cli_refuses_an_unknown_account_and_an_unknown_mairie(services, run_cli, agent, monkeypatch):
+    code, out, err = run_cli("user", "reset-password", "nobody")
     assert (code, out) == (1, "") and "n'existe pas" in err
     monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
-    code, _, err = _cli(services, capsys, "user", "create", "--username", "lea", "--role", "agent",
-                        "--site", "Mairie de Trebes", "--password-stdin")
-    assert code == 1 and "no site 'Mairie de Trebes'" in err and "site create" in err
+    code, _, err = run_cli("user", "create", "--username", "lea", "--role", "agent",
+                           "--site", "Mairie de Trebes", "--password-stdin")
+    assert code == 1 and "Aucune mairie « Mairie de Trebes »" in err and "site create" in err
     with services.db() as db:
         assert db.scalar(select(func.count()).select_from(Site)) == 1  # no « Trebes » beside « Trèbes »
         assert db.scalar(select(User).where(User.username == "lea")) is None

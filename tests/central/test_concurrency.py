@@ -260,3 +260,18 @@ def test_a_dossier_from_the_same_predemande_is_flagged_and_the_decided_page_offe
     decided = unescape(client.get(done.headers["location"]).text)
     assert f'<a class="button-link" id="next" href="/console/dossiers/{twin.id}">Dossier suivant : {twin.number}' \
         in decided
+
+
+@pytest.mark.parametrize("raw, minutes", [("", 30), (" 45 ", 45), ("5", 5), ("480", 480)])
+def test_the_session_timeout_is_read_from_the_environment(raw, minutes):
+    from central.config import load_config
+
+    assert load_config({"KIOSK_CENTRAL_SESSION_IDLE_MINUTES": raw}).session_idle_minutes == minutes
+
+
+@pytest.mark.parametrize("raw", ["4", "481", "30m", "-10"])
+def test_a_session_timeout_out_of_bounds_stops_the_service_with_its_name(raw):
+    from central.config import ConfigError, load_config
+
+    with pytest.raises(ConfigError, match="KIOSK_CENTRAL_SESSION_IDLE_MINUTES"):
+        load_config({"KIOSK_CENTRAL_SESSION_IDLE_MINUTES": raw})

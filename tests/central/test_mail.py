@@ -23,7 +23,7 @@ from central.config import ConfigError, SmtpServer, check_mail, load_config, pla
 from central.context import build_services
 from central.models import Dossier, MailState, OutgoingMail, Site
 from factory import count, deliver_dossier, enroll_kiosk
-from tests.smtp_inbox import Inbox, free_port, serve
+from tests.smtp_inbox import Inbox, free_port, running_inbox, serve
 from tests.threads import HelperThreads
 
 ADDRESS = "elise.martin@exemple.fr"  # the demo pré-demande A1B2C3D4E5 the example scenarios replay
@@ -33,11 +33,8 @@ RETURN = reasons.notice(["photo", "address"], "", reasons.DEFAULT_REASONS)
 
 @pytest.fixture
 def smtp():
-    inbox = Inbox()
-    inbox.port = free_port()
-    controller = serve(inbox, inbox.port)
-    yield inbox
-    controller.stop()
+    with running_inbox() as inbox:
+        yield inbox
 
 
 def configured(services, port: int) -> None:
@@ -177,7 +174,7 @@ def test_nothing_is_written_or_sent_without_a_mail_server(services, client, fren
     assert enqueue(services, french.id) is None
     assert count(services, OutgoingMail) == 0
     sender = mail.MailSender(services)
-    assert not sender.configured
+    assert sender.server is None
     sender.start()
     assert not sender.alive
     assert sender.deliver_due() == 0
@@ -393,3 +390,13 @@ def test_the_mail_servers_url_is_read_with_its_default_ports():
                           "KIOSK_CENTRAL_MAIL_FROM": "ne-pas-repondre@mairie.fr"})
     assert "secret" not in repr(config) and check_mail(config).port == 465
     assert check_mail(load_config({})) is None
+
+
+def test_a_server_that_does_not_answer_costs_an_attempt_to_the_message_tried_only(services, client, tmp_path,
+                                                                                  clock, french):
+    configured(services, free_port())  # nothing listens there
+    other = deliver_dossier(services, client, tmp_path / "kiosk-b", site="mairie-a", scenario="adult-loss-cni")
+    tried, untried = enqueue(services, french.id), enqueue(services, other.id)
+    assert mail.MailSender(services).deliver_due() == 0
+    assert (row(services, tried).attempts, row(services, tried).next_attempt_at) == (1, clock.now() + mail.FIRST_RETRY)
+    assert (row(services, untried).attempts, row(services, untried).next_attempt_at) == (0, clock.now())  # still due

@@ -18,7 +18,6 @@ from PIL import Image
 from sqlalchemy import select, text
 
 from central.accounts import create_user
-from central.cli import main as cli
 from central.db import alembic_config
 from central.enrollment import create_token
 from central.models import AuditEntry, Device, EnrollmentToken, Site
@@ -211,38 +210,29 @@ def test_agents_and_supervisors_cannot_see_or_edit_the_mairies(client, services,
 
 # -- the command line ----------------------------------------------------------------------------------
 
-def _cli(services, capsys, *args: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    where = ["--data-dir", str(services.config.data_dir)] + (["--db", services.config.db_url]
-                                                              if services.config.db_url else [])
-    code = cli([*args, *where])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def test_the_cli_sets_and_lists_a_mairie_audited_as_cli(services, capsys, people):
+def test_the_cli_sets_and_lists_a_mairie_audited_as_cli(services, run_cli, people):
     _add_kiosk(services, "mairie-b", "K009")
-    code, _, err = _cli(services, capsys, "site", "set", "Mairie B", "--address", "2 rue Haute, 11000 B",
-                        "--hours", "Mardi 9h-12h", "--language", "en", "--timezone", "Indian/Reunion")
+    code, _, err = run_cli("site", "set", "Mairie B", "--address", "2 rue Haute, 11000 B",
+                           "--hours", "Mardi 9h-12h", "--language", "en", "--timezone", "Indian/Reunion")
     assert code == 0 and "address, opening_hours, default_language, timezone changed" in err
-    code, out, _ = _cli(services, capsys, "site", "list", "--json")
+    code, out, _ = run_cli("site", "list", "--json")
     listed = {s["id"]: s for s in json.loads(out)}
     assert listed["mairie-b"] == {"id": "mairie-b", "name": "Mairie B", "address": "2 rue Haute, 11000 B",
                                   "opening_hours": "Mardi 9h-12h", "default_language": "en", "kiosks": 1,
                                   "timezone": "Indian/Reunion"}
     [entry] = _audit(services, "edit_site")
     assert (entry.actor, entry.role) == ("cli", "cli") and entry.detail.startswith("mairie-b : adresse")
-    code, out, _ = _cli(services, capsys, "site", "list")
+    code, out, _ = run_cli("site", "list")
     assert code == 0 and "mairie-b" in out and "2 rue Haute" in out
 
 
-def test_the_cli_refuses_an_unknown_mairie_and_an_overlong_address(services, capsys, people):
-    code, _, err = _cli(services, capsys, "site", "set", "Nulle part", "--address", "ici")
-    assert code == 1 and "no site 'Nulle part'" in err
-    code, _, err = _cli(services, capsys, "site", "set", "mairie-a", "--address", "x" * 301)
+def test_the_cli_refuses_an_unknown_mairie_and_an_overlong_address(services, run_cli, people):
+    code, _, err = run_cli("site", "set", "Nulle part", "--address", "ici")
+    assert code == 1 and "Aucune mairie « Nulle part »" in err
+    code, _, err = run_cli("site", "set", "mairie-a", "--address", "x" * 301)
     assert code == 1 and "300 caractères" in err
     with pytest.raises(SystemExit):
-        _cli(services, capsys, "site", "set", "mairie-a", "--language", "de")
+        run_cli("site", "set", "mairie-a", "--language", "de")
     assert _audit(services, "edit_site") == []
 
 
@@ -343,18 +333,18 @@ def test_agents_and_supervisors_cannot_add_a_mairie(client, services, people, us
     assert "mairie-c" not in _sites(services)
 
 
-def test_the_cli_makes_tokens_only_for_an_existing_mairie_and_adds_one_on_purpose(services, capsys, people):
-    code, out, err = _cli(services, capsys, "token", "create", "--site", "Mairie de Trebes")
-    assert (code, out) == (1, "") and "no site 'Mairie de Trebes'" in err and "site create" in err
+def test_the_cli_makes_tokens_only_for_an_existing_mairie_and_adds_one_on_purpose(services, run_cli, people):
+    code, out, err = run_cli("token", "create", "--site", "Mairie de Trebes")
+    assert (code, out) == (1, "") and "Aucune mairie « Mairie de Trebes »" in err and "site create" in err
     assert "mairie-de-trebes" not in _sites(services)
-    code, out, _ = _cli(services, capsys, "site", "create", "Mairie de Trèbes", "--hours", "Lun.-ven. 9h-12h",
-                        "--timezone", "Europe/Paris")
+    code, out, _ = run_cli("site", "create", "Mairie de Trèbes", "--hours", "Lun.-ven. 9h-12h",
+                           "--timezone", "Europe/Paris")
     assert (code, out) == (0, "mairie-de-trebes\n")  # the id alone on stdout
     [entry] = _audit(services, "create_site")
     assert (entry.actor, entry.role) == ("cli", "cli")
-    code, out, _ = _cli(services, capsys, "token", "create", "--site", "Mairie de Trèbes")
+    code, out, _ = run_cli("token", "create", "--site", "Mairie de Trèbes")
     assert code == 0 and len(out.strip()) >= 16
-    code, _, err = _cli(services, capsys, "site", "create", "Mairie de Trebes")
+    code, _, err = run_cli("site", "create", "Mairie de Trebes")
     assert code == 1 and "ressemble trop" in err
 
 
@@ -413,6 +403,16 @@ def test_return_reasons_a_mairie_cannot_keep_are_refused_and_kept_as_typed(clien
     assert re.search(r'id="return_reasons_fr-mairie-a"[^>]* aria-invalid="true"', refused.text, re.S)
     assert _textarea(refused.text, "return_reasons_fr") == fr
     assert _site(services, "mairie-a").return_reasons is None and _audit(services, "edit_site") == []
+
+
+@pytest.mark.parametrize("given", [("Un motif.\n" * 1000, ""), ("Un motif.", "One reason.\n" * 1000)])
+def test_reasons_longer_than_any_list_could_be_are_refused_in_either_language(services, people, given):
+    from central import sites
+
+    with services.db() as db, db.begin():
+        with pytest.raises(sites.SiteError) as refused:
+            sites.edit_site(db, db.get(Site, "mairie-a"), actor="test", role="test", return_reasons=given)
+    assert refused.value.field == "return_reasons" and "trop longs (30 motifs de 300 caractères" in str(refused.value)
 
 
 def test_codes_of_new_reasons_are_made_from_their_words_and_stay_distinct():
