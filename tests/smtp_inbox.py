@@ -1,23 +1,20 @@
 """A real SMTP server on loopback for the tests (aiosmtpd): what it took, and the refusals it is told to give.
 
 The service's mail to citizens (``central.mail``) is tested against it, from
-the service's own tests and from the browser tests' server.
+the service's own tests and from the browser tests' server (:func:`running_inbox`).
 """
 
 from __future__ import annotations
 
-import socket
 import threading
+from contextlib import contextmanager
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from typing import Iterator
 
 from aiosmtpd.controller import Controller
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.chain import free_port
 
 
 class Inbox:
@@ -50,3 +47,15 @@ def serve(inbox: Inbox, port: int) -> Controller:
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     return controller
+
+
+@contextmanager
+def running_inbox() -> Iterator[Inbox]:
+    """A server listening on a free port of loopback (``inbox.port``) for the block's time."""
+    inbox = Inbox()
+    inbox.port = free_port()
+    controller = serve(inbox, inbox.port)
+    try:
+        yield inbox
+    finally:
+        controller.stop()

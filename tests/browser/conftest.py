@@ -5,7 +5,6 @@ real API) and ``server`` (``kiosk-central serve`` in its own process on that dat
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,20 +14,15 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from central.accounts import create_user
 from central.app import create_app
-from central.config import CentralConfig
-from central.context import build_services
-from central.models import Site
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from browsing import ARGS, CHROMIUM, PASSWORD, SHOTS  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "central"))  # the shared factory of dossiers
-from factory import deliver_dossier, enroll_kiosk  # noqa: E402
+from browsing import ARGS, CHROMIUM, SHOTS, login, seed_people, service  # noqa: E402
+from factory import deliver_dossier, enroll_kiosk  # noqa: E402  (browsing puts tests/central on the path)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.smtp_inbox import Inbox, free_port, serve  # noqa: E402
+from tests.chain import free_port  # noqa: E402
+from tests.smtp_inbox import running_inbox  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -50,51 +44,57 @@ def page(browser):
     context.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+@pytest.fixture
+def make_page(browser, server):
+    """``make_page(width, height, user=None, javascript=True)``: a page in a browser context of its own, at that
+    size, logged in as ``user`` if given; every context it made is closed when the test ends, failed or not."""
+    contexts = []
+
+    def make(width: int, height: int, user: str | None = None, javascript: bool = True):
+        context = browser.new_context(viewport={"width": width, "height": height}, locale="fr-FR",
+                                      java_script_enabled=javascript)
+        contexts.append(context)
+        made = context.new_page()
+        if user is not None:
+            login(made, server, user)
+        return made
+
+    yield make
+    for context in contexts:
+        context.close()
 
 
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory):
     """Two mairies with their agents, a supervisor, a technician, and dossiers delivered by two kiosks."""
     data = tmp_path_factory.mktemp("central")
-    services = build_services(CentralConfig(data_dir=data, secure_cookies=False))
-    with services.db() as db, db.begin():
-        db.add_all([Site(id="mairie-a", name="Mairie de Trèbes", address="Place de la République, 11800 Trèbes"),
-                    Site(id="mairie-b", name="Mairie de Pennautier")])
-        db.flush()
-        create_user(db, "agent.a", PASSWORD, "agent", "mairie-a", "Camille Durand")
-        create_user(db, "agent.b", PASSWORD, "agent", "mairie-b", "Louis Bernard")
-        create_user(db, "hugo", PASSWORD, "technician", None, "Hugo Technicien")
-        create_user(db, "nadia", PASSWORD, "supervisor", None, "Nadia Superviseure")
-    with TestClient(create_app(services)) as http:
-        kiosk_a = enroll_kiosk(services, http, data / "kiosk-a", "mairie-a")
-        older = deliver_dossier(services, http, data / "kiosk-a", kiosk=kiosk_a)
-        flagged = deliver_dossier(services, http, data / "kiosk-a", scenario="failed-fingerprint", kiosk=kiosk_a)
-        other = deliver_dossier(services, http, data / "kiosk-b", site="mairie-b")
-        # One dossier of mairie A for each test that works on one (tests/browser/test_console_dossier.py).
-        work = [deliver_dossier(services, http, data / "kiosk-a", kiosk=kiosk_a) for _ in range(4)]
-    services.close()
+    with service(data) as services:
+        seed_people(services, [("agent.a", "agent", "mairie-a", "Camille Durand"),
+                               ("agent.b", "agent", "mairie-b", "Louis Bernard"),
+                               ("hugo", "technician", None, "Hugo Technicien"),
+                               ("nadia", "supervisor", None, "Nadia Superviseure")])
+        with TestClient(create_app(services)) as http:
+            kiosk_a = enroll_kiosk(services, http, data / "kiosk-a", "mairie-a")
+            older = deliver_dossier(services, http, data / "kiosk-a", kiosk=kiosk_a)
+            flagged = deliver_dossier(services, http, data / "kiosk-a", scenario="failed-fingerprint", kiosk=kiosk_a)
+            other = deliver_dossier(services, http, data / "kiosk-b", site="mairie-b")
+            # One dossier of mairie A for each test that works on one (tests/browser/test_console_dossier.py).
+            work = [deliver_dossier(services, http, data / "kiosk-a", kiosk=kiosk_a) for _ in range(4)]
     return {"data": data, "flagged": flagged, "older": older, "other": other, "kiosk_a": kiosk_a, "work": work}
 
 
 @pytest.fixture(scope="module")
 def inbox():
     """The mail server the service tells citizens through: a real SMTP server on loopback (aiosmtpd)."""
-    box = Inbox()
-    box.port = free_port()
-    controller = serve(box, box.port)
-    yield box
-    controller.stop()
+    with running_inbox() as box:
+        yield box
 
 
 @pytest.fixture(scope="module")
 def server(seeded, inbox):
     """``kiosk-central serve`` on the seeded data, mailing citizens through ``inbox``. Its output goes to a
     file (a pipe nobody reads would fill and stop it), shown if it does not start."""
-    port = _free_port()
+    port = free_port()
     command = Path(sys.executable).parent / "kiosk-central"
     env = {**os.environ, "KIOSK_CENTRAL_SECURE_COOKIES": "0", "KIOSK_CENTRAL_SMTP_URL": f"smtp://127.0.0.1:{inbox.port}",
            "KIOSK_CENTRAL_MAIL_FROM": "ne-pas-repondre@mairie-trebes.fr",

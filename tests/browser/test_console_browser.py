@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from titres.protocol import API, canonical, sign_request
-from browsing import PASSWORD, SHOTS, axe_violations, login
+from browsing import PASSWORD, SHOTS, axe_violations, expect, login
 
 pytestmark = pytest.mark.browser
 
@@ -132,7 +132,6 @@ def _kiosk_asks_for_help(server: str, kiosk, request_id: str = HELP_ID, **fields
 
 
 def test_a_help_request_appears_in_place_passes_axe_and_is_answered_by_keyboard(page, server, seeded):
-    expect = pytest.importorskip("playwright.sync_api").expect
     kiosk = seeded["kiosk_a"]
     login(page, server, "agent.a", PASSWORD)
     assert page.locator("#aide li").count() == 0
@@ -177,11 +176,10 @@ def test_a_help_request_appears_in_place_passes_axe_and_is_answered_by_keyboard(
     assert page.locator("#contenu").is_visible()
 
 
-def test_jarrive_works_without_javascript(browser, server, seeded):
-    context = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="fr-FR", java_script_enabled=False)
-    page = context.new_page()
+def test_jarrive_works_without_javascript(make_page, server, seeded):
+    request_id = "0f" * 16
+    page = make_page(1440, 1000, javascript=False)
     try:
-        request_id = "0f" * 16
         _kiosk_asks_for_help(server, seeded["kiosk_a"], request_id, screen="capture")
         login(page, server, "agent.a", PASSWORD)
         page.goto(server + "/console/password")
@@ -193,4 +191,3 @@ def test_jarrive_works_without_javascript(browser, server, seeded):
         assert "Pris en charge par Camille Durand" in page.locator(f"#aide-{request_id}").inner_text()
     finally:
         _kiosk_asks_for_help(server, seeded["kiosk_a"], request_id, state="closed")
-        context.close()

@@ -14,46 +14,25 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import create_engine, update
+from sqlalchemy import func, select, update
 
-from central.models import WebSession
-from browsing import PASSWORD, SHOTS, axe_violations, login
+from central.models import AuditEntry, WebSession
+from browsing import PASSWORD, SHOTS, axe_violations, expect, fits_width, service_db
 
 pytestmark = pytest.mark.browser
 
 
-def _expect():
-    return pytest.importorskip("playwright.sync_api").expect
-
-
-def _database(seeded):
-    return create_engine(f"sqlite:///{seeded['data'] / 'central.db'}")
-
-
 def _sessions_idle(seeded, minutes):
-    engine = _database(seeded)
-    with engine.begin() as conn:
-        conn.execute(update(WebSession).values(last_seen_at=datetime.now(timezone.utc) - timedelta(minutes=minutes)))
-    engine.dispose()
-
-
-def _clean(page) -> None:
-    """No axe-core violation (WCAG 2.1 A and AA) on the page as it is now."""
-    report = axe_violations(page)
-    assert report == "", report
+    with service_db(seeded["data"]) as db:
+        db.execute(update(WebSession).values(last_seen_at=datetime.now(timezone.utc) - timedelta(minutes=minutes)))
 
 
 @pytest.fixture
-def agent(browser, server):
-    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="fr-FR")
-    page = context.new_page()
-    login(page, server, "agent.a", PASSWORD)
-    yield page
-    context.close()
+def agent(make_page):
+    return make_page(1366, 768, "agent.a")
 
 
 def test_verdicts_are_saved_without_a_page_load_and_the_focus_moves_to_the_next_document(agent, server, seeded):
-    expect = _expect()
     dossier = seeded["work"][0]
     requests = []
     agent.on("request", lambda r: requests.append((r.method, r.url, r.resource_type)))
@@ -61,7 +40,7 @@ def test_verdicts_are_saved_without_a_page_load_and_the_focus_moves_to_the_next_
     agent.wait_for_load_state("load")
     loaded = len(requests)
     agent.evaluate("window.sameDocument = true")
-    _clean(agent)
+    assert axe_violations(agent) == ""
 
     first = agent.locator("article.piece").nth(0)
     second = agent.locator("article.piece").nth(1)
@@ -75,7 +54,7 @@ def test_verdicts_are_saved_without_a_page_load_and_the_focus_moves_to_the_next_
     assert agent.evaluate("window.sameDocument") is True
     after = requests[loaded:]
     assert [(m, t) for m, _, t in after] == [("POST", "fetch")], after  # no page, no image downloaded again
-    _clean(agent)
+    assert axe_violations(agent) == ""
     agent.screenshot(path=str(SHOTS / "console-verdict-in-place.png"))
 
     # Changing the verdict clears the comment that explained the old one.
@@ -96,47 +75,40 @@ def test_verdicts_are_saved_without_a_page_load_and_the_focus_moves_to_the_next_
     assert agent.evaluate("window.sameDocument") is True
 
 
-def test_a_colleagues_stale_page_cannot_overwrite_a_verdict(browser, agent, server, seeded):
-    expect = _expect()
+def test_a_colleagues_stale_page_cannot_overwrite_a_verdict(make_page, agent, server, seeded):
     dossier = seeded["work"][1]
     agent.goto(f"{server}/console/dossiers/{dossier.id}")                      # the agent opens it first
-    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="fr-FR")
-    supervisor = context.new_page()
-    try:
-        login(supervisor, server, "nadia", PASSWORD)
-        supervisor.goto(f"{server}/console/dossiers/{dossier.id}")
-        presence = supervisor.locator("#presence")
-        expect(presence).to_contain_text("Camille Durand a ce dossier ouvert depuis")
-        _clean(supervisor)
-        supervisor.screenshot(path=str(SHOTS / "console-presence.png"))
-        with supervisor.expect_navigation():
-            supervisor.get_by_role("button", name="Prendre la main sur ce dossier").click()
-        expect(supervisor.locator("p.notice")).to_contain_text("Vous avez pris la main")
-        piece = supervisor.locator("article.piece").filter(has_text="Justificatif de domicile")
-        piece.get_by_label("Conforme", exact=True).check()
-        piece.get_by_role("button", name="Enregistrer").click()
-        expect(piece.locator(".current")).to_contain_text("Nadia Superviseure")
+    supervisor = make_page(1366, 768, "nadia")
+    supervisor.goto(f"{server}/console/dossiers/{dossier.id}")
+    presence = supervisor.locator("#presence")
+    expect(presence).to_contain_text("Camille Durand a ce dossier ouvert depuis")
+    assert axe_violations(supervisor) == ""
+    supervisor.screenshot(path=str(SHOTS / "console-presence.png"))
+    with supervisor.expect_navigation():
+        supervisor.get_by_role("button", name="Prendre la main sur ce dossier").click()
+    expect(supervisor.locator("p.notice")).to_contain_text("Vous avez pris la main")
+    piece = supervisor.locator("article.piece").filter(has_text="Justificatif de domicile")
+    piece.get_by_label("Conforme", exact=True).check()
+    piece.get_by_role("button", name="Enregistrer").click()
+    expect(piece.locator(".current")).to_contain_text("Nadia Superviseure")
 
-        # The agent's page was drawn before: their « non conforme » is refused, and the page shows what is.
-        mine = agent.locator("article.piece").filter(has_text="Justificatif de domicile")
-        mine.get_by_label("Non conforme").check()
-        mine.get_by_role("button", name="Enregistrer").click()
-        refusal = mine.locator("p.error")
-        expect(refusal).to_contain_text("a changé depuis l'affichage de votre page")
-        expect(refusal).to_be_focused()
-        expect(mine.locator(".current")).to_contain_text("Conforme")
-        expect(mine.locator(".current")).to_contain_text("Nadia Superviseure")
-        _clean(agent)
-        agent.screenshot(path=str(SHOTS / "console-stale-refused.png"))
-        history = agent.locator("#history")
-        expect(history).to_contain_text("Prise en main par Nadia Superviseure (à Camille Durand)")
-        expect(history).to_contain_text("Avis par Nadia Superviseure : Justificatif de domicile : Conforme")
-    finally:
-        context.close()
+    # The agent's page was drawn before: their « non conforme » is refused, and the page shows what is.
+    mine = agent.locator("article.piece").filter(has_text="Justificatif de domicile")
+    mine.get_by_label("Non conforme").check()
+    mine.get_by_role("button", name="Enregistrer").click()
+    refusal = mine.locator("p.error")
+    expect(refusal).to_contain_text("a changé depuis l'affichage de votre page")
+    expect(refusal).to_be_focused()
+    expect(mine.locator(".current")).to_contain_text("Conforme")
+    expect(mine.locator(".current")).to_contain_text("Nadia Superviseure")
+    assert axe_violations(agent) == ""
+    agent.screenshot(path=str(SHOTS / "console-stale-refused.png"))
+    history = agent.locator("#history")
+    expect(history).to_contain_text("Prise en main par Nadia Superviseure (à Camille Durand)")
+    expect(history).to_contain_text("Avis par Nadia Superviseure : Justificatif de domicile : Conforme")
 
 
 def test_a_session_that_ends_mid_work_keeps_the_draft_and_comes_back_to_the_dossier(agent, server, seeded):
-    expect = _expect()
     dossier = seeded["work"][2]
     agent.clock.install()
     agent.goto(f"{server}/console/dossiers/{dossier.id}")
@@ -151,7 +123,7 @@ def test_a_session_that_ends_mid_work_keeps_the_draft_and_comes_back_to_the_doss
     warning = agent.get_by_role("alertdialog")
     expect(warning).to_contain_text("Votre session va expirer")
     expect(warning.get_by_role("button", name="Rester connecté(e)")).to_be_focused()
-    _clean(agent)
+    assert axe_violations(agent) == ""
     agent.screenshot(path=str(SHOTS / "console-session-warning.png"))
 
     agent.clock.fast_forward(200 * 1000)
@@ -170,7 +142,7 @@ def test_a_session_that_ends_mid_work_keeps_the_draft_and_comes_back_to_the_doss
     expect(piece.get_by_label("Présenté en original")).to_be_checked()
     expect(piece.get_by_label("Commentaire")).to_have_value("Vu au guichet")
     expect(agent.get_by_label("Précisions pour l'usager")).to_have_value("Revenir avec un justificatif de domicile récent.")
-    _clean(agent)
+    assert axe_violations(agent) == ""
     agent.screenshot(path=str(SHOTS / "console-draft-restored.png"))
 
     # A verdict sent from a page whose session has ended is kept, and waits for the login.
@@ -183,28 +155,22 @@ def test_a_session_that_ends_mid_work_keeps_the_draft_and_comes_back_to_the_doss
     assert "/console/login?ok=expired" in agent.url
 
 
-def test_on_a_1024x576_laptop_the_first_documents_verdict_and_button_are_in_view(browser, server, seeded):
-    context = browser.new_context(viewport={"width": 1024, "height": 576}, locale="fr-FR")
-    page = context.new_page()
-    try:
-        login(page, server, "agent.b", PASSWORD)
-        page.goto(f"{server}/console/dossiers/{seeded['other'].id}")
-        first = page.locator("article.piece").first
-        for control in (first.get_by_label("Conforme", exact=True), first.get_by_role("button", name="Enregistrer")):
-            box = control.bounding_box()
-            assert box["y"] >= 0 and box["y"] + box["height"] <= 576, box
-        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-        columns = page.locator(".columns > section")
-        assert columns.nth(0).bounding_box()["y"] == columns.nth(1).bounding_box()["y"]  # side by side
-        assert page.evaluate("getComputedStyle(document.querySelector('.col.predemande')).overflowY") == "visible"
-        _clean(page)
-        page.screenshot(path=str(SHOTS / "console-dossier-1024x576.png"))
-    finally:
-        context.close()
+def test_on_a_1024x576_laptop_the_first_documents_verdict_and_button_are_in_view(make_page, server, seeded):
+    page = make_page(1024, 576, "agent.b")
+    page.goto(f"{server}/console/dossiers/{seeded['other'].id}")
+    first = page.locator("article.piece").first
+    for control in (first.get_by_label("Conforme", exact=True), first.get_by_role("button", name="Enregistrer")):
+        box = control.bounding_box()
+        assert box["y"] >= 0 and box["y"] + box["height"] <= 576, box
+    assert fits_width(page)
+    columns = page.locator(".columns > section")
+    assert columns.nth(0).bounding_box()["y"] == columns.nth(1).bounding_box()["y"]  # side by side
+    assert page.evaluate("getComputedStyle(document.querySelector('.col.predemande')).overflowY") == "visible"
+    assert axe_violations(page) == ""
+    page.screenshot(path=str(SHOTS / "console-dossier-1024x576.png"))
 
 
 def test_a_returned_dossier_mails_the_citizen_the_reasons_and_what_to_bring(agent, server, seeded, inbox):
-    expect = _expect()
     dossier = seeded["work"][3]
     already = len(inbox.messages)
     agent.goto(f"{server}/console/dossiers/{dossier.id}")
@@ -212,7 +178,7 @@ def test_a_returned_dossier_mails_the_citizen_the_reasons_and_what_to_bring(agen
     expect(form).to_contain_text("L'usager sera prévenu par courriel et sur sa page de suivi.")
     form.get_by_label("La photo d'identité n'est pas conforme").check()
     agent.get_by_label("Précisions pour l'usager").fill("Le fond de la photo doit être uni et clair.")
-    _clean(agent)
+    assert axe_violations(agent) == ""
     with agent.expect_navigation():
         agent.get_by_role("button", name="Renvoyer le dossier").click()
     expect(agent.locator("section.decided")).to_contain_text("Le fond de la photo doit être uni et clair.")
@@ -227,22 +193,18 @@ def test_a_returned_dossier_mails_the_citizen_the_reasons_and_what_to_bring(agen
     while "Courriel envoyé à l'usager" not in agent.locator("section.decided").inner_text():
         assert time.monotonic() < deadline, agent.locator("section.decided").inner_text()
         agent.reload()
-    _clean(agent)
+    assert axe_violations(agent) == ""
     agent.screenshot(path=str(SHOTS / "console-returned-mailed.png"), full_page=True)
 
 
 def _image_reads(seeded, dossier_id, name) -> int:
     """How many times the server sent this image (each is an audit line, written before it is sent)."""
-    engine = _database(seeded)
-    with engine.connect() as conn:
-        reads = conn.exec_driver_sql("SELECT count(*) FROM audit WHERE dossier_id = ? AND detail = ?",
-                                     (dossier_id, name)).scalar()
-    engine.dispose()
-    return reads
+    with service_db(seeded["data"]) as db:
+        return db.scalar(select(func.count()).select_from(AuditEntry)
+                         .where(AuditEntry.dossier_id == dossier_id, AuditEntry.detail == name))
 
 
 def test_an_image_opens_in_the_pages_viewer_titled_with_the_dossier_and_the_document(agent, server, seeded):
-    expect = _expect()
     dossier = seeded["work"][0]
     agent.goto(f"{server}/console/dossiers/{dossier.id}")
     agent.wait_for_load_state("load")
@@ -253,7 +215,7 @@ def test_an_image_opens_in_the_pages_viewer_titled_with_the_dossier_and_the_docu
     expect(dialog).to_be_visible()
     expect(dialog.locator("img")).to_have_js_property("complete", True)
     assert agent.url == f"{server}/console/dossiers/{dossier.id}"
-    _clean(agent)
+    assert axe_violations(agent) == ""
     agent.screenshot(path=str(SHOTS / "console-viewer-on-dossier.png"))
     agent.keyboard.press("Escape")
     expect(dialog).to_be_hidden()

@@ -14,15 +14,10 @@
   var DRAFT = "brouillon:" + dossier;
   var SHORTCUTS = "console-raccourcis";
   var announcer = document.getElementById("annonce");
-  var flip = false;
 
   function all(selector, root) { return Array.prototype.slice.call((root || document).querySelectorAll(selector)); }
 
-  function say(text) {
-    // The same words twice in a row must be read twice: alternate a trailing no-break space.
-    flip = !flip;
-    announcer.textContent = text + (flip ? "\u00a0" : "");
-  }
+  function say(text) { window.consoleSay(announcer, text); }
 
   function activity() { document.dispatchEvent(new CustomEvent("console:activity")); }
 

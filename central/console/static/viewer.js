@@ -7,12 +7,13 @@
 //   Taille réelle, Pivoter à gauche / à droite), keys while the image or a button has the focus
 //   (+ and − zoom, 0 fits, 1 real size, R and L rotate: never on the rest of the page, WCAG 2.1.4),
 //   Ctrl + wheel zooms around the pointer, and dragging the image pans it once it overflows;
-//   each change is said in a polite live region ("Zoom 200 %", "Rotation 90°");
+//   each change is said in a polite live region ("Zoom 200 %", "Rotation 90°"), through announce.js,
+//   so that the same words twice in a row are said twice;
 // * window.consoleViewer.open(src, title, backFocusElement[, pageUrl]) shows an image with the same
 //   controls in a modal <dialog> that keeps the focus inside, closes on Escape or « Fermer » and gives
 //   the focus back to backFocusElement (by default, what had it);
 // * on any page that loads this script, a click on a link a.shot[data-viewer-title] opens its image
-//   (the link's data-viewer-src, else its <img>, else its href) in that dialog, titled by
+//   (the one its <img> shows, which the browser has already, else its href) in that dialog, titled by
 //   data-viewer-title; a click with a modifier key, or no script at all, follows the href.
 //
 // The Content-Security-Policy refuses inline scripts and style attributes: sizes and the rotation are
@@ -76,7 +77,7 @@
     function say(text) {
       // A short delay: a burst of wheel steps is said once, at the zoom it ends on.
       clearTimeout(saying);
-      saying = setTimeout(function () { status.textContent = text; }, 250);
+      saying = setTimeout(function () { window.consoleSay(status, text); }, 250);
     }
 
     function turned() {
@@ -294,7 +295,7 @@
         event.shiftKey || event.altKey) { return; }
     event.preventDefault();
     var img = link.querySelector("img");
-    open(link.getAttribute("data-viewer-src") || (img && img.currentSrc) || link.href,
+    open((img && img.currentSrc) || link.href,
          link.getAttribute("data-viewer-title"), link, opensTheViewerPage(link) ? link.href : "");
   });
 
