@@ -11,14 +11,13 @@ from typing import Iterator
 import pytest
 from sqlalchemy.orm import Session
 
-from central.accounts import create_user
 from central.config import CentralConfig
 from central.context import Services, build_services
 from central.models import Site
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "central"))  # the shared factory of dossiers
-from factory import PASSWORD  # noqa: E402  (every account of the seeded service has it)
+from factory import PASSWORD, add_account  # noqa: E402  (every account of the seeded service has it)
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = ROOT / "artifacts" / "screenshots"
@@ -57,7 +56,7 @@ def seed_people(services: Services, users: list[tuple[str, str, str | None, str]
         db.add_all([Site(id=site_id, name=name, address=address) for site_id, (name, address) in sites.items()])
         db.flush()
         for username, role, site_id, full_name in users:
-            create_user(db, username, PASSWORD, role, site_id, full_name)
+            add_account(db, username, role, site_id, full_name)
 
 
 def login(page, server: str, username: str, password: str = PASSWORD) -> None:

@@ -3,13 +3,19 @@
 PostgreSQL comes from ``scripts/test``, which starts a throwaway server and
 sets ``KIOSK_CENTRAL_TEST_PG`` (an admin URL). Each test gets a fresh
 database cloned from a migrated template, so tests never see each other's
-rows. Under CI a missing server is a failure, not a skip.
+rows; on SQLite, a copy of a migrated file (migrating is test_migrations.py's
+subject, and cost 0.12 s a test). Under CI a missing server is a failure, not
+a skip. Every test's service has the run's keys (``service_keys``), so the
+same capture seals the same way for each (``factory.Captures``).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import sqlite3
 import uuid
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,10 +24,10 @@ from sqlalchemy import create_engine, text
 from central.app import create_app
 from central.config import CentralConfig
 from central.context import build_services
-from central.accounts import create_user
 from central.db import make_engine, upgrade
+from central.keys import load_keys
 from central.models import Site
-from factory import PASSWORD, Clock
+from factory import Clock, add_account
 
 PG_ADMIN = os.environ.get("KIOSK_CENTRAL_TEST_PG", "")
 TEMPLATE = "kiosk_central_template"
@@ -57,6 +63,24 @@ def pytest_collection_modifyitems(config, items):
         items[:] = [item for item in items if item not in twins]
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """A migrated SQLite database, copied for each test."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "central.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def service_keys(tmp_path_factory) -> Path:
+    """The keys folder every test's service starts with."""
+    folder = tmp_path_factory.mktemp("service-keys") / "keys"
+    load_keys(folder)
+    return folder
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db_url(request, tmp_path):
     if request.param == "sqlite":
@@ -72,8 +96,15 @@ def db_url(request, tmp_path):
 
 
 @pytest.fixture
-def services(tmp_path, db_url):
-    s = build_services(CentralConfig(data_dir=tmp_path / "central", db_url=db_url, secure_cookies=False))
+def services(tmp_path, db_url, service_keys, request):
+    config = CentralConfig(data_dir=tmp_path / "central", db_url=db_url, secure_cookies=False)
+    config.data_dir.mkdir(parents=True)
+    shutil.copytree(service_keys, config.keys_dir)
+    if not db_url:  # PostgreSQL's database is already a copy of a migrated one
+        template = request.getfixturevalue("sqlite_template")
+        with sqlite3.connect(template) as source, sqlite3.connect(config.data_dir / "central.db") as copy:
+            source.backup(copy)
+    s = build_services(config, migrate=False)
     yield s
     s.close()
 
@@ -114,8 +145,8 @@ def people(services):
     with services.db() as db, db.begin():
         db.add_all([Site(id="mairie-a", name="Mairie A"), Site(id="mairie-b", name="Mairie B")])
         db.flush()
-        create_user(db, "agent.a", PASSWORD, "agent", "mairie-a", "Camille A")
-        create_user(db, "agent.b", PASSWORD, "agent", "mairie-b", "Louis B")
-        create_user(db, "nadia", PASSWORD, "supervisor", None, "Nadia Superviseure")
-        create_user(db, "hugo", PASSWORD, "technician", None, "Hugo Technicien")
-        create_user(db, "aline", PASSWORD, "admin", None, "Aline Administratrice")
+        add_account(db, "agent.a", "agent", "mairie-a", "Camille A")
+        add_account(db, "agent.b", "agent", "mairie-b", "Louis B")
+        add_account(db, "nadia", "supervisor", None, "Nadia Superviseure")
+        add_account(db, "hugo", "technician", None, "Hugo Technicien")
+        add_account(db, "aline", "admin", None, "Aline Administratrice")

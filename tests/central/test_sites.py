@@ -17,14 +17,13 @@ from nacl.signing import SigningKey
 from PIL import Image
 from sqlalchemy import select, text
 
-from central.accounts import create_user
 from central.db import alembic_config
 from central.enrollment import create_token
 from central.models import AuditEntry, Device, EnrollmentToken, Site
 from titres.enrollment_code import parse_code
 from titres.protocol import API
-from factory import add_site
-from test_console import PASSWORD, login
+from factory import add_account, add_site
+from test_console import login
 
 
 @pytest.fixture
@@ -35,7 +34,7 @@ def people(services):
         db.flush()
         for username, role, site_id in (("agent.a", "agent", "mairie-a"), ("nadia", "supervisor", None),
                                         ("hugo", "technician", None), ("aline", "admin", None)):
-            create_user(db, username, PASSWORD, role, site_id)
+            add_account(db, username, role, site_id)
 
 
 def _site(services, site_id: str) -> Site:
