@@ -1,7 +1,7 @@
-"""Console accounts: passwords, login with lockout, and sessions kept in the database.
+"""Console accounts: passwords, login slowed per client, and sessions kept in the database.
 
-Nothing lives in process memory: failure counters, lockouts and sessions are
-rows, so any process behind a load balancer can serve any request. The
+Nothing lives in process memory: failure counts (``central.throttle``) and
+sessions are rows, so any process behind a load balancer can serve any request. The
 session cookie holds 32 random bytes; the database holds only their SHA-256,
 so a copy of the database opens no session. A session ends after
 ``session_idle_minutes`` without a request, on logout, or when its
@@ -16,8 +16,10 @@ page. So must an account the console creates, whose password its
 administrator typed.
 
 Login answers the same way, and spends the same scrypt time, whether the
-account is unknown, disabled, locked or the password wrong: the form cannot
-be used to learn which usernames exist.
+account is unknown, disabled or the password wrong, and a client that
+keeps failing waits whatever it typed: the form cannot be used to learn
+which usernames exist. No failure locks an account: the waits are the
+failing client's alone (``central.throttle``).
 """
 
 from __future__ import annotations
@@ -29,16 +31,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from central import audit
+from central import audit, throttle
 from central.context import Services
 from central.models import Role, Site, User, WebSession
 from central.passwords import DUMMY_HASH, hash_password, verify_password
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 MIN_PASSWORD, MAX_PASSWORD = 12, 200
+#: The audit's actor for a login under a name no account has: never what was typed.
+UNKNOWN_ACTOR = "(compte inconnu)"
 
 
 class AccountError(ValueError):
@@ -46,13 +50,17 @@ class AccountError(ValueError):
 
 
 class LoginFailed(AccountError):
-    def __init__(self) -> None:
-        super().__init__("Identifiant ou mot de passe incorrect (après plusieurs échecs, "
-                         "le compte est verrouillé quelques minutes).")
+    def __init__(self, message: str = "Identifiant ou mot de passe incorrect.") -> None:
+        super().__init__(message)
 
 
-class AccountLocked(LoginFailed):
-    """Raised while ``locked_until`` is ahead; shown with the same text as a wrong password."""
+class LoginThrottled(LoginFailed):
+    """Too many failures from this client: it waits ``minutes`` (others are not slowed)."""
+
+    def __init__(self, minutes: int) -> None:
+        super().__init__(f"Trop d'essais depuis ce poste : réessayez dans {minutes} minute"
+                         f"{'s' if minutes > 1 else ''}. Un administrateur peut lever cette attente.")
+        self.minutes = minutes
 
 
 @dataclass(frozen=True)
@@ -142,20 +150,24 @@ def list_users(db: Session) -> list[User]:
     return list(db.scalars(select(User).order_by(User.username)))
 
 
-def states(user: User, now: datetime) -> list[str]:
-    """What an account's row says (codes of ``user_state.*`` in ``central.texts``): active, or what stops it."""
+def states(user: User, waits: dict[str, datetime]) -> list[str]:
+    """What an account's row says (codes of ``user_state.*`` in ``central.texts``): active, or what stops it.
+
+    ``waits``: :func:`login_waits`; ``throttled`` is a client's wait on this account, not a lock.
+    """
     out = []
     if not user.active:
         out.append("disabled")
-    if is_locked(user, now):
-        out.append("locked")
+    if user.username in waits:
+        out.append("throttled")
     if user.must_change_password:
         out.append("temporary_password")
     return out or ["active"]
 
 
-def is_locked(user: User, now: datetime) -> bool:
-    return user.locked_until is not None and user.locked_until > now
+def login_waits(db: Session, now: datetime) -> dict[str, datetime]:
+    """Accounts some client must wait to try again: until when (``central.throttle``)."""
+    return throttle.waiting_until(db, "login.account", now)
 
 
 def temporary_password() -> str:
@@ -223,14 +235,13 @@ def enable_user(db: Session, username: str, actor: Actor) -> bool:
 
 
 def unlock_user(db: Session, username: str, actor: Actor) -> bool:
-    """End a lockout now (and forget the failures) rather than when ``locked_until`` passes.
+    """Lift every wait set on logins to this account, from any client (its owner, stuck at their desk).
 
-    False when there was nothing to forget.
+    False when there was none.
     """
     user = _target(db, username)
-    if not user.failed_logins and user.locked_until is None:
+    if not throttle.clear_subject(db, "login.account", user.username):
         return False
-    user.failed_logins, user.locked_until = 0, None
     _audit(db, actor, "unlock_user", user)
     return True
 
@@ -246,7 +257,7 @@ def reset_password(db: Session, username: str, actor: Actor) -> TemporaryPasswor
     password = temporary_password()
     user.password_hash = hash_password(password)
     user.must_change_password = True
-    user.failed_logins, user.locked_until = 0, None
+    throttle.clear_subject(db, "login.account", user.username)
     _close_sessions(db, user.id)
     _audit(db, actor, "reset_password", user)
     return TemporaryPassword(user.username, user.full_name, password)
@@ -271,48 +282,49 @@ ACTIONS = {
 }
 
 
-def _fail(services: Services, db: Session, user: User, now: datetime) -> None:
-    """Count a failure with one atomic UPDATE (two processes failing at once both count), then lock if due."""
-    if user.locked_until is not None and user.locked_until <= now:
-        db.execute(update(User).where(User.id == user.id).values(failed_logins=0, locked_until=None))
-    failures = db.execute(update(User).where(User.id == user.id)
-                          .values(failed_logins=User.failed_logins + 1).returning(User.failed_logins)).scalar_one()
-    if failures >= services.config.login_max_failures:
-        locked = now + timedelta(minutes=services.config.login_lockout_minutes)
-        db.execute(update(User).where(User.id == user.id).values(locked_until=locked))
-
-
 def login(services: Services, username: str, password: str, ip: str = "") -> tuple[str, str]:
-    """Open a session: returns (session token for the cookie, CSRF token). Raises :class:`LoginFailed`."""
+    """Open a session: returns (session token for the cookie, CSRF token). Raises :class:`LoginFailed`, or
+    :class:`LoginThrottled` while this client must wait (``central.throttle``: this client only, never the
+    account for everyone)."""
     username = _typed_username(username)
     password = password or ""
     if not username or len(password) > MAX_PASSWORD:
         verify_password("x", DUMMY_HASH)
         raise LoginFailed()
     now = services.now()
+    # Keyed by what was typed, known account or not: a wait says nothing of which accounts exist.
+    buckets = [throttle.Bucket.of("login.client", ip), throttle.Bucket.of("login.account", ip, username)]
     with services.db() as db, db.begin():
         user = db.scalar(select(User).where(User.username == username))
-        if user is None or not user.active:
-            verify_password(password, DUMMY_HASH)
-            # A password typed into the username field must not end up in the log.
-            actor = username if USERNAME.match(username) else "(identifiant invalide)"
-            audit.record(db, actor=actor, role="", action="login_failed", detail="compte inconnu ou inactif", ip=ip)
-            error: LoginFailed | None = LoginFailed()
-        elif is_locked(user, now):
-            verify_password(password, DUMMY_HASH)  # same cost; the lock is not extended by more attempts
-            audit.record(db, actor=username, role=user.role, action="login_failed", detail="compte verrouillé", ip=ip)
-            error = AccountLocked()
-        elif not verify_password(password, user.password_hash):
-            _fail(services, db, user, now)
-            audit.record(db, actor=username, role=user.role, action="login_failed", detail="mot de passe", ip=ip)
-            error = LoginFailed()
+        # What was typed is recorded only when it names an account: otherwise it may be a password typed
+        # into the wrong field ("mairie2026" looks like a username as much as like a password).
+        actor, role = (username, user.role) if user is not None else (UNKNOWN_ACTOR, "")
+        error: LoginFailed | None = None
+        try:
+            throttle.check(db, buckets, now)
+        except throttle.Throttled as exc:
+            verify_password(password, DUMMY_HASH)  # the same cost: a wait is not cheaper to probe
+            audit.record(db, actor=actor, role=role, action="login_failed", ip=ip,
+                         detail=f"essais freinés depuis ce poste ({exc.minutes} min)")
+            error = LoginThrottled(exc.minutes)
         else:
-            error = None
-            user.failed_logins, user.locked_until = 0, None
-            token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-            db.add(WebSession(token_hash=token_hash(token), user_id=user.id, csrf=csrf, created_at=now,
-                              last_seen_at=now))
-            audit.record(db, actor=username, role=user.role, action="login", ip=ip)
+            if user is None or not user.active:
+                verify_password(password, DUMMY_HASH)
+                detail = "compte inconnu ou inactif"
+            elif not verify_password(password, user.password_hash):
+                detail = "mot de passe"
+            else:
+                detail = ""
+            if detail:
+                throttle.count(db, buckets, now)
+                audit.record(db, actor=actor, role=role, action="login_failed", detail=detail, ip=ip)
+                error = LoginFailed()
+            else:
+                throttle.forget(db, buckets[1:])  # this client on this account; not its count on all of them
+                token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+                db.add(WebSession(token_hash=token_hash(token), user_id=user.id, csrf=csrf, created_at=now,
+                                  last_seen_at=now))
+                audit.record(db, actor=username, role=user.role, action="login", ip=ip)
     if error is not None:
         raise error  # after the commit: the failure count must stick
     return token, csrf

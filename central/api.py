@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from datetime import datetime, timezone
 from typing import Any
 
@@ -21,15 +22,19 @@ from nacl.signing import VerifyKey
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
-from central import __version__, enrollment, fleet, help_requests, ingest, status
+from central import __version__, audit, enrollment, fleet, help_requests, ingest, status
+from central.clients import client_address
 from central.context import Services
 from central.models import Device, Site
-from central.predemandes import for_kiosk
+from central.predemandes import UNUSABLE, for_kiosk
+from central.requestlog import refusal_code
 from titres.protocol import (API, H_DEVICE, H_SIGNATURE, H_TIME, MAX_MANIFEST_BYTES, MAX_PART_BYTES,
                                  PROTOCOL_VERSION, ProtocolError, verify_request)
 
 router = APIRouter()
 log = logging.getLogger("central.api")
+#: A request's time: decimal digits only, no sign, space or underscore, and no more than a Unix time has.
+_UNIX_TIME = re.compile(r"[0-9]{1,12}")
 
 _HTTP_STATUS = {
     "unknown_device": 401, "bad_signature": 401, "clock_skew": 401, "revoked": 403, "wrong_device": 403,
@@ -38,7 +43,9 @@ _HTTP_STATUS = {
 }
 
 
-def _error(code: str, detail: str, **extra: Any) -> JSONResponse:
+def _error(request: Request, code: str, detail: str, **extra: Any) -> JSONResponse:
+    """The API's refusal: its code and detail as JSON, the code also in the request's log line."""
+    refusal_code(request.scope, code)
     return JSONResponse({"error": code, "detail": detail, **extra}, status_code=_HTTP_STATUS.get(code, 400),
                         headers={"Cache-Control": "no-store"})
 
@@ -63,10 +70,10 @@ async def _body(request: Request, limit: int) -> bytes:
 
 def _authenticate(services: Services, method: str, path: str, headers, body: bytes) -> Device:
     device_id = headers.get(H_DEVICE, "")
-    try:
-        timestamp = int(headers.get(H_TIME, ""))
-    except ValueError:
-        raise ProtocolError("bad_signature", f"{H_TIME} must be a Unix time") from None
+    stamp = headers.get(H_TIME, "")
+    if not _UNIX_TIME.fullmatch(stamp):  # int() would take " +1_0" and 400 digits
+        raise ProtocolError("bad_signature", f"{H_TIME} must be a Unix time in seconds (at most 12 digits)")
+    timestamp = int(stamp)
     with services.db() as db:
         device = db.get(Device, device_id[:64]) if device_id else None
     if device is None:
@@ -87,10 +94,8 @@ async def _device_call(request: Request, limit: int, work) -> Response:
         device = await run_in_threadpool(_authenticate, services, request.method, path, request.headers, body)
         return await run_in_threadpool(work, services, device, body)
     except ProtocolError as exc:
-        log.warning("device request refused", extra={"code": exc.code, "path": request.url.path,
-                                                     "device": request.headers.get(H_DEVICE, "")[:64]})
         extra = {"server_time": int(services.clock())} if exc.code == "clock_skew" else {}
-        return _error(exc.code, exc.detail, **extra)
+        return _error(request, exc.code, exc.detail, **extra)
 
 
 def _json(body: bytes) -> Any:
@@ -132,13 +137,16 @@ def service_info(request: Request) -> dict[str, Any]:
 @router.get(f"{API}/status")
 def citizen_status(request: Request, number: str = "", birth_date: str = "") -> JSONResponse:
     if len(number) > 40 or len(birth_date) > 20:
-        return _error("malformed", "number or birth_date too long")
+        return _error(request, "malformed", "number or birth_date too long")
     try:
-        found = status.lookup(_services(request), number, birth_date)
-    except status.TooManyAttempts:
-        return _error("too_many_attempts", "too many wrong birth dates for this number; try again in an hour")
+        found = status.lookup(_services(request), number, birth_date, client_address(request))
+    except status.TooManyAttempts as exc:
+        response = _error(request, "too_many_attempts", f"too many tries from this client; try again in "
+                          f"{exc.minutes} min", retry_after_s=exc.minutes * 60)
+        response.headers["Retry-After"] = str(exc.minutes * 60)
+        return response
     if found is None:
-        return _error("not_found", "no dossier with this number and this date of birth")
+        return _error(request, "not_found", "no dossier with this number and this date of birth")
     return JSONResponse(found, headers={"Cache-Control": "no-store"})
 
 
@@ -153,7 +161,7 @@ async def enroll(request: Request) -> Response:
         device = await run_in_threadpool(enrollment.enroll, services, body.get("token"), body.get("public_key", ""),
                                          body.get("hostname", ""), body.get("software_version", ""))
     except ProtocolError as exc:
-        return _error(exc.code, exc.detail)
+        return _error(request, exc.code, exc.detail)
     with services.db() as db:
         site = db.get(Site, device.site_id)
     # The status page only when the service knows the address citizens reach it at: a kiosk may enroll
@@ -174,14 +182,15 @@ async def predemande(request: Request, number: str) -> Response:
     def work(services: Services, device: Device, body: bytes) -> Response:
         if len(number) > 16:
             raise ProtocolError("malformed", "a pré-demande number is at most 16 characters")
-        with services.db() as db:
-            row = for_kiosk(db, number)
-        if row is None:
+        with services.db() as db, db.begin():
+            data = for_kiosk(db, number)
+            audit.record(db, actor=device.kiosk_code, role="device", action="predemande_read",
+                         detail=f"{number} : {data['status'] if data else 'inconnue'} ; borne {device.kiosk_code} "
+                                f"({device.id}), mairie {device.site_id}")
+        if data is None:
             raise ProtocolError("not_found", "no pré-demande with this number")
-        data = dict(row.data, status=row.status)
-        if row.status in ("consumed", "expired"):
-            return JSONResponse(data, status_code=410, headers={"Cache-Control": "no-store"})
-        return JSONResponse(data, headers={"Cache-Control": "no-store"})
+        return JSONResponse(data, status_code=410 if data["status"] in UNUSABLE else 200,
+                            headers={"Cache-Control": "no-store"})
 
     return await _device_call(request, 0, work)
 

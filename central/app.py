@@ -21,6 +21,7 @@ from central import __version__
 from central.context import Services
 from central.ingest import StaleUploadPurge
 from central.mail import MailSender
+from central.requestlog import RefusalLog
 
 
 def create_app(services: Services) -> FastAPI:
@@ -52,6 +53,7 @@ def create_app(services: Services) -> FastAPI:
     for refusal, answer in console.REFUSALS.items():
         app.add_exception_handler(refusal, answer)
     app.add_middleware(PageHeaders, prefixes=(console.PREFIX, public.PREFIX))
+    app.add_middleware(RefusalLog)  # outermost: it sees every answer, the pages' refusals included
 
     @app.exception_handler(RequestValidationError)
     async def _malformed(request: Request, exc: RequestValidationError):

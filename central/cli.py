@@ -22,6 +22,8 @@ from sqlalchemy import select
 from central import __version__
 from central.config import load_config
 from central.context import build_services
+from central.datadir import InsecureDataDir, set_umask
+from central.demo import NotDemoData
 from titres.i18n import LANGUAGES
 
 
@@ -32,20 +34,25 @@ def _services(args):
 def cmd_serve(args) -> int:
     from central.server import run
 
-    config = load_config(data_dir=args.data_dir, db_url=args.db)
-    services = build_services(config)  # migrate once, before the workers start
-    if args.demo:
-        from central.demo import seed
+    from titres.logs import setup_logging
 
-        print(seed(services), file=sys.stderr)
-    services.close()
+    config = load_config(data_dir=args.data_dir, db_url=args.db)
+    setup_logging(config.log_level, name="")  # the supervisor's lines too (each worker sets up its own)
+    services = build_services(config)  # migrate once, before the workers start
+    try:
+        if args.demo:
+            from central.demo import seed
+
+            print(seed(services), file=sys.stderr)
+    finally:
+        services.close()
     # The workers build their own services from the same environment: nothing is shared in memory.
     os.environ["KIOSK_CENTRAL_DATA"] = str(config.data_dir)
     if config.db_url:
         os.environ["KIOSK_CENTRAL_DB"] = config.db_url
     if args.public_url:
         os.environ["KIOSK_CENTRAL_PUBLIC_URL"] = args.public_url
-    run(args.host, args.port, args.workers)
+    run(args.host, args.port, args.workers, config.trusted_proxies)
     return 0
 
 
@@ -131,7 +138,7 @@ def cmd_user_create(args) -> int:
 
 
 def cmd_user_list(args) -> int:
-    from central.accounts import list_users, states
+    from central.accounts import list_users, login_waits, states
     from central.models import Site
     from central.texts import Texts
 
@@ -140,11 +147,12 @@ def cmd_user_list(args) -> int:
     items = []
     with services.db() as db:
         names = {row.id: row.name for row in db.execute(select(Site.id, Site.name))}
+        waits = login_waits(db, now)
         for u in list_users(db):
-            codes = states(u, now)
+            wait = waits.get(u.username)
             items.append({"username": u.username, "full_name": u.full_name, "role": u.role, "site": u.site_id,
-                          "site_name": names.get(u.site_id), "states": codes,
-                          "locked_until": u.locked_until.isoformat(timespec="seconds") if "locked" in codes else None})
+                          "site_name": names.get(u.site_id), "states": states(u, waits),
+                          "throttled_until": wait.isoformat(timespec="seconds") if wait else None})
     if args.json:
         json.dump(items, sys.stdout, indent=1, ensure_ascii=False)
         print()
@@ -326,7 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_user_list)
     for action, help_text in (("disable", "refuse the account every login and close its sessions"),
                               ("enable", "let a disabled account log in again"),
-                              ("unlock", "end a lockout after too many wrong passwords")):
+                              ("unlock", "lift the waits set on logins to the account (too many failures)")):
         p = users.add_parser(action, parents=[common], help=help_text)
         p.add_argument("username")
         _by(p)
@@ -371,9 +379,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    set_umask()  # before any command creates a file
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
+    except (InsecureDataDir, NotDemoData) as exc:
+        print(f"kiosk-central: {exc}", file=sys.stderr)
+        return 2
     except (ValueError, OSError) as exc:
         print(f"kiosk-central: {exc}", file=sys.stderr)
         return 1

@@ -25,11 +25,17 @@ processes can run behind a load balancer on one PostgreSQL.
                             sent, and the console says so
 ``KIOSK_CENTRAL_SMTP_PASSWORD``  that server's password (never logged)
 ``KIOSK_CENTRAL_MAIL_FROM``  the sender's address (``ne-pas-repondre@mairie.fr``)
+``KIOSK_CENTRAL_TRUSTED_PROXIES``  the reverse proxies (addresses or networks,
+                            comma-separated: ``127.0.0.1,10.0.0.0/24``) whose
+                            ``X-Forwarded-For`` names the client; unset: none
+``KIOSK_CENTRAL_LOG_LEVEL``  ``DEBUG``, ``INFO`` (default), ``WARNING`` or
+                            ``ERROR``: the service's JSON log lines on stderr
 ==========================  ===================================================
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from dataclasses import dataclass, field
@@ -50,9 +56,6 @@ class CentralConfig:
     session_idle_minutes: int = 30
     #: Cookies marked Secure: the console is served over HTTPS in production.
     secure_cookies: bool = True
-    #: Failed logins before an account waits ``login_lockout_minutes``.
-    login_max_failures: int = 5
-    login_lockout_minutes: int = 15
     #: Staged parts of packages never committed are deleted after this many days.
     staging_retention_days: int = 14
     #: The service's address for citizens (``https://titres.example.fr``): kiosks print its status page.
@@ -61,6 +64,10 @@ class CentralConfig:
     smtp_url: str = ""
     smtp_password: str = field(default="", repr=False)
     mail_from: str = ""
+    #: Reverse proxies whose ``X-Forwarded-For`` is believed (``central.clients``); no one else's.
+    trusted_proxies: tuple[str, ...] = ()
+    #: The least important log lines written (``titres.logs``: JSON lines on stderr, for journald).
+    log_level: str = "INFO"
 
     @property
     def database_url(self) -> str:
@@ -166,6 +173,28 @@ def check_mail(config: CentralConfig) -> SmtpServer | None:
     return server
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def _networks(text: str) -> tuple[str, ...]:
+    """Addresses and networks, each checked (a typo would silently trust nobody, or the wrong machine)."""
+    out = []
+    for item in (part.strip() for part in text.split(",")):
+        if item:
+            try:
+                out.append(str(ipaddress.ip_network(item, strict=False)))
+            except ValueError:
+                raise ValueError(f"KIOSK_CENTRAL_TRUSTED_PROXIES: {item!r} is not an address or a network") from None
+    return tuple(out)
+
+
+def _log_level(text: str) -> str:
+    level = text.strip().upper() or CentralConfig.log_level
+    if level not in LOG_LEVELS:
+        raise ValueError(f"KIOSK_CENTRAL_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {text!r}")
+    return level
+
+
 def load_config(env: Mapping[str, str] | None = None, *, data_dir: str | None = None,
                 db_url: str | None = None) -> CentralConfig:
     """Command-line values win over the environment, which wins over the defaults."""
@@ -185,6 +214,8 @@ def load_config(env: Mapping[str, str] | None = None, *, data_dir: str | None = 
         smtp_url=env.get("KIOSK_CENTRAL_SMTP_URL", "").strip(),
         smtp_password=env.get("KIOSK_CENTRAL_SMTP_PASSWORD", ""),
         mail_from=env.get("KIOSK_CENTRAL_MAIL_FROM", "").strip(),
+        log_level=_log_level(env.get("KIOSK_CENTRAL_LOG_LEVEL", "")),
+        trusted_proxies=_networks(env.get("KIOSK_CENTRAL_TRUSTED_PROXIES", "")),
     )
     check_mail(config)  # a mail server without a sender (or a password) stops the service at its start
     return config

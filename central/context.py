@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from central.blobstore import BlobStore, create_blobstore
 from central.config import CentralConfig
+from central.datadir import make_private
 from central.db import make_engine, session_factory, upgrade
 from central.keys import ServiceKeys, load_keys
 
@@ -39,7 +40,7 @@ class Services:
 
 
 def build_services(config: CentralConfig, migrate: bool = True) -> Services:
-    config.data_dir.mkdir(parents=True, exist_ok=True)
+    make_private(config.data_dir)  # before anything is created in it
     engine = make_engine(config.database_url)
     if migrate:
         upgrade(engine)

@@ -80,8 +80,6 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     site_id: Mapped[str | None] = mapped_column(ForeignKey("sites.id"), nullable=True)
     active: Mapped[bool] = mapped_column(default=True)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(nullable=True)
     #: Set when an administrator gave a temporary password: the next login must choose a new one.
     must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -281,13 +279,17 @@ class OutgoingMail(Base):
                       Index("outgoing_mail_due", "state", "next_attempt_at"))
 
 
-class StatusAttempts(Base):
-    """Failed status lookups per dossier number, so a birth date cannot be guessed by trying them all."""
+class Throttle(Base):
+    """A client's failures, alone or on one account or number, and until when it waits (``central.throttle``)."""
 
-    __tablename__ = "status_attempts"
-    number: Mapped[str] = mapped_column(String(16), primary_key=True)
-    window_start: Mapped[datetime] = mapped_column(default=utcnow)
+    __tablename__ = "throttles"
+    scope: Mapped[str] = mapped_column(String(24), primary_key=True)
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_at: Mapped[datetime] = mapped_column(default=utcnow)
+    blocked_until: Mapped[datetime | None] = mapped_column(nullable=True)
+
+    __table_args__ = (Index("throttles_blocked_until", "blocked_until"),)
 
 
 class HelpState(enum.StrEnum):

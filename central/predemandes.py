@@ -2,7 +2,9 @@
 
 The JSON form is the kiosk's (``titres.predemande.PreDemande.from_dict``)
 plus the rest of the online form — filiation, contact, adresses — which the
-kiosk carries along and the agents' console shows.
+agents' console shows from the service's copy. A kiosk is given less
+(:func:`for_kiosk`): what its screens show and its rules read, and only the
+status of one it cannot use.
 """
 
 from __future__ import annotations
@@ -62,5 +64,23 @@ def demo_records() -> list[dict[str, Any]]:
     return json.loads((resources.files("titres") / "data" / "demo_predemandes.json").read_text(encoding="utf-8"))
 
 
-def for_kiosk(db: Session, number: str) -> Predemande | None:
-    return db.get(Predemande, number)
+#: What a kiosk is given of a usable pré-demande: the name, birth date and place its screens show, and what
+#: its rules read (titles, motif, the facts the form gave). Not the address, the filiation nor the contact.
+KIOSK_FIELDS = ("number", "titles", "motif", "nationality", "hosted", "born_abroad_parents_abroad",
+                "alternating_residence")
+KIOSK_PERSON_FIELDS = ("surname", "given_names", "birth_date", "birth_place", "birth_country", "sex", "usage_name")
+#: A kiosk is told only that it cannot use these: nobody is to be identified from a number read at a kiosk.
+UNUSABLE = ("consumed", "expired")
+
+
+def for_kiosk(db: Session, number: str) -> dict[str, Any] | None:
+    """What a kiosk may read of pré-demande ``number`` (None: there is none): see :data:`KIOSK_FIELDS`."""
+    row = db.get(Predemande, number)
+    if row is None:
+        return None
+    if row.status in UNUSABLE:
+        return {"number": row.number, "status": row.status}
+    data = row.data if isinstance(row.data, dict) else {}
+    person = data.get("person") if isinstance(data.get("person"), dict) else {}
+    return {**{k: data[k] for k in KIOSK_FIELDS if k in data}, "status": row.status,
+            "person": {k: person[k] for k in KIOSK_PERSON_FIELDS if k in person}}

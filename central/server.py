@@ -7,19 +7,24 @@ import logging
 from central.app import create_app
 from central.config import load_config
 from central.context import build_services
+from central.datadir import set_umask
 
 
 def app_from_env():
     from titres.logs import setup_logging
 
-    setup_logging("INFO")
+    set_umask()  # a worker started by another ASGI server than ``kiosk-central serve`` creates private files too
+    config = load_config()
+    setup_logging(config.log_level, name="")
     logging.getLogger("central").info("worker starting")
-    return create_app(build_services(load_config(), migrate=False))
+    return create_app(build_services(config, migrate=False))
 
 
-def run(host: str, port: int, workers: int) -> None:
-    """Serve the central service (``kiosk-central serve``)."""
-    run_app("central.server:app_from_env", host, port, workers, proxy_headers=True)
+def run(host: str, port: int, workers: int, trusted_proxies: tuple[str, ...] = ()) -> None:
+    """Serve the central service (``kiosk-central serve``). ``X-Forwarded-For`` is read from the
+    ``trusted_proxies`` only (``central.clients``), and ignored when there are none."""
+    run_app("central.server:app_from_env", host, port, workers, proxy_headers=bool(trusted_proxies),
+            forwarded_allow_ips=",".join(trusted_proxies) or None)
 
 
 def run_app(app: str, host: str, port: int, workers: int, **options) -> None:
@@ -37,8 +42,9 @@ def run_app(app: str, host: str, port: int, workers: int, **options) -> None:
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
+    # log_config=None: uvicorn's lines go through the service's JSON handler (titres.logs), not its own format.
     config = uvicorn.Config(app, factory=True, host=host, port=port, workers=workers, log_level="warning",
-                            access_log=False, **options)
+                            log_config=None, access_log=False, **options)
     if config.workers > 1:
         bound = config.bind_socket()
         sock = socket.socket(bound.family, bound.type, socket.IPPROTO_TCP, fileno=bound.detach())

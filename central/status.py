@@ -1,44 +1,35 @@
 """The citizen's view of a dossier: its state, by number and date of birth.
 
 Unknown number and wrong birth date get the same answer, so the page cannot
-be used to learn which numbers exist. A birth date has few possible values,
-so wrong guesses are counted per number (in the database: any process may
-answer): after ``MAX_FAILURES`` in ``WINDOW`` the number is refused, right
-date or not, until the window ends.
+be used to learn which numbers exist. A birth date has few possible values
+and numbers are sequential, so a client is slowed (``central.throttle``):
+every look-up it makes counts, and its wrong dates for one number count
+more. Never the number itself: a stranger's guesses must not block its
+citizen. Every look-up is audited (``status_lookup``: the number, what was
+answered, the client's address).
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 
+from central import audit, throttle
 from central.context import Services
-from central.models import Captured, Dossier, DossierState, Predemande, StatusAttempts
+from central.models import Captured, Dossier, DossierState, Predemande
 from central.reasons import Notice
 from central.texts import Texts
 from titres.ids import is_valid_number, normalise_number
 
-MAX_FAILURES = 10
-WINDOW = timedelta(hours=1)
-
 
 class TooManyAttempts(Exception):
-    pass
+    """This client must wait ``minutes`` before its next look-up (other clients are not slowed)."""
 
-
-def _attempts(db, number: str, now: datetime) -> StatusAttempts:
-    row = db.get(StatusAttempts, number)
-    if row is None:
-        db.execute(delete(StatusAttempts).where(StatusAttempts.window_start < now - WINDOW))  # keep the table small
-        row = StatusAttempts(number=number, window_start=now, failures=0)
-        db.add(row)
-        db.flush()
-    elif now - row.window_start > WINDOW:
-        row.window_start, row.failures = now, 0
-    return row
+    def __init__(self, minutes: int) -> None:
+        super().__init__(f"wait {minutes} min")
+        self.minutes = minutes
 
 
 def canonical_number(text: str) -> str | None:
@@ -48,36 +39,44 @@ def canonical_number(text: str) -> str | None:
     return f"{chars[:-6]}-{chars[-6:-1]}-{chars[-1]}"
 
 
-def lookup(services: Services, number: str, birth_date: str | date) -> dict[str, Any] | None:
+def lookup(services: Services, number: str, birth_date: str | date, client: str = "") -> dict[str, Any] | None:
+    """The dossier's state for the citizen, or None (no such number, or another birth date). Raises
+    :class:`TooManyAttempts` while ``client`` must wait."""
     canonical = canonical_number(number)
     try:
         born = birth_date if isinstance(birth_date, date) else date.fromisoformat(str(birth_date).strip())
     except ValueError:
-        return None
-    if canonical is None:
-        return None
-    try:
-        return _lookup(services, canonical, born)
-    except IntegrityError:  # another process counted this number's first attempt at the same moment
-        return _lookup(services, canonical, born)
-
-
-def _lookup(services: Services, canonical: str, born: date) -> dict[str, Any] | None:
-    now = datetime.now(timezone.utc)
+        born = None
+    subject = canonical or normalise_number(number or "")[:16]
+    buckets = [throttle.Bucket.of("status.client", client), throttle.Bucket.of("status.number", client, subject)]
+    now = services.now()
     with services.db() as db, db.begin():
-        attempts = _attempts(db, canonical, now)
-        if attempts.failures >= MAX_FAILURES:
-            raise TooManyAttempts(canonical)
-        state, at, dossier = _state(db, canonical, born)
-        if state is None:
-            attempts.failures += 1
-            return None
-        returned = dossier is not None and state == DossierState.RETURNED
-        reasons = {lang: return_lines(dossier, lang) if returned else [] for lang in ("fr", "en")}
+        try:
+            throttle.check(db, buckets, now)
+        except throttle.Throttled as exc:
+            _audit(db, subject, f"freiné ({exc.minutes} min)", client)
+            waited: TooManyAttempts | None = TooManyAttempts(exc.minutes)
+        else:
+            waited = None
+            state, at, dossier = _state(db, canonical, born) if canonical and born else (None, None, None)
+            throttle.count(db, buckets if state is None else buckets[:1], now)
+            _audit(db, subject, "trouvé" if state else "non trouvé", client)
+            if state is not None:
+                returned = dossier is not None and state == DossierState.RETURNED
+                reasons = {lang: return_lines(dossier, lang) if returned else [] for lang in ("fr", "en")}
+    if waited is not None:
+        raise waited  # after the commit: the look-up is audited
+    if state is None:
+        return None
     label = f"status.state.{state}"  # the words of central.texts, as the citizen reads them
     return {"number": canonical, "state": state, "label_fr": Texts("fr")(label), "label_en": Texts("en")(label),
             "updated_at": at.isoformat(timespec="seconds") if isinstance(at, datetime) else None,
             "reasons_fr": reasons["fr"], "reasons_en": reasons["en"]}
+
+
+def _audit(db, subject: str, outcome: str, client: str) -> None:
+    audit.record(db, actor="(public)", role="public", action="status_lookup", detail=f"{subject} : {outcome}",
+                 ip=client)
 
 
 def return_lines(dossier: Dossier, lang: str) -> list[str]:

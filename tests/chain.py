@@ -44,10 +44,12 @@ def get_json(url: str):
 
 
 @contextmanager
-def central_service(workdir: Path, demo: bool = True) -> Iterator[tuple[str, Path]]:
-    """``kiosk-central serve`` on a free port with its own data directory; yields (url, data dir)."""
+def central_service(workdir: Path, demo: bool = True, env: dict[str, str] | None = None
+                    ) -> Iterator[tuple[str, Path]]:
+    """``kiosk-central serve`` on a free port with its own data directory (and ``env`` added to its
+    environment); yields (url, data dir)."""
     data, port = workdir / "central", free_port()
-    env = {**os.environ, "KIOSK_CENTRAL_SECURE_COOKIES": "0"}
+    env = {**os.environ, "KIOSK_CENTRAL_SECURE_COOKIES": "0", **(env or {})}
     env.pop("KIOSK_CENTRAL_DB", None)
     log_path = workdir / "central.log"
     with open(log_path, "w") as log:

@@ -30,10 +30,17 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, ensure_ascii=False)
 
 
-def setup_logging(level: str = "INFO", stream=None) -> None:
+def setup_logging(level: str = "INFO", stream=None, name: str = "kiosk") -> None:
+    """JSON lines on ``stream`` (stderr) for the logger ``name`` and the ones below it.
+
+    The kiosk's programs log under ``kiosk``; the service gives ``""``, the
+    process's root logger, so that its own lines, uvicorn's and its
+    libraries' warnings are all one JSON format.
+    """
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter())
-    root = logging.getLogger("kiosk")
+    root = logging.getLogger(name or None)
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    root.propagate = False
+    if name:
+        root.propagate = False

@@ -170,8 +170,9 @@ def sign_request(key: SigningKey, device_id: str, method: str, path: str, body: 
 
 def verify_request(key: VerifyKey, method: str, path: str, body: bytes, timestamp: int, signature_hex: str,
                    now: float) -> None:
-    if abs(now - timestamp) > MAX_CLOCK_SKEW_S:
-        raise ProtocolError("clock_skew", f"request time is {int(timestamp - now)} s off the service's clock")
+    off = timestamp - int(now)  # in integers: a time of any size is compared, never converted to a float
+    if abs(off) > MAX_CLOCK_SKEW_S:
+        raise ProtocolError("clock_skew", f"request time is {off} s off the service's clock")
     try:
         key.verify(string_to_sign(method, path, timestamp, body), bytes.fromhex(signature_hex))
     except (BadSignatureError, ValueError, TypeError) as exc:

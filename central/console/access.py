@@ -65,10 +65,6 @@ def services_of(request: Request) -> Services:
     return request.app.state.services
 
 
-def ip_of(request: Request) -> str:
-    return request.client.host if request.client else ""
-
-
 def has_role(account: Account, roles: tuple[Role, ...]) -> bool:
     return account.role in {role.value for role in roles}
 

@@ -1,4 +1,5 @@
-"""Administration: accounts and the audit log (administrators), enrollment tokens and the mairies (and technicians).
+"""Administration: accounts, the clients' waits and the audit log (administrators), enrollment tokens and the
+mairies (and technicians).
 
 An account's row disables, enables, unlocks or resets its password
 (``central.accounts`` holds the rules); a reset's temporary password is on
@@ -21,9 +22,10 @@ import qrcode
 from fastapi import APIRouter, Depends, Form, Request
 from sqlalchemy import select
 
-from central import accounts, audit, enrollment, reasons, review, sites
+from central import accounts, audit, enrollment, reasons, review, sites, throttle
 from central.accounts import Account
-from central.console.access import SETUP, ip_of, posted, require, services_of
+from central.clients import client_address
+from central.console.access import SETUP, posted, require, services_of
 from central.console.pages import FR, PREFIX, page, redirect, too_long
 from central.context import Services
 from central.models import Role, Site
@@ -44,6 +46,30 @@ def audit_page(request: Request, dossier: str = "", actor: str = "", before: str
     return page(request, "audit.html", account, rows=rows, dossier=dossier, actor=actor)
 
 
+# -- throttles -----------------------------------------------------------------------------
+
+@router.get("/throttles")
+def throttles_page(request: Request, ok: str = "", account: Account = Depends(require(Role.ADMIN)),
+                   services: Services = Depends(services_of)):
+    """The clients that must wait before they try again (``central.throttle``), each with « Lever »."""
+    now = services.now()
+    with services.db() as db:
+        rows = throttle.active(db, now)
+    return page(request, "throttles.html", account, rows=rows, now=now, cleared=ok == "cleared")
+
+
+@router.post("/throttles/clear")
+def throttle_clear(request: Request, scope: str = Form(""), key: str = Form(""),
+                   account: Account = Depends(posted(Role.ADMIN)), services: Services = Depends(services_of)):
+    if scope not in throttle.POLICIES or len(key) > throttle.KEY_MAX:
+        raise review.NotFound("Ce freinage n'existe pas.")
+    with services.db() as db, db.begin():
+        if throttle.clear(db, scope, key):
+            audit.record(db, actor=account.username, role=account.role, action="clear_throttle",
+                         detail=f"{FR.label('throttle', scope)} : {key}", ip=client_address(request))
+    return redirect("/console/admin/throttles?ok=cleared")
+
+
 # -- accounts ------------------------------------------------------------------------------
 
 def _users_page(request: Request, services: Services, account: Account, error: str | None = None,
@@ -53,8 +79,9 @@ def _users_page(request: Request, services: Services, account: Account, error: s
         users = accounts.list_users(db)
         all_sites = list(db.scalars(select(Site).order_by(Site.name)))
         site_names = {s.id: s.name for s in all_sites}
-        rows = [(u, accounts.states(u, now)) for u in users]
-        return page(request, "users.html", account, status_code, rows=rows, sites=all_sites,
+        waits = accounts.login_waits(db, now)
+        rows = [(u, accounts.states(u, waits)) for u in users]
+        return page(request, "users.html", account, status_code, rows=rows, waits=waits, sites=all_sites,
                     site_names=site_names, error=error, form=form or {})
 
 
@@ -77,7 +104,7 @@ def create_user(request: Request, account: Account = Depends(posted(Role.ADMIN))
                 user = accounts.create_user(db, username, password, role, site_id or None, full_name,
                                             temporary=True)
                 audit.record(db, actor=account.username, role=account.role, action="create_user",
-                             detail=f"{user.username} ({user.role})", ip=ip_of(request))
+                             detail=f"{user.username} ({user.role})", ip=client_address(request))
         except accounts.AccountError as exc:
             error = str(exc)
     if error:
@@ -98,7 +125,7 @@ def reset_password(request: Request, username: str, account: Account = Depends(p
                            "Cochez « Confirmer » pour réinitialiser le mot de passe de ce compte.", 400)
     try:
         with services.db() as db, db.begin():
-            reset = accounts.reset_password(db, username, accounts.Actor.of(account, ip_of(request)))
+            reset = accounts.reset_password(db, username, accounts.Actor.of(account, client_address(request)))
     except accounts.AccountError as exc:
         return _users_page(request, services, account, str(exc), 400)
     return page(request, "password_reset.html", account, reset=reset, notice=FR("notice.password_reset"))
@@ -118,7 +145,7 @@ def account_action(request: Request, username: str, action: str, account: Accoun
         return _users_page(request, services, account, todo.unconfirmed, 400)
     try:
         with services.db() as db, db.begin():
-            changed = todo.run(db, username, accounts.Actor.of(account, ip_of(request)))
+            changed = todo.run(db, username, accounts.Actor.of(account, client_address(request)))
     except accounts.AccountError as exc:
         return _users_page(request, services, account, str(exc), 400)
     notice = f"user_{todo.state}" if changed else "user_unchanged"
@@ -159,7 +186,7 @@ def create_token(request: Request, account: Account = Depends(posted(*SETUP)), s
         return _no_site_chosen(request, services, account)
     with services.db() as db, db.begin():
         audit.record(db, actor=account.username, role=account.role, action="create_token", detail=issued.site_name,
-                     ip=ip_of(request))
+                     ip=client_address(request))
     central_url = str(request.base_url).rstrip("/")
     # The code carries the service's address with the token: a blank kiosk's camera needs nothing else.
     image = io.BytesIO()
@@ -210,7 +237,7 @@ def create_site(request: Request, account: Account = Depends(posted(*SETUP)), na
     """« Ajouter une mairie »: the one way the console adds one (an enrollment token only picks one)."""
     try:
         with services.db() as db, db.begin():
-            site = sites.create_site(db, actor=account.username, role=account.role, ip=ip_of(request), name=name,
+            site = sites.create_site(db, actor=account.username, role=account.role, ip=client_address(request), name=name,
                                      address=address, opening_hours=opening_hours,
                                      default_language=default_language, timezone=timezone_ or sites.DEFAULT_ZONE)
             site_id = site.id
@@ -237,7 +264,7 @@ def edit_site(request: Request, site_id: str, account: Account = Depends(posted(
             if site is None:
                 raise review.NotFound("Cette mairie n'existe pas.")
             current_name = site.name
-            changed = sites.edit_site(db, site, actor=account.username, role=account.role, ip=ip_of(request),
+            changed = sites.edit_site(db, site, actor=account.username, role=account.role, ip=client_address(request),
                                       name=name, address=address, opening_hours=opening_hours,
                                       default_language=default_language, timezone=timezone_ or None,
                                       return_reasons=given_reasons)

@@ -14,7 +14,8 @@ from fastapi.responses import JSONResponse, Response
 
 from central import accounts
 from central.accounts import Account
-from central.console.access import SESSION_COOKIE, ip_of, posted, require, services_of
+from central.clients import client_address
+from central.console.access import SESSION_COOKIE, posted, require, services_of
 from central.console.pages import PASSWORD_PAGE, PREFIX, home, page, redirect, safe_next
 from central.context import Services
 
@@ -50,7 +51,11 @@ def login(request: Request, username: str = Form(""), password: str = Form(""), 
         return _login_form(request, services, "Le formulaire a expiré : saisissez à nouveau vos identifiants.", 403,
                            next)
     try:
-        token, _ = accounts.login(services, username, password, ip_of(request))
+        token, _ = accounts.login(services, username, password, client_address(request))
+    except accounts.LoginThrottled as exc:
+        response = _login_form(request, services, str(exc), 429, next)
+        response.headers["Retry-After"] = str(exc.minutes * 60)
+        return response
     except accounts.LoginFailed as exc:
         return _login_form(request, services, str(exc), 401, next)
     account = accounts.authenticate(services, token)
@@ -63,7 +68,7 @@ def login(request: Request, username: str = Form(""), password: str = Form(""), 
 
 @router.post("/logout")
 def logout(request: Request, account: Account = Depends(posted(temporary_ok=True)), services: Services = Depends(services_of)):
-    accounts.logout(services, request.cookies.get(SESSION_COOKIE), ip_of(request))
+    accounts.logout(services, request.cookies.get(SESSION_COOKIE), client_address(request))
     response = redirect("/console/login?ok=out")
     response.delete_cookie(SESSION_COOKIE, path="/console", httponly=True, samesite="strict")
     return response
@@ -83,7 +88,7 @@ def password_change(request: Request, account: Account = Depends(posted(temporar
     else:
         try:
             accounts.change_password(services, account.id, old, new,
-                                     keep_token=request.cookies.get(SESSION_COOKIE), ip=ip_of(request))
+                                     keep_token=request.cookies.get(SESSION_COOKIE), ip=client_address(request))
         except accounts.AccountError as exc:
             error = str(exc)
     if error:

@@ -17,7 +17,8 @@ from sqlalchemy import select
 
 from central import audit, mail, reasons, review, worklist
 from central.accounts import Account
-from central.console.access import REVIEWERS, has_role, ip_of, polled_form, posted, require, services_of
+from central.clients import client_address
+from central.console.access import REVIEWERS, has_role, polled_form, posted, require, services_of
 from central.console.pages import FR, PREFIX, TEMPLATES, error_page, fr_datetime, home, page, redirect
 from central.context import Services
 from central.ingest import read_attachment
@@ -55,10 +56,22 @@ def queue_page(request: Request, account: Account = Depends(require()), services
             return page(request, "queue.html", account, 400, error=str(exc), result=None, filters=None,
                         form=typed, **context)
         result = worklist.worklist(db, account, filters, now)
+        _audit_listing(db, request, account, filters, result)
         if result.by_number and len(result.rows) == 1:
             return redirect(f"/console/dossiers/{result.rows[0].dossier.id}")
         return page(request, "queue.html", account, result=result, filters=result.filters,
                     form=result.filters.params(), **context)
+
+
+def _audit_listing(db, request: Request, account: Account, filters: worklist.Filters, result) -> None:
+    """A list of dossiers shows names and birth dates: who listed which, with what filters (a search, the
+    name looked for) is audited like an opened dossier."""
+    asked = " ; ".join(f"{key}={value}" for key, value in sorted(filters.params().items()) if value) or "par défaut"
+    listed = ", ".join(row.dossier.id for row in result.rows)
+    action = "search_dossiers" if filters.search else "list_dossiers"
+    audit.record(db, actor=account.username, role=account.role, action=action, ip=client_address(request),
+                 detail=f"{asked} ; {len(result.rows)} dossier(s) : {listed}")
+    db.commit()
 
 
 def _parts_context(services: Services, db, account: Account, dossier, now) -> dict:
@@ -98,7 +111,7 @@ def _dossier_page(request: Request, services: Services, account: Account, dossie
     with services.db() as db, db.begin():
         dossier = review.get_for_user(db, account, dossier_id)
         audit.record(db, actor=account.username, role=account.role, action="open_dossier",
-                     dossier_id=dossier.id, ip=ip_of(request))
+                     dossier_id=dossier.id, ip=client_address(request))
         review.hold(db, account, dossier, now)
         content = dossier.content or {}
         fingers = [{**f, "label": review.finger_label(str(f.get("finger"))),
@@ -142,7 +155,7 @@ def attachment(request: Request, dossier_id: str, name: str, v: str = "", accoun
             return error_page(request, 500, "Pièce illisible", "Cette pièce ne peut pas être ouverte "
                               "(intégrité). Prévenez l'administrateur.", account)
         audit.record(db, actor=account.username, role=account.role, action=review.audit_action(kind),
-                     dossier_id=dossier.id, detail=name, ip=ip_of(request))
+                     dossier_id=dossier.id, detail=name, ip=client_address(request))
         immutable = v == review.image_version(dossier)
     if media_type not in ("image/jpeg", "image/png"):
         media_type = "application/octet-stream"
@@ -203,7 +216,7 @@ def verdict(request: Request, dossier_id: str, account: Account = Depends(posted
     requirement = requirement[:64]
 
     def work(db):
-        review.set_verdict(db, account, dossier_id, requirement, verdict[:24], comment, ip=ip_of(request),
+        review.set_verdict(db, account, dossier_id, requirement, verdict[:24], comment, ip=client_address(request),
                            version=_version(version), now=services.now())
         return None
 
@@ -214,7 +227,7 @@ def verdict(request: Request, dossier_id: str, account: Account = Depends(posted
 def remaining_conforme(request: Request, dossier_id: str, account: Account = Depends(posted(*REVIEWERS)),
                        version: str = Form(""), services: Services = Depends(services_of)):
     def work(db):
-        done = review.set_remaining(db, account, dossier_id, "conforme", ip=ip_of(request),
+        done = review.set_remaining(db, account, dossier_id, "conforme", ip=client_address(request),
                                     version=_version(version), now=services.now())
         return f"{len(done)} pièce{'s' if len(done) > 1 else ''} marquée{'s' if len(done) > 1 else ''} conforme."
 
@@ -228,7 +241,7 @@ def take_over(request: Request, dossier_id: str, account: Account = Depends(post
         dossier = review.get_for_user(db, account, dossier_id, lock=True)
         if dossier.state != DossierState.RECEIVED.value:
             return redirect(f"/console/dossiers/{dossier.id}")  # decided meanwhile: nothing to take
-        review.hold(db, account, dossier, services.now(), take=True, ip=ip_of(request))
+        review.hold(db, account, dossier, services.now(), take=True, ip=client_address(request))
     return redirect(f"/console/dossiers/{dossier.id}?ok=taken")
 
 
@@ -275,7 +288,7 @@ def _told(services: Services, db, dossier) -> list[str]:
 def approve(request: Request, dossier_id: str, account: Account = Depends(posted(*REVIEWERS)),
             version: str = Form(""), services: Services = Depends(services_of)):
     return _change(request, services, account, dossier_id,
-                   lambda db: review.approve(db, account, dossier_id, ip=ip_of(request), version=_version(version),
+                   lambda db: review.approve(db, account, dossier_id, ip=client_address(request), version=_version(version),
                                              now=services.now(), tell=_tell(services)), "approved")
 
 
@@ -286,7 +299,7 @@ def return_dossier(request: Request, dossier_id: str, account: Account = Depends
     def work(db):
         dossier = review.get_for_user(db, account, dossier_id)
         notice = reasons.notice([r[:32] for r in reason[:40]], note, reasons.for_site(db.get(Site, dossier.site_id)))
-        review.return_(db, account, dossier_id, notice, ip=ip_of(request), version=_version(version),
+        review.return_(db, account, dossier_id, notice, ip=client_address(request), version=_version(version),
                        now=services.now(), tell=_tell(services))
 
     return _change(request, services, account, dossier_id, work, "returned")

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Depends, Form, Request
 
 from central import audit, enrollment, fleet, help_requests, review
 from central.accounts import Account
-from central.console.access import FLEET, SETUP, has_role, ip_of, posted, require, services_of
+from central.clients import client_address
+from central.console.access import FLEET, SETUP, has_role, posted, require, services_of
 from central.console.pages import PREFIX, error_page, page, redirect
 from central.context import Services
 
@@ -36,5 +37,5 @@ def revoke(request: Request, device_id: str, account: Account = Depends(posted(*
         raise review.NotFound("Cette borne n'existe pas.")
     with services.db() as db, db.begin():
         audit.record(db, actor=account.username, role=account.role, action="revoke_device",
-                     detail=device_id[:64], ip=ip_of(request))
+                     detail=device_id[:64], ip=client_address(request))
     return redirect("/console/fleet?ok=revoked")

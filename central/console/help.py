@@ -12,7 +12,8 @@ from fastapi.responses import JSONResponse
 
 from central import help_requests, review
 from central.accounts import Account
-from central.console.access import REVIEWERS, ip_of, polling_reviewer, posted, services_of
+from central.clients import client_address
+from central.console.access import REVIEWERS, polling_reviewer, posted, services_of
 from central.console.pages import FR, PREFIX, TEMPLATES, fr_since, help_views, redirect, safe_next, with_notice
 from central.context import Services
 from central.models import Role
@@ -55,7 +56,7 @@ def acknowledge_help(request: Request, request_id: str, account: Account = Depen
     try:
         with services.db() as db, db.begin():
             outcome = help_requests.acknowledge(db, account, request_id, services.now(),
-                                                ip=ip_of(request))
+                                                ip=client_address(request))
     except help_requests.UnknownRequest:
         raise review.NotFound("Cette demande d'aide n'existe pas ou ne concerne pas votre mairie.") from None
     back = safe_next(next) or "/console/"

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from central import status
 from central.console.access import services_of
 from central.console.pages import render, templates
+from central.clients import client_address
 from central.context import Services
 from central.texts import Texts
 from titres.i18n import LANGUAGES
@@ -50,7 +51,9 @@ def status_answer(request: Request, number: str = Form(""), birth_date: str = Fo
     if len(number) > 40 or len(birth_date) > 10:
         return _page(request, 400, number=number[:40], error=t("status.too_long"), lang=lang, t=t)
     try:
-        answer = status.lookup(services, number, birth_date)
-    except status.TooManyAttempts:
-        return _page(request, 429, number=number, error=t("status.too_many"), lang=lang, t=t)
+        answer = status.lookup(services, number, birth_date, client_address(request))
+    except status.TooManyAttempts as exc:
+        response = _page(request, 429, number=number, error=t("status.too_many", minutes=exc.minutes), lang=lang, t=t)
+        response.headers["Retry-After"] = str(exc.minutes * 60)
+        return response
     return _page(request, number=number, birth_date=birth_date, answer=answer, asked=True, lang=lang, t=t)

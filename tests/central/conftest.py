@@ -98,7 +98,7 @@ def db_url(request, tmp_path):
 @pytest.fixture
 def services(tmp_path, db_url, service_keys, request):
     config = CentralConfig(data_dir=tmp_path / "central", db_url=db_url, secure_cookies=False)
-    config.data_dir.mkdir(parents=True)
+    config.data_dir.mkdir(mode=0o700, parents=True)
     shutil.copytree(service_keys, config.keys_dir)
     if not db_url:  # PostgreSQL's database is already a copy of a migrated one
         template = request.getfixturevalue("sqlite_template")
@@ -132,7 +132,11 @@ def run_cli(services, capsys):
 
     def run(*args: str) -> tuple[int, str, str]:
         capsys.readouterr()
-        code = main([*args, *where])
+        umask = os.umask(0o077)  # the command sets the process's umask (central.datadir): given back after it
+        try:
+            code = main([*args, *where])
+        finally:
+            os.umask(umask)
         out, err = capsys.readouterr()
         return code, out, err
 

@@ -1,4 +1,4 @@
-"""Console accounts: login, lockout, sessions and passwords, all kept in the database."""
+"""Console accounts: login, its throttle per client, sessions and passwords, all kept in the database."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from central import accounts
-from central.accounts import AccountError, AccountLocked, LoginFailed, create_user
-from central.models import AuditEntry, Site, User, WebSession
+from central import accounts, throttle
+from central.accounts import AccountError, LoginFailed, LoginThrottled, create_user
+from central.models import AuditEntry, Site, Throttle, User, WebSession
 from test_console import login
 
 PASSWORD = "correct-horse-battery"
@@ -21,7 +21,7 @@ PASSWORD = "correct-horse-battery"
 
 @pytest.fixture
 def clock(services):
-    """A settable clock: sessions and lockouts read ``services.clock``."""
+    """A settable clock: sessions and throttles read ``services.clock``."""
     now = [time.time()]
     services.clock = lambda: now[0]
     return now
@@ -64,7 +64,7 @@ def test_wrong_password_and_unknown_user_get_the_same_refusal(services, agent):
     with pytest.raises(LoginFailed) as unknown:
         accounts.login(services, "nobody", "not-the-password")
     assert str(wrong.value) == str(unknown.value)
-    assert _user(services, "camille").failed_logins == 1
+    assert _failures(services, "login.account") == {"|camille": 1, "|nobody": 1}
 
 
 def test_unknown_user_costs_a_password_hash_like_a_real_one(services, agent, monkeypatch):
@@ -76,33 +76,59 @@ def test_unknown_user_costs_a_password_hash_like_a_real_one(services, agent, mon
     assert checked == [accounts.DUMMY_HASH]
 
 
-def test_lockout_after_max_failures_refuses_even_the_right_password(services, agent, clock):
-    for _ in range(services.config.login_max_failures):
-        with pytest.raises(LoginFailed):
-            accounts.login(services, "camille", "wrong-password-x")
-    with pytest.raises(AccountLocked) as locked:
-        accounts.login(services, "camille", PASSWORD)
-    assert str(locked.value) == str(LoginFailed())  # a lock does not reveal that the account exists
-    assert _user(services, "camille").locked_until is not None
+def _failures(services, scope: str) -> dict[str, int]:
+    with services.db() as db:
+        return {row.key: row.failures for row in db.scalars(select(Throttle).where(Throttle.scope == scope))}
 
 
-def test_lockout_ends_after_the_configured_minutes(services, agent, clock):
-    for _ in range(services.config.login_max_failures):
+def _fail(services, username: str, times: int, ip: str = "10.0.0.9") -> None:
+    for _ in range(times):
         with pytest.raises(LoginFailed):
-            accounts.login(services, "camille", "wrong-password-x")
-    clock[0] += services.config.login_lockout_minutes * 60 + 1
-    token, _ = accounts.login(services, "camille", PASSWORD)
+            accounts.login(services, username, "wrong-password-x", ip)
+
+
+def test_a_client_that_keeps_failing_waits_and_the_owner_elsewhere_does_not(services, agent, clock):
+    free = throttle.POLICIES["login.account"].free
+    _fail(services, "camille", free)
+    with pytest.raises(LoginThrottled) as waiting:
+        _fail(services, "camille", 1)  # the sixth failure sets the first wait...
+        accounts.login(services, "camille", PASSWORD, "10.0.0.9")
+    assert "réessayez dans 1 minute" in str(waiting.value)
+    with pytest.raises(LoginThrottled):  # ...which the right password does not shorten, from this client
+        accounts.login(services, "camille", PASSWORD, "10.0.0.9")
+    token, _ = accounts.login(services, "camille", PASSWORD, "10.0.0.50")  # the owner, at another desk
     assert accounts.authenticate(services, token) is not None
-    user = _user(services, "camille")
-    assert (user.failed_logins, user.locked_until) == (0, None)
 
 
-def test_a_success_resets_the_failure_count(services, agent):
-    for _ in range(services.config.login_max_failures - 1):
-        with pytest.raises(LoginFailed):
-            accounts.login(services, "camille", "wrong-password-x")
-    accounts.login(services, "camille", PASSWORD)
-    assert _user(services, "camille").failed_logins == 0
+def test_waits_double_at_each_failure_up_to_their_limit_then_end(services, agent, clock):
+    policy = throttle.POLICIES["login.account"]
+    assert [policy.wait_after(policy.free + k) for k in (1, 2, 3)] == [30, 60, 120]
+    assert policy.wait_after(policy.free + 30) == policy.max_s
+    _fail(services, "camille", policy.free + 1)
+    clock[0] += 31
+    _fail(services, "camille", 1)  # the seventh: a minute
+    with pytest.raises(LoginThrottled):
+        accounts.login(services, "camille", PASSWORD, "10.0.0.9")
+    clock[0] += 61
+    token, _ = accounts.login(services, "camille", PASSWORD, "10.0.0.9")
+    assert accounts.authenticate(services, token) is not None
+    assert "10.0.0.9|camille" not in _failures(services, "login.account")  # a success forgets them
+
+
+def test_a_client_trying_many_accounts_waits_whichever_it_tries_next(services, agent, clock):
+    free = throttle.POLICIES["login.client"].free
+    for k in range(free + 1):
+        _fail(services, f"user{k:02d}", 1)
+    with pytest.raises(LoginThrottled):
+        accounts.login(services, "camille", PASSWORD, "10.0.0.9")
+    accounts.login(services, "camille", PASSWORD, "10.0.0.50")
+
+
+def test_a_success_forgets_the_clients_failures_on_that_account(services, agent):
+    _fail(services, "camille", throttle.POLICIES["login.account"].free - 1)
+    accounts.login(services, "camille", PASSWORD, "10.0.0.9")
+    assert "10.0.0.9|camille" not in _failures(services, "login.account")
+    assert _failures(services, "login.client")["10.0.0.9"] == throttle.POLICIES["login.account"].free - 1
 
 
 def test_disabled_account_cannot_log_in_and_loses_its_sessions(services, agent):
@@ -182,12 +208,15 @@ def test_logins_and_failures_are_audited_without_recording_passwords(services, a
     assert all("typed-by-mistake" not in r.detail for r in rows)
 
 
-def test_a_password_typed_as_username_is_not_logged(services, agent):
+@pytest.mark.parametrize("typed", ["My Secret Pass!", "mairie-password-2026"])
+def test_a_password_typed_as_username_is_not_logged(services, agent, typed):
+    """Even one that would be a valid username: only an existing account's name is recorded."""
     with pytest.raises(LoginFailed):
-        accounts.login(services, "My Secret Pass!", "whatever-password")
+        accounts.login(services, typed, "whatever-password")
     with services.db() as db:
-        actors = list(db.scalars(select(AuditEntry.actor)))
-    assert actors == ["(identifiant invalide)"]
+        rows = list(db.scalars(select(AuditEntry)))
+    assert [(r.actor, r.action) for r in rows] == [(accounts.UNKNOWN_ACTOR, "login_failed")]
+    assert all(typed.lower() not in f"{r.actor} {r.detail}".lower() for r in rows)
 
 
 # -- an administrator's actions on an account --------------------------------------------------------
@@ -251,26 +280,28 @@ def test_temporary_passwords_are_strong_and_read_without_doubt(services):
     assert len(set(accounts.TEMPORARY_ALPHABET)) ** 20 > 2 ** 110
 
 
-def test_a_reset_and_an_unlock_forget_a_lockout(services, admin, clock):
-    for _ in range(services.config.login_max_failures):
-        with pytest.raises(LoginFailed):
-            accounts.login(services, "camille", "wrong-password-x")
-    with pytest.raises(AccountLocked):
-        accounts.login(services, "camille", PASSWORD)
-    assert accounts.states(_user(services, "camille"), services.now()) == ["locked"]
+def _states(services, username: str) -> list[str]:
+    with services.db() as db:
+        return accounts.states(_user(services, username), accounts.login_waits(db, services.now()))
+
+
+def test_a_reset_and_an_unlock_lift_every_wait_on_the_account(services, admin, clock):
+    free = throttle.POLICIES["login.account"].free
+    _fail(services, "camille", free + 1)
+    _fail(services, "camille", free + 1, ip="10.0.0.10")
+    with pytest.raises(LoginThrottled):
+        accounts.login(services, "camille", PASSWORD, "10.0.0.9")
+    assert _states(services, "camille") == ["throttled"]
     assert _act(services, accounts.unlock_user, "camille", admin) is True
-    user = _user(services, "camille")
-    assert (user.failed_logins, user.locked_until) == (0, None)
-    assert accounts.states(user, services.now()) == ["active"]
-    accounts.login(services, "camille", PASSWORD)  # in at once, not in 15 minutes
+    assert _states(services, "camille") == ["active"]
+    accounts.login(services, "camille", PASSWORD, "10.0.0.9")  # at once, from either client
+    accounts.login(services, "camille", PASSWORD, "10.0.0.10")
     assert _act(services, accounts.unlock_user, "camille", admin) is False
 
-    for _ in range(services.config.login_max_failures):
-        with pytest.raises(LoginFailed):
-            accounts.login(services, "camille", "wrong-password-x")
+    _fail(services, "camille", free + 1)
     temporary = _act(services, accounts.reset_password, "camille", admin).password
-    accounts.login(services, "camille", temporary)
-    assert accounts.states(_user(services, "camille"), services.now()) == ["temporary_password"]
+    accounts.login(services, "camille", temporary, "10.0.0.9")
+    assert _states(services, "camille") == ["temporary_password"]
 
 
 def test_an_administrator_can_neither_disable_nor_reset_their_own_account(services, admin):
@@ -289,8 +320,7 @@ def test_every_account_action_is_audited_with_no_password_in_it(services, admin)
     _act(services, accounts.disable_user, "camille", admin)
     _act(services, accounts.enable_user, "camille", admin)
     temporary = _act(services, accounts.reset_password, "camille", admin).password
-    with services.db() as db, db.begin():
-        db.scalar(select(User).where(User.username == "camille")).failed_logins = 3
+    _fail(services, "camille", throttle.POLICIES["login.account"].free + 1)
     _act(services, accounts.unlock_user, "camille", admin)
     with services.db() as db:
         rows = list(db.scalars(select(AuditEntry).where(AuditEntry.actor == "aline").order_by(AuditEntry.id)))
@@ -307,7 +337,7 @@ def test_an_account_the_console_creates_must_choose_its_own_password_at_first_lo
         "csrf": csrf, "username": "lea", "full_name": "Léa Technicienne", "role": "technician",
         "password": "typed-by-aline-2026"})
     assert created.status_code == 303
-    assert accounts.states(_user(services, "lea"), services.now()) == ["temporary_password"]
+    assert _states(services, "lea") == ["temporary_password"]
     client.post("/console/logout", data={"csrf": csrf})
     login(client, "lea", "typed-by-aline-2026")
     sent = client.get("/console/fleet", follow_redirects=False)
@@ -318,7 +348,7 @@ def test_an_account_created_in_a_shell_keeps_its_password(services, run_cli, age
     monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
     code, _, err = run_cli("user", "create", "--username", "hugo", "--role", "technician", "--password-stdin")
     assert (code, err) == (0, "user hugo created (technician)\n")
-    assert accounts.states(_user(services, "hugo"), services.now()) == ["active"]
+    assert _states(services, "hugo") == ["active"]
 
 
 # -- kiosk-central user ----------------------------------------------------------------------------
@@ -331,9 +361,9 @@ def test_the_cli_lists_the_accounts_with_their_state(services, run_cli, agent):
     assert code == 0
     assert json.loads(out) == [
         {"username": "camille", "full_name": "Camille Agent", "role": "agent", "site": "trebes",
-         "site_name": "Mairie de Trèbes", "states": ["active"], "locked_until": None},
+         "site_name": "Mairie de Trèbes", "states": ["active"], "throttled_until": None},
         {"username": "hugo", "full_name": "Hugo Technicien", "role": "technician", "site": None, "site_name": None,
-         "states": ["disabled"], "locked_until": None}]
+         "states": ["disabled"], "throttled_until": None}]
     code, out, _ = run_cli("user", "list")
     assert code == 0 and "camille" in out and "Actif" in out and "Désactivé" in out
 
@@ -344,8 +374,7 @@ def test_the_cli_disables_enables_unlocks_and_resets_audited_as_cli(services, ru
     assert (code, out) == (0, "") and "disabled" in err
     assert accounts.authenticate(services, token) is None
     assert run_cli("user", "enable", "camille")[0] == 0
-    with services.db() as db, db.begin():
-        db.scalar(select(User).where(User.username == "camille")).failed_logins = 5
+    _fail(services, "camille", throttle.POLICIES["login.account"].free + 1)
     assert run_cli("user", "unlock", "camille")[0] == 0
     code, out, err = run_cli("user", "reset-password", "camille")
     temporary = out.strip()

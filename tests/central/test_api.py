@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from fastapi.testclient import TestClient
 from nacl.signing import SigningKey
 from central.enrollment import create_token, revoke_device
 from central.models import Captured, Device, Dossier, Predemande, Upload
@@ -82,14 +83,15 @@ def test_kiosk_codes_are_distinct_across_the_fleet(services, client, tmp_path):
 
 
 # -- pré-demandes ------------------------------------------------------------------
-def test_enrolled_kiosk_fetches_a_predemande_with_the_whole_form(services, client, kiosk):
+def test_enrolled_kiosk_fetches_a_predemande_it_can_read(services, client, kiosk):
+    """What it needs only (tests/central/test_security.py checks what it is not given)."""
     from central.predemandes import demo_records, import_records
+    from titres.predemande import PreDemande
 
     import_records(services, demo_records())
     status, record = kiosk.central.predemande("A1B2C3D4E5")
     assert status == 200
-    assert record["person"]["surname"] == "MARTIN"
-    assert record["filiation"]["parent2"]["surname"] and record["contact"]["email"]
+    assert PreDemande.from_dict(record).person.surname == "MARTIN"
     assert kiosk.central.predemande("ZZZZZZZZZZ") == (404, None)
 
 
@@ -366,15 +368,29 @@ def test_concurrent_enrollments_get_distinct_codes(services, client):
     assert len({d.kiosk_code for d in devices}) == 8
 
 
-def test_guessing_a_birth_date_is_stopped_after_a_few_tries(services, client, tmp_path):
-    from central.status import MAX_FAILURES
+def test_guessing_a_birth_date_slows_the_guesser_only(services, client, tmp_path):
+    from central import throttle
 
     dossier = deliver_dossier(services, client, tmp_path / "k")
-    for day in range(1, MAX_FAILURES + 1):
+    for day in range(1, throttle.POLICIES["status.number"].free + 2):
         r = client.get(f"{API}/status", params={"number": dossier.number, "birth_date": f"1990-01-{day:02d}"})
         assert r.status_code == 404
-    right = client.get(f"{API}/status", params={"number": dossier.number, "birth_date": dossier.birth_date.isoformat()})
-    assert right.status_code == 429 and right.json()["error"] == "too_many_attempts"
+    right = {"number": dossier.number, "birth_date": dossier.birth_date.isoformat()}
+    refused = client.get(f"{API}/status", params=right)
+    assert refused.status_code == 429 and refused.json()["error"] == "too_many_attempts"
+    assert refused.json()["retry_after_s"] == int(refused.headers["Retry-After"]) == 60
+    with TestClient(client.app, base_url="http://testserver", client=("10.0.0.50", 50000)) as citizen:
+        assert citizen.get(f"{API}/status", params=right).status_code == 200
+
+
+def test_a_client_looking_up_many_numbers_is_slowed(services, client):
+    from central import throttle
+
+    for k in range(throttle.POLICIES["status.client"].free + 1):
+        assert client.get(f"{API}/status", params={"number": f"K01-{k:05d}-X", "birth_date": "1990-01-01"}
+                          ).status_code == 404
+    assert client.get(f"{API}/status", params={"number": "K01-00001-H", "birth_date": "1990-01-01"}
+                      ).status_code == 429
 
 
 def test_enrollment_tokens_never_start_with_a_dash_that_the_command_line_would_take_for_an_option():

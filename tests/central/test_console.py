@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from central import throttle
 from central.app import create_app
 from central.console.pages import PARIS
 from central.models import AuditEntry, Device, Dossier, EnrollmentToken, Site, User, Verdict
@@ -93,16 +94,20 @@ def test_wrong_password_is_refused_in_french_without_a_session(client, people):
     assert "console_session" not in client.cookies
 
 
-def test_lockout_refuses_the_right_password_after_repeated_failures(client, services, people):
-    for _ in range(services.config.login_max_failures):
+def test_a_client_that_keeps_failing_is_told_to_wait_and_another_logs_in(client, services, people):
+    """No lock a stranger could set: the failing browser waits, the owner's own browser is let in."""
+    for _ in range(throttle.POLICIES["login.account"].free + 1):
         form = client.get("/console/login")
         client.post("/console/login", data={"username": "agent.a", "password": "wrong-password",
                                             "csrf": _hidden(form.text)})
     form = client.get("/console/login")
     answer = client.post("/console/login", data={"username": "agent.a", "password": PASSWORD,
                                                  "csrf": _hidden(form.text)}, follow_redirects=False)
-    assert answer.status_code == 401
+    assert answer.status_code == 429 and int(answer.headers["Retry-After"]) > 0
+    assert "Trop d&#39;essais depuis ce poste : réessayez dans 1 minute" in answer.text
     assert "console_session" not in client.cookies
+    with TestClient(client.app, base_url="http://testserver", client=("10.0.0.50", 50000)) as desk:
+        login(desk, "agent.a")
 
 
 def test_login_form_without_its_token_is_refused(client, people):
@@ -471,19 +476,37 @@ def test_a_reset_needs_its_confirmation(client, services, people):
     assert not _user_row(services, "agent.a").must_change_password and _audit(services, "reset_password") == []
 
 
-def test_admin_unlocks_a_locked_account(client, services, people, other):
-    for _ in range(services.config.login_max_failures):
+def test_admin_lifts_the_waits_on_an_account_and_sees_every_wait(client, services, people, other):
+    for _ in range(throttle.POLICIES["login.account"].free + 1):
         other.post("/console/login", data={"username": "agent.a", "password": "wrong-password",
                                            "csrf": _hidden(other.get("/console/login").text)})
     csrf = login(client, "aline")
     row = re.search(r'<tr id="compte-agent.a">.*?</tr>', client.get("/console/admin/users").text, re.S)[0]
-    until = _user_row(services, "agent.a").locked_until.astimezone(PARIS)
-    assert f"Verrouillé jusqu'à {until:%H:%M}" in html.unescape(row) and "Déverrouiller" in row
+    with services.db() as db:
+        until = throttle.waiting_until(db, "login.account", services.now())["agent.a"].astimezone(PARIS)
+    assert f"Essais freinés jusqu'à {until:%H:%M}" in html.unescape(row) and "Déverrouiller" in row
+    waits = html.unescape(client.get("/console/admin/throttles").text)
+    assert "Connexion à un compte" in waits and "testclient|agent.a" in waits and "Lever" in waits
     done = client.post("/console/admin/users/agent.a/unlock", data={"csrf": csrf}, follow_redirects=False)
     assert done.headers["location"].startswith("/console/admin/users?ok=user_unlocked")
-    assert "Compte déverrouillé" in client.get(done.headers["location"]).text
-    login(other, "agent.a")  # in at once, with the right password
+    assert "Attentes levées" in client.get(done.headers["location"]).text
+    login(other, "agent.a")  # in at once, with the right password, from the client that failed
     assert [e.detail for e in _audit(services, "unlock_user")] == ["agent.a (agent)"]
+
+
+def test_admin_lifts_one_clients_wait_on_the_throttles_page(client, services, people, other):
+    for _ in range(throttle.POLICIES["login.account"].free + 1):
+        other.post("/console/login", data={"username": "agent.b", "password": "wrong-password",
+                                           "csrf": _hidden(other.get("/console/login").text)})
+    csrf = login(client, "aline")
+    done = client.post("/console/admin/throttles/clear", follow_redirects=False,
+                       data={"csrf": csrf, "scope": "login.account", "key": "testclient|agent.b"})
+    assert done.headers["location"] == "/console/admin/throttles?ok=cleared"
+    assert "Aucun poste n'attend" in html.unescape(client.get(done.headers["location"]).text)
+    login(other, "agent.b")
+    assert [e.detail for e in _audit(services, "clear_throttle")] == ["Connexion à un compte : testclient|agent.b"]
+    refused = client.post("/console/admin/throttles/clear", data={"csrf": csrf, "scope": "nope", "key": "x"})
+    assert refused.status_code == 404
 
 
 def test_an_admin_cannot_disable_their_own_account(client, services, people):
@@ -604,15 +627,16 @@ def test_password_change_through_the_form(client, other, people):
     login(other, "agent.a", "new-password-2027")
 
 
-def test_status_page_refuses_a_number_after_too_many_wrong_birth_dates(client, dossier):
-    from central.status import MAX_FAILURES
-
-    for day in range(1, MAX_FAILURES + 1):
+def test_status_page_slows_a_client_guessing_birth_dates_but_not_the_citizen(client, dossier):
+    for day in range(1, throttle.POLICIES["status.number"].free + 2):
         wrong = client.post("/statut", data={"number": dossier.number, "birth_date": f"1990-01-{day:02d}"})
         assert wrong.status_code == 200
     refused = client.post("/statut", data={"number": dossier.number, "birth_date": "1985-03-14"})
-    assert refused.status_code == 429 and "Trop d&#39;essais" in refused.text
-    assert "Reçu, en attente" not in refused.text  # the right date is refused too, until the window ends
+    assert refused.status_code == 429 and "Trop d&#39;essais depuis cet appareil" in refused.text
+    assert "Réessayez dans 1 min" in refused.text and "Reçu, en attente" not in refused.text
+    with TestClient(client.app, base_url="http://testserver", client=("10.0.0.50", 50000)) as citizen:
+        answered = citizen.post("/statut", data={"number": dossier.number, "birth_date": "1985-03-14"})
+    assert answered.status_code == 200 and "Reçu, en attente" in answered.text
 
 
 def test_the_dossier_page_shows_the_answers_and_what_is_conditional(services, client, tmp_path, people):
@@ -642,7 +666,7 @@ def test_every_console_route_names_who_may_use_it_and_every_form_checks_its_toke
     open_to_all = {("GET", "/console"), ("GET", "/console/login"), ("POST", "/console/login")}
     routes = [(method, r) for area in (auth, dossiers, viewer, help, admin, fleet)
               for r in area.router.routes for method in r.methods]
-    assert len(routes) == 31  # the areas' pages and forms
+    assert len(routes) == 33  # the areas' pages and forms
     for method, route in routes:
         if (method, route.path) in open_to_all:
             assert not _access(route), route.path

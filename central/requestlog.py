@@ -1,0 +1,45 @@
+"""One log line for every refused request (ASGI middleware): who was refused what, and why, with nothing personal.
+
+A refusal is any answer of 400 or more. The line holds its status, the
+API's error code when there is one (``refusal_code`` puts it in the
+request's scope), the method, the path, and the device that signed the
+request. Never the query string (a search holds a surname, a status check
+a birth date) nor a body.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from titres.protocol import H_DEVICE
+
+log = logging.getLogger("central.requests")
+
+_STATE = "refusal_code"
+
+
+def refusal_code(scope, code: str) -> None:
+    """Say why this request is refused, for its log line (the device API's error codes)."""
+    scope.setdefault("state", {})[_STATE] = code
+
+
+class RefusalLog:
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def logged(message) -> None:
+            if message["type"] == "http.response.start" and message["status"] >= 400:
+                device = next((v.decode("latin-1")[:64] for k, v in scope.get("headers", ())
+                               if k.decode("latin-1").lower() == H_DEVICE.lower()), "")
+                log.log(logging.ERROR if message["status"] >= 500 else logging.WARNING, "request refused",
+                        extra={"status": message["status"], "code": scope.get("state", {}).get(_STATE, ""),
+                               "method": scope.get("method", ""), "path": scope.get("path", "")[:200],
+                               "device": device})
+            await send(message)
+
+        await self.app(scope, receive, logged)
