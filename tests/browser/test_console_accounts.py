@@ -81,6 +81,34 @@ def test_admin_resets_an_agents_password_and_the_agent_chooses_their_own(page, m
     assert "Actif" in page.locator("tr#compte-agent\\.a").inner_text()
 
 
+def test_a_client_that_keeps_failing_is_told_to_wait_and_an_admin_lifts_it_by_keyboard(page, make_page, server):
+    stranger = make_page(1280, 900)
+    for _ in range(6):  # throttle.POLICIES["login.account"].free + 1
+        login(stranger, server, "agent.b", "not-the-password-x")
+    login(stranger, server, "agent.b", PASSWORD)
+    said = " ".join(stranger.locator("main").inner_text().split())
+    assert "Trop d'essais depuis ce poste : réessayez dans 1 minute." in said
+    assert axe_violations(stranger) == ""
+    stranger.screenshot(path=str(SHOTS / "console-accounts-throttled.png"), full_page=True)
+
+    login(page, server, "aline", PASSWORD)
+    assert "Essais freinés jusqu'à" in page.locator("tr#compte-agent\\.b").inner_text()
+    page.get_by_role("link", name="Freinages").click()
+    rows = page.locator("table.list tbody tr")
+    assert rows.count() == 1 and "Connexion à un compte" in rows.first.inner_text()
+    assert axe_violations(page) == ""
+    page.screenshot(path=str(SHOTS / "console-accounts-throttles.png"), full_page=True)
+    page.get_by_role("button", name=re.compile("^Lever l'attente de .*agent.b$")).focus()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "Attente levée." in page.locator("p.notice").inner_text()
+    assert "Aucun poste n'attend." in page.locator("main").inner_text()
+    assert axe_violations(page) == ""
+
+    login(stranger, server, "agent.b", PASSWORD)
+    assert stranger.url.startswith(server + "/console/") and "/login" not in stranger.url
+
+
 def test_admin_adds_a_mairie_and_edits_its_return_reasons_on_an_accessible_page(page, server):
     login(page, server, "aline", PASSWORD)
     page.goto(server + "/console/admin/sites")
