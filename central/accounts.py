@@ -25,6 +25,7 @@ failing client's alone (``central.throttle``).
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 import secrets
 from collections.abc import Callable
@@ -249,8 +250,8 @@ def unlock_user(db: Session, username: str, actor: Actor) -> bool:
 def reset_password(db: Session, username: str, actor: Actor) -> TemporaryPassword:
     """Give the account a temporary password and return it, to be shown once and handed over in person.
 
-    Only its hash is stored; the account must change it at its next login. The lockout and the failures
-    are forgotten and every open session is closed. The audit line names the account, never the password.
+    Only its hash is stored; the account must change it at its next login. The waits on it are lifted and
+    every open session is closed. The audit line names the account, never the password.
     """
     user = _target(db, username)
     _not_oneself(user, actor, "Pour votre propre compte, changez votre mot de passe à la page « Mot de passe ».")
@@ -292,42 +293,47 @@ def login(services: Services, username: str, password: str, ip: str = "") -> tup
         verify_password("x", DUMMY_HASH)
         raise LoginFailed()
     now = services.now()
-    # Keyed by what was typed, known account or not: a wait says nothing of which accounts exist.
-    buckets = [throttle.Bucket.of("login.client", ip), throttle.Bucket.of("login.account", ip, username)]
-    with services.db() as db, db.begin():
+    with services.db() as db:
         user = db.scalar(select(User).where(User.username == username))
-        # What was typed is recorded only when it names an account: otherwise it may be a password typed
-        # into the wrong field ("mairie2026" looks like a username as much as like a password).
-        actor, role = (username, user.role) if user is not None else (UNKNOWN_ACTOR, "")
-        error: LoginFailed | None = None
-        try:
-            throttle.check(db, buckets, now)
-        except throttle.Throttled as exc:
-            verify_password(password, DUMMY_HASH)  # the same cost: a wait is not cheaper to probe
-            audit.record(db, actor=actor, role=role, action="login_failed", ip=ip,
-                         detail=f"essais freinés depuis ce poste ({exc.minutes} min)")
-            error = LoginThrottled(exc.minutes)
+    buckets = [throttle.Bucket.of("login.client", ip), throttle.Bucket.of("login.account", ip,
+                                                                        _throttled_name(services, username, user))]
+    try:
+        throttle.take(services.db, buckets, now)
+    except throttle.Throttled as exc:
+        # Refused before any scrypt, and not audited: a waiting client must not cost the service anything (the
+        # log's refusal line records it). Known account or not, the same answer.
+        raise LoginThrottled(exc.minutes) from None
+    if user is None or not user.active:
+        verify_password(password, DUMMY_HASH)  # the same cost as a real account's
+        detail = "compte inconnu ou inactif"
+    else:
+        detail = "" if verify_password(password, user.password_hash) else "mot de passe"
+    with services.db() as db, db.begin():
+        if detail:
+            # What was typed is recorded only when it names an account: otherwise it may be a password typed
+            # into the wrong field ("mairie2026" looks like a username as much as like a password).
+            actor, role = (username, user.role) if user is not None else (UNKNOWN_ACTOR, "")
+            audit.record(db, actor=actor, role=role, action="login_failed", detail=detail, ip=ip)
         else:
-            if user is None or not user.active:
-                verify_password(password, DUMMY_HASH)
-                detail = "compte inconnu ou inactif"
-            elif not verify_password(password, user.password_hash):
-                detail = "mot de passe"
-            else:
-                detail = ""
-            if detail:
-                throttle.count(db, buckets, now)
-                audit.record(db, actor=actor, role=role, action="login_failed", detail=detail, ip=ip)
-                error = LoginFailed()
-            else:
-                throttle.forget(db, buckets[1:])  # this client on this account; not its count on all of them
-                token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-                db.add(WebSession(token_hash=token_hash(token), user_id=user.id, csrf=csrf, created_at=now,
-                                  last_seen_at=now))
-                audit.record(db, actor=username, role=user.role, action="login", ip=ip)
-    if error is not None:
-        raise error  # after the commit: the failure count must stick
+            throttle.forget(db, buckets[1:])  # this client on this account...
+            throttle.untake(db, buckets[:1])  # ...and this try was no failure of the client's
+            token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+            db.add(WebSession(token_hash=token_hash(token), user_id=user.id, csrf=csrf, created_at=now,
+                              last_seen_at=now))
+            audit.record(db, actor=username, role=user.role, action="login", ip=ip)
+    if detail:
+        raise LoginFailed()
     return token, csrf
+
+
+def _throttled_name(services: Services, typed: str, user: User | None) -> str:
+    """The account a client's failures count against: its login, or for a name no account has, a keyed hash
+    of what was typed (it may be a password: neither the table nor the *Freinages* page may show it)."""
+    if user is not None:
+        return user.username
+    key = hashlib.sha256(b"kiosk-central: throttled names\0" + bytes(services.keys.signing)).digest()  # its own
+    digest = hmac.new(key, typed.encode("utf-8"), hashlib.sha256).hexdigest()
+    return f"{UNKNOWN_ACTOR} {digest[:12]}"
 
 
 def authenticate(services: Services, token: str | None, refresh: bool = True) -> Account | None:

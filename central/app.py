@@ -53,7 +53,7 @@ def create_app(services: Services) -> FastAPI:
     for refusal, answer in console.REFUSALS.items():
         app.add_exception_handler(refusal, answer)
     app.add_middleware(PageHeaders, prefixes=(console.PREFIX, public.PREFIX))
-    app.add_middleware(RefusalLog)  # outermost: it sees every answer, the pages' refusals included
+    app.add_middleware(RefusalLog)  # around the routers and the pages' headers: every answer they give
 
     @app.exception_handler(RequestValidationError)
     async def _malformed(request: Request, exc: RequestValidationError):

@@ -27,7 +27,8 @@ processes can run behind a load balancer on one PostgreSQL.
 ``KIOSK_CENTRAL_MAIL_FROM``  the sender's address (``ne-pas-repondre@mairie.fr``)
 ``KIOSK_CENTRAL_TRUSTED_PROXIES``  the reverse proxies (addresses or networks,
                             comma-separated: ``127.0.0.1,10.0.0.0/24``) whose
-                            ``X-Forwarded-For`` names the client; unset: none
+                            ``X-Forwarded-For`` names the client; unset: the
+                            loopback's (a local nginx); ``none``: nobody
 ``KIOSK_CENTRAL_LOG_LEVEL``  ``DEBUG``, ``INFO`` (default), ``WARNING`` or
                             ``ERROR``: the service's JSON log lines on stderr
 ==========================  ===================================================
@@ -65,7 +66,7 @@ class CentralConfig:
     smtp_password: str = field(default="", repr=False)
     mail_from: str = ""
     #: Reverse proxies whose ``X-Forwarded-For`` is believed (``central.clients``); no one else's.
-    trusted_proxies: tuple[str, ...] = ()
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
     #: The least important log lines written (``titres.logs``: JSON lines on stderr, for journald).
     log_level: str = "INFO"
 
@@ -176,15 +177,26 @@ def check_mail(config: CentralConfig) -> SmtpServer | None:
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
+#: Whom ``X-Forwarded-For`` is believed from when the setting is absent: a reverse proxy on the same host, the
+#: documented deployment (``--host 127.0.0.1`` behind nginx). ``none`` believes nobody.
+LOOPBACK_PROXIES = ("127.0.0.1", "::1")
+
+
 def _networks(text: str) -> tuple[str, ...]:
     """Addresses and networks, each checked (a typo would silently trust nobody, or the wrong machine)."""
+    text = text.strip()
+    if not text:
+        return LOOPBACK_PROXIES
+    if text.lower() == "none":
+        return ()
     out = []
     for item in (part.strip() for part in text.split(",")):
         if item:
             try:
-                out.append(str(ipaddress.ip_network(item, strict=False)))
+                ipaddress.ip_network(item, strict=False)
             except ValueError:
                 raise ValueError(f"KIOSK_CENTRAL_TRUSTED_PROXIES: {item!r} is not an address or a network") from None
+            out.append(item)
     return tuple(out)
 
 

@@ -3,11 +3,8 @@
 Idempotent: running it again changes nothing. The accounts' passwords are
 printed on the console (stderr) of the person who asked for the demo; they
 exist only in a demo data directory, and they are published: so ``seed``
-refuses a service that holds anything else (:class:`NotDemoData`). A
-service is a demo one when ``seed`` made it from nothing, which it marks
-(the ``counters`` row :data:`MARK` counts the seedings), or when all its
-mairies are the demo ones and all its accounts the demo ones with the demo
-password (made before the mark existed).
+refuses a service that holds anything else (:class:`NotDemoData`): other
+mairies, other accounts, or a demo account whose password was changed.
 """
 
 from __future__ import annotations
@@ -16,12 +13,9 @@ from sqlalchemy import select
 
 from central.accounts import create_user
 from central.context import Services
-from central.models import Counter, Site, User
+from central.models import Site, User
 from central.passwords import verify_password
 from central.predemandes import demo_records, import_records
-
-#: The ``counters`` row that says this service was made by the demo.
-MARK = "demo_seedings"
 
 DEMO_PASSWORD = "demo-mairie-2026"
 SITES = [
@@ -44,24 +38,20 @@ class NotDemoData(Exception):
 
 
 def _check_is_demo(db) -> None:
-    """Raise :class:`NotDemoData` unless this service is empty or a demo one; mark it a demo one."""
-    mark = db.get(Counter, MARK)
-    if mark is None:
-        sites = set(db.scalars(select(Site.id)))
-        users = list(db.scalars(select(User)))
-        made_by_demo = sites <= {site.id for site in SITES} and all(
+    """Raise :class:`NotDemoData` unless every mairie is a demo one and every account a demo one that still has
+    the demo's password (an empty service included). Checked at every seeding: a demo directory that was
+    later given real accounts is real data from then on."""
+    sites = set(db.scalars(select(Site.id)))
+    users = list(db.scalars(select(User)))
+    if not sites <= {site.id for site in SITES} or not all(
             user.username in {u[0] for u in USERS} and verify_password(DEMO_PASSWORD, user.password_hash)
-            for user in users)
-        if not made_by_demo:
-            raise NotDemoData(
-                "Ce service contient des données qui ne sont pas celles de la démonstration (mairies ou "
-                "comptes) : --demo y ajouterait des comptes au mot de passe publié. Donnez à la démonstration "
-                "un dossier de données à elle (--data-dir).\n"
-                "This service holds data that is not the demo's (mairies or accounts): --demo would add "
-                "accounts whose password is published. Give the demo a data directory of its own (--data-dir).")
-        mark = Counter(name=MARK, value=0)
-        db.add(mark)
-    mark.value += 1
+            for user in users):
+        raise NotDemoData(
+            "Ce service contient des données qui ne sont pas celles de la démonstration (mairies ou "
+            "comptes) : --demo y ajouterait des comptes au mot de passe publié. Donnez à la démonstration "
+            "un dossier de données à elle (--data-dir).\n"
+            "This service holds data that is not the demo's (mairies or accounts): --demo would add "
+            "accounts whose password is published. Give the demo a data directory of its own (--data-dir).")
 
 
 def seed(services: Services) -> str:

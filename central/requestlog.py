@@ -2,9 +2,11 @@
 
 A refusal is any answer of 400 or more. The line holds its status, the
 API's error code when there is one (``refusal_code`` puts it in the
-request's scope), the method, the path, and the device that signed the
-request. Never the query string (a search holds a surname, a status check
-a birth date) nor a body.
+request's scope), the method, the path, and the device the request names
+(``X-Kiosk-Device``, as sent: an unknown one is logged as such). Never the
+query string (a search holds a surname, a status check a birth date) nor a
+body. An error the application did not answer (a 500) is uvicorn's to log,
+with its traceback, in the same JSON format.
 """
 
 from __future__ import annotations

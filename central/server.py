@@ -21,8 +21,8 @@ def app_from_env():
 
 
 def run(host: str, port: int, workers: int, trusted_proxies: tuple[str, ...] = ()) -> None:
-    """Serve the central service (``kiosk-central serve``). ``X-Forwarded-For`` is read from the
-    ``trusted_proxies`` only (``central.clients``), and ignored when there are none."""
+    """Serve the central service (``kiosk-central serve``). ``X-Forwarded-For`` and ``X-Forwarded-Proto`` are
+    read from the ``trusted_proxies`` only (``central.clients``), and ignored when there are none."""
     run_app("central.server:app_from_env", host, port, workers, proxy_headers=bool(trusted_proxies),
             forwarded_allow_ips=",".join(trusted_proxies) or None)
 

@@ -2,9 +2,9 @@
 
 Unknown number and wrong birth date get the same answer, so the page cannot
 be used to learn which numbers exist. A birth date has few possible values
-and numbers are sequential, so a client is slowed (``central.throttle``):
-every look-up it makes counts, and its wrong dates for one number count
-more. Never the number itself: a stranger's guesses must not block its
+and numbers are sequential, so a client that keeps getting no answer is
+slowed (``central.throttle``: its failures across numbers, and for one
+number). Never the number itself: a stranger's guesses must not block its
 citizen. Every look-up is audited (``status_lookup``: the number, what was
 answered, the client's address).
 """
@@ -22,6 +22,10 @@ from central.models import Captured, Dossier, DossierState, Predemande
 from central.reasons import Notice
 from central.texts import Texts
 from titres.ids import is_valid_number, normalise_number
+
+
+#: How an unreadable number is named in the audit and the throttle: never as typed.
+INVALID = "(numéro invalide)"
 
 
 class TooManyAttempts(Exception):
@@ -47,27 +51,21 @@ def lookup(services: Services, number: str, birth_date: str | date, client: str 
         born = birth_date if isinstance(birth_date, date) else date.fromisoformat(str(birth_date).strip())
     except ValueError:
         born = None
-    subject = canonical or normalise_number(number or "")[:16]
+    subject = canonical or INVALID  # never what was typed: it may be a name
     buckets = [throttle.Bucket.of("status.client", client), throttle.Bucket.of("status.number", client, subject)]
     now = services.now()
+    try:
+        throttle.take(services.db, buckets, now)
+    except throttle.Throttled as exc:  # refused before any read: nothing to audit (the log's line says it)
+        raise TooManyAttempts(exc.minutes) from None
     with services.db() as db, db.begin():
-        try:
-            throttle.check(db, buckets, now)
-        except throttle.Throttled as exc:
-            _audit(db, subject, f"freiné ({exc.minutes} min)", client)
-            waited: TooManyAttempts | None = TooManyAttempts(exc.minutes)
-        else:
-            waited = None
-            state, at, dossier = _state(db, canonical, born) if canonical and born else (None, None, None)
-            throttle.count(db, buckets if state is None else buckets[:1], now)
-            _audit(db, subject, "trouvé" if state else "non trouvé", client)
-            if state is not None:
-                returned = dossier is not None and state == DossierState.RETURNED
-                reasons = {lang: return_lines(dossier, lang) if returned else [] for lang in ("fr", "en")}
-    if waited is not None:
-        raise waited  # after the commit: the look-up is audited
-    if state is None:
-        return None
+        state, at, dossier = _state(db, canonical, born) if canonical and born else (None, None, None)
+        _audit(db, subject, "trouvé" if state else "non trouvé", client)
+        if state is None:
+            return None
+        throttle.untake(db, buckets)  # a right answer is no failure
+        returned = dossier is not None and state == DossierState.RETURNED
+        reasons = {lang: return_lines(dossier, lang) if returned else [] for lang in ("fr", "en")}
     label = f"status.state.{state}"  # the words of central.texts, as the citizen reads them
     return {"number": canonical, "state": state, "label_fr": Texts("fr")(label), "label_en": Texts("en")(label),
             "updated_at": at.isoformat(timespec="seconds") if isinstance(at, datetime) else None,

@@ -4,35 +4,41 @@ A lock on an account, or on a dossier number, is a weapon: whoever knows a
 login could keep its owner out by failing five times a quarter of an hour,
 and whoever knows a number could block its citizen's status check. So no
 bucket here belongs to an account or a number alone. Each is a client's
-(its address, as :func:`central.clientaddr.client_address` reads it), or a
-client's for one account or one number:
+(its address, as :func:`central.clients.client_address` reads it; an IPv6
+client by its /64), or a client's for one account or one number:
 
-* a client that fails on one account waits, from its sixth failure, 30 s,
-  then 1, 2, 4 … minutes, at most 15: another client, the owner at their
-  desk, is not slowed at all;
-* a client that fails on many accounts (password spraying) waits from its
-  twentieth failure, at most an hour;
-* the status page counts every look-up of a client (200 numbers in a
-  second was possible), and its failures per number.
+* after 5 failures on one account, a client waits 30 s, then twice as long
+  at each further failure, at most 15 min: another client, the owner at
+  their desk, is not slowed at all;
+* after 20 failures across accounts (password spraying), at most an hour;
+* on the status page, after 5 wrong answers for one number, or 30 across
+  numbers (guessing birth dates, walking sequential numbers).
 
-A success forgets the client's failures on that account or number, not the
-client's own count. A bucket with no failure for ``forget_s`` starts again.
-Counts live in the database, so every process of the service shares them.
-Administrators see the active ones and can lift them (the console's
-*Freinages* page; « Déverrouiller » on an account lifts every wait on it).
+A try is counted before it is made (:func:`take`), so tries sent at once
+cannot all slip under the limit; one that succeeds is taken back
+(:func:`untake`), and a login forgets the client's failures on that account.
+A bucket with no try for ``forget_s`` starts again. Counts live in the
+database, so every process of the service shares them. Administrators see
+the waits and can lift them (the console's *Freinages* page; « Déverrouiller »
+on an account lifts every wait on it).
 """
 
 from __future__ import annotations
 
+import ipaddress
+import logging
 import math
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy import case, delete, or_, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
 
 from central.models import Throttle
+
+log = logging.getLogger("central.throttle")
 
 
 @dataclass(frozen=True)
@@ -55,7 +61,7 @@ POLICIES = {
     "login.account": Policy(free=5, base_s=30, max_s=15 * 60, forget_s=3600),
     "login.client": Policy(free=20, base_s=60, max_s=3600, forget_s=3600),
     "status.number": Policy(free=5, base_s=60, max_s=3600, forget_s=3600),
-    "status.client": Policy(free=30, base_s=60, max_s=3600, forget_s=15 * 60),
+    "status.client": Policy(free=30, base_s=60, max_s=3600, forget_s=3600),
 }
 #: The longest key kept: a client's address and a login or a number, already bounded by the forms.
 KEY_MAX = 300
@@ -70,8 +76,18 @@ class Bucket:
     def of(cls, scope: str, client: str, subject: str | None = None) -> "Bucket":
         if scope not in POLICIES:
             raise ValueError(f"unknown throttle scope {scope!r}")
-        key = client if subject is None else f"{client}|{subject}"
+        key = client_key(client) if subject is None else f"{client_key(client)}|{subject}"
         return cls(scope, key[:KEY_MAX])
+
+
+def client_key(address: str) -> str:
+    """An IPv6 client by its /64 (one subscriber's line: a client cannot escape by changing its suffix); an IPv4
+    client, or anything else, as it is."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    return str(ipaddress.ip_network(f"{ip}/64", strict=False)) if ip.version == 6 else str(ip)
 
 
 class Throttled(Exception):
@@ -87,30 +103,35 @@ class Throttled(Exception):
         return max(1, math.ceil(self.wait_s / 60))
 
 
-def check(db: Session, buckets: list[Bucket], now: datetime) -> None:
-    """Raise :class:`Throttled` if any of ``buckets`` is still waiting."""
-    wait = 0.0
-    for bucket in buckets:
-        row = db.get(Throttle, (bucket.scope, bucket.key))
-        if row is not None and row.blocked_until is not None and row.blocked_until > now:
-            wait = max(wait, (row.blocked_until - now).total_seconds())
-    if wait > 0:
-        raise Throttled(wait)
+def take(sessions: sessionmaker[Session], buckets: list[Bucket], now: datetime) -> None:
+    """Count one try in each bucket before it is made, in a transaction of its own; raise :class:`Throttled`,
+    counting nothing, if a bucket is waiting.
+
+    Counting first is what holds under concurrent tries: each one's UPDATE is
+    atomic and takes the row's lock (on SQLite, the database's), so of thirty
+    tries sent at once the ones after the limit find the wait set. A try that
+    succeeds is taken back (:func:`untake`) or forgotten (:func:`forget`).
+    """
+    with sessions() as db, db.begin():
+        for bucket in buckets:
+            policy = POLICIES[bucket.scope]
+            count = _increment(db, bucket, policy, now)
+            if count is None:
+                row = db.get(Throttle, (bucket.scope, bucket.key))
+                until = row.blocked_until if row is not None else None  # lifted this very moment: a second
+                raise Throttled((until - now).total_seconds() if until else 1.0)  # rolls back what was counted
+            wait = policy.wait_after(count)
+            if wait:
+                db.execute(update(Throttle).where(Throttle.scope == bucket.scope, Throttle.key == bucket.key)
+                           .values(blocked_until=now + timedelta(seconds=wait)))
+    _clean(sessions, now)
 
 
-def count(db: Session, buckets: list[Bucket], now: datetime) -> None:
-    """One more try that counts (a failure; every status look-up) in each bucket, and its wait, in the caller's
-    transaction."""
+def untake(db: Session, buckets: list[Bucket]) -> None:
+    """A counted try that succeeded is no failure: take it back (in the caller's transaction)."""
     for bucket in buckets:
-        policy = POLICIES[bucket.scope]
-        row = _row(db, bucket, now, policy)
-        failures = db.execute(update(Throttle).where(Throttle.scope == bucket.scope, Throttle.key == bucket.key)
-                              .values(failures=Throttle.failures + 1, last_at=now)
-                              .returning(Throttle.failures)).scalar_one()
-        wait = policy.wait_after(failures)
-        if wait:
-            db.execute(update(Throttle).where(Throttle.scope == row.scope, Throttle.key == row.key)
-                       .values(blocked_until=now + timedelta(seconds=wait)))
+        db.execute(update(Throttle).where(Throttle.scope == bucket.scope, Throttle.key == bucket.key,
+                                          Throttle.failures > 0).values(failures=Throttle.failures - 1))
 
 
 def forget(db: Session, buckets: list[Bucket]) -> None:
@@ -149,21 +170,36 @@ def _escaped(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _row(db: Session, bucket: Bucket, now: datetime, policy: Policy) -> Throttle:
-    """The bucket's row, made if missing, started again if forgotten (safe beside another process)."""
-    row = db.get(Throttle, (bucket.scope, bucket.key))
-    if row is None:
-        # Keep the table small: the buckets nobody failed in for longer than any policy remembers.
-        db.execute(delete(Throttle).where(Throttle.last_at < now - timedelta(seconds=max(
-            p.forget_s for p in POLICIES.values()))))
-        try:
-            with db.begin_nested():
-                row = Throttle(scope=bucket.scope, key=bucket.key, failures=0, last_at=now)
-                db.add(row)
-        except IntegrityError:  # another process made it meanwhile
-            row = db.get(Throttle, (bucket.scope, bucket.key), populate_existing=True)
-    elif (now - row.last_at).total_seconds() > policy.forget_s and (
-            row.blocked_until is None or row.blocked_until <= now):
-        db.execute(update(Throttle).where(Throttle.scope == row.scope, Throttle.key == row.key)
-                   .values(failures=0, blocked_until=None))
-    return row
+def _increment(db: Session, bucket: Bucket, policy: Policy, now: datetime) -> int | None:
+    """The bucket's count after this try (started again if forgotten), or None while it waits."""
+    where = (Throttle.scope == bucket.scope, Throttle.key == bucket.key)
+    forgotten = now - timedelta(seconds=policy.forget_s)
+    bump = (update(Throttle).where(*where, or_(Throttle.blocked_until.is_(None), Throttle.blocked_until <= now))
+            .values(failures=case((Throttle.last_at < forgotten, 1), else_=Throttle.failures + 1), last_at=now,
+                    blocked_until=None)
+            .returning(Throttle.failures))
+    count = db.execute(bump).scalar_one_or_none()
+    if count is not None:
+        return count
+    if db.scalar(select(Throttle.scope).where(*where)) is not None:
+        return None  # the row is there and waiting
+    try:
+        with db.begin_nested():
+            db.add(Throttle(scope=bucket.scope, key=bucket.key, failures=1, last_at=now))
+        return 1
+    except IntegrityError:  # another process made it meanwhile: count on it
+        return db.execute(bump).scalar_one_or_none()
+
+
+def _clean(sessions: sessionmaker[Session], now: datetime) -> None:
+    """Drop, now and then, the buckets nobody tried for longer than any policy remembers: best effort, in a
+    transaction of its own (two processes cleaning at once may collide; the next try cleans again)."""
+    if secrets.randbelow(100):
+        return
+    oldest = now - timedelta(seconds=max(p.forget_s for p in POLICIES.values()))
+    try:
+        with sessions() as db, db.begin():
+            db.execute(delete(Throttle).where(Throttle.last_at < oldest,
+                                              or_(Throttle.blocked_until.is_(None), Throttle.blocked_until <= now)))
+    except DBAPIError as exc:
+        log.info("throttle clean-up skipped", extra={"error": type(exc.orig).__name__})

@@ -178,7 +178,8 @@ class Person:
     usage_name: str = ""
 
 
-#: Sections of the online form carried in ``extra`` (the agents' console shows them).
+#: Sections of the online form carried in ``extra`` when the source gives them (the simulated directory does; the
+#: service keeps them to itself, and its console shows its own copy).
 FORM_SECTIONS = ("filiation", "contact")
 
 
@@ -253,6 +254,6 @@ class PreDemande:
             hosted=d.get("hosted"),
             born_abroad_parents_abroad=d.get("born_abroad_parents_abroad"),
             alternating_residence=d.get("alternating_residence"),
-            # Form sections the kiosk does not use itself still travel with the dossier to the agent.
+            # Form sections the kiosk does not use itself travel with the dossier when it was given them.
             extra={**d.get("extra", {}), **{k: d[k] for k in FORM_SECTIONS if k in d}},
         )

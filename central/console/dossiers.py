@@ -26,6 +26,8 @@ from central.models import DossierEvent, DossierState, MailState, Role, Site
 from titres.protocol import ProtocolError
 
 router = APIRouter(prefix=PREFIX)
+#: The dossiers an audit line of a worklist names by id (the detail is cut at 2,000 characters).
+LISTED_IN_AUDIT = 40
 #: How long the agent's browser keeps an image it was shown (a working day); the address names the content.
 IMAGE_MAX_AGE = 8 * 3600
 
@@ -67,7 +69,9 @@ def _audit_listing(db, request: Request, account: Account, filters: worklist.Fil
     """A list of dossiers shows names and birth dates: who listed which, with what filters (a search, the
     name looked for) is audited like an opened dossier."""
     asked = " ; ".join(f"{key}={value}" for key, value in sorted(filters.params().items()) if value) or "par défaut"
-    listed = ", ".join(row.dossier.id for row in result.rows)
+    listed = ", ".join(row.dossier.id for row in result.rows[:LISTED_IN_AUDIT])
+    if len(result.rows) > LISTED_IN_AUDIT:
+        listed += f" et {len(result.rows) - LISTED_IN_AUDIT} autres"
     action = "search_dossiers" if filters.search else "list_dossiers"
     audit.record(db, actor=account.username, role=account.role, action=action, ip=client_address(request),
                  detail=f"{asked} ; {len(result.rows)} dossier(s) : {listed}")

@@ -64,7 +64,10 @@ def test_wrong_password_and_unknown_user_get_the_same_refusal(services, agent):
     with pytest.raises(LoginFailed) as unknown:
         accounts.login(services, "nobody", "not-the-password")
     assert str(wrong.value) == str(unknown.value)
-    assert _failures(services, "login.account") == {"|camille": 1, "|nobody": 1}
+    counted = _failures(services, "login.account")
+    assert counted.pop("|camille") == 1
+    [(name, count)] = counted.items()  # the unknown name under a keyed hash, never as typed
+    assert count == 1 and name.startswith(f"|{accounts.UNKNOWN_ACTOR} ") and "nobody" not in name
 
 
 def test_unknown_user_costs_a_password_hash_like_a_real_one(services, agent, monkeypatch):
@@ -82,9 +85,16 @@ def _failures(services, scope: str) -> dict[str, int]:
 
 
 def _fail(services, username: str, times: int, ip: str = "10.0.0.9") -> None:
+    """``times`` wrong passwords, each tried (refused as wrong, not as waiting)."""
     for _ in range(times):
-        with pytest.raises(LoginFailed):
+        with pytest.raises(LoginFailed) as refused:
             accounts.login(services, username, "wrong-password-x", ip)
+        assert type(refused.value) is LoginFailed
+
+
+def _wait_s(services, scope: str, key: str) -> float:
+    with services.db() as db:
+        return (db.get(Throttle, (scope, key)).blocked_until - services.now()).total_seconds()
 
 
 def test_a_client_that_keeps_failing_waits_and_the_owner_elsewhere_does_not(services, agent, clock):
@@ -105,10 +115,13 @@ def test_waits_double_at_each_failure_up_to_their_limit_then_end(services, agent
     assert [policy.wait_after(policy.free + k) for k in (1, 2, 3)] == [30, 60, 120]
     assert policy.wait_after(policy.free + 30) == policy.max_s
     _fail(services, "camille", policy.free + 1)
+    assert _wait_s(services, "login.account", "10.0.0.9|camille") == 30
     clock[0] += 31
     _fail(services, "camille", 1)  # the seventh: a minute
+    assert _wait_s(services, "login.account", "10.0.0.9|camille") == 60
     with pytest.raises(LoginThrottled):
         accounts.login(services, "camille", PASSWORD, "10.0.0.9")
+    assert _wait_s(services, "login.account", "10.0.0.9|camille") == 60  # a refused try does not count
     clock[0] += 61
     token, _ = accounts.login(services, "camille", PASSWORD, "10.0.0.9")
     assert accounts.authenticate(services, token) is not None
@@ -122,6 +135,27 @@ def test_a_client_trying_many_accounts_waits_whichever_it_tries_next(services, a
     with pytest.raises(LoginThrottled):
         accounts.login(services, "camille", PASSWORD, "10.0.0.9")
     accounts.login(services, "camille", PASSWORD, "10.0.0.50")
+
+
+def test_tries_sent_at_once_cannot_slip_past_the_limit_together(services, agent):
+    """Counted before they are made: of 30 wrong passwords sent at once, only those under the limit are tried."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(_):
+        try:
+            accounts.login(services, "camille", "wrong-password-x", "10.0.0.9")
+        except LoginThrottled:
+            return "waited"
+        except LoginFailed:
+            return "tried"
+
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(one, range(30)))
+    free = throttle.POLICIES["login.account"].free
+    assert outcomes.count("tried") == free + 1 and outcomes.count("waited") == 30 - free - 1
+    with services.db() as db:
+        assert db.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "login_failed")
+                         ) == free + 1
 
 
 def test_a_success_forgets_the_clients_failures_on_that_account(services, agent):

@@ -386,10 +386,12 @@ def test_guessing_a_birth_date_slows_the_guesser_only(services, client, tmp_path
 def test_a_client_looking_up_many_numbers_is_slowed(services, client):
     from central import throttle
 
-    for k in range(throttle.POLICIES["status.client"].free + 1):
-        assert client.get(f"{API}/status", params={"number": f"K01-{k:05d}-X", "birth_date": "1990-01-01"}
-                          ).status_code == 404
-    assert client.get(f"{API}/status", params={"number": "K01-00001-H", "birth_date": "1990-01-01"}
+    from titres.ids import dossier_number
+
+    numbers = [dossier_number("K01", k) for k in range(1, throttle.POLICIES["status.client"].free + 3)]
+    for number in numbers[:-1]:  # sequential numbers, each valid, none known: each is a failure
+        assert client.get(f"{API}/status", params={"number": number, "birth_date": "1990-01-01"}).status_code == 404
+    assert client.get(f"{API}/status", params={"number": numbers[-1], "birth_date": "1990-01-01"}
                       ).status_code == 429
 
 
