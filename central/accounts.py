@@ -56,12 +56,14 @@ class LoginFailed(AccountError):
 
 
 class LoginThrottled(LoginFailed):
-    """Too many failures from this client: it waits ``minutes`` (others are not slowed)."""
+    """Too many failures from this client: it waits (``wait``, a :class:`central.throttle.Throttled`; others are
+    not slowed)."""
 
-    def __init__(self, minutes: int) -> None:
+    def __init__(self, wait: throttle.Throttled) -> None:
+        minutes = wait.minutes
         super().__init__(f"Trop d'essais depuis ce poste : réessayez dans {minutes} minute"
                          f"{'s' if minutes > 1 else ''}. Un administrateur peut lever cette attente.")
-        self.minutes = minutes
+        self.wait = wait
 
 
 @dataclass(frozen=True)
@@ -302,7 +304,7 @@ def login(services: Services, username: str, password: str, ip: str = "") -> tup
     except throttle.Throttled as exc:
         # Refused before any scrypt, and not audited: a waiting client must not cost the service anything (the
         # log's refusal line records it). Known account or not, the same answer.
-        raise LoginThrottled(exc.minutes) from None
+        raise LoginThrottled(exc) from None
     if user is None or not user.active:
         verify_password(password, DUMMY_HASH)  # the same cost as a real account's
         detail = "compte inconnu ou inactif"

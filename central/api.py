@@ -22,7 +22,7 @@ from nacl.signing import VerifyKey
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
-from central import __version__, audit, enrollment, fleet, help_requests, ingest, status
+from central import __version__, audit, enrollment, fleet, help_requests, ingest, status, throttle
 from central.clients import client_address
 from central.context import Services
 from central.models import Device, Site
@@ -140,10 +140,10 @@ def citizen_status(request: Request, number: str = "", birth_date: str = "") -> 
         return _error(request, "malformed", "number or birth_date too long")
     try:
         found = status.lookup(_services(request), number, birth_date, client_address(request))
-    except status.TooManyAttempts as exc:
+    except throttle.Throttled as exc:
         response = _error(request, "too_many_attempts", f"too many tries from this client; try again in "
-                          f"{exc.minutes} min", retry_after_s=exc.minutes * 60)
-        response.headers["Retry-After"] = str(exc.minutes * 60)
+                          f"{exc.minutes} min", retry_after_s=exc.retry_after_s)
+        response.headers["Retry-After"] = str(exc.retry_after_s)
         return response
     if found is None:
         return _error(request, "not_found", "no dossier with this number and this date of birth")

@@ -45,6 +45,11 @@ from typing import Mapping
 from urllib.parse import unquote, urlsplit
 
 
+#: Whom ``X-Forwarded-For`` is believed from when the setting is absent: a reverse proxy on the same host, the
+#: documented deployment (``--host 127.0.0.1`` behind nginx). ``none`` believes nobody.
+LOOPBACK_PROXIES = ("127.0.0.1", "::1")
+
+
 @dataclass(frozen=True)
 class CentralConfig:
     data_dir: Path = Path("var/central")
@@ -66,7 +71,7 @@ class CentralConfig:
     smtp_password: str = field(default="", repr=False)
     mail_from: str = ""
     #: Reverse proxies whose ``X-Forwarded-For`` is believed (``central.clients``); no one else's.
-    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
+    trusted_proxies: tuple[str, ...] = LOOPBACK_PROXIES
     #: The least important log lines written (``titres.logs``: JSON lines on stderr, for journald).
     log_level: str = "INFO"
 
@@ -175,11 +180,6 @@ def check_mail(config: CentralConfig) -> SmtpServer | None:
 
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
-
-
-#: Whom ``X-Forwarded-For`` is believed from when the setting is absent: a reverse proxy on the same host, the
-#: documented deployment (``--host 127.0.0.1`` behind nginx). ``none`` believes nobody.
-LOOPBACK_PROXIES = ("127.0.0.1", "::1")
 
 
 def _networks(text: str) -> tuple[str, ...]:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import logging
 
+from starlette.datastructures import Headers
+
 from titres.protocol import H_DEVICE
 
 log = logging.getLogger("central.requests")
@@ -36,8 +38,7 @@ class RefusalLog:
 
         async def logged(message) -> None:
             if message["type"] == "http.response.start" and message["status"] >= 400:
-                device = next((v.decode("latin-1")[:64] for k, v in scope.get("headers", ())
-                               if k.decode("latin-1").lower() == H_DEVICE.lower()), "")
+                device = Headers(scope=scope).get(H_DEVICE, "")[:64]
                 log.log(logging.ERROR if message["status"] >= 500 else logging.WARNING, "request refused",
                         extra={"status": message["status"], "code": scope.get("state", {}).get(_STATE, ""),
                                "method": scope.get("method", ""), "path": scope.get("path", "")[:200],

@@ -28,14 +28,6 @@ from titres.ids import is_valid_number, normalise_number
 INVALID = "(numéro invalide)"
 
 
-class TooManyAttempts(Exception):
-    """This client must wait ``minutes`` before its next look-up (other clients are not slowed)."""
-
-    def __init__(self, minutes: int) -> None:
-        super().__init__(f"wait {minutes} min")
-        self.minutes = minutes
-
-
 def canonical_number(text: str) -> str | None:
     chars = normalise_number(text or "")
     if len(chars) < 8 or len(chars) > 10 or not is_valid_number(chars):
@@ -45,7 +37,8 @@ def canonical_number(text: str) -> str | None:
 
 def lookup(services: Services, number: str, birth_date: str | date, client: str = "") -> dict[str, Any] | None:
     """The dossier's state for the citizen, or None (no such number, or another birth date). Raises
-    :class:`TooManyAttempts` while ``client`` must wait."""
+    :class:`central.throttle.Throttled` while ``client`` must wait (refused before any read: nothing to audit;
+    the log's refusal line says it)."""
     canonical = canonical_number(number)
     try:
         born = birth_date if isinstance(birth_date, date) else date.fromisoformat(str(birth_date).strip())
@@ -54,10 +47,7 @@ def lookup(services: Services, number: str, birth_date: str | date, client: str 
     subject = canonical or INVALID  # never what was typed: it may be a name
     buckets = [throttle.Bucket.of("status.client", client), throttle.Bucket.of("status.number", client, subject)]
     now = services.now()
-    try:
-        throttle.take(services.db, buckets, now)
-    except throttle.Throttled as exc:  # refused before any read: nothing to audit (the log's line says it)
-        raise TooManyAttempts(exc.minutes) from None
+    throttle.take(services.db, buckets, now)
     with services.db() as db, db.begin():
         state, at, dossier = _state(db, canonical, born) if canonical and born else (None, None, None)
         _audit(db, subject, "trouvé" if state else "non trouvé", client)

@@ -76,11 +76,11 @@ class Bucket:
     def of(cls, scope: str, client: str, subject: str | None = None) -> "Bucket":
         if scope not in POLICIES:
             raise ValueError(f"unknown throttle scope {scope!r}")
-        key = client_key(client) if subject is None else f"{client_key(client)}|{subject}"
+        key = _client_key(client) if subject is None else f"{_client_key(client)}|{subject}"
         return cls(scope, key[:KEY_MAX])
 
 
-def client_key(address: str) -> str:
+def _client_key(address: str) -> str:
     """An IPv6 client by its /64 (one subscriber's line: a client cannot escape by changing its suffix); an IPv4
     client, or anything else, as it is."""
     try:
@@ -101,6 +101,11 @@ class Throttled(Exception):
     def minutes(self) -> int:
         """The wait as the page says it: whole minutes, at least one."""
         return max(1, math.ceil(self.wait_s / 60))
+
+    @property
+    def retry_after_s(self) -> int:
+        """The wait as the answer's ``Retry-After`` says it: the minutes the page said, in seconds."""
+        return self.minutes * 60
 
 
 def take(sessions: sessionmaker[Session], buckets: list[Bucket], now: datetime) -> None:

@@ -52,10 +52,9 @@ def audit_page(request: Request, dossier: str = "", actor: str = "", before: str
 def throttles_page(request: Request, ok: str = "", account: Account = Depends(require(Role.ADMIN)),
                    services: Services = Depends(services_of)):
     """The clients that must wait before they try again (``central.throttle``), each with « Lever »."""
-    now = services.now()
     with services.db() as db:
-        rows = throttle.active(db, now)
-    return page(request, "throttles.html", account, rows=rows, now=now, cleared=ok == "cleared")
+        rows = throttle.active(db, services.now())
+    return page(request, "throttles.html", account, rows=rows, cleared=ok == "cleared")
 
 
 @router.post("/throttles/clear")

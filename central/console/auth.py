@@ -54,7 +54,7 @@ def login(request: Request, username: str = Form(""), password: str = Form(""), 
         token, _ = accounts.login(services, username, password, client_address(request))
     except accounts.LoginThrottled as exc:
         response = _login_form(request, services, str(exc), 429, next)
-        response.headers["Retry-After"] = str(exc.minutes * 60)
+        response.headers["Retry-After"] = str(exc.wait.retry_after_s)
         return response
     except accounts.LoginFailed as exc:
         return _login_form(request, services, str(exc), 401, next)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, Depends, Form, Request
 
-from central import status
+from central import status, throttle
 from central.console.access import services_of
 from central.console.pages import render, templates
 from central.clients import client_address
@@ -52,8 +52,8 @@ def status_answer(request: Request, number: str = Form(""), birth_date: str = Fo
         return _page(request, 400, number=number[:40], error=t("status.too_long"), lang=lang, t=t)
     try:
         answer = status.lookup(services, number, birth_date, client_address(request))
-    except status.TooManyAttempts as exc:
+    except throttle.Throttled as exc:
         response = _page(request, 429, number=number, error=t("status.too_many", minutes=exc.minutes), lang=lang, t=t)
-        response.headers["Retry-After"] = str(exc.minutes * 60)
+        response.headers["Retry-After"] = str(exc.retry_after_s)
         return response
     return _page(request, number=number, birth_date=birth_date, answer=answer, asked=True, lang=lang, t=t)

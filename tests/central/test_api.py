@@ -11,10 +11,12 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 from nacl.signing import SigningKey
+from central import throttle
 from central.enrollment import create_token, revoke_device
 from central.models import Captured, Device, Dossier, Predemande, Upload
 from factory import add_site, capture, count, deliver_dossier, enroll_kiosk, package_of, upload
 from titres.errors import PermanentSyncError
+from titres.ids import dossier_number
 from titres.protocol import (API, MAX_PART_BYTES, canonical, sign_manifest, sign_request, verify_ack)
 
 
@@ -369,8 +371,6 @@ def test_concurrent_enrollments_get_distinct_codes(services, client):
 
 
 def test_guessing_a_birth_date_slows_the_guesser_only(services, client, tmp_path):
-    from central import throttle
-
     dossier = deliver_dossier(services, client, tmp_path / "k")
     for day in range(1, throttle.POLICIES["status.number"].free + 2):
         r = client.get(f"{API}/status", params={"number": dossier.number, "birth_date": f"1990-01-{day:02d}"})
@@ -384,10 +384,6 @@ def test_guessing_a_birth_date_slows_the_guesser_only(services, client, tmp_path
 
 
 def test_a_client_looking_up_many_numbers_is_slowed(services, client):
-    from central import throttle
-
-    from titres.ids import dossier_number
-
     numbers = [dossier_number("K01", k) for k in range(1, throttle.POLICIES["status.client"].free + 3)]
     for number in numbers[:-1]:  # sequential numbers, each valid, none known: each is a failure
         assert client.get(f"{API}/status", params={"number": number, "birth_date": "1990-01-01"}).status_code == 404
