@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 
 from central.app import create_app
 from central.config import load_config
@@ -28,7 +29,8 @@ def run(host: str, port: int, workers: int, trusted_proxies: tuple[str, ...] = (
 
 
 def run_app(app: str, host: str, port: int, workers: int, **options) -> None:
-    """``uvicorn.run`` for an app factory's import string, with ``TCP_NODELAY`` on every connection.
+    """``uvicorn.run`` for an app factory's import string, with ``TCP_NODELAY`` on every connection, telling
+    systemd when it serves and pinging its watchdog from the loops that answer requests (``central.supervision``).
 
     uvicorn (0.54) binds the workers' shared socket with protocol 0; accepted
     connections inherit it and asyncio then skips ``TCP_NODELAY`` (it checks
@@ -37,17 +39,37 @@ def run_app(app: str, host: str, port: int, workers: int, **options) -> None:
     found by bench/bench_ingest.py). The socket is re-wrapped as TCP here.
     One worker is unaffected.
     """
+    import shutil
     import socket
+    import tempfile
+    from pathlib import Path
 
     import uvicorn
-    from uvicorn.supervisors import Multiprocess
 
-    # log_config=None: uvicorn's lines go through the service's JSON handler (titres.logs), not its own format.
-    config = uvicorn.Config(app, factory=True, host=host, port=port, workers=workers, log_level="warning",
-                            log_config=None, access_log=False, **options)
-    if config.workers > 1:
-        bound = config.bind_socket()
-        sock = socket.socket(bound.family, bound.type, socket.IPPROTO_TCP, fileno=bound.detach())
-        Multiprocess(config, sockets=[sock]).run()
+    from central.supervision import HEARTBEATS, UNSUPERVISED_PERIOD_S, Heartbeats, NotifyingServer, Supervisor, beat
+    from titres.sdnotify import Watchdog
+
+    watchdog = Watchdog.take()  # this process alone speaks to systemd, never its workers
+    status = f"serving on {host}:{port} with {workers} worker{'s' if workers > 1 else ''}"
+    if workers > 1:
+        beats = Path(tempfile.mkdtemp(prefix="kiosk-central-beats-"))
+        os.environ[HEARTBEATS] = str(beats)  # the workers inherit it
+        callback = beat
     else:
-        uvicorn.Server(config).run()
+        async def callback() -> None:
+            watchdog.ping()
+    # log_config=None: uvicorn's lines go through the service's JSON handler (titres.logs), not its own format.
+    # callback_notify is called from each server's event loop, at most every second (timeout_notify=0).
+    config = uvicorn.Config(app, factory=True, host=host, port=port, workers=workers, log_level="warning",
+                            log_config=None, access_log=False, callback_notify=callback, timeout_notify=0,
+                            **options)
+    if config.workers > 1:
+        try:
+            bound = config.bind_socket()
+            sock = socket.socket(bound.family, bound.type, socket.IPPROTO_TCP, fileno=bound.detach())
+            period = watchdog.period_s if watchdog.enabled else UNSUPERVISED_PERIOD_S
+            Supervisor(config, [sock], watchdog, Heartbeats(beats, period), status).run()
+        finally:
+            shutil.rmtree(beats, ignore_errors=True)
+    else:
+        NotifyingServer(config, watchdog, status).run()

@@ -99,8 +99,11 @@ cmd_payload() {
 	install -m 0644 "$HERE/constraints.txt" "$HERE/files/kiosk.toml" "$dest/"
 	install -d "$dest/systemd/system.conf.d" "$dest/systemd/journald.conf.d" "$dest/udev" "$dest/docs" \
 		"$dest/polkit" "$dest/modprobe.d"
-	# The application's units (systemd/), then the appliance's plumbing (image-build/files/systemd/).
-	install -m 0644 "$REPO"/systemd/*.service "$HERE"/files/systemd/* "$dest/systemd/"
+	# The application's units (systemd/, less the central service's: it runs at the centre, not on a kiosk),
+	# then the appliance's plumbing (image-build/files/systemd/).
+	find "$REPO/systemd" -maxdepth 1 -name '*.service' ! -name 'kiosk-central.service' \
+		-exec install -m 0644 -t "$dest/systemd/" {} +
+	install -m 0644 "$HERE"/files/systemd/* "$dest/systemd/"
 	install -m 0644 "$REPO"/systemd/system.conf.d/*.conf "$dest/systemd/system.conf.d/"
 	install -m 0644 "$REPO"/systemd/journald.conf.d/*.conf "$dest/systemd/journald.conf.d/"
 	install -m 0644 "$REPO"/systemd/udev/*.rules "$dest/udev/"

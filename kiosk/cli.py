@@ -26,7 +26,7 @@ def _config(args) -> KioskConfig:
 
 def cmd_run(args) -> int:
     """The touchscreen app: commissioning while the kiosk is not provisioned, the citizen's app after."""
-    from kiosk.sdnotify import Watchdog
+    from titres.sdnotify import Watchdog
 
     cfg = _config(args)
     size = tuple(int(x) for x in args.size.lower().split("x"))
@@ -184,7 +184,7 @@ def cmd_sync(args) -> int:
 
     from kiosk.sync.client import central_client
     from kiosk.runtime import open_outbox
-    from kiosk.sdnotify import Watchdog
+    from titres.sdnotify import Watchdog
     from kiosk.technician.selftest import load_summary
     from kiosk.sync.worker import SyncWorker
 

@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 from kiosk import __version__
 from titres.errors import PermanentSyncError, RetryableSyncError
-from kiosk.sdnotify import Watchdog
+from titres.sdnotify import Watchdog
 from kiosk.sync.client import CentralClient
 from kiosk.sync.outbox import Outbox, State
 from kiosk.sync.status import SyncStatus, write_status

@@ -114,6 +114,7 @@ def test_the_assembled_tree_has_our_stage_its_payload_and_only_our_image(assembl
     assert (files / "constraints.txt").read_text() == (IMAGE_BUILD / "constraints.txt").read_text()
     units = {p.name for p in (files / "systemd").iterdir() if p.is_file()}
     assert {"kiosk-ui.service", "kiosk-sync.service", "kiosk-firstboot.service", "data.mount"} <= units
+    assert "kiosk-central.service" not in units  # the service runs at the centre, never on a kiosk
     assert (files / "udev" / "99-kiosk-devices.rules").exists()
     assert (files / "systemd" / "system.conf.d" / "kiosk-watchdog.conf").exists()
 

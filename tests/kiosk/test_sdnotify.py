@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -13,7 +14,7 @@ import pytest
 from nacl.public import PrivateKey
 from nacl.signing import SigningKey
 
-from kiosk.sdnotify import Watchdog, notify
+from titres.sdnotify import Watchdog, notify
 from kiosk.sync.client import CentralClient
 from kiosk.sync.outbox import Outbox
 from kiosk.sync.worker import SyncWorker
@@ -100,7 +101,7 @@ def test_the_sync_worker_is_ready_then_pings_while_the_service_is_unreachable(sy
 @pytest.mark.parametrize("unit", sorted(p.name for p in (ROOT / "systemd").glob("*.service")))
 def test_the_unit_verifies(unit, tmp_path):
     """``systemd-analyze verify`` needs ExecStart's binary to exist: point it at this checkout's."""
-    text = (ROOT / "systemd" / unit).read_text().replace("/opt/kiosk/venv/bin/", str(ROOT / ".venv" / "bin") + "/")
+    text = re.sub(r"/opt/kiosk(-central)?/venv/bin/", str(ROOT / ".venv" / "bin") + "/", (ROOT / "systemd" / unit).read_text())
     (tmp_path / unit).write_text(text)
     result = subprocess.run(["systemd-analyze", "verify", str(tmp_path / unit)], capture_output=True, text=True)
     assert result.returncode == 0 and "kiosk" not in result.stderr, result.stderr
