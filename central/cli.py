@@ -22,6 +22,7 @@ from sqlalchemy import select
 from central import __version__
 from central.config import load_config
 from central.context import build_services
+from central.backup import BackupRefused
 from central.datadir import InsecureDataDir, set_umask
 from central.demo import NotDemoData
 from titres.i18n import LANGUAGES
@@ -258,6 +259,29 @@ def cmd_import(args) -> int:
     return 1 if report["refused"] else 0
 
 
+def cmd_backup(args) -> int:
+    from central.backup import backup
+
+    services = _services(args)
+    try:
+        summary = backup(services.config, services.blobs, Path(args.dest), with_keys=args.with_keys)
+    finally:
+        services.close()
+    print(f"backup in {args.dest}: {summary}" + ("" if args.with_keys else " (without the keys: keep them apart)"),
+          file=sys.stderr)
+    return 0
+
+
+def cmd_restore(args) -> int:
+    from central.backup import restore
+
+    config = load_config(data_dir=args.data_dir, db_url=args.db)
+    summary = restore(config, Path(args.source))
+    build_services(config).close()  # migrated: a backup of an older version opens in this one
+    print(f"restored from {args.source}: {summary}", file=sys.stderr)
+    return 0
+
+
 def _by(p: argparse.ArgumentParser) -> None:
     p.add_argument("--by", default="cli", help="who asked (recorded)")
 
@@ -372,6 +396,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("directory")
     p.set_defaults(func=cmd_import)
 
+    p = sub.add_parser("backup", parents=[common], help="back the service up while it runs (database, parts)")
+    p.add_argument("dest", help="a new or empty directory")
+    p.add_argument("--with-keys", action="store_true",
+                   help="include the service's keys (else keep them apart: they open every dossier)")
+    p.set_defaults(func=cmd_backup)
+    p = sub.add_parser("restore", parents=[common], help="restore a backup into a service that has no database yet")
+    p.add_argument("source", help="a directory made by `kiosk-central backup`")
+    p.set_defaults(func=cmd_restore)
+
     p = sub.add_parser("transmit", parents=[common], help="send validated dossiers to the préfecture")
     p.add_argument("--out", help="directory receiving the transmitted packages (stand-in for the national system)")
     p.set_defaults(func=cmd_transmit)
@@ -383,10 +416,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (InsecureDataDir, NotDemoData) as exc:
+    except (InsecureDataDir, NotDemoData, BackupRefused) as exc:
         print(f"kiosk-central: {exc}", file=sys.stderr)
         return 2
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError, RuntimeError) as exc:
         print(f"kiosk-central: {exc}", file=sys.stderr)
         return 1
 
