@@ -2,15 +2,17 @@
 
 A backup is a directory that is the service's user's alone (0700, files 0600):
 
-- ``database.sqlite`` (SQLite's online backup API) or ``database.pgdump``
-  (``pg_dump --format=custom``): one consistent snapshot, taken while the
-  service goes on receiving dossiers;
+- ``database.sqlite.sealed`` (SQLite's online backup API) or
+  ``database.pgdump.sealed`` (``pg_dump --format=custom``): one consistent
+  snapshot, taken while the service goes on receiving dossiers, sealed to
+  the service's own key as it is written (``central.sealedfile``): the
+  database holds names, birth dates and pré-demandes in clear;
 - ``blobs/``: the sealed parts of every dossier in that snapshot (and of the
   uploads in progress, as far as they came), copied from the blob store and
-  checked against their hashes;
-- ``keys/`` only with ``--with-keys``. The sealing key opens every dossier:
-  kept apart (offline, as docs/central.md advises), a stolen backup reveals
-  no document;
+  checked against their hashes (the kiosks sealed them to the same key);
+- ``keys/`` only with ``--with-keys``. Kept apart (offline, as
+  docs/central.md advises), the key makes a stolen backup worthless: it
+  reveals nothing, neither documents nor identities;
 - ``backup.json``, written last: what the backup holds, each file's SHA-256,
   and the public halves of the service's keys. A directory without it is an
   unfinished backup and is never restored.
@@ -35,16 +37,19 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, BinaryIO, Iterator
+
+from nacl.public import PublicKey
 
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import NullPool
 
-from central import __version__
+from central import __version__, sealedfile
 from central.blobstore import BlobMissing, BlobStore, create_blobstore
 from central.config import CentralConfig
 from central.datadir import make_private
@@ -125,38 +130,36 @@ def _pg_args(url: URL) -> tuple[list[str], dict[str, str]]:
     return args + ["--dbname", str(url.database)], env
 
 
-def _run(cmd: list[str], env: dict[str, str]) -> None:
-    result = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise RuntimeError(f"{Path(cmd[0]).name} failed ({result.returncode}): {result.stderr.strip()[-2000:]}")
-
-
 # -- backup -------------------------------------------------------------------------------------------------
 
 #: What the snapshot holds that has parts in the blob store: (id, manifest, stored) of the dossiers (stored: every
 #: part must be there) and of the uploads in progress (their parts as far as they came).
+_DATABASE = {"sqlite": "database.sqlite.sealed", "postgresql": "database.pgdump.sealed"}
 _LISTED = "SELECT id, manifest, 1 FROM dossiers UNION ALL SELECT dossier_id, manifest, 0 FROM uploads"
 Listed = list[tuple[str, dict, bool]]
 
-def _snapshot_sqlite(db_url: str, dest: Path) -> tuple[Listed, str]:
-    """The whole database in one step of the online backup API (a consistent snapshot beside the writers)."""
+def _snapshot_sqlite(db_url: str, out: BinaryIO, public_key: PublicKey) -> tuple[Listed, str]:
+    """The whole database in one step of the online backup API (a consistent snapshot beside the writers), into
+    memory, then sealed: its plaintext never touches the backup's disk. (SQLite serves small deployments: the
+    database is tens of megabytes, the documents being in the blob store.)"""
     source = sqlite3.connect(make_url(db_url).database, timeout=60)
-    target = sqlite3.connect(dest)
+    memory = sqlite3.connect(":memory:")
     try:
-        source.backup(target)  # pages=-1: one step, under one read transaction
+        source.backup(memory)  # pages=-1: one step, under one read transaction
     finally:
         source.close()
     try:
-        rows = target.execute(_LISTED).fetchall()
-        revision = target.execute("SELECT version_num FROM alembic_version").fetchone()[0]
-        target.commit()
+        rows = memory.execute(_LISTED).fetchall()
+        revision = memory.execute("SELECT version_num FROM alembic_version").fetchone()[0]
+        image = memory.serialize()
     finally:
-        target.close()
+        memory.close()
+    sealedfile.seal([image], public_key, out)
     return [(r[0], json.loads(r[1]), bool(r[2])) for r in rows], revision
 
 
-def _snapshot_postgres(db_url: str, dest: Path) -> tuple[Listed, str]:
-    """``pg_dump`` of the snapshot in which the parts are listed (``pg_export_snapshot``)."""
+def _snapshot_postgres(db_url: str, out: BinaryIO, public_key: PublicKey) -> tuple[Listed, str]:
+    """``pg_dump`` of the snapshot in which the parts are listed (``pg_export_snapshot``), sealed as it streams."""
     engine = create_engine(db_url, poolclass=NullPool)
     try:
         with engine.connect() as conn:
@@ -167,8 +170,18 @@ def _snapshot_postgres(db_url: str, dest: Path) -> tuple[Listed, str]:
                 revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
                 args, env = _pg_args(make_url(db_url))
                 # The exported snapshot lives as long as this transaction: pg_dump runs inside it.
-                _run([_pg_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges",
-                      f"--snapshot={snapshot}", "--file", str(dest), *args], env)
+                with tempfile.TemporaryFile() as errors:
+                    dump = subprocess.Popen([_pg_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges",
+                                             f"--snapshot={snapshot}", *args], env=env, stdout=subprocess.PIPE,
+                                            stderr=errors)
+                    try:
+                        sealedfile.seal(iter(lambda: dump.stdout.read(sealedfile.CHUNK), b""), public_key, out)
+                    finally:
+                        dump.stdout.close()
+                        code = dump.wait()
+                    if code != 0:
+                        errors.seek(0)
+                        raise RuntimeError(f"pg_dump failed ({code}): {errors.read().decode(errors='replace')[-2000:]}")
     finally:
         engine.dispose()
     return [(r[0], r[1] if isinstance(r[1], dict) else json.loads(r[1]), bool(r[2])) for r in rows], revision
@@ -191,12 +204,13 @@ def backup(config: CentralConfig, blobs: BlobStore, dest: Path, with_keys: bool 
     dest.chmod(0o700)
     keys = load_keys(config.keys_dir)
     sqlite = _is_sqlite(config.database_url)
-    database = dest / ("database.sqlite" if sqlite else "database.pgdump")
+    database = dest / _DATABASE["sqlite" if sqlite else "postgresql"]
     snapshot = _snapshot_sqlite if sqlite else _snapshot_postgres
-    rows, revision = snapshot(config.database_url, database)
-    database.chmod(0o600)
-    with open(database, "rb") as f:
-        os.fsync(f.fileno())
+    with open(database, "wb") as out:
+        database.chmod(0o600)
+        rows, revision = snapshot(config.database_url, out, keys.sealing.public_key)
+        out.flush()
+        os.fsync(out.fileno())
     files = {database.name: {"sha256": _sha256_file(database), "size": database.stat().st_size}}
     dossiers = sum(1 for _, _, stored in rows if stored)
     missing, copied, total = [], 0, 0
@@ -302,6 +316,14 @@ def restore(config: CentralConfig, source: Path) -> Summary:
                        "The target service already has a database: restore into a new one (an empty data "
                        "directory, an empty PostgreSQL database). Nothing was restored.")
     _install_keys(config, source, manifest)
+    private_key = load_keys(config.keys_dir).sealing
+    try:  # a whole pass first: a database is restored whole or not at all
+        with open(source / _DATABASE[engine], "rb") as f:
+            for _ in sealedfile.unseal(f, private_key):
+                pass
+    except sealedfile.NotSealedToUs as exc:
+        raise _refused(f"La base de la sauvegarde ne s'ouvre pas avec ces clés ({exc}). Rien n'a été restauré.",
+                       f"The backup's database does not open with these keys ({exc}). Nothing was restored.") from None
     blobs = create_blobstore(config)
     parts = total = 0
     for name, described in sorted(manifest["files"].items()):
@@ -309,16 +331,31 @@ def restore(config: CentralConfig, source: Path) -> Summary:
             blobs.put(name.removeprefix("blobs/"), (source / name).read_bytes())
             parts, total = parts + 1, total + described["size"]
     # The database last: once it is there the service is whole.
+    sealed = source / _DATABASE[engine]
     if engine == "sqlite":
         path = Path(make_url(config.database_url).database)
         staged = path.with_name(path.name + ".restoring")
-        with sqlite3.connect(source / "database.sqlite") as src, sqlite3.connect(staged) as dst:
-            src.backup(dst)
-        staged.chmod(0o600)
+        with open(sealed, "rb") as f, open(staged, "wb") as out:
+            staged.chmod(0o600)
+            for chunk in sealedfile.unseal(f, private_key):
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
         os.replace(staged, path)
         fsync_dir(path.parent)
     else:
         args, env = _pg_args(make_url(config.database_url))
-        _run([_pg_tool("pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error", *args,
-              str(source / "database.pgdump")], env)
+        with tempfile.TemporaryFile() as errors:
+            load = subprocess.Popen([_pg_tool("pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error",
+                                     *args], env=env, stdin=subprocess.PIPE, stderr=errors)
+            try:
+                with open(sealed, "rb") as f:
+                    for chunk in sealedfile.unseal(f, private_key):
+                        load.stdin.write(chunk)
+            finally:
+                load.stdin.close()
+                code = load.wait()
+            if code != 0:
+                errors.seek(0)
+                raise RuntimeError(f"pg_restore failed ({code}): {errors.read().decode(errors='replace')[-2000:]}")
     return Summary(manifest["dossiers"], parts, total)

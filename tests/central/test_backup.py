@@ -119,6 +119,10 @@ def test_a_backup_taken_under_ingest_restores_every_dossier_byte_identical(servi
     assert not manifest["with_keys"] and not (dest / "keys").exists()  # the keys are kept apart by default
     assert stat.S_IMODE(dest.stat().st_mode) == 0o700
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in dest.rglob("*") if p.is_file())
+    personal = {before[a1]["surname"], before[a1]["given_names"], before[a1]["birth_date"].isoformat()}
+    assert all(len(value) > 3 for value in personal)
+    for path in (p for p in dest.rglob("*") if p.is_file()):  # sealed, every one: nobody's name in clear
+        assert not any(value.encode() in path.read_bytes() for value in personal), path
 
     target_args, target_config = target
     _offline_copy_of_keys(services, target_config)
