@@ -38,6 +38,7 @@ import shutil
 import sqlite3
 import subprocess
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -130,6 +131,23 @@ def _pg_args(url: URL) -> tuple[list[str], dict[str, str]]:
     return args + ["--dbname", str(url.database)], env
 
 
+@contextmanager
+def _pg(tool: str, args: list[str], env: dict[str, str], **pipe) -> Iterator[subprocess.Popen]:
+    """A PostgreSQL tool whose standard input or output the block streams; a failure is raised in its own words."""
+    with tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen([_pg_tool(tool), *args], env=env, stderr=errors, **pipe)
+        try:
+            yield proc
+        finally:
+            for stream in (proc.stdin, proc.stdout):
+                if stream is not None:
+                    stream.close()
+            code = proc.wait()
+        if code != 0:
+            errors.seek(0)
+            raise RuntimeError(f"{tool} failed ({code}): {errors.read().decode(errors='replace').strip()[-2000:]}")
+
+
 # -- backup -------------------------------------------------------------------------------------------------
 
 #: What the snapshot holds that has parts in the blob store: (id, manifest, stored) of the dossiers (stored: every
@@ -142,7 +160,7 @@ def _snapshot_sqlite(db_url: str, out: BinaryIO, public_key: PublicKey) -> tuple
     """The whole database in one step of the online backup API (a consistent snapshot beside the writers), into
     memory, then sealed: its plaintext never touches the backup's disk. (SQLite serves small deployments: the
     database is tens of megabytes, the documents being in the blob store.)"""
-    source = sqlite3.connect(make_url(db_url).database, timeout=60)
+    source = sqlite3.connect(f"file:{make_url(db_url).database}?mode=rw", uri=True, timeout=60)  # never made here
     memory = sqlite3.connect(":memory:")
     try:
         source.backup(memory)  # pages=-1: one step, under one read transaction
@@ -170,18 +188,9 @@ def _snapshot_postgres(db_url: str, out: BinaryIO, public_key: PublicKey) -> tup
                 revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
                 args, env = _pg_args(make_url(db_url))
                 # The exported snapshot lives as long as this transaction: pg_dump runs inside it.
-                with tempfile.TemporaryFile() as errors:
-                    dump = subprocess.Popen([_pg_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges",
-                                             f"--snapshot={snapshot}", *args], env=env, stdout=subprocess.PIPE,
-                                            stderr=errors)
-                    try:
-                        sealedfile.seal(iter(lambda: dump.stdout.read(sealedfile.CHUNK), b""), public_key, out)
-                    finally:
-                        dump.stdout.close()
-                        code = dump.wait()
-                    if code != 0:
-                        errors.seek(0)
-                        raise RuntimeError(f"pg_dump failed ({code}): {errors.read().decode(errors='replace')[-2000:]}")
+                with _pg("pg_dump", ["--format=custom", "--no-owner", "--no-privileges", f"--snapshot={snapshot}",
+                                     *args], env, stdout=subprocess.PIPE) as dump:
+                    sealedfile.seal(iter(lambda: dump.stdout.read(sealedfile.CHUNK), b""), public_key, out)
     finally:
         engine.dispose()
     return [(r[0], r[1] if isinstance(r[1], dict) else json.loads(r[1]), bool(r[2])) for r in rows], revision
@@ -200,10 +209,14 @@ def backup(config: CentralConfig, blobs: BlobStore, dest: Path, with_keys: bool 
     if dest.exists() and any(dest.iterdir()):
         raise _refused(f"{dest} n'est pas vide : une sauvegarde va dans un dossier nouveau ou vide.",
                        f"{dest} is not empty: a backup goes into a new or empty directory.")
+    sqlite = _is_sqlite(config.database_url)
+    if sqlite and not Path(make_url(config.database_url).database).is_file() \
+            or not (config.keys_dir / "sealing.key").is_file():
+        raise _refused(f"Aucun service dans {config.data_dir} (ni base ni clés) : vérifiez --data-dir et --db.",
+                       f"No service in {config.data_dir} (no database, no keys): check --data-dir and --db.")
     dest.mkdir(mode=0o700, parents=True, exist_ok=True)
     dest.chmod(0o700)
     keys = load_keys(config.keys_dir)
-    sqlite = _is_sqlite(config.database_url)
     database = dest / _DATABASE["sqlite" if sqlite else "postgresql"]
     snapshot = _snapshot_sqlite if sqlite else _snapshot_postgres
     with open(database, "wb") as out:
@@ -345,17 +358,8 @@ def restore(config: CentralConfig, source: Path) -> Summary:
         fsync_dir(path.parent)
     else:
         args, env = _pg_args(make_url(config.database_url))
-        with tempfile.TemporaryFile() as errors:
-            load = subprocess.Popen([_pg_tool("pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error",
-                                     *args], env=env, stdin=subprocess.PIPE, stderr=errors)
-            try:
-                with open(sealed, "rb") as f:
-                    for chunk in sealedfile.unseal(f, private_key):
-                        load.stdin.write(chunk)
-            finally:
-                load.stdin.close()
-                code = load.wait()
-            if code != 0:
-                errors.seek(0)
-                raise RuntimeError(f"pg_restore failed ({code}): {errors.read().decode(errors='replace')[-2000:]}")
+        with _pg("pg_restore", ["--no-owner", "--no-privileges", "--exit-on-error", *args], env,
+                 stdin=subprocess.PIPE) as load, open(sealed, "rb") as f:
+            for chunk in sealedfile.unseal(f, private_key):
+                load.stdin.write(chunk)
     return Summary(manifest["dossiers"], parts, total)

@@ -207,3 +207,11 @@ def test_a_backup_with_its_keys_restores_alone_and_never_over_another_backup(ser
     target_args, target_config = target
     assert _cli("restore", str(dest), *target_args) == 0, capsys.readouterr().err
     assert (target_config.keys_dir / "sealing.key").read_bytes() == (services.config.keys_dir / "sealing.key").read_bytes()
+
+
+def test_a_backup_of_a_service_that_is_not_there_is_refused_and_makes_nothing(tmp_path, capsys):
+    wrong = tmp_path / "no-such-service"
+    wrong.mkdir(mode=0o700)
+    assert _cli("backup", str(tmp_path / "backup"), "--data-dir", str(wrong)) == 2
+    assert "Aucun service dans" in capsys.readouterr().err
+    assert not any(wrong.iterdir()) and not (tmp_path / "backup").exists()
