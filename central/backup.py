@@ -204,8 +204,9 @@ def _parts(rows: Listed) -> Iterator[tuple[str, dict, bool]]:
             yield part_key(dossier_id, index, part["sha256"]), part, stored
 
 
-def backup(config: CentralConfig, blobs: BlobStore, dest: Path, with_keys: bool = False) -> Summary:
-    """Back the service up into ``dest`` (a new or empty directory) while it runs."""
+def backup(config: CentralConfig, dest: Path, with_keys: bool = False, blobs: BlobStore | None = None) -> Summary:
+    """Back the service up into ``dest`` (a new or empty directory) while it runs, reading its parts from ``blobs``
+    (by default the store ``config`` names)."""
     if dest.exists() and any(dest.iterdir()):
         raise _refused(f"{dest} n'est pas vide : une sauvegarde va dans un dossier nouveau ou vide.",
                        f"{dest} is not empty: a backup goes into a new or empty directory.")
@@ -214,9 +215,11 @@ def backup(config: CentralConfig, blobs: BlobStore, dest: Path, with_keys: bool 
             or not (config.keys_dir / "sealing.key").is_file():
         raise _refused(f"Aucun service dans {config.data_dir} (ni base ni clés) : vérifiez --data-dir et --db.",
                        f"No service in {config.data_dir} (no database, no keys): check --data-dir and --db.")
+    make_private(config.data_dir)  # a service whose files others can read is refused here too
     dest.mkdir(mode=0o700, parents=True, exist_ok=True)
     dest.chmod(0o700)
     keys = load_keys(config.keys_dir)
+    blobs = blobs or create_blobstore(config)
     database = dest / _DATABASE["sqlite" if sqlite else "postgresql"]
     snapshot = _snapshot_sqlite if sqlite else _snapshot_postgres
     with open(database, "wb") as out:

@@ -23,7 +23,7 @@ from central import __version__
 from central.config import load_config
 from central.context import build_services
 from central.backup import BackupRefused
-from central.datadir import InsecureDataDir, make_private, set_umask
+from central.datadir import InsecureDataDir, set_umask
 from central.demo import NotDemoData
 from titres.i18n import LANGUAGES
 
@@ -262,11 +262,7 @@ def cmd_import(args) -> int:
 def cmd_backup(args) -> int:
     from central.backup import backup
 
-    from central.blobstore import create_blobstore
-
-    config = load_config(data_dir=args.data_dir, db_url=args.db)
-    make_private(config.data_dir)
-    summary = backup(config, create_blobstore(config), Path(args.dest), with_keys=args.with_keys)
+    summary = backup(load_config(data_dir=args.data_dir, db_url=args.db), Path(args.dest), with_keys=args.with_keys)
     print(f"backup in {args.dest}: {summary}" + ("" if args.with_keys else " (without the keys: keep them apart)"),
           file=sys.stderr)
     return 0

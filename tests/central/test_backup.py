@@ -111,7 +111,7 @@ def test_a_backup_taken_under_ingest_restores_every_dossier_byte_identical(servi
     dest = tmp_path / "backup"
     with HelperThreads() as threads:
         ingest = threads.start(lambda: [upload(k, i) for k, i in ((a, a2), (a, a3), (b, b3))])
-        summary = backup(services.config, store, dest)
+        summary = backup(services.config, dest, blobs=store)
         ingest.join()
     late = b2
     assert store.delivered.is_set() and late in _rows(services)
@@ -154,7 +154,7 @@ def backed_up(services, client, tmp_path):
     kiosk = enroll_kiosk(services, client, tmp_path / "kiosk")
     upload(kiosk, capture(kiosk)[0])
     dest = tmp_path / "backup"
-    backup(services.config, services.blobs, dest)
+    backup(services.config, dest)
     return dest
 
 
@@ -210,8 +210,10 @@ def test_a_backup_with_its_keys_restores_alone_and_never_over_another_backup(ser
 
 
 def test_a_backup_of_a_service_that_is_not_there_is_refused_and_makes_nothing(tmp_path, capsys):
-    wrong = tmp_path / "no-such-service"
-    wrong.mkdir(mode=0o700)
-    assert _cli("backup", str(tmp_path / "backup"), "--data-dir", str(wrong)) == 2
-    assert "Aucun service dans" in capsys.readouterr().err
-    assert not any(wrong.iterdir()) and not (tmp_path / "backup").exists()
+    empty = tmp_path / "empty-service"
+    empty.mkdir(mode=0o700)
+    for wrong in (tmp_path / "no-such-service", empty):
+        assert _cli("backup", str(tmp_path / "backup"), "--data-dir", str(wrong)) == 2
+        assert "Aucun service dans" in capsys.readouterr().err
+    assert not (tmp_path / "no-such-service").exists() and not any(empty.iterdir())
+    assert not (tmp_path / "backup").exists()
