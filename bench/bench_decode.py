@@ -53,6 +53,8 @@ FOREIGN = ["https://www.service-public.fr/particuliers/vosdroits/F1341",
            "WIFI:S:Mairie-Invites;T:WPA;P:bienvenue2024;;",
            "BEGIN:VCARD\nVERSION:3.0\nFN:Mairie de Saint-Etienne\nTEL:+33477000000\nEND:VCARD",
            "https://www.example.org/menu-du-jour",
+           "https://example.org/tickets/AZB2U0PO8A",  # a number's shape in someone else's address
+           "https://ants.gouv.fr.example.com/recap?numero=K7M2P9Q4R8",  # an address that only contains the agency's
            "Pré-demande effectuée : présentez-vous en mairie"]
 FRAME_BUDGET_MS = 1000.0 / 30
 
@@ -115,7 +117,7 @@ def _params(category: str, rng: np.random.Generator) -> dict:
 
 def _payload(number: str, i: int) -> str:
     """Two thirds the bare number, one third inside a longer address, as a recap's code might hold it."""
-    return number if i % 3 else f"https://predemande.example/recap?numero={number}&v=2"
+    return number if i % 3 else f"https://www.ants.gouv.fr/recap?numero={number}&v=2"
 
 
 def frames(per_category: int = 30, seed: int = SEED) -> list[tuple[str, np.ndarray, str | None]]:

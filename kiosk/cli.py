@@ -96,11 +96,10 @@ def _ui_heartbeat(watchdog, status: str = "showing the welcome screen"):
 
 def cmd_decode(args) -> int:
     from kiosk.hal import load_backend
-    from titres.predemande import NumberFormat
     from kiosk.core.scanning import decode_image_file
 
     cfg = _config(args)
-    fmt = NumberFormat.from_pattern(cfg.predemande.number_pattern)
+    fmt = cfg.predemande.number_format()
     scanner = load_backend("scanner", cfg.hal.backend_for("scanner"))(cfg.hal, cfg.sim_dir)
     failures = 0
     with scanner:

@@ -27,8 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from titres.timezones import time_zone
 from titres.errors import ConfigError
+from titres.predemande import DEFAULT_RECAP_FORMATS, NumberFormat
+from titres.timezones import time_zone
 
 DEVICES = ("camera", "scanner", "fingerprint", "printer", "indicator", "audio")
 #: Written by ``kiosk provision`` in the data directory; read over the main file, under the environment.
@@ -73,6 +74,14 @@ class SessionConfig:
 class PredemandeConfig:
     #: A pattern of the form ``[CLASS]{N}`` or ``[CLASS]{M,N}``; checked as typed.
     number_pattern: str = "[A-Z0-9]{10}"
+    #: The longer texts a recap's QR code may hold the number in: regular expressions the whole text must match,
+    #: ``{number}`` where the number stands. By default the agency's own addresses (``*.ants.gouv.fr``, the
+    #: number a segment of the path or a query's value); anything else is not a pré-demande's code.
+    recap_formats: tuple[str, ...] = DEFAULT_RECAP_FORMATS
+
+    def number_format(self) -> NumberFormat:
+        """The number and its recap formats, checked (a bad pattern is a :class:`ConfigError`)."""
+        return NumberFormat.from_pattern(self.number_pattern, self.recap_formats)
 
 
 @dataclass(frozen=True)
@@ -381,9 +390,7 @@ def site_zone(site: SiteConfig):
 
 
 def validate(cfg: KioskConfig) -> None:
-    from titres.predemande import NumberFormat  # local: config must not depend on the core at import
-
-    NumberFormat.from_pattern(cfg.predemande.number_pattern)
+    cfg.predemande.number_format()
     if cfg.session.default_language not in cfg.session.languages:
         raise ConfigError(f"default language {cfg.session.default_language!r} is not in {cfg.session.languages}")
     if cfg.site.region not in ("metropole", "guyane", "abroad"):

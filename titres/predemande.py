@@ -3,7 +3,9 @@
 The agency's number is 10 characters ``[A-Z0-9]{10}`` (validator in
 betagouv/rdv-service-public). What the recap's QR code encodes is not
 publicly documented, so a QR payload is accepted when it *is* a number, or
-when it holds exactly one token shaped like one (see :func:`number_from_qr`).
+when it is one of the recap formats a mairie configures (by default the
+agency's own addresses, the number in their path or query); see
+:meth:`NumberFormat.number_from_qr`.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any, Mapping
 
 from titres.errors import ConfigError, InvalidNumber, NotAPredemande
@@ -22,6 +25,18 @@ LOOKALIKES = {"O": "0", "0": "O", "I": "1", "1": "I"}
 #: What people type or read aloud between the characters of a number.
 _SEPARATORS = re.compile(r"[\s\-.]")
 _PATTERN = re.compile(r"^\[(?P<cls>[^\]]+)\]\{(?P<min>\d+)(?:,(?P<max>\d+))?\}$")
+
+#: Where ``{number}`` stands in a recap format.
+NUMBER = "{number}"
+_AGENCY = r"(?i:https?://(?:[a-z0-9-]+\.)*ants\.gouv\.fr)(?::[0-9]{1,5})?"  # QR's upper-case URLs too
+#: The texts around a number that are a recap's (each a regular expression the whole payload must match, with
+#: :data:`NUMBER` where the number stands): an address of the agency's (``ants.gouv.fr`` or one of its
+#: sub-domains, nothing that only contains it) with the number as a whole segment of its path, or as the value
+#: of one of its query's parameters.
+DEFAULT_RECAP_FORMATS: tuple[str, ...] = (
+    _AGENCY + r"/(?:[^\s?#]*/)?" + NUMBER + r"(?:/[^\s?#]*)?(?:[?#]\S*)?",
+    _AGENCY + r"/[^\s?#]*\?(?:[^\s#]*&)?[A-Za-z0-9_.-]+=" + NUMBER + r"(?:&[^\s#]*)?(?:#\S*)?",
+)
 
 
 class Entry(StrEnum):
@@ -45,9 +60,11 @@ class NumberFormat:
     char_class: str
     min_len: int
     max_len: int
+    #: The longer texts a QR code may hold the number in (:data:`DEFAULT_RECAP_FORMATS`).
+    recap_formats: tuple[str, ...] = DEFAULT_RECAP_FORMATS
 
     @classmethod
-    def from_pattern(cls, pattern: str) -> "NumberFormat":
+    def from_pattern(cls, pattern: str, recap_formats: tuple[str, ...] = DEFAULT_RECAP_FORMATS) -> "NumberFormat":
         m = _PATTERN.match(pattern)
         if not m:
             raise ConfigError(f"pré-demande pattern must look like [A-Z0-9]{{10}}, not {pattern!r}")
@@ -59,7 +76,18 @@ class NumberFormat:
             re.compile(f"[{m['cls']}]")
         except re.error as exc:
             raise ConfigError(f"bad character class in {pattern!r}: {exc}") from exc
-        return cls(m["cls"], lo, hi)
+        made = cls(m["cls"], lo, hi, tuple(recap_formats))
+        for recap in made.recap_formats:
+            if recap.count(NUMBER) != 1:
+                raise ConfigError(f"a recap format holds {NUMBER} exactly once, not in {recap!r}")
+            try:
+                made._recap(recap)
+            except re.error as exc:
+                raise ConfigError(f"bad recap format {recap!r}: {exc}") from exc
+        return made
+
+    def _recap(self, recap: str) -> re.Pattern[str]:
+        return _compiled(recap.replace(NUMBER, f"(?P<number>{self.regex.pattern})"))
 
     @property
     def _char(self) -> re.Pattern[str]:
@@ -117,21 +145,31 @@ class NumberFormat:
     def number_from_qr(self, payload: str) -> str:
         """The pré-demande number a QR payload carries, or :class:`NotAPredemande`.
 
-        A payload that is exactly a number is taken as is. Inside a longer
-        payload (a URL, a key=value list) a candidate must stand alone between
-        non-alphanumeric characters and hold at least one digit, so that an
-        ordinary ten-letter word in a web address is not taken for a number;
-        two different candidates are ambiguous and refused. Refusing is safe:
-        the citizen can still type the number.
+        A payload that is exactly a number is taken as is. A longer one must be
+        one of the recap formats as a whole (the agency's addresses by
+        default): a number found anywhere in any text would start a capture
+        offline on a code that is some shop's ticket. The number in it holds
+        a digit (``PREDEMANDE`` in an address is a word), and a second
+        different number-shaped token makes it ambiguous, and refused.
+        Refusing is safe: the citizen can still type the number.
         """
         text = payload.strip()
         if self.regex.fullmatch(text):
             return text
-        bounded = re.compile(f"(?<![A-Za-z0-9])(?:{self.regex.pattern})(?![A-Za-z0-9])")
-        found = {m.group(0) for m in bounded.finditer(text) if any(c.isdigit() for c in m.group(0))}
-        if len(found) == 1:
-            return found.pop()
-        raise NotAPredemande(f"QR payload holds {len(found)} candidate numbers")
+        for recap in self.recap_formats:
+            found = self._recap(recap).fullmatch(text)
+            if found and any(c.isdigit() for c in found["number"]):  # not a word of the address
+                bounded = _compiled(f"(?<![A-Za-z0-9])(?:{self.regex.pattern})(?![A-Za-z0-9])")
+                others = {m.group(0) for m in bounded.finditer(text) if any(c.isdigit() for c in m.group(0))}
+                if others <= {found["number"]}:
+                    return found["number"]
+                raise NotAPredemande(f"a recap payload holds {len(others)} candidate numbers")
+        raise NotAPredemande("the QR payload is neither a number nor a recap's")
+
+
+@lru_cache(maxsize=64)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
 
 
 class Title(StrEnum):

@@ -93,7 +93,7 @@ class SessionSettings:
     def from_config(cls, cfg) -> "SessionSettings":
         s = cfg.session
         return cls(
-            number_format=NumberFormat.from_pattern(cfg.predemande.number_pattern),
+            number_format=cfg.predemande.number_format(),
             fingers=tuple(s.fingers), finger_attempts=s.finger_attempts, fingerprint_min_age=s.fingerprint_min_age,
             inactivity_warning_s=s.inactivity_warning_s, inactivity_abandon_s=s.inactivity_abandon_s,
             end_screen_s=s.end_screen_s, languages=tuple(s.languages), default_language=s.default_language,

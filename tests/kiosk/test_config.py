@@ -220,3 +220,15 @@ def test_a_time_zone_unknown_or_missing_for_a_consulate_stops_the_kiosk(tmp_path
     path.write_text(text)
     with pytest.raises(ConfigError, match="time zone|timezone"):
         load_config(path, env={})
+
+
+def test_a_mairie_lists_the_recap_formats_its_qr_codes_carry(tmp_path):
+    path = write(tmp_path, '[predemande]\nrecap_formats = [\'https://recap\\.mairie\\.example/\\?n={number}\']\n')
+    settings = SessionSettings.from_config(load_config(path, env={}))
+    assert settings.number_format.number_from_qr("https://recap.mairie.example/?n=AB12CD34EF") == "AB12CD34EF"
+
+
+@pytest.mark.parametrize("formats", ["['https://ants\\.gouv\\.fr/']", "['(unclosed{number}']"])
+def test_a_recap_format_without_its_number_or_that_is_no_expression_stops_the_kiosk(tmp_path, formats):
+    with pytest.raises(ConfigError):
+        load_config(write(tmp_path, f"[predemande]\nrecap_formats = {formats}\n"), env={})

@@ -82,24 +82,37 @@ def test_validate_refuses_anything_but_a_complete_number(typed):
 @pytest.mark.parametrize("payload, number", [
     ("AB12CD34EF", "AB12CD34EF"),  # exactly the number
     ("  AB12CD34EF\n", "AB12CD34EF"),
-    ("https://predemande-cni.ants.gouv.fr/recap?numero=AB12CD34EF", "AB12CD34EF"),  # inside a URL
-    ("https://ants.gouv.fr/predemandes/AB12CD34EF/recapitulatif", "AB12CD34EF"),
-    ("numero=AB12CD34EF;date=2025-03-01", "AB12CD34EF"),  # key=value
-    ("type:PREDEMANDE|num:0123456789", "0123456789"),
-    ("AB12CD34EF https://x.fr/AB12CD34EF", "AB12CD34EF"),  # the same number twice is one candidate
+    ("https://predemande-cni.ants.gouv.fr/recap?numero=AB12CD34EF", "AB12CD34EF"),  # a query's value
+    ("https://ants.gouv.fr/predemandes/AB12CD34EF/recapitulatif", "AB12CD34EF"),  # a segment of the path
+    ("https://passeport.ants.gouv.fr/AB12CD34EF?lang=fr#recap", "AB12CD34EF"),
+    ("https://ants.gouv.fr/recap?lang=fr&numero=AB12CD34EF&v=2", "AB12CD34EF"),
+    ("HTTPS://PREDEMANDE-CNI.ANTS.GOUV.FR/AB12CD34EF", "AB12CD34EF"),  # QR's alphanumeric mode is upper case
+    ("https://ants.gouv.fr:443/r/0123456789", "0123456789"),
+    ("https://ants.gouv.fr/r/AB12CD34EF/AB12CD34EF", "AB12CD34EF"),  # the same number twice is one
 ])
 def test_number_from_qr_finds_the_number(payload, number):
     assert AGENCY.number_from_qr(payload) == number
 
 
 @pytest.mark.parametrize("payload", [
-    "numero=AB12CD34EF&autre=ZZ98YY76XX",  # two different candidates: ambiguous
-    "https://www.example.com/PREDEMANDE",  # a ten-letter word without a digit
-    "Bonjour, voici CARCASSONNE et ADMINISTRE",  # plain words in text
+    "https://example.org/tickets/AZB2U0PO8A",  # a number's shape in someone else's address
+    "https://ants.gouv.fr.example.com/AB12CD34EF",  # an address that only contains the agency's
+    "https://example.com/?next=https://ants.gouv.fr/AB12CD34EF",
+    "https://user@ants.gouv.fr@example.com/AB12CD34EF",
+    "ftp://ants.gouv.fr/AB12CD34EF",
+    "numero=AB12CD34EF;date=2025-03-01",  # a number in a text that is no recap's
+    "type:PREDEMANDE|num:0123456789",
+    "AB12CD34EF https://ants.gouv.fr/AB12CD34EF",
+    "https://ants.gouv.fr/recap?numero=AB12CD34EF&autre=ZZ98YY76XX",  # two different candidates: ambiguous
+    "https://ants.gouv.fr/AB12CD34EF/ZZ98YY76XX",
+    "https://ants.gouv.fr/ab12cd34ef",  # not the number's characters
+    "https://ants.gouv.fr/AB12CD34EFX",  # part of a longer segment
+    "https://ants.gouv.fr/PREDEMANDE",  # the agency's, but no number
+    "https://www.example.com/PREDEMANDE",
+    "Bonjour, voici CARCASSONNE et ADMINISTRE",
     "Hello world",
-    "https://www.example.org/article/2024/03/lorem-ipsum",
     "WIFI:S:Mairie;T:WPA;P:motdepasse;;",
-    "AB12CD34EF9",  # one character too many: not a number, not bounded inside
+    "AB12CD34EF9",  # one character too many
     "XAB12CD34EF",
     "",
 ])
@@ -109,10 +122,23 @@ def test_number_from_qr_refuses_what_is_not_a_predemande(payload):
     assert info.value.message_key == "identify.error.not_predemande"
 
 
-def test_number_from_qr_with_a_length_range_takes_the_longest_bounded_run():
-    assert DIGITS.number_from_qr("https://x.fr/d?n=123456789012") == "123456789012"
+def test_number_from_qr_with_a_length_range_takes_a_whole_segment():
+    assert DIGITS.number_from_qr("https://ants.gouv.fr/d?n=123456789012") == "123456789012"
     with pytest.raises(NotAPredemande):
-        DIGITS.number_from_qr("https://x.fr/d?n=1234567890123")  # 13 digits: no bounded run fits
+        DIGITS.number_from_qr("https://ants.gouv.fr/d?n=1234567890123")  # 13 digits: no number
+
+
+def test_a_mairie_can_add_the_recap_format_of_its_own_documents():
+    fmt = NumberFormat.from_pattern("[A-Z0-9]{10}", recap_formats=(r"PREDEMANDE:{number}",))
+    assert fmt.number_from_qr("PREDEMANDE:AB12CD34EF") == "AB12CD34EF"
+    with pytest.raises(NotAPredemande):
+        fmt.number_from_qr("https://ants.gouv.fr/AB12CD34EF")  # the formats replace the defaults
+
+
+@pytest.mark.parametrize("formats", [("https://ants.gouv.fr/",), ("{number}/{number}",), ("(unclosed{number}",)])
+def test_a_recap_format_without_its_number_or_that_is_no_expression_is_refused(formats):
+    with pytest.raises(ConfigError):
+        NumberFormat.from_pattern("[A-Z0-9]{10}", recap_formats=formats)
 
 
 # -- the pré-demande itself ------------------------------------------------------------

@@ -316,11 +316,12 @@ def test_an_invalid_number_is_refused_and_stays_on_identify(session):
 
 def test_a_qr_code_that_is_not_a_predemande_is_refused(session):
     session.start()
-    with pytest.raises(NotAPredemande):
-        session.qr_decoded("https://www.example.com/menu")
-    assert session.step is Step.IDENTIFY
-    assert session.message.key == "identify.error.not_predemande"
-    assert session.qr_decoded("https://predemande.example/recap?n=AB12CD34EF") == "AB12CD34EF"
+    for foreign in ("https://www.example.com/menu", "https://example.org/tickets/AZB2U0PO8A"):
+        with pytest.raises(NotAPredemande):
+            session.qr_decoded(foreign)
+        assert session.step is Step.IDENTIFY
+        assert session.message.key == "identify.error.not_predemande"
+    assert session.qr_decoded("https://predemande-cni.ants.gouv.fr/recap?n=AB12CD34EF") == "AB12CD34EF"
     assert session.step is Step.LOOKING_UP and session.predemande_number == "AB12CD34EF"
 
 

@@ -16,7 +16,7 @@ from kiosk.hal.sim.picamera2 import SimPicamera2
 from kiosk.core.scanning import decode_number
 
 NUMBER = "A1B2C3D4E5"
-RECAP_URL = f"https://predemande.example/recap?numero={NUMBER}&v=2"
+RECAP_URL = f"https://www.ants.gouv.fr/recap?numero={NUMBER}&v=2"
 
 
 @pytest.fixture

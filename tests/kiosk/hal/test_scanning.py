@@ -40,7 +40,7 @@ def test_a_small_soft_code_is_read_only_thanks_to_the_enlarged_crop(scanner, num
 
 
 def test_a_number_inside_a_longer_payload_is_found(scanner, number_format, rng):
-    frame = qr_frame(f"https://predemande.example.gouv.fr/recap?numero={NUMBER}&v=2", rng=rng)
+    frame = qr_frame(f"https://www.ants.gouv.fr/recap?numero={NUMBER}&v=2", rng=rng)
     assert decode_number(frame, scanner, number_format).number == NUMBER
 
 
@@ -187,7 +187,7 @@ def test_a_large_photo_of_a_code_is_read_at_half_size(tmp_path, scanner, number_
 
 
 # --- the kiosk's scanner (zxing-cpp, ZBar as second opinion) on hard frames -------------
-RECAP_URL = f"https://predemande.example/recap?numero={NUMBER}&v=2"
+RECAP_URL = f"https://www.ants.gouv.fr/recap?numero={NUMBER}&v=2"
 
 
 
