@@ -5,6 +5,7 @@ real API) and ``server`` (``kiosk-central serve`` in its own process on that dat
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -15,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from central.app import create_app
+from central.keys import load_keys
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from browsing import ARGS, CHROMIUM, SHOTS, login, seed_people, service  # noqa: E402
@@ -64,10 +66,20 @@ def make_page(browser, server):
         context.close()
 
 
+@pytest.fixture(scope="session")
+def service_keys(tmp_path_factory) -> Path:
+    """One set of service keys for the modules' services: the kiosks seal to the same key in each, so a module's
+    captures repeat another's and are replayed (``factory.Captures``) instead of made again."""
+    folder = tmp_path_factory.mktemp("service-keys") / "keys"
+    load_keys(folder)
+    return folder
+
+
 @pytest.fixture(scope="module")
-def seeded(tmp_path_factory):
+def seeded(tmp_path_factory, service_keys):
     """Two mairies with their agents, a supervisor, a technician, and dossiers delivered by two kiosks."""
     data = tmp_path_factory.mktemp("central")
+    shutil.copytree(service_keys, data / "keys")
     with service(data) as services:
         seed_people(services, [("agent.a", "agent", "mairie-a", "Camille Durand"),
                                ("agent.b", "agent", "mairie-b", "Louis Bernard"),
