@@ -100,6 +100,7 @@ def qr_frame(
     glare_at: tuple[float, float] = (0.18, -0.15),
     screen: bool = False,
     jpeg_quality: int = 0,
+    sheet: bool = False,
 ) -> np.ndarray:
     """A QR code of ``code_px`` pixels across, on a paper patch, held at ``angle_deg`` over a grey desk.
 
@@ -126,7 +127,11 @@ def qr_frame(
       into moiré; combine with ``contrast`` below 1 for the reflections
       that lift an emissive screen's black;
     * ``jpeg_quality``: 1..95, the frame went through a JPEG encoder (a USB
-      webcam's MJPG stream, a photo sent by messaging).
+      webcam's MJPG stream, a photo sent by messaging);
+    * ``sheet``: the code is printed on a recap sheet, with lines of text
+      beside it, above and below, as close as its quiet zone allows: their
+      dark strokes are what a detector takes for finder patterns, and what a
+      binariser averages the code against (draws from ``rng``).
     """
     rng = _rng(rng)
     w, h = size
@@ -138,6 +143,8 @@ def qr_frame(
     code = Image.fromarray(np.where(modules, ink, paper).astype(np.uint8)).resize((code_px, code_px), Image.NEAREST)
     if screen:
         patch = _phone(code, quiet, paper)
+    elif sheet:
+        patch = _sheet(code, quiet, paper, ink, rng)
     else:
         patch_px = int(round(code_px + 2 * quiet))
         patch = Image.new("L", (patch_px, patch_px), paper)
@@ -201,6 +208,38 @@ def _tilt(img: Image.Image, tilt_deg: float, distance: float = 2.5) -> Image.Ima
     dst = [(x - left, y - top) for x, y in projected]
     coeffs = _perspective_coeffs(dst, corners)
     return img.transform((out_w, out_h), Image.PERSPECTIVE, coeffs, resample=Image.BILINEAR, fillcolor=0)
+
+
+def _sheet(code: Image.Image, quiet: float, paper: int, ink: int, rng: np.random.Generator) -> Image.Image:
+    """A piece of a printed recap around the code: the code in the middle, lines of words all round it, each line
+    a row of dark strokes (words) of a text height about a ninth of the code's, beyond the quiet zone."""
+    c = code.width
+    margin = int(round(quiet))
+    side = int(round(c * 0.9))  # text beside the code on the left and right, a band above and below
+    w, h = c + 2 * (margin + side), c + 2 * (margin + int(round(c * 0.35)))
+    sheet = np.full((h, w), paper, dtype=np.uint8)
+    line_h = max(2, int(round(c / 9)))
+    step = int(round(line_h * 1.7))
+    top0, left0 = (h - c) // 2, (w - c) // 2
+    keep_out = (left0 - margin, top0 - margin, left0 + c + margin, top0 + c + margin)
+    for y in range(int(rng.integers(0, step)), h - line_h, step):
+        x = int(rng.integers(0, max(1, line_h)))
+        while x < w:
+            word = int(rng.integers(line_h, 5 * line_h))
+            x1 = min(w, x + word)
+            for a, b in ((x, min(x1, keep_out[0])), (max(x, keep_out[2]), x1)) \
+                    if keep_out[1] - line_h < y < keep_out[3] else ((x, x1),):
+                if b > a:  # letters: columns of ink, some of the x-height only, with gaps between
+                    strokes = rng.random(b - a) < 0.55
+                    tops = np.where(rng.random(b - a) < 0.3, 0, line_h // 3)
+                    rows = np.arange(line_h)[:, None]
+                    word_ink = strokes[None, :] & (rows >= tops[None, :])
+                    region = sheet[y:y + line_h, a:b]
+                    region[word_ink] = ink + int(rng.integers(0, 30))
+            x = x1 + int(rng.integers(max(1, line_h // 2), line_h + 1))
+    img = Image.fromarray(sheet)
+    img.paste(code, (left0, top0))
+    return img
 
 
 def _phone(code: Image.Image, quiet: float, lit: int) -> Image.Image:

@@ -53,6 +53,16 @@ def test_glare_clips_part_of_the_code_to_white():
     assert (qr_frame(NUMBER, code_px=200, noise=0, rng=np.random.default_rng(0)) == 255).sum() == 0
 
 
+def test_a_recap_sheet_has_lines_of_text_around_its_code_beyond_the_quiet_zone(chain):
+    plain = qr_frame(NUMBER, code_px=100, noise=0, rng=np.random.default_rng(0))
+    sheet = qr_frame(NUMBER, code_px=100, noise=0, sheet=True, rng=np.random.default_rng(0))
+    beside = sheet[215:265, 420:500]  # right of the code and its quiet zone: printed strokes on paper
+    assert (beside < 100).mean() > 0.15 and (beside > 200).mean() > 0.3
+    assert (plain[215:265, 420:500] < 100).mean() == 0  # the bare patch: desk, nothing printed
+    assert np.array_equal(sheet[195:285, 275:365] < 100, plain[195:285, 275:365] < 100)  # the code itself as before
+    assert chain.decode(sheet) == [NUMBER]
+
+
 def test_a_phone_shows_a_dark_body_around_a_grey_lit_screen_with_moire():
     frame = qr_frame(NUMBER, code_px=150, screen=True, noise=0, rng=np.random.default_rng(0)).astype(float)
     column = frame[:, 320]
