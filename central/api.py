@@ -6,6 +6,11 @@ signature checked against the device's enrolled key. Errors are JSON
 ``{"error": code, "detail": text}`` with a stable ``code`` a kiosk can act
 on; a clock-skew refusal also carries ``server_time`` so the kiosk can
 correct its offset and retry.
+
+FastAPI cannot see bodies read raw, so each route declares for the OpenAPI
+document (``/openapi.json``) its body, its headers and its refusals
+(:func:`documented`, the schemas in ``central.api_schemas``), the refusals
+from the very table the answers take their status from (:data:`REFUSALS`).
 """
 
 from __future__ import annotations
@@ -16,13 +21,13 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from nacl.signing import VerifyKey
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
-from central import __version__, audit, enrollment, fleet, help_requests, ingest, status, throttle
+from central import __version__, api_schemas, audit, enrollment, fleet, help_requests, ingest, status, throttle
 from central.clients import client_address
 from central.context import Services
 from central.models import Device, Site
@@ -36,17 +41,93 @@ log = logging.getLogger("central.api")
 #: A request's time: decimal digits only, no sign, space or underscore, and no more than a Unix time has.
 _UNIX_TIME = re.compile(r"[0-9]{1,12}")
 
-_HTTP_STATUS = {
-    "unknown_device": 401, "bad_signature": 401, "clock_skew": 401, "revoked": 403, "wrong_device": 403,
-    "wrong_site": 403, "bad_token": 403, "key_in_use": 409, "conflict": 409, "too_large": 413,
-    "not_declared": 404, "too_many_attempts": 429, "not_found": 404, "no_such_part": 404, "gone": 410, "incomplete": 409,
+#: Every refusal the API answers: its code, its HTTP status and what it means. ``refusal`` answers with the status,
+#: and the OpenAPI document lists each route's refusals from here (:func:`documented`), so the two cannot drift.
+REFUSALS: dict[str, tuple[int, str]] = {
+    "malformed": (400, "a path, query or header parameter out of its bounds, or text no database stores (a NUL, "
+                       "a lone surrogate)"),
+    "malformed_json": (400, "the body is not JSON, not UTF-8, or not the JSON object expected"),
+    "malformed_key": (400, "public_key is not 32 bytes in hex"),
+    "malformed_manifest": (400, "the manifest is not of the protocol's shape, or names another id than the path"),
+    "unsupported_protocol": (400, "the manifest is of another protocol version"),
+    "malformed_heartbeat": (400, "a heartbeat value of the wrong type or out of its bounds"),
+    "malformed_help": (400, "not exactly {id, state, screen, waiting_s, on_screen_s}, each within its bounds"),
+    "truncated": (400, "the part is shorter than the manifest declares"),
+    "hash_mismatch": (400, "a part, or the part list, does not match the manifest's hashes"),
+    "not_sealed_to_us": (400, "a part is not sealed to this service's key"),
+    "malformed_dossier": (400, "the dossier is not one the shared model reads (the detail names the field)"),
+    "unsupported_schema": (400, "the dossier is of a schema this service does not read"),
+    "unknown_device": (401, "this device is not enrolled"),
+    "bad_signature": (401, "the request's (or the manifest's) signature does not verify, or X-Kiosk-Time is not "
+                           "a Unix time"),
+    "clock_skew": (401, "X-Kiosk-Time is too far off the service's clock (server_time says the service's)"),
+    "revoked": (403, "this device has been revoked"),
+    "wrong_device": (403, "the manifest, the upload or the stored dossier is another device's"),
+    "wrong_site": (403, "the manifest names another mairie or kiosk code than this device's"),
+    "bad_token": (403, "the enrollment token is unknown, expired or already used"),
+    "not_found": (404, "no such pré-demande, or no dossier of this number and this date of birth"),
+    "not_declared": (404, "this device declared no such package"),
+    "no_such_part": (404, "the package has no part of this index"),
+    "conflict": (409, "this id is already stored with other content, or is another kiosk's"),
+    "incomplete": (409, "parts of the package are missing"),
+    "key_in_use": (409, "this public key is already enrolled"),
+    "too_large": (413, "the body, or a declared part, is over its bound"),
+    "too_many_attempts": (429, "this client must wait (retry_after_s, and the Retry-After header)"),
 }
+#: What any signed request may be refused, whatever its route: its signature, its size (``_device_call``), text no
+#: database stores (``central.app``).
+SIGNED_REFUSALS = ("malformed", "unknown_device", "bad_signature", "clock_skew", "revoked", "too_large")
+#: The fields some refusals carry beside ``error`` and ``detail``.
+_REFUSAL_FIELDS = {"clock_skew": {"server_time": {"type": "integer"}},
+                   "too_many_attempts": {"retry_after_s": {"type": "integer"}}}
 
 
-def _error(request: Request, code: str, detail: str, **extra: Any) -> JSONResponse:
-    """The API's refusal: its code and detail as JSON, the code also in the request's log line."""
+def documented(*refusals: str, answers: dict[int, tuple[str, dict[str, Any]]], body: dict[str, Any] | None = None,
+               media_type: str = "application/json", signed: bool = False) -> dict[str, Any]:
+    """What a route's decorator is given for the OpenAPI document: ``responses`` and ``openapi_extra``.
+
+    ``answers`` are its successful answers (status: description, JSON Schema); ``refusals`` its error codes
+    (with :data:`SIGNED_REFUSALS` and the signed headers when ``signed``), each status described with its codes
+    and the API's error shape, the code an enum of them; ``body`` the request body's schema. How the request
+    is read is unchanged: the route still reads its raw body.
+    """
+    codes = sorted({*refusals, *(SIGNED_REFUSALS if signed else ())}, key=lambda code: (REFUSALS[code][0], code))
+    responses: dict[int, dict[str, Any]] = {
+        answer: {"description": text, "content": {"application/json": {"schema": schema}}}
+        for answer, (text, schema) in answers.items()}
+    for refused in dict.fromkeys(REFUSALS[code][0] for code in codes):
+        group = [code for code in codes if REFUSALS[code][0] == refused]
+        fields = {name: kind for code in group for name, kind in _REFUSAL_FIELDS.get(code, {}).items()}
+        responses[refused] = {
+            "description": "; ".join(f"`{code}`: {REFUSALS[code][1]}" for code in group),
+            "content": {"application/json": {"schema": {
+                "type": "object", "required": ["error", "detail"],
+                "properties": {"error": {"enum": group}, "detail": {"type": "string"}, **fields}}}}}
+    extra: dict[str, Any] = {}
+    if signed:
+        extra["parameters"] = api_schemas.SIGNED_HEADERS
+    if body is not None:
+        extra["requestBody"] = {"required": True, "content": {media_type: {"schema": body}}}
+    return {"responses": responses, "openapi_extra": extra}
+
+
+def openapi(app: FastAPI) -> dict[str, Any]:
+    """``/openapi.json``: FastAPI's document, less the 422 it gives every route that has parameters, under
+    /api/ only: there a malformed path or query is refused 400 ``malformed`` (``central.app``), which each
+    route that can meet one lists."""
+    if app.openapi_schema is None:
+        for path, operations in FastAPI.openapi(app)["paths"].items():
+            if path.startswith(f"{API}/"):
+                for operation in operations.values():
+                    operation["responses"].pop("422", None)
+    return app.openapi_schema
+
+
+def refusal(request: Request, code: str, detail: str, **extra: Any) -> JSONResponse:
+    """The API's refusal: its code and detail as JSON, the code also in the request's log line (``central.app``
+    answers with it too, for what no route sees: a malformed path or query, text no database stores)."""
     refusal_code(request.scope, code)
-    return JSONResponse({"error": code, "detail": detail, **extra}, status_code=_HTTP_STATUS.get(code, 400),
+    return JSONResponse({"error": code, "detail": detail, **extra}, status_code=REFUSALS.get(code, (400,))[0],
                         headers={"Cache-Control": "no-store"})
 
 
@@ -95,18 +176,22 @@ async def _device_call(request: Request, limit: int, work) -> Response:
         return await run_in_threadpool(work, services, device, body)
     except ProtocolError as exc:
         extra = {"server_time": int(services.clock())} if exc.code == "clock_skew" else {}
-        return _error(request, exc.code, exc.detail, **extra)
+        return refusal(request, exc.code, exc.detail, **extra)
 
 
 def _json(body: bytes) -> Any:
     try:
         return json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested deeper than the reader goes: 2 KiB of "[" are enough
         raise ProtocolError("malformed_json", "the body is not JSON") from None
 
 
 # -- public ------------------------------------------------------------------------
-@router.get("/healthz")
+@router.get("/healthz", responses={
+    200: {"description": "the database and the blob store answer", "content": {"application/json": {
+        "schema": api_schemas.HEALTH}}},
+    503: {"description": "degraded: the failing check says its error", "content": {"application/json": {
+        "schema": api_schemas.HEALTH}}}})
 def healthz(request: Request) -> JSONResponse:
     services = _services(request)
     checks = {}
@@ -126,7 +211,7 @@ def healthz(request: Request) -> JSONResponse:
                         status_code=200 if ok else 503)
 
 
-@router.get(f"{API}/service")
+@router.get(f"{API}/service", **documented(answers={200: ("keys and protocol", api_schemas.SERVICE)}))
 def service_info(request: Request) -> dict[str, Any]:
     """What a technician's provisioning checks before it enrolls: keys and protocol."""
     services = _services(request)
@@ -134,24 +219,27 @@ def service_info(request: Request) -> dict[str, Any]:
             "sealing_public_key": services.keys.sealing_public_hex, "verify_key": services.keys.verify_hex}
 
 
-@router.get(f"{API}/status")
+@router.get(f"{API}/status", **documented("malformed", "not_found", "too_many_attempts", answers={
+    200: ("the dossier's state, for the citizen", api_schemas.STATUS)}))
 def citizen_status(request: Request, number: str = "", birth_date: str = "") -> JSONResponse:
     if len(number) > 40 or len(birth_date) > 20:
-        return _error(request, "malformed", "number or birth_date too long")
+        return refusal(request, "malformed", "number or birth_date too long")
     try:
         found = status.lookup(_services(request), number, birth_date, client_address(request))
     except throttle.Throttled as exc:
-        response = _error(request, "too_many_attempts", f"too many tries from this client; try again in "
-                          f"{exc.minutes} min", retry_after_s=exc.retry_after_s)
+        response = refusal(request, "too_many_attempts", f"too many tries from this client; try again in "
+                           f"{exc.minutes} min", retry_after_s=exc.retry_after_s)
         response.headers["Retry-After"] = str(exc.retry_after_s)
         return response
     if found is None:
-        return _error(request, "not_found", "no dossier with this number and this date of birth")
+        return refusal(request, "not_found", "no dossier with this number and this date of birth")
     return JSONResponse(found, headers={"Cache-Control": "no-store"})
 
 
 # -- kiosks ------------------------------------------------------------------------
-@router.post(f"{API}/enroll")
+@router.post(f"{API}/enroll", status_code=201, **documented(
+    "malformed", "malformed_json", "malformed_key", "bad_token", "key_in_use", "too_large", body=api_schemas.ENROLL,
+    answers={201: ("enrolled: the device's id and code, its mairie, the service's keys", api_schemas.ENROLLED)}))
 async def enroll(request: Request) -> Response:
     services = _services(request)
     try:
@@ -161,7 +249,7 @@ async def enroll(request: Request) -> Response:
         device = await run_in_threadpool(enrollment.enroll, services, body.get("token"), body.get("public_key", ""),
                                          body.get("hostname", ""), body.get("software_version", ""))
     except ProtocolError as exc:
-        return _error(request, exc.code, exc.detail)
+        return refusal(request, exc.code, exc.detail)
     with services.db() as db:
         site = db.get(Site, device.site_id)
     # The status page only when the service knows the address citizens reach it at: a kiosk may enroll
@@ -177,7 +265,9 @@ async def enroll(request: Request) -> Response:
     })
 
 
-@router.get(API + "/predemandes/{number}")
+@router.get(API + "/predemandes/{number}", **documented("not_found", signed=True, answers={
+    200: ("what the kiosk shows and its rules read", api_schemas.PREDEMANDE),
+    410: ("consumed or expired: its number and status alone", api_schemas.UNUSABLE_PREDEMANDE)}))
 async def predemande(request: Request, number: str) -> Response:
     def work(services: Services, device: Device, body: bytes) -> Response:
         if len(number) > 16:
@@ -195,7 +285,10 @@ async def predemande(request: Request, number: str) -> Response:
     return await _device_call(request, 0, work)
 
 
-@router.put(API + "/packages/{dossier_id}")
+@router.put(API + "/packages/{dossier_id}", **documented(
+    "malformed_json", "malformed_manifest", "unsupported_protocol", "hash_mismatch", "wrong_device", "wrong_site",
+    "conflict", signed=True, body=api_schemas.DECLARE, answers={
+        200: ("the parts still missing, or (complete) the stored dossier's acknowledgement", api_schemas.DECLARED)}))
 async def declare(request: Request, dossier_id: str) -> Response:
     def work(services: Services, device: Device, body: bytes) -> Response:
         payload = _json(body)
@@ -210,7 +303,9 @@ async def declare(request: Request, dossier_id: str) -> Response:
     return await _device_call(request, MAX_MANIFEST_BYTES, work)
 
 
-@router.put(API + "/packages/{dossier_id}/parts/{index}")
+@router.put(API + "/packages/{dossier_id}/parts/{index}", **documented(
+    "truncated", "hash_mismatch", "not_declared", "no_such_part", signed=True, body=api_schemas.PART,
+    media_type="application/octet-stream", answers={200: ("stored: the parts still missing", api_schemas.PART_STORED)}))
 async def put_part(request: Request, dossier_id: str, index: int) -> Response:
     def work(services: Services, device: Device, body: bytes) -> Response:
         return JSONResponse({"missing": ingest.put_part(services, device, dossier_id, index, body)})
@@ -218,7 +313,10 @@ async def put_part(request: Request, dossier_id: str, index: int) -> Response:
     return await _device_call(request, MAX_PART_BYTES, work)
 
 
-@router.post(API + "/packages/{dossier_id}/commit")
+@router.post(API + "/packages/{dossier_id}/commit", **documented(
+    "malformed_manifest", "hash_mismatch", "not_sealed_to_us", "malformed_dossier", "unsupported_schema",
+    "wrong_device", "not_declared", "incomplete", "conflict", signed=True, answers={
+        200: ("stored once: the service's signed acknowledgement", api_schemas.ACK)}))
 async def commit(request: Request, dossier_id: str) -> Response:
     def work(services: Services, device: Device, body: bytes) -> Response:
         return JSONResponse(ingest.commit(services, device, dossier_id))
@@ -226,7 +324,9 @@ async def commit(request: Request, dossier_id: str) -> Response:
     return await _device_call(request, 0, work)
 
 
-@router.post(f"{API}/heartbeat")
+@router.post(f"{API}/heartbeat", **documented(
+    "malformed_json", "malformed_heartbeat", signed=True, body=api_schemas.HEARTBEAT,
+    answers={200: ("recorded: the service's time", api_schemas.HEARD)}))
 async def heartbeat(request: Request) -> Response:
     def work(services: Services, device: Device, body: bytes) -> Response:
         fleet.record_heartbeat(services, device, _json(body))
@@ -237,7 +337,9 @@ async def heartbeat(request: Request) -> Response:
 
 
 
-@router.post(f"{API}/help")
+@router.post(f"{API}/help", **documented(
+    "malformed_json", "malformed_help", "conflict", signed=True, body=api_schemas.HELP_REPORT,
+    answers={200: ("the request's state, as the kiosk shows it", api_schemas.HELP_ANSWER)}))
 async def help_request(request: Request) -> Response:
     """A citizen's « Besoin d'aide ? »: an idempotent upsert by the kiosk's id (``central.help_requests``)."""
     def work(services: Services, device: Device, body: bytes) -> Response:

@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from central import __version__
 from central.context import Services
+from central.db import UnstorableText
 from central.ingest import StaleUploadPurge
 from central.mail import MailSender
 from central.requestlog import RefusalLog
@@ -43,6 +44,7 @@ def create_app(services: Services) -> FastAPI:
 
     app = FastAPI(title="Kiosque titres — service central", version=__version__, docs_url=None, redoc_url=None,
                   lifespan=lifespan)
+    app.openapi = lambda: api.openapi(app)
     app.state.services = services
     app.state.stale_upload_purge = purge
     app.state.mail_sender = mail
@@ -57,9 +59,19 @@ def create_app(services: Services) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def _malformed(request: Request, exc: RequestValidationError):
-        """Kiosks get the API's own error shape for a malformed path or query, like every other refusal."""
+        """Kiosks get the API's own error shape for a malformed path or query, like every other refusal; a page
+        says where and what, never the value sent (it may be a file, or what a person typed)."""
         if request.url.path.startswith("/api/"):
-            return JSONResponse({"error": "malformed", "detail": "malformed path or query"}, status_code=400)
-        return JSONResponse({"detail": exc.errors()}, status_code=422)
+            return api.refusal(request, "malformed", "malformed path or query")
+        errors = [{"loc": list(error["loc"]), "msg": error["msg"], "type": error["type"]} for error in exc.errors()]
+        return JSONResponse({"detail": errors}, status_code=422)
+
+    @app.exception_handler(UnstorableText)
+    async def _unstorable(request: Request, exc: UnstorableText):
+        """Text no database stores, wherever a request carried it (``central.db``): kiosks get the API's
+        refusal, people the console's page."""
+        if request.url.path.startswith("/api/"):
+            return api.refusal(request, "malformed", str(exc))
+        return await console.REFUSALS[UnstorableText](request, exc)
 
     return app

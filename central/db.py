@@ -5,13 +5,21 @@ service processes (or the CLI beside a running server) share one file
 safely; PostgreSQL gets a connection pool sized for a small API process.
 Migrations are Alembic's, run at start-up (``serve``) or by ``kiosk-central
 db upgrade``; on PostgreSQL an advisory lock makes concurrent starts safe.
+
+Text neither engine can keep is refused before it reaches either
+(:class:`UnstorableText`): PostgreSQL's text refuses NUL, and a lone
+surrogate has no UTF-8 form for either. A request that carries such text,
+in a path, a query, a header, a form or a JSON string, is answered 400 by
+``central.app``, the same on both engines (so what the SQLite tests meet is
+what PostgreSQL would), never a 500.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -21,7 +29,36 @@ from sqlalchemy.orm import Session, sessionmaker
 _MIGRATION_LOCK = 74_221_001  # an arbitrary constant shared by every process of the service
 
 
+class UnstorableText(ValueError):
+    """A statement's text that no engine stores: a NUL character, or a lone surrogate. Says which, never the
+    text (it may be personal)."""
+
+
+def _unstorable(value: str) -> str | None:
+    if "\x00" in value:
+        return "text holds a NUL character"
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return "text holds a character with no UTF-8 form (a lone surrogate)"
+    return None
+
+
+def _refuse_unstorable(conn, cursor, statement: str, parameters: Any, context, executemany: bool) -> None:
+    for row in parameters if executemany else (parameters,):
+        for value in (row.values() if isinstance(row, Mapping) else row or ()):
+            if isinstance(value, str) and (problem := _unstorable(value)) is not None:
+                raise UnstorableText(problem)
+
+
 def make_engine(url: str) -> Engine:
+    engine = _engine(url)
+    event.listen(engine, "before_cursor_execute", _refuse_unstorable)
+    return engine
+
+
+def _engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 

@@ -17,11 +17,13 @@ from sqlalchemy import select
 from central.context import Services
 from central.ingest import note_captured
 from central.models import Device, Site
+from central.reasons import one_line
 from titres.protocol import ProtocolError
 
 OFFLINE_AFTER = timedelta(minutes=15)
 MAX_CAPTURED = 500
-_STATES = ("queued", "uploading", "acknowledged", "purged", "corrupt")
+#: The states of a kiosk's outbox a heartbeat counts (``kiosk.sync.outbox.State``).
+STATES = ("queued", "uploading", "acknowledged", "purged", "corrupt")
 
 
 def _int(value: Any, name: str, high: int = 10**9) -> int:
@@ -30,25 +32,34 @@ def _int(value: Any, name: str, high: int = 10**9) -> int:
     return value
 
 
+def _text(value: Any, limit: int) -> str:
+    """A heartbeat's text as the fleet view shows it: a string or a number, on one line, where a NUL, a lone
+    surrogate or a control character becomes a space (a page could not print them), cut to ``limit``. Anything
+    else is no text (its printed form could nest deeper than anything prints)."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return ""
+    return one_line(str(value))[:limit]
+
+
 def record_heartbeat(services: Services, device: Device, body: Any) -> None:
     if not isinstance(body, dict):
         raise ProtocolError("malformed_heartbeat", "a heartbeat is a JSON object")
     queue = body.get("queue", {})
-    if not isinstance(queue, dict) or not set(queue) <= set(_STATES):
-        raise ProtocolError("malformed_heartbeat", f"queue counts by state, states among {_STATES}")
+    if not isinstance(queue, dict) or not set(queue) <= set(STATES):
+        raise ProtocolError("malformed_heartbeat", f"queue counts by state, states among {STATES}")
     clean = {
         "queue": {k: _int(v, f"queue.{k}") for k, v in queue.items()},
         "oldest_queued_age_s": _int(body.get("oldest_queued_age_s", 0), "oldest_queued_age_s"),
         "free_bytes": _int(body.get("free_bytes", 0), "free_bytes", 2**60),
-        "corrupt": [str(x)[:36] for x in body.get("corrupt", [])][:50] if isinstance(body.get("corrupt", []), list) else [],
-        "last_error": str(body.get("last_error") or "")[:300],
+        "corrupt": [_text(x, 36) for x in body.get("corrupt", [])][:50] if isinstance(body.get("corrupt", []), list) else [],
+        "last_error": _text(body.get("last_error") or "", 300),
     }
     selftest = body.get("selftest")
     ok = None
     if isinstance(selftest, dict):
         devices = selftest.get("devices", {})
         if isinstance(devices, dict):
-            clean["selftest"] = {str(k)[:32]: str(v)[:120] for k, v in list(devices.items())[:16]}
+            clean["selftest"] = {_text(k, 32): _text(v, 120) for k, v in list(devices.items())[:16]}
         ok = bool(selftest.get("ok"))
     captured = body.get("captured", [])
     if not isinstance(captured, list) or len(captured) > MAX_CAPTURED:
@@ -57,7 +68,7 @@ def record_heartbeat(services: Services, device: Device, body: Any) -> None:
     with services.db() as db, db.begin():
         row = db.get(Device, device.id)
         row.last_seen_at = now
-        row.software_version = str(body.get("software_version", ""))[:40]
+        row.software_version = _text(body.get("software_version", ""), 40)
         row.heartbeat = clean
         if ok is not None:
             row.selftest_ok, row.selftest_at = ok, now

@@ -94,7 +94,7 @@ def parse_report(body: bytes) -> Report:
     """Check a report strictly (exact keys, known screen, bounded finite numbers); raise ProtocolError."""
     try:
         data = json.loads(body, parse_constant=_no_constant)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         if isinstance(exc, ProtocolError):
             raise
         raise ProtocolError("malformed_json", "the body is not JSON") from None

@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from typing import Any
 
 from nacl.exceptions import CryptoError
@@ -41,7 +41,7 @@ from central.models import Captured, Device, Dossier, DossierEvent, DossierState
 from titres.dossier import Dossier as CapturedDossier
 from titres.dossier import MalformedDossier, UnsupportedSchema, check_attachment
 from titres.ids import is_valid_number
-from titres.protocol import (MAX_PART_BYTES, ProtocolError, check_manifest, make_ack, sha256_hex,
+from titres.protocol import (MAX_PART_BYTES, ProtocolError, check_manifest, created_time, make_ack, sha256_hex,
                                  verify_manifest)
 
 log = logging.getLogger("central.ingest")
@@ -212,14 +212,6 @@ def _checked_content(services: Services, manifest: dict[str, Any]) -> tuple[Capt
     return captured, content
 
 
-def _parse_time(text: str) -> datetime:
-    try:
-        t = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise ProtocolError("malformed_manifest", "created_at is not an ISO 8601 time") from exc
-    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
-
-
 def _person(db: Session, captured: CapturedDossier) -> tuple[str, str, date | None]:
     """Names and birth date from the dossier's pré-demande, else from the service's own copy of it."""
     pd = captured.predemande
@@ -259,7 +251,7 @@ def commit(services: Services, device: Device, dossier_id: str) -> dict[str, Any
     except BlobMissing as exc:
         # Gone since it was counted: the stale-upload purge ran meanwhile. The kiosk sends it again.
         raise ProtocolError("incomplete", f"a part is missing ({exc})") from exc
-    created_at = _parse_time(manifest["created_at"])
+    created_at = created_time(manifest["created_at"])
     try:
         with services.db() as db, db.begin():
             surname, given, born = _person(db, captured)

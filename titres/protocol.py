@@ -21,6 +21,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
 
 from nacl.exceptions import BadSignatureError
@@ -87,6 +88,29 @@ def build_manifest(*, dossier_id: str, number: str, created_at: str, site_id: st
     }
 
 
+_SHORT_SCHEMA = {"type": "string", "pattern": _SHORT.pattern}
+_HEX64_SCHEMA = {"type": "string", "pattern": _HEX64.pattern}
+#: The manifest as JSON Schema, for the service's OpenAPI document: the shape :func:`check_manifest` checks
+#: (the hashes' agreement and the device's identity it checks too, which no schema says).
+MANIFEST_SCHEMA: dict[str, Any] = {
+    "type": "object", "additionalProperties": False, "required": sorted(MANIFEST_KEYS),
+    "properties": {
+        "protocol": {"const": PROTOCOL_VERSION},
+        "id": {"type": "string", "pattern": _UUID.pattern, "description": "the dossier's UUIDv7, as in the path"},
+        "number": {"type": "string", "pattern": _NUMBER.pattern},
+        "created_at": {"type": "string", "maxLength": 40, "description": "ISO 8601"},
+        "site_id": _SHORT_SCHEMA, "kiosk_code": _SHORT_SCHEMA, "device_id": _SHORT_SCHEMA,
+        "flags": {"type": "array", "maxItems": MAX_FLAGS, "items": _SHORT_SCHEMA},
+        "parts": {"type": "array", "minItems": 1, "maxItems": MAX_PARTS, "items": {
+            "type": "object", "additionalProperties": False, "required": ["sha256", "size"],
+            "properties": {"size": {"type": "integer", "minimum": 1, "maximum": MAX_PART_BYTES},
+                           "sha256": _HEX64_SCHEMA}}},
+        "package_sha256": {**_HEX64_SCHEMA, "description": "SHA-256 of the canonical JSON of [[size, sha256], …]"},
+        "status_stub": {"type": "string", "maxLength": 1024, "description": "the sealed status stub, in hex"},
+    },
+}
+
+
 def check_manifest(manifest: Any) -> dict[str, Any]:
     """Validate the shape of a manifest received from the network; return it or raise ProtocolError."""
     if not isinstance(manifest, dict):
@@ -103,8 +127,7 @@ def check_manifest(manifest: Any) -> dict[str, Any]:
     for key in ("site_id", "kiosk_code", "device_id"):
         if not isinstance(manifest[key], str) or not _SHORT.match(manifest[key]):
             raise ProtocolError("malformed_manifest", f"{key} must be 1-64 plain characters")
-    if not isinstance(manifest["created_at"], str) or len(manifest["created_at"]) > 40:
-        raise ProtocolError("malformed_manifest", "created_at must be an ISO 8601 time")
+    created_time(manifest["created_at"])
     flags = manifest["flags"]
     if not isinstance(flags, list) or len(flags) > MAX_FLAGS or not all(isinstance(f, str) and _SHORT.match(f) for f in flags):
         raise ProtocolError("malformed_manifest", "flags must be a short list of names")
@@ -122,6 +145,21 @@ def check_manifest(manifest: Any) -> dict[str, Any]:
     if not isinstance(manifest["status_stub"], str) or len(manifest["status_stub"]) > 1024:
         raise ProtocolError("malformed_manifest", "status_stub must be a short hex string")
     return manifest
+
+
+def created_time(text: Any) -> datetime:
+    """A manifest's ``created_at`` as an aware time (a naive one is UTC), or ProtocolError: ISO 8601, at most 40
+    characters, and a time UTC can say (``0001-01-01T00:00:00+01:00`` is before year 1 there, and no store
+    keeps it)."""
+    try:
+        if not isinstance(text, str) or len(text) > 40:
+            raise ValueError(text)
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        when = when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+        when.astimezone(timezone.utc)
+    except (ValueError, OverflowError):
+        raise ProtocolError("malformed_manifest", "created_at must be an ISO 8601 time") from None
+    return when
 
 
 def sign_manifest(manifest: Mapping[str, Any], key: SigningKey) -> str:

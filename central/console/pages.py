@@ -24,6 +24,7 @@ from central import accounts, help_requests, review, sites
 from central.accounts import Account
 from central.console.access import (REVIEWERS, SESSION_COOKIE, BadForm, LoginRequired, PasswordChangeRequired,
                                    ScriptRefused, has_role, services_of)
+from central.db import UnstorableText
 from central.models import Role
 from central.texts import Texts
 from titres.dossier import MalformedDossier
@@ -218,6 +219,13 @@ async def _unreadable(request: Request, exc: MalformedDossier):
                                    "l'administrateur : rien n'a été modifié.", await _who(request))
 
 
+async def _unstorable(request: Request, exc: UnstorableText):
+    """A field or an address holding what no database stores (a NUL, a lone surrogate): said, never a 500."""
+    return await run_in_threadpool(error_page, request, 400, "Saisie refusée",
+                                   "Un champ contient un caractère qui ne peut pas être enregistré. Corrigez la "
+                                   "saisie et recommencez.", await _who(request))
+
+
 async def _script_refused(request: Request, exc: ScriptRefused):
     return JSONResponse({"error": exc.error, "detail": exc.detail}, status_code=exc.status_code)
 
@@ -225,4 +233,4 @@ async def _script_refused(request: Request, exc: ScriptRefused):
 #: What each refusal answers, whichever router raised it (registered on the application by ``central.app``).
 REFUSALS = {LoginRequired: _login_required, PasswordChangeRequired: _password_change_required,
             review.Forbidden: _forbidden, review.NotFound: _not_found, BadForm: _bad_form,
-            ScriptRefused: _script_refused, MalformedDossier: _unreadable}
+            ScriptRefused: _script_refused, MalformedDossier: _unreadable, UnstorableText: _unstorable}

@@ -245,6 +245,9 @@ def test_malformed_and_oversized_packages_are_refused(services, client, kiosk):
         ({**manifest, "parts": [{"size": MAX_PART_BYTES + 1, "sha256": "0" * 64}]}, "too_large"),
         ({**manifest, "package_sha256": "0" * 64}, "hash_mismatch"),
         ({**manifest, "flags": ["x" * 500]}, "malformed_manifest"),
+        ({**manifest, "created_at": "yesterday"}, "malformed_manifest"),
+        # a time UTC cannot say (before year 1 there): declared, it made the commit a 500 once all parts were sent
+        ({**manifest, "created_at": "0001-01-01T00:00:00+01:00"}, "malformed_manifest"),
     ]:
         r = put_json(client, kiosk, path, {"manifest": broken, "signature": sign_manifest(broken, kiosk.key)})
         assert r.status_code in (400, 413) and r.json()["error"] == code, (broken, r.json())
@@ -311,6 +314,25 @@ def test_heartbeat_updates_the_fleet_and_announces_captured_dossiers(services, c
     upload(kiosk, dossier_id)
     assert count(services, Captured) == 0
     assert client.get(f"{API}/status", params={"number": number, "birth_date": "1985-03-14"}).json()["state"] == "received"
+
+
+def test_heartbeat_text_no_page_prints_is_kept_as_spaces_and_the_fleet_page_still_opens(services, client, kiosk,
+                                                                                           people):
+    from central.fleet import fleet
+    from test_console import login
+
+    path = f"{API}/heartbeat"
+    # A lone surrogate (what Python makes of an undecodable file name) in a device's detail made the fleet page a
+    # 500 for as long as the kiosk was listed; in the version, a 500 at once, and a NUL on PostgreSQL too.
+    body = (b'{"software_version": "1.0\\u0000b", "last_error": "disk \\udcff full", "corrupt": ["\\ud800"],'
+            b' "selftest": {"ok": false, "devices": {"camera\\udcff": "no \\u0000 frame"}}}')
+    r = client.post(path, content=body, headers=signed(kiosk, "POST", path, body))
+    assert r.status_code == 200, r.text
+    view = [k for k in fleet(services) if k.device_id == kiosk.device_id][0]
+    assert view.software_version == "1.0 b" and view.selftest == {"camera": "no frame"}
+    login(client, "hugo")
+    page = client.get("/console/fleet")
+    assert page.status_code == 200 and "no frame" in page.text
 
 
 def test_malformed_heartbeat_is_refused(client, kiosk):

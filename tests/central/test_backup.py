@@ -23,7 +23,6 @@ from central.config import CentralConfig
 from central.context import build_services
 from central.ingest import part_key, read_attachment
 from central.models import Dossier
-from conftest import PG_ADMIN, _with_db
 from factory import capture, enroll_kiosk, staged, upload
 from tests.threads import HelperThreads
 
@@ -42,7 +41,7 @@ def target(services, tmp_path, request):
     name = "restored_" + uuid.uuid4().hex[:12]
     with admin.connect() as conn:
         conn.execute(text(f"CREATE DATABASE {name}"))
-    url = _with_db(PG_ADMIN, name)
+    url = services.config.db_url.rsplit("/", 1)[0] + "/" + name  # on the source's server
     yield ["--data-dir", str(data), "--db", url], CentralConfig(data_dir=data, db_url=url)
     with admin.connect() as conn:
         conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))

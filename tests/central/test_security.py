@@ -26,10 +26,11 @@ from central.config import load_config
 from central.context import build_services
 from central.datadir import InsecureDataDir, make_private
 from central.demo import DEMO_PASSWORD
-from central.models import AuditEntry, Dossier, Predemande, Throttle, User
+from central.enrollment import create_token
+from central.models import AuditEntry, Device, Dossier, Predemande, Throttle, User
 from central.predemandes import demo_records, import_records
 from central.passwords import hash_password
-from factory import add_account, capture, deliver_dossier, enroll_kiosk, upload
+from factory import add_account, add_site, capture, count, deliver_dossier, enroll_kiosk, upload
 from test_console import _hidden, login
 from titres.protocol import API, H_DEVICE, H_SIGNATURE, H_TIME, sign_request
 
@@ -174,6 +175,48 @@ def test_a_time_far_off_but_well_formed_is_clock_skew(services, answering, tmp_p
     path = f"{API}/predemandes/A1B2C3D4E5"
     r = answering.get(path, headers=sign_request(kiosk.key, kiosk.device_id, "GET", path, b"", 999_999_999_999))
     assert r.status_code == 401 and r.json()["error"] == "clock_skew" and "server_time" in r.json()
+
+
+@pytest.mark.one_engine
+def test_json_nested_deeper_than_the_reader_goes_is_malformed_never_a_500(services, answering, tmp_path):
+    deep = b"[" * 2000 + b"]" * 2000  # 4 KB: json.loads ran out of recursion, and an enrollment needs no key
+    assert answering.post(f"{API}/enroll", content=deep).json()["error"] == "malformed_json"
+    kiosk = enroll_kiosk(services, answering, tmp_path / "kiosk")
+    for method, path in [("POST", f"{API}/heartbeat"), ("PUT", f"{API}/packages/01900000-0000-7000-8000-000000000001")]:
+        r = answering.request(method, path, content=deep, headers=sign_request(kiosk.key, kiosk.device_id, method,
+                                                                               path, deep, int(services.clock())))
+        assert r.status_code == 400 and r.json()["error"] == "malformed_json", (path, r.text)
+
+
+@pytest.mark.parametrize("text, problem", [("a\x00b", "NUL"), ("a\udcffb", "lone surrogate")],
+                         ids=["nul", "lone-surrogate"])
+def test_text_no_database_stores_is_refused_as_such_never_a_500(services, answering, tmp_path, text, problem):
+    """PostgreSQL's text refuses NUL, and neither engine stores a lone surrogate: both are refused before either
+    sees them, on both engines alike (a NUL was a 500 on PostgreSQL only, so the SQLite tests never met it)."""
+    token = create_token(services, add_site(services, "demo-site"), created_by="test")
+    body = json.dumps({"token": token, "public_key": "ab" * 32, "hostname": text}).encode()
+    r = answering.post(f"{API}/enroll", content=body)
+    assert r.status_code == 400 and r.json()["error"] == "malformed" and problem in r.json()["detail"]
+    assert "a\x00b" not in r.text and count(services, Device) == 0
+    if problem == "NUL":  # a lone surrogate has no place in a URL or a form: they are UTF-8
+        kiosk = enroll_kiosk(services, answering, tmp_path / "kiosk")
+        path = f"{API}/predemandes/A1B2{text}"
+        r = answering.get(path.replace("\x00", "%00"), headers=sign_request(kiosk.key, kiosk.device_id, "GET", path,
+                                                                            b"", int(services.clock())))
+        assert r.status_code == 400 and r.json()["error"] == "malformed"
+        form = answering.get("/console/login")
+        r = answering.post("/console/login", data={"username": text, "password": "x" * 12,
+                                                   "csrf": _hidden(form.text)})
+        assert r.status_code == 400 and "Saisie refusée" in r.text
+
+
+@pytest.mark.one_engine
+@pytest.mark.parametrize("path", ["/statut", "/console/login"])
+def test_a_file_where_a_form_expects_text_is_refused_never_a_500(answering, path):
+    """The page's refusal named the value sent, and a file is no JSON: a 500 to anyone."""
+    r = answering.post(path, files={"number": ("a.txt", b"\xff", "text/plain"),
+                                    "username": ("a.txt", b"\xff", "text/plain")})
+    assert r.status_code == 422 and r.json()["detail"][0]["type"] == "string_type"
 
 
 # -- 6. the login audit -----------------------------------------------------------------------------------
