@@ -29,7 +29,8 @@ def test_what_is_sealed_opens_whole_whatever_its_size_and_blocks(size):
     plain = os.urandom(size)
     blocks = [plain[i:i + 70000] for i in range(0, size, 70000)]  # blocks that are not the chunks
     sealed = _sealed(blocks)
-    assert plain not in sealed or size == 0
+    if size >= 16:  # a byte or two of random ciphertext may equal a short plaintext by chance
+        assert plain not in sealed
     assert _opened(sealed) == plain
 
 
