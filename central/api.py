@@ -27,7 +27,8 @@ from nacl.signing import VerifyKey
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
-from central import __version__, api_schemas, audit, enrollment, fleet, help_requests, ingest, status, throttle
+from central import (__version__, agency, ants, api_schemas, audit, enrollment, fleet, help_requests, ingest,
+                     status, throttle)
 from central.clients import client_address
 from central.context import Services
 from central.models import Device, Site
@@ -179,6 +180,13 @@ async def _device_call(request: Request, limit: int, work) -> Response:
         return refusal(request, exc.code, exc.detail, **extra)
 
 
+def _agency_said(checked) -> str:
+    """For the audit: what the agency said of the number, if it was asked."""
+    if checked is None:
+        return ""
+    return f" ; ANTS : {checked.status}" if checked.status else " ; ANTS : non vérifié (pas de réponse)"
+
+
 def _json(body: bytes) -> Any:
     try:
         return json.loads(body)
@@ -267,20 +275,28 @@ async def enroll(request: Request) -> Response:
 
 @router.get(API + "/predemandes/{number}", **documented("not_found", signed=True, answers={
     200: ("what the kiosk shows and its rules read", api_schemas.PREDEMANDE),
-    410: ("consumed or expired: its number and status alone", api_schemas.UNUSABLE_PREDEMANDE)}))
+    410: ("consumed or expired, or refused by the agency (consumed, declared, unknown, expired): its number and "
+          "status alone", api_schemas.UNUSABLE_PREDEMANDE)}))
 async def predemande(request: Request, number: str) -> Response:
     def work(services: Services, device: Device, body: bytes) -> Response:
         if len(number) > 16:
             raise ProtocolError("malformed", "a pré-demande number is at most 16 characters")
+        # The agency first, when the connector is on (central.agency): its refusal wins over the service's copy.
+        checked = agency.check(services, number) if services.ants is not None else None
         with services.db() as db, db.begin():
             data = for_kiosk(db, number)
             audit.record(db, actor=device.kiosk_code, role="device", action="predemande_read",
-                         detail=f"{number} : {data['status'] if data else 'inconnue'} ; borne {device.kiosk_code} "
-                                f"({device.id}), mairie {device.site_id}")
+                         detail=f"{number} : {data['status'] if data else 'inconnue'}"
+                                f"{_agency_said(checked)} ; borne {device.kiosk_code} ({device.id}), "
+                                f"mairie {device.site_id}")
+        headers = {"Cache-Control": "no-store"}
+        if checked is not None and checked.refused:
+            return JSONResponse({"number": number, "status": checked.status}, status_code=410, headers=headers)
         if data is None:
+            if checked is not None and checked.status == ants.VALIDATED:  # the agency's, not copied here
+                return JSONResponse({"number": number, "status": ants.VALIDATED, "held": False}, headers=headers)
             raise ProtocolError("not_found", "no pré-demande with this number")
-        return JSONResponse(data, status_code=410 if data["status"] in UNUSABLE else 200,
-                            headers={"Cache-Control": "no-store"})
+        return JSONResponse(data, status_code=410 if data["status"] in UNUSABLE else 200, headers=headers)
 
     return await _device_call(request, 0, work)
 

@@ -96,8 +96,14 @@ ENROLLED = _object("device_id", "kiosk_code", "site", "sealing_public_key", "ver
                    site=_object("id", "name", "address", "opening_hours", "default_language", "timezone",
                                 "status_url", id=_TEXT, name=_TEXT, address=_TEXT, opening_hours=_TEXT,
                                 default_language=_TEXT, timezone=_TEXT, status_url=_TEXT))
-PREDEMANDE = _object("number", "status", "person", number=_TEXT, status=_TEXT, person={"type": "object"})
-UNUSABLE_PREDEMANDE = {**_object("number", "status", number=_TEXT, status={"enum": ["consumed", "expired"]}),
+PREDEMANDE = {"anyOf": [
+    _object("number", "status", "person", number=_TEXT, status=_TEXT, person={"type": "object"}),
+    # validated by the agency (central.ants), but this service holds no copy of its form: the kiosk asks instead
+    {**_object("number", "status", "held", number=_TEXT, status={"const": "validated"}, held={"const": False}),
+     "additionalProperties": False}]}
+#: consumed or expired in the service's copy; or the agency's refusal: consumed, declared, unknown, expired.
+UNUSABLE_PREDEMANDE = {**_object("number", "status", number=_TEXT,
+                                 status={"enum": ["consumed", "declared", "unknown", "expired"]}),
                        "additionalProperties": False}
 ACK = _object("ack", "signature", signature={"type": "string", "pattern": "^[0-9a-f]{128}$"},
               ack=_object("type", "id", "package_sha256", "received_at", type={"const": "dossier-ack"}, id=_TEXT,

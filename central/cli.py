@@ -37,7 +37,7 @@ def cmd_serve(args) -> int:
 
     from titres.logs import setup_logging
 
-    config = load_config(data_dir=args.data_dir, db_url=args.db)
+    config = load_config(data_dir=args.data_dir, db_url=args.db, ants_url=args.ants_url)
     setup_logging(config.log_level, name="")  # the supervisor's lines too (each worker sets up its own)
     services = build_services(config)  # migrate once, before the workers start
     try:
@@ -53,7 +53,26 @@ def cmd_serve(args) -> int:
         os.environ["KIOSK_CENTRAL_DB"] = config.db_url
     if args.public_url:
         os.environ["KIOSK_CENTRAL_PUBLIC_URL"] = args.public_url
+    if config.ants_url:
+        os.environ["KIOSK_CENTRAL_ANTS_URL"] = config.ants_url
     run(args.host, args.port, args.workers, config.trusted_proxies)
+
+
+def cmd_ants_emulator(args) -> int:
+    from central.ants_emulator import create_emulator, load_statuses
+
+    import uvicorn
+
+    if args.host not in ("127.0.0.1", "::1", "localhost"):
+        raise ValueError("the emulator listens on the loopback only (--host 127.0.0.1)")
+    token = os.environ.get("KIOSK_CENTRAL_ANTS_TOKEN", "")
+    if not token:
+        raise ValueError("KIOSK_CENTRAL_ANTS_TOKEN: the token the emulator expects, as the service sends it")
+    app = create_emulator(token, load_statuses(Path(args.statuses) if args.statuses else None))
+    print(f"agency emulator on http://{args.host}:{args.port}/api (KIOSK_CENTRAL_ANTS_URL)", file=sys.stderr)
+    # A request it was told to answer late does not hold its stop for long.
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=2)
+    return 0
     return 0
 
 
@@ -310,7 +329,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1, help="API processes (stateless; share the database)")
     p.add_argument("--demo", action="store_true", help="load demo pré-demandes, sites and accounts first")
     p.add_argument("--public-url", help="where citizens reach this service (printed on receipts: its /statut page)")
+    p.add_argument("--ants-url", help="the agency's coordination API, e.g. https://api-coordination."
+                                      "rendezvouspasseport.ants.gouv.fr/api (token in KIOSK_CENTRAL_ANTS_TOKEN)")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("ants-emulator", help="serve an emulator of the agency's coordination API on the loopback")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8090)
+    p.add_argument("--statuses", help='JSON {"NUMBER": "validated"|"consumed"|…} (default: the demo pré-demandes)')
+    p.set_defaults(func=cmd_ants_emulator)
 
     token = sub.add_parser("token", help="enrollment tokens").add_subparsers(dest="action", required=True)
     p = token.add_parser("create", parents=[common], help="print a one-time enrollment token for a site")

@@ -31,6 +31,16 @@ processes can run behind a load balancer on one PostgreSQL.
                             loopback's (a local nginx); ``none``: nobody
 ``KIOSK_CENTRAL_LOG_LEVEL``  ``DEBUG``, ``INFO`` (default), ``WARNING`` or
                             ``ERROR``: the service's JSON log lines on stderr
+``KIOSK_CENTRAL_ANTS_URL``  the agency's coordination API (``central.ants``),
+                            e.g. ``https://api-coordination.rendezvouspasseport.ants.gouv.fr/api``;
+                            unset: the connector is off
+``KIOSK_CENTRAL_ANTS_TOKEN``  its token (``x-rdv-opt-auth-token``): from the
+                            environment only, never logged
+``KIOSK_CENTRAL_ANTS_TIMEOUT_S``  how long a look-up waits for the agency
+                            (default 3, 0.5 to 30)
+``KIOSK_CENTRAL_ANTS_REUSE_MINUTES``  an answer on record this recent is
+                            reused rather than asked again (default 10,
+                            0 to 1440)
 ==========================  ===================================================
 """
 
@@ -74,6 +84,12 @@ class CentralConfig:
     trusted_proxies: tuple[str, ...] = LOOPBACK_PROXIES
     #: The least important log lines written (``titres.logs``: JSON lines on stderr, for journald).
     log_level: str = "INFO"
+    #: The agency's coordination API (``central.ants``); empty: the connector is off.
+    ants_url: str = ""
+    ants_token: str = field(default="", repr=False)
+    ants_timeout_s: float = 3.0
+    #: An agency answer this recent is reused instead of asking again.
+    ants_reuse_minutes: int = 10
 
     @property
     def database_url(self) -> str:
@@ -99,6 +115,33 @@ def _minutes(env: Mapping[str, str], name: str, default: int, low: int, high: in
     if not raw.isdigit() or not low <= int(raw) <= high:
         raise ConfigError(f"{name}={raw!r}: a whole number of minutes from {low} to {high} is expected")
     return int(raw)
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not low <= value <= high:  # NaN fails too
+        raise ConfigError(f"{name}={raw!r}: a number of seconds from {low:g} to {high:g} is expected")
+    return value
+
+
+def check_ants(config: CentralConfig) -> None:
+    """The agency's address is HTTPS (a loopback address may be plain HTTP: the emulator), and comes with a token:
+    else the service refuses to start, rather than send the token in clear or ask without one."""
+    if not config.ants_url:
+        return
+    parts = urlsplit(config.ants_url)
+    loopback = parts.hostname in ("127.0.0.1", "::1", "localhost")
+    if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
+        raise ConfigError(f"KIOSK_CENTRAL_ANTS_URL must be https:// (http:// on the loopback only, for the "
+                          f"emulator), not {parts.scheme or 'no scheme'}")
+    if not config.ants_token:
+        raise ConfigError("KIOSK_CENTRAL_ANTS_URL is set without KIOSK_CENTRAL_ANTS_TOKEN (the agency's token)")
 
 
 #: The mail server's schemes and their default ports: plain (a relay on the host or its network), STARTTLS, TLS.
@@ -208,7 +251,7 @@ def _log_level(text: str) -> str:
 
 
 def load_config(env: Mapping[str, str] | None = None, *, data_dir: str | None = None,
-                db_url: str | None = None) -> CentralConfig:
+                db_url: str | None = None, ants_url: str | None = None) -> CentralConfig:
     """Command-line values win over the environment, which wins over the defaults."""
     env = os.environ if env is None else env
     secure = env.get("KIOSK_CENTRAL_SECURE_COOKIES", "1").strip().lower() not in ("0", "false", "no", "off")
@@ -228,6 +271,12 @@ def load_config(env: Mapping[str, str] | None = None, *, data_dir: str | None = 
         mail_from=env.get("KIOSK_CENTRAL_MAIL_FROM", "").strip(),
         log_level=_log_level(env.get("KIOSK_CENTRAL_LOG_LEVEL", "")),
         trusted_proxies=_networks(env.get("KIOSK_CENTRAL_TRUSTED_PROXIES", "")),
+        ants_url=(ants_url or env.get("KIOSK_CENTRAL_ANTS_URL", "")).strip().rstrip("/"),
+        ants_token=env.get("KIOSK_CENTRAL_ANTS_TOKEN", ""),
+        ants_timeout_s=_seconds(env, "KIOSK_CENTRAL_ANTS_TIMEOUT_S", CentralConfig.ants_timeout_s, 0.5, 30.0),
+        ants_reuse_minutes=_minutes(env, "KIOSK_CENTRAL_ANTS_REUSE_MINUTES", CentralConfig.ants_reuse_minutes,
+                                    0, 1440),
     )
+    check_ants(config)
     check_mail(config)  # a mail server without a sender (or a password) stops the service at its start
     return config

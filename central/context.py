@@ -15,6 +15,7 @@ from typing import Callable
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from central.ants import AntsClient
 from central.blobstore import BlobStore, create_blobstore
 from central.config import CentralConfig
 from central.datadir import make_private
@@ -30,6 +31,8 @@ class Services:
     keys: ServiceKeys
     blobs: BlobStore
     clock: Callable[[], float] = field(default=time.time)
+    #: The agency's API (``central.ants``), or None when the connector is off.
+    ants: AntsClient | None = None
 
     def now(self) -> datetime:
         """The service's time (UTC) from its clock, which tests replace."""
@@ -37,6 +40,8 @@ class Services:
 
     def close(self) -> None:
         self.engine.dispose()
+        if self.ants is not None:
+            self.ants.close()
 
 
 def build_services(config: CentralConfig, migrate: bool = True) -> Services:
@@ -44,5 +49,6 @@ def build_services(config: CentralConfig, migrate: bool = True) -> Services:
     engine = make_engine(config.database_url)
     if migrate:
         upgrade(engine)
+    ants = AntsClient(config.ants_url, config.ants_token, config.ants_timeout_s) if config.ants_url else None
     return Services(config=config, engine=engine, db=session_factory(engine), keys=load_keys(config.keys_dir),
-                    blobs=create_blobstore(config))
+                    blobs=create_blobstore(config), ants=ants)

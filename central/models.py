@@ -292,6 +292,18 @@ class Throttle(Base):
     __table_args__ = (Index("throttles_blocked_until", "blocked_until"),)
 
 
+class AgencyCheck(Base):
+    """What the agency last said of a pré-demande number (``central.agency``): ``status`` and ``checked_at`` from
+    its last answer (none yet: None), ``tried_at`` and ``error`` from the last time it was asked."""
+
+    __tablename__ = "agency_checks"
+    number: Mapped[str] = mapped_column(String(16), primary_key=True)
+    status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    checked_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    tried_at: Mapped[datetime] = mapped_column(default=utcnow)
+    error: Mapped[str] = mapped_column(String(200), default="")
+
+
 class HelpState(enum.StrEnum):
     OPEN = "open"                  # the citizen asked; no agent has answered yet
     ACKNOWLEDGED = "acknowledged"  # an agent said « J'arrive »; the kiosk shows "Un agent arrive"

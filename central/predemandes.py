@@ -70,7 +70,7 @@ KIOSK_FIELDS = ("number", "titles", "motif", "nationality", "hosted", "born_abro
                 "alternating_residence")
 KIOSK_PERSON_FIELDS = ("surname", "given_names", "birth_date", "birth_place", "birth_country", "sex", "usage_name")
 #: A kiosk is told only that it cannot use these: nobody is to be identified from a number read at a kiosk.
-UNUSABLE = ("consumed", "expired")
+UNUSABLE = ("consumed", "declared", "expired")
 
 
 def for_kiosk(db: Session, number: str) -> dict[str, Any] | None:

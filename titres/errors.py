@@ -46,15 +46,31 @@ class PredemandeNotFound(PredemandeError):
 
 
 class PredemandeUnusable(PredemandeError):
-    """The agency says the pré-demande was consumed or has expired."""
+    """The pré-demande cannot be used: consumed, expired, or refused by the agency (``status``), each said in
+    the agency's own terms (``consumed``: already used for a dossier; ``declared``: not officially recognised;
+    ``unknown``: the agency does not know the number; ``expired``)."""
 
     message_key = "identify.error.unusable"
+    #: The agency's status and what the screen says of each.
+    KEYS = {"consumed": "identify.error.consumed", "expired": "identify.error.expired",
+            "declared": "identify.error.declared", "unknown": "identify.error.agency_unknown"}
+
+    def __init__(self, detail: str = "", *, status: str = ""):
+        super().__init__(detail, message_key=self.KEYS.get(status))
+        self.status = status
 
 
 class DirectoryUnavailable(PredemandeError):
     """The central service cannot be reached: the kiosk goes on offline."""
 
     message_key = "identify.offline"
+
+
+class PredemandeNotHeld(DirectoryUnavailable):
+    """The agency has validated the pré-demande, but the service holds no copy of its form: the kiosk goes on
+    as offline, asking what the form would have said."""
+
+    message_key = "identify.not_held"
 
 
 # --- hardware ---------------------------------------------------------------

@@ -197,6 +197,7 @@ class Status(StrEnum):
 
     VALIDATED = "validated"
     CONSUMED = "consumed"
+    DECLARED = "declared"  # declared, but not officially recognised by the agency
     UNKNOWN = "unknown"
     EXPIRED = "expired"
 

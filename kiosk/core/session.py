@@ -426,7 +426,7 @@ class Session:
             self.fetched = False
             self.answers = {}
             self._go(Step.QUESTIONS)
-            self._say("identify.offline")
+            self._say(error.message_key)  # offline, or the agency's pré-demande that the service holds no copy of
         else:
             if self.page_stack:
                 self.page_stack.pop()

@@ -2,8 +2,10 @@
 
 Both backends answer the same way: a :class:`PreDemande`, or
 :class:`PredemandeNotFound`, :class:`PredemandeUnusable` (consumed or
-expired) or :class:`DirectoryUnavailable` (no network: the kiosk goes on
-offline and asks a few questions instead).
+expired, or refused by the agency: its status says which) or
+:class:`DirectoryUnavailable` (no network: the kiosk goes on offline and
+asks a few questions instead; :class:`PredemandeNotHeld`, its kind for a
+pré-demande the agency validated but the service holds no copy of).
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from abc import ABC, abstractmethod
 from importlib import resources
 from pathlib import Path
 
-from titres.errors import ConfigError, DirectoryUnavailable, PredemandeNotFound, PredemandeUnusable, SyncError
+from titres.errors import (ConfigError, DirectoryUnavailable, PredemandeNotFound, PredemandeNotHeld,
+                           PredemandeUnusable, SyncError)
 from titres.predemande import PreDemande, Status
 
 
@@ -26,8 +29,8 @@ class PredemandeDirectory(ABC):
 
 
 def _usable(pd: PreDemande) -> PreDemande:
-    if pd.status in (Status.CONSUMED, Status.EXPIRED):
-        raise PredemandeUnusable(f"pré-demande {pd.number} is {pd.status.value}")
+    if pd.status in (Status.CONSUMED, Status.DECLARED, Status.EXPIRED):
+        raise PredemandeUnusable(f"pré-demande {pd.number} is {pd.status.value}", status=pd.status.value)
     if pd.status is Status.UNKNOWN:
         raise PredemandeNotFound(pd.number)
     return pd
@@ -80,7 +83,10 @@ class HttpDirectory(PredemandeDirectory):
         if status == 404 or record is None:
             raise PredemandeNotFound(number)
         if status == 410:
-            raise PredemandeUnusable(f"pré-demande {number} is {record.get('status')}")
+            said = str(record.get("status", ""))[:20]
+            raise PredemandeUnusable(f"pré-demande {number} is {said}", status=said)
+        if record.get("held") is False:
+            raise PredemandeNotHeld(f"pré-demande {number} is validated by the agency, its form is not held")
         try:
             return _usable(PreDemande.from_dict(record))
         except (KeyError, TypeError, ValueError) as exc:

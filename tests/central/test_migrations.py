@@ -21,7 +21,7 @@ def test_upgrading_twice_is_harmless(services):
     upgrade(services.engine)
     upgrade(services.engine)
     with services.engine.connect() as conn:
-        assert MigrationContext.configure(conn).get_current_revision() == "0008"
+        assert MigrationContext.configure(conn).get_current_revision() == "0009"
 
 
 def test_the_help_requests_table_is_there_with_its_columns(services):

@@ -150,7 +150,7 @@ def test_a_refused_pre_demande_left_in_view_is_not_looked_up_again_and_again(kio
     kiosk.devices.camera.show(QrScene("G7H8J9K0L1"))  # consumed
     scan(kiosk, 10)
     assert lookups == ["G7H8J9K0L1"]
-    assert s.step is Step.IDENTIFY and s.message.key == "identify.error.unusable"
+    assert s.step is Step.IDENTIFY and s.message.key == "identify.error.consumed"  # in the agency's words
     kiosk.devices.camera.show(QrScene("A1B2C3D4E5"))
     scan(kiosk, 2)
     assert s.step is Step.CONFIRM

@@ -47,7 +47,7 @@ def test_every_error_the_kiosk_raises_has_a_message():
 def test_every_message_key_the_session_names_exists():
     source = inspect.getsource(session)
     keys = set(re.findall(r'(?:_say\(|wipe\(|then=)\s*"([^"]+)"', source))
-    assert {"identify.offline", "finger.flagged", "summary.consent_needed", "inactivity.abandoned"} <= keys
+    assert {"finger.flagged", "summary.consent_needed", "inactivity.abandoned"} <= keys
     # A key said with a count has its two forms; one built from a prefix ("identify.entry.partial" + …)
     # has every variant the session can add.
     def known(key):
@@ -57,6 +57,18 @@ def test_every_message_key_the_session_names_exists():
     for prefix in ("identify.entry.partial", "identify.entry.complete"):
         for suffix in ("", ".lookalike"):
             assert known(prefix + suffix), prefix + suffix
+
+
+def test_every_error_a_person_may_see_has_its_message():
+    """The session says an error's own key (``error.message_key``): every error class's, and each agency status's."""
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    keys = {cls.message_key for cls in subclasses(errors.KioskError)} | set(errors.PredemandeUnusable.KEYS.values())
+    assert {"identify.offline", "identify.not_held", "identify.error.consumed"} <= keys
+    assert sorted(k for k in keys if k not in MESSAGES) == []
 
 
 @pytest.mark.parametrize("feedback", ["no_finger", "too_light", "too_wet", "too_dry", "moved"])

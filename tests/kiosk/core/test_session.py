@@ -8,7 +8,7 @@ from titres import outcomes
 from titres.dossier import AnswerSource, DocumentStatus, FingerStatus, Flag, StampMode
 from titres.errors import (
     DirectoryUnavailable, InvalidNumber, InvalidTransition, NotAPredemande, PaperOut, PredemandeNotFound,
-    PredemandeUnusable, PrinterNotFound, QueueError, SensorUnavailable,
+    PredemandeNotHeld, PredemandeUnusable, PrinterNotFound, QueueError, SensorUnavailable,
 )
 from titres.predemande import Entry, Motif, Title
 from kiosk.core.quality import assess
@@ -253,6 +253,10 @@ def test_back_from_a_question_shows_the_previous_one_with_its_answer(session, wa
 @pytest.mark.parametrize("error, key", [
     (PredemandeNotFound("ABX2CDX4EF"), "identify.error.unknown"),
     (PredemandeUnusable("consumed"), "identify.error.unusable"),
+    (PredemandeUnusable("refused", status="consumed"), "identify.error.consumed"),  # the agency's words, each
+    (PredemandeUnusable("refused", status="declared"), "identify.error.declared"),
+    (PredemandeUnusable("refused", status="unknown"), "identify.error.agency_unknown"),
+    (PredemandeUnusable("refused", status="expired"), "identify.error.expired"),
 ])
 def test_a_failed_lookup_returns_to_identify_with_its_message(session, error, key):
     session.start()
@@ -262,6 +266,14 @@ def test_a_failed_lookup_returns_to_identify_with_its_message(session, error, ke
     assert (session.message.key, session.message.level) == (key, "error")
     assert session.predemande_number is None
     assert session.page_stack == []  # Back from here leaves the session, as on the first visit
+
+
+def test_a_predemande_the_agency_validated_but_the_service_does_not_hold_is_asked_for(session):
+    session.start()
+    session.submit_number("ABX2CDX4EF")
+    session.lookup_failed(PredemandeNotHeld("validated, not held"))
+    assert session.step is Step.QUESTIONS and not session.fetched
+    assert session.message.key == "identify.not_held"
 
 
 def test_an_unknown_typed_number_with_look_alikes_says_which_ones_to_check(session):

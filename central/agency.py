@@ -1,0 +1,71 @@
+"""What the service knows of pré-demande numbers at the agency: its last answer for each, reused while recent.
+
+A kiosk's look-up asks the agency first (``central.ants``), with a short
+timeout: a citizen is waiting. An answer on record for the number from the
+last ``ants_reuse_minutes`` is reused instead, so a citizen who scans twice,
+or two kiosks, cost the agency one call. When the agency does not answer,
+the look-up goes on without it, as a kiosk offline does, and the number
+stays "not checked" (no status, or an older one with its time), which the
+agent sees.
+
+The agency is asked outside any database transaction: its time is not the
+database's, and a slow agency must not hold a connection.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+
+from central.ants import AgencyUnavailable, Check, fresh
+from central.context import Services
+from central.models import AgencyCheck
+
+log = logging.getLogger("central.agency")
+
+
+def last_seen(services: Services, number: str) -> Check:
+    """The agency's last answer on record for ``number`` (status None: never had one)."""
+    with services.db() as db:
+        row = db.get(AgencyCheck, number)
+        return Check(row.status, row.checked_at) if row is not None else Check(None, None)
+
+
+def check(services: Services, number: str) -> Check:
+    """The agency's status for ``number``, reused if recent, else asked; status None when it could not be had.
+
+    The connector must be on (``services.ants``)."""
+    assert services.ants is not None
+    now = services.now()
+    seen = last_seen(services, number)
+    if seen.status is not None and fresh(seen.checked_at, now, timedelta(minutes=services.config.ants_reuse_minutes)):
+        return Check(seen.status, seen.checked_at, reused=True)
+    try:
+        answer = services.ants.status(number)
+    except AgencyUnavailable as exc:
+        _record(services, number, None, str(exc))
+        log.warning("the agency did not answer: the look-up goes on without its status", extra={"error": str(exc)})
+        return Check(None, seen.checked_at)
+    _record(services, number, answer.status, "")
+    return Check(answer.status, now)
+
+
+def _record(services: Services, number: str, status: str | None, error: str) -> None:
+    """Keep the attempt: an answer replaces the status and its time; a failure only says when and why."""
+    now = services.now()
+    values = {"tried_at": now, "error": error[:200]}
+    if status is not None:
+        values.update(status=status, checked_at=now)
+    for _ in range(2):  # two processes may record the same number first: the loser updates
+        with services.db() as db, db.begin():
+            if db.execute(update(AgencyCheck).where(AgencyCheck.number == number).values(**values)).rowcount:
+                return
+            try:
+                with db.begin_nested():
+                    db.add(AgencyCheck(number=number, **values))
+                return
+            except IntegrityError:
+                continue
