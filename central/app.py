@@ -3,9 +3,9 @@
 ``create_app`` takes the :class:`Services` it will use, so tests and the
 ``serve`` command build the same application from a configuration, and no
 module holds a global. The application's lifespan runs the service's
-housekeeping: the purge of stale uploads (``app.state.stale_upload_purge``)
-and the sender of citizens' mail (``app.state.mail_sender``) start with it
-and stop with it.
+housekeeping: the purge of stale uploads (``app.state.stale_upload_purge``),
+the sender of citizens' mail (``app.state.mail_sender``) and the caller of
+the agency (``app.state.agency_caller``) start with it and stop with it.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from central import __version__
+from central.appointments import AgencyCaller
 from central.context import Services
 from central.db import UnstorableText
 from central.ingest import StaleUploadPurge
@@ -31,14 +32,17 @@ def create_app(services: Services) -> FastAPI:
 
     purge = StaleUploadPurge(services)
     mail = MailSender(services)  # a mail server without a sender stops the application here
+    calls = AgencyCaller(services)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         purge.start()
         mail.start()
+        calls.start()
         try:
             yield
         finally:
+            await run_in_threadpool(calls.stop)
             await run_in_threadpool(mail.stop)
             await run_in_threadpool(purge.stop)  # a pass in progress ends first
 
@@ -48,6 +52,7 @@ def create_app(services: Services) -> FastAPI:
     app.state.services = services
     app.state.stale_upload_purge = purge
     app.state.mail_sender = mail
+    app.state.agency_caller = calls
     app.include_router(api.router)
     app.include_router(console.router)
     app.include_router(public.router)

@@ -37,6 +37,8 @@ def cmd_serve(args) -> int:
 
     from titres.logs import setup_logging
 
+    if args.public_url:  # the workers read it, and so does the configuration's check of the agency's connector
+        os.environ["KIOSK_CENTRAL_PUBLIC_URL"] = args.public_url
     config = load_config(data_dir=args.data_dir, db_url=args.db, ants_url=args.ants_url)
     setup_logging(config.log_level, name="")  # the supervisor's lines too (each worker sets up its own)
     services = build_services(config)  # migrate once, before the workers start
@@ -51,8 +53,6 @@ def cmd_serve(args) -> int:
     os.environ["KIOSK_CENTRAL_DATA"] = str(config.data_dir)
     if config.db_url:
         os.environ["KIOSK_CENTRAL_DB"] = config.db_url
-    if args.public_url:
-        os.environ["KIOSK_CENTRAL_PUBLIC_URL"] = args.public_url
     if config.ants_url:
         os.environ["KIOSK_CENTRAL_ANTS_URL"] = config.ants_url
     run(args.host, args.port, args.workers, config.trusted_proxies)

@@ -142,6 +142,9 @@ def check_ants(config: CentralConfig) -> None:
                           f"emulator), not {parts.scheme or 'no scheme'}")
     if not config.ants_token:
         raise ConfigError("KIOSK_CENTRAL_ANTS_URL is set without KIOSK_CENTRAL_ANTS_TOKEN (the agency's token)")
+    if not config.public_url:
+        raise ConfigError("KIOSK_CENTRAL_ANTS_URL needs KIOSK_CENTRAL_PUBLIC_URL (--public-url): the agency links "
+                          "each appointment to the citizen's status page")
 
 
 #: The mail server's schemes and their default ports: plain (a relay on the host or its network), STARTTLS, TLS.

@@ -15,6 +15,17 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import timedelta
+
+#: A call to another system that failed waits 1, 2, 4 … minutes before the next try, at most ``MAX_RETRY``: the
+#: citizens' mail (``central.mail``) and the agency's calls (``central.appointments``) alike.
+FIRST_RETRY = timedelta(minutes=1)
+MAX_RETRY = timedelta(hours=6)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long a call waits after its ``attempts``-th failed try: 1, 2, 4 … minutes, at most ``MAX_RETRY``."""
+    return min(FIRST_RETRY * 2 ** min(max(attempts - 1, 0), 20), MAX_RETRY)
 
 
 class Housekeeper:

@@ -34,6 +34,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from central import appointments
 from central.blobstore import BlobMissing
 from central.context import Services
 from central.housekeeping import Housekeeper
@@ -271,6 +272,7 @@ def commit(services: Services, device: Device, dossier_id: str) -> dict[str, Any
             pd = db.get(Predemande, dossier.predemande_number)
             if pd is not None and pd.consumed_by is None:
                 pd.status, pd.consumed_by = "consumed", dossier_id
+            appointments.enqueue(db, services, dossier, appointments.DECLARE)  # the agency told, after the commit
             ack = _ack_for(services, dossier)
     except IntegrityError:
         with services.db() as db:

@@ -58,7 +58,7 @@ from sqlalchemy.orm import Session
 
 from central.config import CentralConfig, check_mail, plain_address
 from central.context import Services
-from central.housekeeping import Housekeeper
+from central.housekeeping import FIRST_RETRY, MAX_RETRY, Housekeeper, retry_delay  # noqa: F401 (mail.FIRST_RETRY …)
 from central.models import Dossier, MailState, OutgoingMail, Site
 from central.reasons import Notice
 from central.review import predemande_data
@@ -70,8 +70,6 @@ log = logging.getLogger("central.mail")
 KINDS = ("returned", "validated")
 #: How often a sender looks for due rows when nothing wakes it (retries, rows another process wrote).
 POLL_INTERVAL_S = 30.0
-FIRST_RETRY = timedelta(minutes=1)
-MAX_RETRY = timedelta(hours=6)
 #: About three days of retries (1, 2, 4 … 256 min, then every 6 h) before a message is given up.
 MAX_ATTEMPTS = 20
 #: How long a claimed row is left to its sender before another may take it (a crashed process's rows).
@@ -226,11 +224,6 @@ def _outcome(exc: Exception) -> _Outcome:
     if isinstance(exc, smtplib.SMTPResponseException):  # a greeting or a HELO refused: the server, not the message
         return _Outcome(_short(exc.smtp_code, exc.smtp_error), exc.smtp_code, server_down=True)
     return _Outcome(_short(0, f"{type(exc).__name__}: {exc}"), server_down=True)  # connection, TLS, timeout
-
-
-def retry_delay(attempts: int) -> timedelta:
-    """How long a message waits after its ``attempts``-th failed try: 1, 2, 4 … minutes, at most ``MAX_RETRY``."""
-    return min(FIRST_RETRY * 2 ** min(max(attempts - 1, 0), 20), MAX_RETRY)
 
 
 def _due_now(now: datetime) -> tuple:

@@ -304,6 +304,30 @@ class AgencyCheck(Base):
     error: Mapped[str] = mapped_column(String(200), default="")
 
 
+class AgencyCall(Base):
+    """A call the agency must get (``central.appointments``): a dossier's appointment declared, or removed. Made
+    in the transaction of what it tells, and retried until the agency takes it; done calls stay, as a record."""
+
+    __tablename__ = "agency_calls"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    dossier_id: Mapped[str] = mapped_column(ForeignKey("dossiers.id", ondelete="CASCADE"))
+    action: Mapped[str] = mapped_column(String(8))  # declare, remove
+    number: Mapped[str] = mapped_column(String(16))
+    meeting_point: Mapped[str] = mapped_column(String(200))
+    meeting_point_id: Mapped[str] = mapped_column(String(64))
+    appointment_date: Mapped[str] = mapped_column(String(19))
+    management_url: Mapped[str] = mapped_column(String(300))
+    state: Mapped[str] = mapped_column(String(8), default="pending")  # pending, done
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    last_error: Mapped[str] = mapped_column(String(200), default="")
+
+    __table_args__ = (UniqueConstraint("dossier_id", "action", name="agency_calls_once"),
+                      Index("agency_calls_due", "state", "next_attempt_at"))
+
+
 class HelpState(enum.StrEnum):
     OPEN = "open"                  # the citizen asked; no agent has answered yet
     ACKNOWLEDGED = "acknowledged"  # an agent said « J'arrive »; the kiosk shows "Un agent arrive"

@@ -15,14 +15,14 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 
-from central import audit, mail, reasons, review, worklist
+from central import appointments, audit, mail, reasons, review, worklist
 from central.accounts import Account
 from central.clients import client_address
 from central.console.access import REVIEWERS, has_role, polled_form, posted, require, services_of
 from central.console.pages import FR, PREFIX, TEMPLATES, error_page, fr_datetime, home, page, redirect
 from central.context import Services
 from central.ingest import read_attachment
-from central.models import DossierEvent, DossierState, MailState, Role, Site
+from central.models import AgencyCheck, DossierEvent, DossierState, MailState, Role, Site
 from titres.protocol import ProtocolError
 
 router = APIRouter(prefix=PREFIX)
@@ -125,7 +125,7 @@ def _dossier_page(request: Request, services: Services, account: Account, dossie
         return page(request, "dossier.html", account, status_code, error=error, fingers=fingers,
                     predemande=review.predemande_fields(db, dossier), answers=review.answers(dossier),
                     signature=content.get("signature"), signer=content.get("signer"),
-                    mails=_told(services, db, dossier),
+                    mails=_told(services, db, dossier), agency=_agency_said(services, db, dossier),
                     duplicates=worklist.duplicates_of(db, account, dossier),
                     next_dossier=None if context["editable"] else worklist.next_dossier(db, account, dossier,
                                                                                           now=now),
@@ -264,8 +264,30 @@ def presence(request: Request, dossier_id: str, account: Account = Depends(polle
 
 
 def _tell(services: Services):
-    """The citizen's mail, written in the decision's transaction (``central.mail``), sent after it commits."""
-    return lambda db, dossier, kind, notice: mail.enqueue(db, services.config, dossier, kind, notice, services.now())
+    """In the decision's transaction, what it tells: the citizen's mail (``central.mail``); and for a dossier sent
+    back, the agency, whose appointment is removed (``central.appointments``). Both go after the commit."""
+    def tell(db, dossier, kind, notice) -> None:
+        mail.enqueue(db, services.config, dossier, kind, notice, services.now())
+        if kind == DossierState.RETURNED.value:
+            appointments.enqueue(db, services, dossier, appointments.REMOVE)
+    return tell
+
+
+#: The agency's statuses as the dossier page says them.
+AGENCY_WORDS = {"validated": "validée", "consumed": "correspond à un dossier déjà instruit",
+                "declared": "n'est pas officiellement reconnue par l'ANTS", "unknown": "n'est pas reconnue par l'ANTS",
+                "expired": "correspond à un dossier expiré"}
+
+
+def _agency_said(services: Services, db, dossier) -> str | None:
+    """What the dossier page says of the pré-demande at the agency: its status as last seen and when, or that it
+    was not checked (None: the connector is off)."""
+    if services.ants is None:
+        return None
+    row = db.get(AgencyCheck, dossier.predemande_number)
+    if row is None or row.status is None:
+        return "Statut ANTS non vérifié : l'ANTS n'a pas répondu à la recherche de cette pré-demande."
+    return f"Statut ANTS : {AGENCY_WORDS.get(row.status, row.status)} (vu le {fr_datetime(row.checked_at)})."
 
 
 def _told(services: Services, db, dossier) -> list[str]:

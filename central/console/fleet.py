@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 from fastapi import APIRouter, Depends, Form, Request
 
-from central import audit, enrollment, fleet, help_requests, review
+from central import appointments, audit, enrollment, fleet, help_requests, review
 from central.accounts import Account
 from central.clients import client_address
 from central.console.access import FLEET, SETUP, has_role, posted, require, services_of
@@ -23,8 +23,9 @@ def fleet_page(request: Request, account: Account = Depends(require(*FLEET)),
     kiosks = fleet.fleet(services)
     with services.db() as db:
         help_by_device = help_requests.by_device(db, services.now())
+        agency = appointments.backlog(db) if services.ants is not None else None
     return page(request, "fleet.html", account, kiosks=kiosks, now=now, offline_after=fleet.OFFLINE_AFTER,
-                can_revoke=has_role(account, SETUP), help_by_device=help_by_device)
+                can_revoke=has_role(account, SETUP), help_by_device=help_by_device, agency=agency)
 
 
 @router.post("/{device_id}/revoke")

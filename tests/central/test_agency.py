@@ -14,16 +14,23 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 
 from central.ants import AntsClient
+from central.appointments import POLL_INTERVAL_S, AgencyCaller
 from central.config import ConfigError, load_config
-from central.models import AgencyCheck, AuditEntry, Predemande
+from central.console.dossiers import _tell
+from central.models import AgencyCall, AgencyCheck, AuditEntry, Dossier, Predemande, Site
 from central.predemandes import demo_records, import_records
-from factory import enroll_kiosk
+from factory import deliver_dossier, enroll_kiosk
+from test_console import login
 from kiosk.sync.directory import HttpDirectory
 from titres.errors import PredemandeNotHeld, PredemandeUnusable
 from titres.messages import MESSAGES
@@ -180,10 +187,94 @@ def test_the_emulator_answers_in_the_agencys_format_and_keeps_what_is_declared(a
     ({"KIOSK_CENTRAL_ANTS_URL": "https://api-coordination.rendezvouspasseport.ants.gouv.fr/api"}, "TOKEN"),
     ({"KIOSK_CENTRAL_ANTS_URL": "http://127.0.0.1:8090/api", "KIOSK_CENTRAL_ANTS_TOKEN": "t",
       "KIOSK_CENTRAL_ANTS_TIMEOUT_S": "nan"}, "seconds"),
+    ({"KIOSK_CENTRAL_ANTS_URL": "http://127.0.0.1:8090/api", "KIOSK_CENTRAL_ANTS_TOKEN": "t"}, "PUBLIC_URL"),
 ])
 def test_a_connector_that_would_leak_its_token_or_has_none_stops_the_service(env, problem):
     with pytest.raises(ConfigError) as refused:
         load_config(env=env)
     assert problem in str(refused.value)
     assert "secret-token" not in repr(load_config(env={"KIOSK_CENTRAL_ANTS_URL": "http://127.0.0.1:1/api",
-                                                       "KIOSK_CENTRAL_ANTS_TOKEN": "secret-token"}))
+                                                       "KIOSK_CENTRAL_ANTS_TOKEN": "secret-token",
+                                                       "KIOSK_CENTRAL_PUBLIC_URL": "https://titres.example.fr"}))
+
+
+# -- the appointments: a received dossier declared at its mairie, a returned one removed --------------------------
+
+@pytest.fixture
+def declaring(services, agency):
+    """The connector on, with the citizen's status page the agency links each appointment to."""
+    services.config = replace(services.config, public_url="https://titres.example.fr")
+    return agency
+
+
+def _declared(emulator: str) -> list[dict]:
+    return httpx.get(f"{emulator}/emulator/appointments", timeout=10).json()
+
+
+def _calls(services) -> list[tuple[str, str, int]]:
+    with services.db() as db:
+        return [(c.action, c.state, c.attempts) for c in db.query(AgencyCall).order_by(AgencyCall.id)]
+
+
+def _return(services, dossier_id: str) -> None:
+    """What the console's « Renvoyer » tells, in the decision's transaction (``central.console.dossiers``)."""
+    with services.db() as db, db.begin():
+        _tell(services)(db, db.get(Dossier, dossier_id), "returned", None)
+
+
+def test_a_received_dossier_is_declared_at_its_mairie_and_a_returned_one_removed(services, client, declaring,
+                                                                                tmp_path):
+    dossier = deliver_dossier(services, client, tmp_path / "kiosk", site="Mairie de Trèbes")
+    caller = AgencyCaller(services)
+    assert caller.call_due() == 1
+    with services.db() as db:
+        site = db.get(Site, dossier.site_id)
+    assert _declared(declaring) == [{
+        "application_id": dossier.predemande_number, "meeting_point": site.name, "meeting_point_id": site.id,
+        "appointment_date": dossier.created_at.astimezone(ZoneInfo("Europe/Paris")).strftime("%Y-%m-%d %H:%M:%S"),
+        "management_url": "https://titres.example.fr/statut"}]
+    assert caller.call_due() == 0  # made once
+    _return(services, dossier.id)
+    assert caller.call_due() == 1
+    assert _declared(declaring) == [] and _calls(services) == [("declare", "done", 1), ("remove", "done", 1)]
+
+
+def test_a_day_without_the_agency_loses_nothing_and_the_fleet_page_says_what_waits(services, client, declaring,
+                                                                                 tmp_path, clock, people):
+    _faults(declaring, down=True)
+    first = deliver_dossier(services, client, tmp_path / "kiosk")
+    second = deliver_dossier(services, client, tmp_path / "kiosk2", site="Mairie de Trèbes")
+    _return(services, first.id)  # sent back while the agency is down: its removal waits for its declaration
+    caller = AgencyCaller(services)
+    start = clock.now()
+    while clock.now() < start + timedelta(days=1):  # a day on the fake clock, a pass whenever a call is due
+        assert caller.call_due() == 0
+        with services.db() as db:
+            due = db.scalar(select(func.min(AgencyCall.next_attempt_at)).where(AgencyCall.state == "pending"))
+        clock.advance(max(POLL_INTERVAL_S, (due - clock.now()).total_seconds()))  # the next pass, or the next due
+    assert _declared(declaring) == [] and all(state == "pending" for _, state, _ in _calls(services))
+    attempts = max(a for _, _, a in _calls(services))
+    assert 10 <= attempts <= 20  # 1, 2, 4 … minutes, then every 6 hours: not every minute
+    login(client, "hugo")
+    page = client.get("/console/fleet").text
+    assert "Déclarations à l'ANTS" in page and "3 en attente" in page and "503" in page
+
+    _faults(declaring, down=False)
+    clock.advance(6 * 3600)
+    assert caller.call_due() == 2 and caller.call_due() == 1  # the removal after its declaration, in order
+    assert _declared(declaring) == [{**_declared(declaring)[0], "application_id": second.predemande_number}]
+    assert [(a, s) for a, s, _ in _calls(services)] == [("declare", "done")] * 2 + [("remove", "done")]
+    login(client, "hugo")  # hours later: a new session
+    assert "Toutes transmises." in client.get("/console/fleet").text
+
+
+def test_the_dossier_page_says_the_agencys_status_as_last_seen_or_not_checked(services, client, declaring, tmp_path,
+                                                                               people):
+    kiosk = enroll_kiosk(services, client, tmp_path / "kiosk", site="mairie-a")
+    assert kiosk.central.predemande(HELD)[0] == 200  # the agency asked: validated
+    checked = deliver_dossier(services, client, tmp_path / "kiosk", kiosk=kiosk)
+    login(client, "agent.a")
+    assert "Statut ANTS : validée (vu le" in client.get(f"/console/dossiers/{checked.id}").text
+    with services.db() as db, db.begin():
+        db.query(AgencyCheck).delete()  # a kiosk offline at the look-up: the agency never asked
+    assert "Statut ANTS non vérifié" in client.get(f"/console/dossiers/{checked.id}").text
