@@ -769,6 +769,12 @@ def scenario_cancel(d: Driver) -> Iterator[Wait]:
                   "the not-a-pré-demande message", timeout=20)
     yield d.until(lambda: d.screen("identify").ids.message_scan.text != "", "the message shown")
     yield from d.shoot("identify_not_predemande")
+    # A pré-demande already used for a dossier: the agency's words for it, and what to do.
+    d.kiosk.devices.camera.show(QrScene("G7H8J9K0L1", code_px=170))
+    yield d.until(lambda: d.session.message is not None and d.session.message.key == "identify.error.consumed",
+                  "the consumed message", timeout=20)
+    yield d.until(lambda: "instruit" in d.screen("identify").ids.message_scan.text, "the message shown")
+    yield from d.shoot("identify_consumed")
     d.kiosk.devices.camera.show(QrScene("A1B2C3D4E5"))
     yield d.step_is(Step.CONFIRM, timeout=20)
 

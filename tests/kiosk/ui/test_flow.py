@@ -44,7 +44,8 @@ def test_every_screen_has_a_screenshot_at_800x480(ui_runs):
                 "question_birthplace_dont_know", "capture_conditional", "checklist",
                 "capture", "capture_retake", "stamp", "fingerprints", "fingerprints_feedback", "signature",
                 "summary_consent_needed", "summary", "end", "questions", "receipt_failed", "identify_keyboard",
-                "identify_keyboard_error", "identify_not_predemande", "cancel_dialog", "inactivity", "welcome_abandoned",
+                "identify_keyboard_error", "identify_not_predemande", "identify_consumed", "cancel_dialog", "inactivity",
+                "welcome_abandoned",
                 "confirm_en", "checklist_en", "capture_en"}
     assert expected <= shots, f"missing: {sorted(expected - shots)}"
     for name in ("800x480_online_01_welcome.png", "800x480_typed_03_confirm_en.png"):
