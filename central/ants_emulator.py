@@ -10,8 +10,8 @@ connector against it.
 
 Two more routes let a test or a trainer make the agency misbehave, on the
 loopback only: ``PUT /emulator/faults`` (``{"delay_s": 5}`` to answer late,
-``{"down": true}`` to answer 503) and ``GET /emulator/appointments`` (what
-was declared, to check).
+``{"down": true}`` to answer 503), ``GET /emulator/appointments`` (what
+was declared, to check) and ``DELETE /emulator/appointments`` (forget it).
 """
 
 from __future__ import annotations
@@ -139,5 +139,15 @@ def create_emulator(token: str, statuses: dict[str, str]) -> FastAPI:
             return JSONResponse({"detail": "loopback only"}, status_code=403)
         with agency.lock:
             return list(agency.appointments)
+
+    @app.delete("/emulator/appointments")
+    async def forget(request: Request):
+        """A new training session, or a new test: no appointment declared yet."""
+        if not _loopback(request):
+            return JSONResponse({"detail": "loopback only"}, status_code=403)
+        with agency.lock:
+            forgotten = len(agency.appointments)
+            agency.appointments.clear()
+        return {"rowcount": forgotten}
 
     return app

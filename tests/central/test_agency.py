@@ -81,8 +81,10 @@ def _faults(emulator: str, **faults) -> None:
 
 @pytest.fixture
 def agency(services, emulator):
-    """The service's connector pointed at the emulator, which answers normally at the start of each test."""
+    """The service's connector pointed at the emulator, which answers normally and holds no appointment at the
+    start of each test."""
     _faults(emulator, delay_s=0, down=False)
+    httpx.delete(f"{emulator}/emulator/appointments", timeout=10).raise_for_status()
     services.ants = AntsClient(f"{emulator}/api", TOKEN, timeout_s=10)
     import_records(services, demo_records())
     yield emulator
