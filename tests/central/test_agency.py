@@ -96,6 +96,7 @@ def _reads(services) -> list[str]:
         return [a.detail for a in db.query(AuditEntry).filter_by(action="predemande_read").order_by(AuditEntry.id)]
 
 
+@pytest.mark.one_engine  # what the agency said decides here, no SQL
 @pytest.mark.parametrize("number, status, key", [
     ("C0NSUMED01", "consumed", "identify.error.consumed"),
     ("D3CLARED01", "declared", "identify.error.declared"),
@@ -112,6 +113,7 @@ def test_each_refusal_of_the_agency_is_its_own_answer_on_the_kiosk(services, cli
     assert f"ANTS : {status}" in _reads(services)[-1]
 
 
+@pytest.mark.one_engine  # what the agency said decides here, no SQL
 def test_the_agencys_refusal_wins_over_the_services_own_copy(services, client, agency, tmp_path):
     with services.db() as db, db.begin():
         db.add(Predemande(number="C0NSUMED01", status="validated", birth_date=db.get(Predemande, HELD).birth_date,
@@ -120,6 +122,7 @@ def test_the_agencys_refusal_wins_over_the_services_own_copy(services, client, a
     assert kiosk.central.predemande("C0NSUMED01") == (410, {"number": "C0NSUMED01", "status": "consumed"})
 
 
+@pytest.mark.one_engine  # what the agency said decides here, no SQL
 def test_a_validated_predemande_is_read_from_the_services_copy_or_asked_for_at_the_kiosk(services, client, agency,
                                                                                        tmp_path):
     kiosk = enroll_kiosk(services, client, tmp_path / "kiosk")
@@ -134,6 +137,7 @@ def test_a_validated_predemande_is_read_from_the_services_copy_or_asked_for_at_t
     assert all("ANTS : validated" in read for read in _reads(services))
 
 
+@pytest.mark.one_engine  # what the agency said decides here, no SQL
 @pytest.mark.parametrize("fault", ["down", "late", "token"])
 def test_when_the_agency_does_not_answer_the_look_up_goes_on_and_the_number_is_not_checked(services, client, agency,
                                                                                          tmp_path, fault):
@@ -154,6 +158,7 @@ def test_when_the_agency_does_not_answer_the_look_up_goes_on_and_the_number_is_n
     assert "ANTS : non vérifié" in _reads(services)[0]
 
 
+@pytest.mark.one_engine  # what the agency said decides here, no SQL
 def test_an_answer_on_record_is_reused_while_recent_then_asked_again(services, client, agency, tmp_path, clock):
     kiosk = enroll_kiosk(services, client, tmp_path / "kiosk")
     assert kiosk.central.predemande("C0NSUMED01")[0] == 410
@@ -241,6 +246,7 @@ def test_a_received_dossier_is_declared_at_its_mairie_and_a_returned_one_removed
     assert _declared(declaring) == [] and _calls(services) == [("declare", "done", 1), ("remove", "done", 1)]
 
 
+@pytest.mark.one_engine  # the calls' SQL (due, claimed, the removal after its declaration) runs on both engines above
 def test_a_day_without_the_agency_loses_nothing_and_the_fleet_page_says_what_waits(services, client, declaring,
                                                                                  tmp_path, clock, people):
     _faults(declaring, down=True)
@@ -270,6 +276,7 @@ def test_a_day_without_the_agency_loses_nothing_and_the_fleet_page_says_what_wai
     assert "Toutes transmises." in client.get("/console/fleet").text
 
 
+@pytest.mark.one_engine  # what the agency said decides here, no SQL
 def test_the_dossier_page_says_the_agencys_status_as_last_seen_or_not_checked(services, client, declaring, tmp_path,
                                                                                people):
     kiosk = enroll_kiosk(services, client, tmp_path / "kiosk", site="mairie-a")
