@@ -162,20 +162,18 @@ def _sheet_params(rng: np.random.Generator) -> dict:
 def sheet_frames(codes: int = 180, others: int = 40, seed: int = SEED + 2):
     """``(category, frame, expected)``: ``codes`` recap sheets held up (:func:`_sheet_params`), the number bare or in
     the agency's address; then ``others`` sheets whose code is none of a pré-demande's, or that have no code."""
-    from kiosk.hal.sim.scenes import qr_frame as frame_of
-
     rng = np.random.default_rng(seed)
     out = []
     for i in range(codes):
         number = _number(rng)
-        out.append(("recap_sheet", frame_of(_payload(number, i), rng=rng, **_sheet_params(rng)), number))
+        out.append(("recap_sheet", qr_frame(_payload(number, i), rng=rng, **_sheet_params(rng)), number))
     for i in range(others):
         params = _sheet_params(rng)
         if i % 2:  # a sheet of text whose code is too small to see: nothing to read
             params["code_px"] = 12
-            out.append(("sheet_without_code", frame_of("X", rng=rng, **params), None))
+            out.append(("sheet_without_code", qr_frame("X", rng=rng, **params), None))
         else:
-            out.append(("foreign_sheet", frame_of(FOREIGN[i // 2 % len(FOREIGN)], rng=rng, **params), None))
+            out.append(("foreign_sheet", qr_frame(FOREIGN[i // 2 % len(FOREIGN)], rng=rng, **params), None))
     return out
 
 

@@ -15,23 +15,36 @@ database's, and a slow agency must not hold a connection.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
-from central.ants import AgencyUnavailable, Check, fresh
+from central.ants import REFUSED, AgencyUnavailable
 from central.context import Services
 from central.models import AgencyCheck
 
 log = logging.getLogger("central.agency")
 
 
-def last_seen(services: Services, number: str) -> Check:
-    """The agency's last answer on record for ``number`` (status None: never had one)."""
-    with services.db() as db:
-        row = db.get(AgencyCheck, number)
-        return Check(row.status, row.checked_at) if row is not None else Check(None, None)
+@dataclass(frozen=True)
+class Check:
+    """What the service knows of a number's status at the agency: ``status`` None when it never had an answer."""
+
+    status: str | None
+    checked_at: datetime | None
+
+    @property
+    def refused(self) -> bool:
+        return self.status in REFUSED
+
+
+def last_seen(db: Session, number: str) -> Check:
+    """The agency's last answer on record for ``number``."""
+    row = db.get(AgencyCheck, number)
+    return Check(row.status, row.checked_at) if row is not None else Check(None, None)
 
 
 def check(services: Services, number: str) -> Check:
@@ -40,9 +53,11 @@ def check(services: Services, number: str) -> Check:
     The connector must be on (``services.ants``)."""
     assert services.ants is not None
     now = services.now()
-    seen = last_seen(services, number)
-    if seen.status is not None and fresh(seen.checked_at, now, timedelta(minutes=services.config.ants_reuse_minutes)):
-        return Check(seen.status, seen.checked_at, reused=True)
+    with services.db() as db:
+        seen = last_seen(db, number)
+    reuse_for = timedelta(minutes=services.config.ants_reuse_minutes)
+    if seen.status is not None and timedelta(0) <= now - seen.checked_at <= reuse_for:
+        return seen
     try:
         answer = services.ants.status(number)
     except AgencyUnavailable as exc:

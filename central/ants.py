@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -116,20 +116,3 @@ class AntsClient:
 
     def remove(self, appointment: Appointment) -> None:
         self._call("DELETE", "/appointments", appointment.query(with_url=False))
-
-
-@dataclass(frozen=True)
-class Check:
-    """What the service knows of a number's status at the agency: ``status`` None when it could not be asked."""
-
-    status: str | None
-    checked_at: datetime | None
-    reused: bool = False
-
-    @property
-    def refused(self) -> bool:
-        return self.status in REFUSED
-
-
-def fresh(checked_at: datetime | None, now: datetime, reuse_for: timedelta) -> bool:
-    return checked_at is not None and timedelta(0) <= now - checked_at <= reuse_for

@@ -28,6 +28,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from central.ants import STATUSES, TOKEN_HEADER
+from central.config import LOOPBACK_PROXIES
 
 #: The parameters an appointment is declared with, as the agency's API names them.
 APPOINTMENT_FIELDS = ("application_id", "meeting_point", "meeting_point_id", "appointment_date", "management_url")
@@ -119,7 +120,7 @@ def create_emulator(token: str, statuses: dict[str, str]) -> FastAPI:
         return {"rowcount": removed}
 
     def _loopback(request: Request) -> bool:
-        return request.client is not None and request.client.host in ("127.0.0.1", "::1", "testclient")
+        return request.client is not None and request.client.host in LOOPBACK_PROXIES
 
     @app.put("/emulator/faults")
     async def faults(request: Request):

@@ -180,7 +180,7 @@ async def _device_call(request: Request, limit: int, work) -> Response:
         return refusal(request, exc.code, exc.detail, **extra)
 
 
-def _agency_said(checked) -> str:
+def _agency_in_audit(checked) -> str:
     """For the audit: what the agency said of the number, if it was asked."""
     if checked is None:
         return ""
@@ -287,7 +287,7 @@ async def predemande(request: Request, number: str) -> Response:
             data = for_kiosk(db, number)
             audit.record(db, actor=device.kiosk_code, role="device", action="predemande_read",
                          detail=f"{number} : {data['status'] if data else 'inconnue'}"
-                                f"{_agency_said(checked)} ; borne {device.kiosk_code} ({device.id}), "
+                                f"{_agency_in_audit(checked)} ; borne {device.kiosk_code} ({device.id}), "
                                 f"mairie {device.site_id}")
         headers = {"Cache-Control": "no-store"}
         if checked is not None and checked.refused:

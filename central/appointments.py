@@ -21,10 +21,10 @@ The fleet page shows what waits (:func:`backlog`).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, event, exists, func, select, update
+from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.orm import Session, aliased
 
 from central.ants import AgencyUnavailable, Appointment, appointment_time
@@ -46,26 +46,32 @@ _ENQUEUED = "agency_call_enqueued"
 def enqueue(db: Session, services: Services, dossier: Dossier, action: str) -> None:
     """In the caller's transaction: the call that tells the agency of ``dossier`` (nothing when the connector is
     off, or for a removal with no declaration to undo). Once per dossier and action."""
-    if services.ants is None:
+    if services.ants is None or _call(db, dossier.id, action) is not None:
         return
     if action == REMOVE:
-        declared = db.scalar(select(AgencyCall).where(AgencyCall.dossier_id == dossier.id,
-                                                      AgencyCall.action == DECLARE))
+        declared = _call(db, dossier.id, DECLARE)
         if declared is None:
             return
-        where = (declared.meeting_point, declared.meeting_point_id, declared.appointment_date, "")
+        appointment = replace(_appointment(declared), management_url="")  # removed by where and when alone
     else:
         site = db.get(Site, dossier.site_id)
-        zone = time_zone(site.timezone or "Europe/Paris") if site is not None else None
-        moment = dossier.created_at.astimezone(zone) if zone else dossier.created_at
-        where = ((site.name if site else dossier.site_id)[:200], dossier.site_id[:64], appointment_time(moment),
-                 f"{services.config.public_url}/statut")
-    if db.scalar(select(AgencyCall.id).where(AgencyCall.dossier_id == dossier.id, AgencyCall.action == action)):
-        return
-    db.add(AgencyCall(dossier_id=dossier.id, action=action, number=dossier.predemande_number,
-                      meeting_point=where[0], meeting_point_id=where[1], appointment_date=where[2],
-                      management_url=where[3], created_at=services.now(), next_attempt_at=services.now()))
+        appointment = Appointment(dossier.predemande_number, site.name[:200], site.id[:64],
+                                  appointment_time(dossier.created_at.astimezone(time_zone(site.timezone))),
+                                  f"{services.config.public_url}/statut")
+    db.add(AgencyCall(dossier_id=dossier.id, action=action, number=appointment.application_id,
+                      meeting_point=appointment.meeting_point, meeting_point_id=appointment.meeting_point_id,
+                      appointment_date=appointment.appointment_date, management_url=appointment.management_url,
+                      created_at=services.now(), next_attempt_at=services.now()))
     db.info[_ENQUEUED] = True
+
+
+def _call(db: Session, dossier_id: str, action: str) -> AgencyCall | None:
+    return db.scalar(select(AgencyCall).where(AgencyCall.dossier_id == dossier_id, AgencyCall.action == action))
+
+
+def _appointment(call: AgencyCall) -> Appointment:
+    return Appointment(call.number, call.meeting_point, call.meeting_point_id, call.appointment_date,
+                       call.management_url)
 
 
 @dataclass(frozen=True)
@@ -107,18 +113,8 @@ class AgencyCaller(Housekeeper):
     def start(self) -> None:
         if self.services.ants is None:
             return
-        if not event.contains(self.services.db, "after_commit", self._committed):
-            event.listen(self.services.db, "after_commit", self._committed)
+        self.wake_on_commits(self.services.db, _ENQUEUED)
         super().start()
-
-    def stop(self, timeout_s: float = 60.0) -> None:
-        super().stop(timeout_s)
-        if event.contains(self.services.db, "after_commit", self._committed):
-            event.remove(self.services.db, "after_commit", self._committed)
-
-    def _committed(self, session: Session) -> None:
-        if session.info.pop(_ENQUEUED, False):
-            self.wake()
 
     def run_once(self) -> int:
         return self.call_due()
@@ -136,13 +132,11 @@ class AgencyCaller(Housekeeper):
             call = self._claim(call_id, now)
             if call is None:  # another process took it
                 continue
-            appointment = Appointment(call.number, call.meeting_point, call.meeting_point_id, call.appointment_date,
-                                      call.management_url)
             try:
                 if call.action == DECLARE:
-                    self.services.ants.declare(appointment)
+                    self.services.ants.declare(_appointment(call))
                 else:
-                    self.services.ants.remove(appointment)
+                    self.services.ants.remove(_appointment(call))
             except AgencyUnavailable as exc:
                 self._failed(call, str(exc))
                 break

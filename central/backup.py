@@ -56,6 +56,7 @@ from central.config import CentralConfig
 from central.datadir import make_private
 from central.ingest import part_key
 from central.keys import load_keys
+from titres.protocol import sha256_hex
 from titres.durable import fsync_dir, write_durably
 
 FORMAT = 1
@@ -89,18 +90,21 @@ def _sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _write(root: Path, name: str, data: bytes) -> None:
-    """``root/name`` written durably, each folder it needs made durably too (a backup survives a power cut)."""
+def _write(root: Path, name: str, data: bytes) -> dict[str, Any]:
+    """``root/name`` written durably, each folder it needs made durably too (a backup survives a power cut); its
+    entry in ``backup.json``."""
     path = root / name
     for folder in reversed([p for p in path.parents if p != root and root in p.parents and not p.exists()]):
         folder.mkdir(mode=0o700)
         fsync_dir(folder.parent)
     write_durably(path, data)
     path.chmod(0o600)  # whatever the caller's umask: the folder is 0700 already
+    return {"sha256": sha256_hex(data), "size": len(data)}
 
 
-def _is_sqlite(url: str) -> bool:
-    return url.startswith("sqlite")
+def _engine(url: str) -> str:
+    """``sqlite`` or ``postgresql``: a backup restores into the engine it came from."""
+    return "sqlite" if url.startswith("sqlite") else "postgresql"
 
 
 # -- PostgreSQL's tools, without a password on their command line -------------------------------------------
@@ -210,8 +214,8 @@ def backup(config: CentralConfig, dest: Path, with_keys: bool = False, blobs: Bl
     if dest.exists() and any(dest.iterdir()):
         raise _refused(f"{dest} n'est pas vide : une sauvegarde va dans un dossier nouveau ou vide.",
                        f"{dest} is not empty: a backup goes into a new or empty directory.")
-    sqlite = _is_sqlite(config.database_url)
-    if sqlite and not Path(make_url(config.database_url).database).is_file() \
+    engine = _engine(config.database_url)
+    if engine == "sqlite" and not Path(make_url(config.database_url).database).is_file() \
             or not (config.keys_dir / "sealing.key").is_file():
         raise _refused(f"Aucun service dans {config.data_dir} (ni base ni clés) : vérifiez --data-dir et --db.",
                        f"No service in {config.data_dir} (no database, no keys): check --data-dir and --db.")
@@ -220,8 +224,8 @@ def backup(config: CentralConfig, dest: Path, with_keys: bool = False, blobs: Bl
     dest.chmod(0o700)
     keys = load_keys(config.keys_dir)
     blobs = blobs or create_blobstore(config)
-    database = dest / _DATABASE["sqlite" if sqlite else "postgresql"]
-    snapshot = _snapshot_sqlite if sqlite else _snapshot_postgres
+    database = dest / _DATABASE[engine]
+    snapshot = _snapshot_sqlite if engine == "sqlite" else _snapshot_postgres
     with open(database, "wb") as out:
         database.chmod(0o600)
         rows, revision = snapshot(config.database_url, out, keys.sealing.public_key)
@@ -237,23 +241,19 @@ def backup(config: CentralConfig, dest: Path, with_keys: bool = False, blobs: Bl
             if required:
                 missing.append(key)
             continue
-        if hashlib.sha256(data).hexdigest() != part["sha256"]:
+        if sha256_hex(data) != part["sha256"]:
             if required:
                 missing.append(key)
             continue
-        _write(dest, f"blobs/{key}", data)
-        files[f"blobs/{key}"] = {"sha256": part["sha256"], "size": len(data)}
+        files[f"blobs/{key}"] = _write(dest, f"blobs/{key}", data)
         copied, total = copied + 1, total + len(data)
     if missing:
         raise RuntimeError(f"{len(missing)} parts of stored dossiers are missing or damaged in the blob store, "
                            f"for example {missing[0]}: the backup is not complete (no {MANIFEST} written)")
     if with_keys:
         for name in KEY_FILES:
-            _write(dest, f"keys/{name}", (config.keys_dir / name).read_bytes())
-            files[f"keys/{name}"] = {"sha256": _sha256_file(dest / "keys" / name),
-                                     "size": (dest / "keys" / name).stat().st_size}
-    manifest = {"format": FORMAT, "service_version": __version__, "schema_revision": revision,
-                "engine": "sqlite" if sqlite else "postgresql",
+            files[f"keys/{name}"] = _write(dest, f"keys/{name}", (config.keys_dir / name).read_bytes())
+    manifest = {"format": FORMAT, "service_version": __version__, "schema_revision": revision, "engine": engine,
                 "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "dossiers": dossiers, "with_keys": with_keys,
                 "keys": {"sealing_public": keys.sealing_public_hex, "verify": keys.verify_hex},
@@ -286,7 +286,7 @@ def read_manifest(source: Path) -> dict[str, Any]:
 
 
 def _has_database(config: CentralConfig) -> bool:
-    if _is_sqlite(config.database_url):
+    if _engine(config.database_url) == "sqlite":
         path = Path(make_url(config.database_url).database)
         return path.exists() and path.stat().st_size > 0
     engine = create_engine(config.database_url)
@@ -319,7 +319,7 @@ def _install_keys(config: CentralConfig, source: Path, manifest: dict[str, Any])
 def restore(config: CentralConfig, source: Path) -> Summary:
     """Restore the backup in ``source`` into the service ``config`` describes, which has no database yet."""
     manifest = read_manifest(source)
-    engine = "sqlite" if _is_sqlite(config.database_url) else "postgresql"
+    engine = _engine(config.database_url)
     if manifest["engine"] != engine:
         raise _refused(f"Cette sauvegarde vient de {manifest['engine']} ; elle se restaure dans {manifest['engine']} "
                        f"seulement, pas dans {engine}.",

@@ -20,7 +20,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from central import __version__
-from central.config import load_config
+from central.config import LOOPBACK_HOSTS, load_config
 from central.context import build_services
 from central.backup import BackupRefused
 from central.datadir import InsecureDataDir, set_umask
@@ -63,16 +63,15 @@ def cmd_ants_emulator(args) -> int:
 
     import uvicorn
 
-    if args.host not in ("127.0.0.1", "::1", "localhost"):
+    if args.host not in LOOPBACK_HOSTS:
         raise ValueError("the emulator listens on the loopback only (--host 127.0.0.1)")
-    token = os.environ.get("KIOSK_CENTRAL_ANTS_TOKEN", "")
+    token = load_config().ants_token
     if not token:
         raise ValueError("KIOSK_CENTRAL_ANTS_TOKEN: the token the emulator expects, as the service sends it")
     app = create_emulator(token, load_statuses(Path(args.statuses) if args.statuses else None))
     print(f"agency emulator on http://{args.host}:{args.port}/api (KIOSK_CENTRAL_ANTS_URL)", file=sys.stderr)
     # A request it was told to answer late does not hold its stop for long.
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=2)
-    return 0
     return 0
 
 

@@ -58,6 +58,8 @@ from urllib.parse import unquote, urlsplit
 #: Whom ``X-Forwarded-For`` is believed from when the setting is absent: a reverse proxy on the same host, the
 #: documented deployment (``--host 127.0.0.1`` behind nginx). ``none`` believes nobody.
 LOOPBACK_PROXIES = ("127.0.0.1", "::1")
+#: The loopback by name too: where plain HTTP may carry a secret (the agency's emulator).
+LOOPBACK_HOSTS = (*LOOPBACK_PROXIES, "localhost")
 
 
 @dataclass(frozen=True)
@@ -136,7 +138,7 @@ def check_ants(config: CentralConfig) -> None:
     if not config.ants_url:
         return
     parts = urlsplit(config.ants_url)
-    loopback = parts.hostname in ("127.0.0.1", "::1", "localhost")
+    loopback = parts.hostname in LOOPBACK_HOSTS
     if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
         raise ConfigError(f"KIOSK_CENTRAL_ANTS_URL must be https:// (http:// on the loopback only, for the "
                           f"emulator), not {parts.scheme or 'no scheme'}")

@@ -17,6 +17,9 @@ import logging
 import threading
 from datetime import timedelta
 
+from sqlalchemy import event
+from sqlalchemy.orm import Session, sessionmaker
+
 #: A call to another system that failed waits 1, 2, 4 … minutes before the next try, at most ``MAX_RETRY``: the
 #: citizens' mail (``central.mail``) and the agency's calls (``central.appointments``) alike.
 FIRST_RETRY = timedelta(minutes=1)
@@ -42,6 +45,8 @@ class Housekeeper:
         self._wake = threading.Event()
         self._passed = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._sessions: sessionmaker | None = None
+        self._flag = ""
 
     def run_once(self) -> object:
         """One pass, now, on the caller's thread."""
@@ -58,6 +63,24 @@ class Housekeeper:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout_s)
+        if self._sessions is not None and event.contains(self._sessions, "after_commit", self._committed):
+            event.remove(self._sessions, "after_commit", self._committed)
+            event.remove(self._sessions, "after_rollback", self._rolled_back)
+
+    def wake_on_commits(self, sessions: sessionmaker, flag: str) -> None:
+        """Make a pass when a commit of ``sessions`` carries ``flag`` in its ``info``: whoever writes work for this
+        housekeeper in a transaction sets it, so the work goes right after the commit; a rollback drops it."""
+        self._sessions, self._flag = sessions, flag
+        if not event.contains(sessions, "after_commit", self._committed):
+            event.listen(sessions, "after_commit", self._committed)
+            event.listen(sessions, "after_rollback", self._rolled_back)
+
+    def _committed(self, session: Session) -> None:
+        if session.info.pop(self._flag, False):
+            self.wake()
+
+    def _rolled_back(self, session: Session) -> None:
+        session.info.pop(self._flag, None)
 
     def wake(self) -> None:
         """Make a pass now (the thread's), rather than at the next interval."""

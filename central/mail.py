@@ -53,7 +53,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any
 
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from central.config import CentralConfig, check_mail, plain_address
@@ -256,23 +256,8 @@ class MailSender(Housekeeper):
         if self.server is None:
             log.info("no mail server configured (KIOSK_CENTRAL_SMTP_URL): citizens are not mailed")
             return
-        if not event.contains(self.services.db, "after_commit", self._committed):
-            event.listen(self.services.db, "after_commit", self._committed)
-            event.listen(self.services.db, "after_rollback", self._rolled_back)
+        self.wake_on_commits(self.services.db, _ENQUEUED)
         super().start()
-
-    def stop(self, timeout_s: float = 60.0) -> None:
-        super().stop(timeout_s)
-        if event.contains(self.services.db, "after_commit", self._committed):
-            event.remove(self.services.db, "after_commit", self._committed)
-            event.remove(self.services.db, "after_rollback", self._rolled_back)
-
-    def _committed(self, session: Session) -> None:
-        if session.info.pop(_ENQUEUED, False):
-            self.wake()
-
-    def _rolled_back(self, session: Session) -> None:
-        session.info.pop(_ENQUEUED, None)
 
     def run_once(self) -> int:
         return self.deliver_due()

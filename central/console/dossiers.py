@@ -15,14 +15,14 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 
-from central import appointments, audit, mail, reasons, review, worklist
+from central import agency, ants, appointments, audit, mail, reasons, review, worklist
 from central.accounts import Account
 from central.clients import client_address
 from central.console.access import REVIEWERS, has_role, polled_form, posted, require, services_of
 from central.console.pages import FR, PREFIX, TEMPLATES, error_page, fr_datetime, home, page, redirect
 from central.context import Services
 from central.ingest import read_attachment
-from central.models import AgencyCheck, DossierEvent, DossierState, MailState, Role, Site
+from central.models import DossierEvent, DossierState, MailState, Role, Site
 from titres.protocol import ProtocolError
 
 router = APIRouter(prefix=PREFIX)
@@ -273,21 +273,16 @@ def _tell(services: Services):
     return tell
 
 
-#: The agency's statuses as the dossier page says them.
-AGENCY_WORDS = {"validated": "validée", "consumed": "correspond à un dossier déjà instruit",
-                "declared": "n'est pas officiellement reconnue par l'ANTS", "unknown": "n'est pas reconnue par l'ANTS",
-                "expired": "correspond à un dossier expiré"}
-
-
 def _agency_said(services: Services, db, dossier) -> str | None:
     """What the dossier page says of the pré-demande at the agency: its status as last seen and when, or that it
     was not checked (None: the connector is off)."""
     if services.ants is None:
         return None
-    row = db.get(AgencyCheck, dossier.predemande_number)
-    if row is None or row.status is None:
+    seen = agency.last_seen(db, dossier.predemande_number)
+    if seen.status is None:
         return "Statut ANTS non vérifié : l'ANTS n'a pas répondu à la recherche de cette pré-demande."
-    return f"Statut ANTS : {AGENCY_WORDS.get(row.status, row.status)} (vu le {fr_datetime(row.checked_at)})."
+    said = "validée" if seen.status == ants.VALIDATED else f"{seen.status}, ce numéro {ants.REFUSED[seen.status]}"
+    return f"Statut ANTS : {said} (vu le {fr_datetime(seen.checked_at)})."
 
 
 def _told(services: Services, db, dossier) -> list[str]:

@@ -1,5 +1,6 @@
-"""The service under systemd: its unit confines it (systemd's own score), it is ready once it answers, and its
-watchdog is fed from the loops that answer requests, so a stuck loop is noticed (``central.supervision``).
+"""The service under systemd: it is ready once it answers, and its watchdog is fed from the loops that answer
+requests, so a stuck loop is noticed (``central.supervision``). What its unit promises, and systemd's score of
+it, are checked with the other units in ``tests/image/test_units.py``.
 
 The processes are real: ``kiosk-central serve``, or ``central.server.run_app`` (what ``serve`` runs) serving
 ``tests/central/stuck_app.py``, whose ``/stuck`` blocks the loop as a blocking call in an ``async`` route
@@ -10,8 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -28,8 +27,6 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 from tests.chain import BIN, free_port  # noqa: E402
 
-UNIT = ROOT / "systemd" / "kiosk-central.service"
-needs_systemd_analyze = pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze is not installed")
 
 
 class Systemd:
@@ -113,44 +110,6 @@ def _workers(pid: int) -> set[int]:
 
 def _log_lines(log: Path) -> list[dict]:
     return [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
-
-
-# -- the unit -------------------------------------------------------------------------------------------------
-
-def _unit_settings() -> dict[str, list[str]]:
-    settings: dict[str, list[str]] = {}
-    for line in UNIT.read_text().splitlines():
-        if "=" in line and not line.startswith(("#", "[")):
-            key, _, value = line.partition("=")
-            settings.setdefault(key, []).append(value)
-    return settings
-
-
-@needs_systemd_analyze
-def test_systemd_scores_the_unit_ok_at_most_2(tmp_path):
-    """systemd's own measure of what a compromised service could reach (0 sealed .. 10 wide open; 2.0 is "OK").
-    The unit is checked as written, its command pointed at this checkout (verify needs it to exist)."""
-    copy = tmp_path / UNIT.name
-    copy.write_text(UNIT.read_text().replace("/opt/kiosk-central/venv/bin/", f"{BIN}/"))
-    verified = subprocess.run(["systemd-analyze", "verify", str(copy)], capture_output=True, text=True)
-    assert verified.returncode == 0 and UNIT.name not in verified.stderr, verified.stderr
-    result = subprocess.run(["systemd-analyze", "security", "--offline=yes", "--no-pager", str(copy)],
-                            capture_output=True, text=True)
-    found = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", result.stdout + result.stderr)
-    assert found, result.stdout + result.stderr
-    assert float(found.group(1)) <= 2.0, result.stdout
-
-
-def test_the_unit_runs_its_own_user_on_its_own_private_directory_under_a_watchdog():
-    unit = _unit_settings()
-    assert unit["User"] == ["kiosk-central"] and unit["UMask"] == ["0077"]
-    assert unit["StateDirectory"] == ["kiosk-central"] and unit["StateDirectoryMode"] == ["0700"]
-    assert unit["ReadWritePaths"] == ["/var/lib/kiosk-central"] and unit["ProtectSystem"] == ["strict"]
-    assert "KIOSK_CENTRAL_DATA=/var/lib/kiosk-central" in unit["Environment"][0].split()
-    assert unit["Type"] == ["notify"] and 10 <= int(unit["WatchdogSec"][0]) <= 300
-    assert unit["ExecStart"][0].split()[1] == "serve" and "--host 127.0.0.1" in unit["ExecStart"][0]
-    sysusers = (ROOT / "systemd" / "sysusers.d" / "kiosk-central.conf").read_text()
-    assert re.search(r"^u kiosk-central\s", sysusers, re.M)
 
 
 # -- readiness and the watchdog --------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The appliance's systemd units and drop-ins: they verify, they supervise, they confine.
+"""The appliance's systemd units and drop-ins, and the central service's unit: they verify, they supervise, they confine.
 
 ``tests/kiosk/test_sdnotify.py`` runs ``systemd-analyze verify`` on every service in ``systemd/``.
 This adds the image's own plumbing (``image-build/files/systemd/``: the data partition's mount,
@@ -59,7 +59,7 @@ def seconds(value: str) -> float:
 def _runnable_copy(unit: Path, dest: Path) -> Path:
     """The unit with its commands pointed at this checkout (verify needs ExecStart= to exist)."""
     text = unit.read_text()
-    text = text.replace("/opt/kiosk/venv/bin/", str(ROOT / ".venv" / "bin") + "/")
+    text = re.sub(r"/opt/kiosk(-central)?/venv/bin/", str(ROOT / ".venv" / "bin") + "/", text)
     text = text.replace("/usr/sbin/kiosk-update", str(KIOSK_UPDATE)).replace("/usr/lib/kiosk/kiosk-datafs", str(KIOSK_DATAFS))
     out = dest / unit.name
     out.write_text(text)
@@ -77,7 +77,8 @@ def test_the_image_plumbing_unit_verifies(unit, tmp_path):
 
 
 @needs_systemd_analyze
-@pytest.mark.parametrize("unit,limit", [("kiosk-ui.service", 4.0), ("kiosk-firstboot.service", 3.5)])
+@pytest.mark.parametrize("unit,limit", [("kiosk-ui.service", 4.0), ("kiosk-firstboot.service", 3.5),
+                                        ("kiosk-central.service", 2.0)])  # 2.0: systemd's "OK"
 def test_the_unit_exposure_stays_low(unit, limit, tmp_path):
     """systemd's own score of what a compromised service could reach (0 sealed .. 10 wide open)."""
     copy = _runnable_copy(SYSTEMD / unit, tmp_path)
@@ -85,6 +86,23 @@ def test_the_unit_exposure_stays_low(unit, limit, tmp_path):
     found = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", result.stdout + result.stderr)
     assert found, result.stdout + result.stderr
     assert float(found.group(1)) <= limit
+
+
+# --- what the central service's unit promises (it runs at the centre, not in the image) ---------------------
+
+def test_the_central_service_runs_its_own_user_on_its_own_private_directory_under_a_watchdog():
+    unit = parse_unit(SYSTEMD / "kiosk-central.service")
+    assert one(unit, "Service", "User") == "kiosk-central" and one(unit, "Service", "UMask") == "0077"
+    assert one(unit, "Service", "StateDirectory") == "kiosk-central"
+    assert one(unit, "Service", "StateDirectoryMode") == "0700"
+    assert one(unit, "Service", "ReadWritePaths") == "/var/lib/kiosk-central"
+    assert one(unit, "Service", "ProtectSystem") == "strict"
+    assert "KIOSK_CENTRAL_DATA=/var/lib/kiosk-central" in one(unit, "Service", "Environment").split()
+    assert one(unit, "Service", "Type") == "notify" and 10 <= seconds(one(unit, "Service", "WatchdogSec")) <= 300
+    command = one(unit, "Service", "ExecStart")
+    assert command.split()[1] == "serve" and "--host 127.0.0.1" in command
+    sysusers = (SYSTEMD / "sysusers.d" / "kiosk-central.conf").read_text()
+    assert re.search(r"^u kiosk-central\s", sysusers, re.M)
 
 
 # --- what the UI unit promises ------------------------------------------------------------------------------
